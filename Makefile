@@ -1,0 +1,36 @@
+# `make run` and `make test` do all the set-up: the virtual environment, the package and what tests need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: install install-test run test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	touch $@
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e '.[test]'
+	touch $@
+
+run: install
+	$(VENV)/bin/opencomprehend serve
+
+lint: install-test
+	$(PY) -m ruff check src tests bench
+
+test: install-test
+	$(PY) -m ruff check src tests bench
+	$(PY) -m pytest
+
+bench: install-test
+	$(PY) bench/throughput.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

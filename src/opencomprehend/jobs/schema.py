@@ -1,0 +1,68 @@
+"""The job store's schema (SQLAlchemy Core): one definition for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+jobs = Table(
+    "entities_detection_jobs",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("job_arn", String(256), nullable=False),
+    Column("job_name", String(256)),
+    Column("status", String(20), nullable=False),
+    Column("message", Text),
+    Column("submit_time", Double, nullable=False),
+    Column("end_time", Double),
+    Column("language_code", String(8), nullable=False),
+    Column("entity_recognizer_arn", String(256)),
+    Column("flywheel_arn", String(256)),
+    Column("input_s3_uri", String(1024), nullable=False),
+    Column("input_format", String(20), nullable=False),
+    Column("document_reader_config", Text),
+    Column("output_s3_uri", String(1024), nullable=False),
+    Column("output_kms_key_id", String(2048)),
+    Column("data_access_role_arn", String(2048), nullable=False),
+    Column("volume_kms_key_id", String(2048)),
+    Column("vpc_config", Text),
+    Column("client_request_token", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("documents_done", Integer, nullable=False, default=0),
+    Column("lease_owner", String(200)),
+    Column("lease_expires", Double),
+    UniqueConstraint("account_id", "client_request_token", name="uq_jobs_account_token"),
+)
+Index("ix_jobs_account_submit", jobs.c.account_id, jobs.c.region, jobs.c.submit_time, jobs.c.job_id)
+Index("ix_jobs_status", jobs.c.status)
+
+# A shard is recorded once its part file is written, so a resumed job never redoes or duplicates it.
+job_shards = Table(
+    "entities_detection_job_shards",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("shard_no", Integer, primary_key=True),
+    Column("documents", Integer, nullable=False),
+    Column("finished_at", Double, nullable=False),
+)
+
+tags = Table(
+    "resource_tags",
+    metadata,
+    Column("resource_arn", String(512), primary_key=True),
+    Column("tag_key", String(128), primary_key=True),
+    Column("tag_value", String(256), nullable=False),
+)

@@ -1,0 +1,338 @@
+"""Durable job records: transitions, idempotency, leases and shard bookkeeping.
+
+Every state change is one conditional UPDATE, so several API nodes and schedulers can share one
+database (PostgreSQL) without stepping on each other; SQLite serves a single node.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from opencomprehend.jobs.schema import job_shards, jobs, metadata, tags
+
+SUBMITTED = "SUBMITTED"
+IN_PROGRESS = "IN_PROGRESS"
+COMPLETED = "COMPLETED"
+FAILED = "FAILED"
+STOP_REQUESTED = "STOP_REQUESTED"
+STOPPED = "STOPPED"
+TERMINAL = frozenset({COMPLETED, FAILED, STOPPED})
+
+
+class IdempotencyMismatch(Exception):
+    """The ClientRequestToken was already used with different parameters."""
+
+
+class InvalidTransition(Exception):
+    """The job's state does not allow the requested change."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    job_name: str | None = None
+    job_status: str | None = None
+    submit_time_before: float | None = None
+    submit_time_after: float | None = None
+
+    @property
+    def oldest_first(self) -> bool:
+        # The model documents SubmitTimeBefore as oldest-to-newest; everything else is newest first.
+        return self.submit_time_before is not None and self.submit_time_after is None
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def owner_id() -> str:
+    """A lease owner name that lets a node on the same host tell a dead predecessor at once."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+
+
+def _owner_is_dead_here(owner: str | None) -> bool:
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class JobStore:
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        metadata.create_all(self.engine)
+
+    # --- the API side -------------------------------------------------------------------------
+
+    def create_job(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Insert a job; with a token already used, return the original (same parameters) or raise."""
+        existing = self._by_token(row["account_id"], row["client_request_token"])
+        if existing is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(jobs).values(**row))
+                return self.get(row["job_id"]), True  # type: ignore[return-value]
+            except IntegrityError:
+                existing = self._by_token(row["account_id"], row["client_request_token"])
+                if existing is None:
+                    raise
+        if existing["request_hash"] != row["request_hash"]:
+            raise IdempotencyMismatch(row["client_request_token"])
+        return existing, False
+
+    def _by_token(self, account_id: str, token: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(jobs).where(jobs.c.account_id == account_id, jobs.c.client_request_token == token)
+            ).first()
+        return dict(found._mapping) if found else None
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(jobs).where(jobs.c.job_id == job_id)).first()
+        return dict(found._mapping) if found else None
+
+    def get_for(self, account_id: str, region: str, job_id: str) -> dict[str, Any] | None:
+        job = self.get(job_id)
+        if job is None or job["account_id"] != account_id or job["region"] != region:
+            return None
+        return job
+
+    def list_jobs(
+        self,
+        account_id: str,
+        region: str,
+        job_filter: JobFilter,
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """One page of jobs; ``after`` is the (submit_time, job_id) of the previous page's last row."""
+        conditions = [jobs.c.account_id == account_id, jobs.c.region == region]
+        if job_filter.job_name is not None:
+            conditions.append(jobs.c.job_name == job_filter.job_name)
+        if job_filter.job_status is not None:
+            conditions.append(jobs.c.status == job_filter.job_status)
+        if job_filter.submit_time_before is not None:
+            conditions.append(jobs.c.submit_time < job_filter.submit_time_before)
+        if job_filter.submit_time_after is not None:
+            conditions.append(jobs.c.submit_time > job_filter.submit_time_after)
+        ascending = job_filter.oldest_first
+        if after is not None:
+            at, job_id = after
+            if ascending:
+                conditions.append(
+                    or_(jobs.c.submit_time > at, and_(jobs.c.submit_time == at, jobs.c.job_id > job_id))
+                )
+            else:
+                conditions.append(
+                    or_(jobs.c.submit_time < at, and_(jobs.c.submit_time == at, jobs.c.job_id < job_id))
+                )
+        order = (
+            (jobs.c.submit_time.asc(), jobs.c.job_id.asc())
+            if ascending
+            else (jobs.c.submit_time.desc(), jobs.c.job_id.desc())
+        )
+        query = select(jobs).where(*conditions).order_by(*order).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def request_stop(self, job_id: str) -> str:
+        """SUBMITTED or IN_PROGRESS become STOP_REQUESTED; STOP_REQUESTED and STOPPED stay as they are."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.job_id == job_id, jobs.c.status.in_([SUBMITTED, IN_PROGRESS]))
+                .values(status=STOP_REQUESTED)
+            )
+            status = conn.execute(select(jobs.c.status).where(jobs.c.job_id == job_id)).scalar_one()
+        if status in (COMPLETED, FAILED):
+            raise InvalidTransition(status)
+        return status
+
+    def add_tags(self, resource_arn: str, new_tags: Iterable[tuple[str, str]]) -> None:
+        with self.engine.begin() as conn:
+            for key, value in new_tags:
+                conn.execute(delete(tags).where(tags.c.resource_arn == resource_arn, tags.c.tag_key == key))
+                conn.execute(insert(tags).values(resource_arn=resource_arn, tag_key=key, tag_value=value))
+
+    def list_tags(self, resource_arn: str) -> list[tuple[str, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(tags.c.tag_key, tags.c.tag_value)
+                .where(tags.c.resource_arn == resource_arn)
+                .order_by(tags.c.tag_key)
+            )
+            return [(r.tag_key, r.tag_value) for r in rows]
+
+    # --- the runtime side -----------------------------------------------------------------------
+
+    def claim(self, owner: str, lease_s: float, max_active_per_account: int) -> list[dict[str, Any]]:
+        """Take the work this node should run now: orphaned running jobs, then queued ones.
+
+        A running job is orphaned when its lease expired, or when its owner was a process on this
+        host that no longer exists (a restart takes its jobs back at once).
+        """
+        now = time.time()
+        claimed: list[dict[str, Any]] = []
+        with self.engine.connect() as conn:
+            running = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(jobs).where(
+                        jobs.c.status.in_([IN_PROGRESS, STOP_REQUESTED]),
+                        or_(jobs.c.lease_owner.is_(None), jobs.c.lease_owner != owner),
+                    )
+                )
+            ]
+        for job in running:
+            expired = job["lease_expires"] is None or job["lease_expires"] < now
+            if (expired or _owner_is_dead_here(job["lease_owner"])) and self._take_lease(
+                job, owner, now + lease_s
+            ):
+                claimed.append(self.get(job["job_id"]))  # type: ignore[arg-type]
+
+        with self.engine.connect() as conn:
+            active = dict(
+                conn.execute(
+                    select(jobs.c.account_id, func.count())
+                    .where(jobs.c.status.in_([IN_PROGRESS, STOP_REQUESTED]), jobs.c.lease_owner.is_not(None))
+                    .group_by(jobs.c.account_id)
+                ).all()
+            )
+            queued = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(jobs)
+                    .where(
+                        or_(
+                            jobs.c.status == SUBMITTED,
+                            and_(jobs.c.status == STOP_REQUESTED, jobs.c.lease_owner.is_(None)),
+                        )
+                    )
+                    .order_by(jobs.c.submit_time, jobs.c.job_id)
+                )
+            ]
+        for job in queued:
+            account = job["account_id"]
+            if job["status"] == SUBMITTED and active.get(account, 0) >= max_active_per_account:
+                continue
+            with self.engine.begin() as conn:
+                taken = conn.execute(
+                    update(jobs)
+                    .where(
+                        jobs.c.job_id == job["job_id"],
+                        jobs.c.status == job["status"],
+                        jobs.c.lease_owner.is_(None),
+                    )
+                    .values(
+                        status=IN_PROGRESS if job["status"] == SUBMITTED else STOP_REQUESTED,
+                        lease_owner=owner,
+                        lease_expires=now + lease_s,
+                    )
+                ).rowcount
+            if taken == 1:
+                active[account] = active.get(account, 0) + 1
+                claimed.append(self.get(job["job_id"]))  # type: ignore[arg-type]
+        return claimed
+
+    def _take_lease(self, job: dict[str, Any], owner: str, expires: float) -> bool:
+        with self.engine.begin() as conn:
+            previous = (
+                jobs.c.lease_owner.is_(None)
+                if job["lease_owner"] is None
+                else (jobs.c.lease_owner == job["lease_owner"])
+            )
+            return (
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.job_id == job["job_id"], previous)
+                    .values(lease_owner=owner, lease_expires=expires)
+                ).rowcount
+                == 1
+            )
+
+    def heartbeat(self, job_id: str, owner: str, lease_s: float) -> str | None:
+        """Extend the lease; return the job's status, or None when another node holds it now."""
+        with self.engine.begin() as conn:
+            held = conn.execute(
+                update(jobs)
+                .where(jobs.c.job_id == job_id, jobs.c.lease_owner == owner)
+                .values(lease_expires=time.time() + lease_s)
+            ).rowcount
+            if held != 1:
+                return None
+            return conn.execute(select(jobs.c.status).where(jobs.c.job_id == job_id)).scalar_one()
+
+    def finish(self, job_id: str, owner: str, status: str, message: str | None = None) -> bool:
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.job_id == job_id, jobs.c.lease_owner == owner)
+                    .values(
+                        status=status,
+                        message=message,
+                        end_time=time.time(),
+                        lease_owner=None,
+                        lease_expires=None,
+                    )
+                ).rowcount
+                == 1
+            )
+
+    def record_shard(self, job_id: str, shard_no: int, documents: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(job_shards).values(
+                    job_id=job_id, shard_no=shard_no, documents=documents, finished_at=time.time()
+                )
+            )
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.job_id == job_id)
+                .values(documents_done=jobs.c.documents_done + documents)
+            )
+
+    def finished_shards(self, job_id: str) -> set[int]:
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(select(job_shards.c.shard_no).where(job_shards.c.job_id == job_id)).scalars()
+            )
+
+    def forget_shards(self, job_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(job_shards).where(job_shards.c.job_id == job_id))

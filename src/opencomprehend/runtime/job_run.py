@@ -1,0 +1,244 @@
+"""One entities detection job: list input → shard → recognise → write parts → assemble.
+
+Shards are cut deterministically from the input, so a resumed job cuts the same shards, skips the
+ones already recorded and writes every document exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from opencomprehend.config import Settings
+from opencomprehend.io.documents import Document, InputNotFound, file_name, list_input, read_documents
+from opencomprehend.io.objects import (
+    AccessDenied,
+    NoSuchBucket,
+    ObjectInfo,
+    ObjectStore,
+    StorageError,
+    parse_s3_uri,
+)
+from opencomprehend.io.output import output_uri, publish_archive, write_archive
+from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
+from opencomprehend.nlp.registry import supported_languages
+
+log = logging.getLogger("opencomprehend.job")
+
+READ_DENIED = (
+    "NO_READ_ACCESS_TO_INPUT: The provided data access role does not have proper access to the input data."
+)
+WRITE_DENIED = (
+    "NO_WRITE_ACCESS_TO_OUTPUT: "
+    "The provided data access role does not have write access to the output S3 URI."
+)
+MAX_SHARD_ATTEMPTS = 3
+
+
+class Runner(Protocol):
+    workers: int
+
+    def submit(self, language: str, documents: list[Document]) -> Future[list[str]]: ...
+
+
+class JobFailed(Exception):
+    """Ends the job FAILED with this message (a Comprehend reason token, then a sentence)."""
+
+
+class LeaseLost(Exception):
+    """Another node took the job over; this run stops without touching it."""
+
+
+@dataclass
+class Shard:
+    number: int
+    documents: list[Document]
+
+
+def cut_shards(
+    objects: ObjectStore, input_uri: str, infos: list[ObjectInfo], input_format: str, settings: Settings
+) -> Iterator[Shard]:
+    bucket, _ = parse_s3_uri(input_uri)
+    number, batch, chars = 0, [], 0
+    for info in infos:
+        data = objects.get_bytes(bucket, info.key)
+        for doc in read_documents(
+            data, file_name(input_uri, info.key), input_format, settings.max_document_bytes
+        ):
+            batch.append(doc)
+            chars += len(doc.text or "")
+            if len(batch) >= settings.shard_documents or chars >= settings.shard_chars:
+                yield Shard(number, batch)
+                number, batch, chars = number + 1, [], 0
+    if batch:
+        yield Shard(number, batch)
+
+
+class JobRun:
+    def __init__(
+        self,
+        job: dict[str, Any],
+        store: JobStore,
+        objects: ObjectStore,
+        runner: Runner,
+        settings: Settings,
+        owner: str,
+        shutdown: threading.Event,
+    ) -> None:
+        self.job = job
+        self.store = store
+        self.objects = objects
+        self.runner = runner
+        self.settings = settings
+        self.owner = owner
+        self.shutdown = shutdown
+        self.work = settings.work_dir / job["job_id"]
+        self.stop_requested = job["status"] == STOP_REQUESTED
+
+    def run(self) -> None:
+        job_id = self.job["job_id"]
+        try:
+            status = self._execute()
+            self._finish(status, None)
+        except JobFailed as exc:
+            self._finish(FAILED, str(exc))
+        except LeaseLost:
+            log.info("job %s: lease lost or server stopping; leaving it to be resumed", job_id)
+        except Exception as exc:  # noqa: BLE001  (a job must never be left stuck)
+            log.exception("job %s failed", job_id)
+            self._finish(FAILED, f"INTERNAL_SERVER_ERROR: {type(exc).__name__}: {exc}")
+
+    def _finish(self, status: str, message: str | None) -> None:
+        if self.store.finish(self.job["job_id"], self.owner, status, message):
+            self.store.forget_shards(self.job["job_id"])
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def _heartbeat(self) -> None:
+        if self.shutdown.is_set():
+            raise LeaseLost()
+        status = self.store.heartbeat(self.job["job_id"], self.owner, self.settings.lease_s)
+        if status is None:
+            raise LeaseLost()
+        if status == STOP_REQUESTED:
+            self.stop_requested = True
+
+    def _execute(self) -> str:
+        job = self.job
+        self.work.mkdir(parents=True, exist_ok=True)
+        done = self.store.finished_shards(job["job_id"])
+        if not self.stop_requested:
+            if job["language_code"] not in supported_languages():
+                raise JobFailed(
+                    f"UNSUPPORTED_LANGUAGE: No entity model for language '{job['language_code']}' "
+                    "is installed on this server."
+                )
+            total = self._recognise(done)
+            if total == 0:
+                raise JobFailed(
+                    f"INVALID_INPUT: The input data at {job['input_s3_uri']} contains no documents."
+                )
+            done = self.store.finished_shards(job["job_id"])
+        self._assemble(sorted(done))
+        return STOPPED if self.stop_requested else COMPLETED
+
+    def _input(self) -> list[ObjectInfo]:
+        uri = self.job["input_s3_uri"]
+        try:
+            infos = list_input(self.objects, uri)
+        except (NoSuchBucket, AccessDenied):
+            raise JobFailed(READ_DENIED) from None
+        except InputNotFound as exc:
+            raise JobFailed(f"INVALID_INPUT: {exc}") from None
+        size = sum(info.size for info in infos)
+        if size > self.settings.max_job_input_bytes:
+            raise JobFailed(
+                f"INPUT_SIZE_EXCEEDED: The input data is {size} bytes; the limit is "
+                f"{self.settings.max_job_input_bytes} bytes per job."
+            )
+        return infos
+
+    def _recognise(self, done: set[int]) -> int:
+        """Run every shard not yet done; return how many documents the input holds."""
+        job = self.job
+        infos = self._input()
+        in_flight: dict[Future[list[str]], tuple[Shard, int]] = {}
+        limit = 2 * self.runner.workers
+        total = 0
+        try:
+            shards = cut_shards(self.objects, job["input_s3_uri"], infos, job["input_format"], self.settings)
+            for shard in shards:
+                total += len(shard.documents)
+                if shard.number in done:
+                    continue
+                while len(in_flight) >= limit:
+                    self._collect(in_flight)
+                if self.stop_requested:
+                    break
+                in_flight[self._submit(shard)] = (shard, 1)
+            while in_flight:
+                self._collect(in_flight)
+        except (NoSuchBucket, AccessDenied):
+            raise JobFailed(READ_DENIED) from None
+        except StorageError as exc:
+            raise JobFailed(f"NO_READ_ACCESS_TO_INPUT: {exc}") from None
+        finally:
+            for future in in_flight:
+                future.cancel()
+        return total
+
+    def _submit(self, shard: Shard) -> Future[list[str]]:
+        return self.runner.submit(self.job["language_code"], shard.documents)
+
+    def _collect(self, in_flight: dict[Future[list[str]], tuple[Shard, int]]) -> None:
+        finished, _ = wait(list(in_flight), timeout=self.settings.heartbeat_s, return_when=FIRST_COMPLETED)
+        self._heartbeat()
+        for future in finished:
+            shard, attempt = in_flight.pop(future)
+            try:
+                lines = future.result()
+            except BrokenProcessPool:
+                if attempt >= MAX_SHARD_ATTEMPTS:
+                    raise JobFailed(
+                        f"INTERNAL_SERVER_ERROR: A worker died {attempt} times on shard {shard.number}."
+                    ) from None
+                in_flight[self._submit(shard)] = (shard, attempt + 1)
+                continue
+            self._write_part(shard, lines)
+
+    def _part(self, number: int) -> Path:
+        return self.work / f"part-{number:06d}.jsonl"
+
+    def _write_part(self, shard: Shard, lines: list[str]) -> None:
+        path = self._part(shard.number)
+        temp = path.with_suffix(".tmp")
+        with open(temp, "w", encoding="utf-8") as out:
+            for line in lines:
+                out.write(line)
+                out.write("\n")
+        os.replace(temp, path)
+        self.store.record_shard(self.job["job_id"], shard.number, len(shard.documents))
+
+    def _assemble(self, shard_numbers: list[int]) -> None:
+        job = self.job
+        archive = self.work / "output.tar.gz"
+        write_archive([self._part(n) for n in shard_numbers], archive)
+        self._heartbeat_quietly()
+        uri = output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
+        try:
+            publish_archive(self.objects, uri, archive)
+        except StorageError:
+            raise JobFailed(WRITE_DENIED) from None
+
+    def _heartbeat_quietly(self) -> None:
+        # Stopping after the parts are done only costs a re-assembly; losing the lease must abort.
+        status = self.store.heartbeat(self.job["job_id"], self.owner, self.settings.lease_s)
+        if status is None:
+            raise LeaseLost()

@@ -1,0 +1,49 @@
+"""Operation handlers, found by the operation's name.
+
+A handler takes the environment, the request context and the request's members as snake_case keyword
+arguments, and returns a plain dict. An operation without a handler is answered by the API layer with an
+error that names it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from opencomprehend.config import Settings
+from opencomprehend.jobs.store import JobStore
+
+Handler = Callable[..., dict[str, Any]]
+OPERATIONS: dict[str, Handler] = {}
+
+
+def operation(name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        OPERATIONS[name] = handler
+        return handler
+
+    return register
+
+
+@dataclass(frozen=True)
+class Environment:
+    settings: Settings
+    store: JobStore
+    secret: bytes  # signs pagination tokens
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    account_id: str
+    region: str
+    partition: str
+    request_id: str
+
+    def arn(self, resource: str) -> str:
+        return f"arn:{self.partition}:comprehend:{self.region}:{self.account_id}:{resource}"
+
+
+def snake_case(member: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", member).lower()
