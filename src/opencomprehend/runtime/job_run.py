@@ -134,6 +134,8 @@ class JobRun:
         job = self.job
         self.work.mkdir(parents=True, exist_ok=True)
         done = self.store.finished_shards(job["job_id"])
+        if done:
+            log.info("job %s resumed with %d shards already done", job["job_id"], len(done))
         if not self.stop_requested:
             if job["language_code"] not in supported_languages():
                 raise JobFailed(

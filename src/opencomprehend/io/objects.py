@@ -1,0 +1,362 @@
+"""Object storage behind `s3://` URIs: a local folder (the embedded default) or any S3-compatible server.
+
+Both stores present S3's semantics to the rest of the system: plain string prefixes, keys listed in
+ascending code point order, folder markers invisible, and writes that a reader sees whole or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+_S3_SCHEME = "s3://"
+_COPY_BUFFER = 1024 * 1024
+
+
+class StorageError(Exception):
+    """An object store operation failed; str(e) is a sentence meant for the person running the job."""
+
+
+class NoSuchBucket(StorageError):
+    """The bucket does not exist."""
+
+
+class NoSuchKey(StorageError):
+    """The bucket exists but the object does not."""
+
+
+class AccessDenied(StorageError):
+    """The store refused the credentials or the operation."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """Split `s3://bucket/key` into (bucket, key); the key is "" for `s3://bucket` and `s3://bucket/`."""
+    if not isinstance(uri, str) or not uri.startswith(_S3_SCHEME):
+        raise ValueError(f"Not an S3 URI (expected s3://bucket/key): {uri!r}")
+    bucket, _, key = uri[len(_S3_SCHEME) :].partition("/")
+    if not bucket:
+        raise ValueError(f"S3 URI has no bucket name: {uri!r}")
+    return bucket, key
+
+
+class ObjectStore(Protocol):
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object whose key starts with `prefix`, in ascending key order, without folder markers.
+
+        Raises NoSuchBucket when the bucket does not exist.
+        """
+        ...
+
+    def get_bytes(self, bucket: str, key: str) -> bytes: ...
+
+    def put_file(self, bucket: str, key: str, path: Path) -> None:
+        """Upload a local file; readers never see a partly written object."""
+        ...
+
+    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+        """Store `data`; readers never see a partly written object."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Local folder
+
+
+# A write in progress lives under this name next to its final path. The leading dot and the uuid make a
+# clash with a real key practically impossible, and listing recognises the exact shape to hide it.
+_TEMP_NAME = re.compile(r"^\..+\.tmp-[0-9a-f]{32}$")
+
+
+def _temp_name(final_name: str) -> str:
+    return f".{final_name}.tmp-{uuid.uuid4().hex}"
+
+
+class LocalFolderStore:
+    """`s3://bucket/key` stored as the file `<root>/bucket/key`.
+
+    A key maps onto a path segment by segment, so keys a file system cannot hold side by side (`a` and
+    `a/b`, `a//b`, `.` or `..` segments) are refused with StorageError rather than silently merged.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"LocalFolderStore({str(self.root)!r})"
+
+    # -- paths ------------------------------------------------------------------------------------------
+
+    def _bucket_dir(self, bucket: str) -> Path:
+        if not bucket or "/" in bucket or "\\" in bucket or bucket in (".", "..") or "\0" in bucket:
+            raise StorageError(f"Invalid bucket name {bucket!r}.")
+        return self.root / bucket
+
+    def _existing_bucket_dir(self, bucket: str) -> Path:
+        bucket_dir = self._bucket_dir(bucket)
+        if not bucket_dir.is_dir():
+            raise NoSuchBucket(f"The bucket {bucket!r} does not exist.")
+        return bucket_dir
+
+    @staticmethod
+    def _segments(bucket: str, key: str) -> list[str]:
+        # The lexical check is what keeps a key inside its bucket folder: no segment may climb out.
+        parts = key.split("/")
+        for part in parts:
+            if part in ("", ".", "..") or "\0" in part:
+                raise StorageError(
+                    f"The key {key!r} in bucket {bucket!r} cannot be stored in a local folder: "
+                    "empty, '.' and '..' path segments are not allowed."
+                )
+        return parts
+
+    def _object_path(self, bucket_dir: Path, bucket: str, key: str) -> Path:
+        return bucket_dir.joinpath(*self._segments(bucket, key))
+
+    def _uri_of(self, directory: Path) -> str:
+        # Messages may reach API clients (a FAILED job's Message), so they name S3 locations, not the
+        # server's folders.
+        return directory.relative_to(self.root).as_posix() + "/"
+
+    # -- listing ----------------------------------------------------------------------------------------
+
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
+        bucket_dir = self._existing_bucket_dir(bucket)
+        # A prefix need not end on a folder boundary ("in/do" matches "in/doc.txt"): walk the folder
+        # holding the prefix's last complete segment and filter its entries by the remainder.
+        folder, slash, partial = prefix.rpartition("/")
+        if slash:
+            start_dir = bucket_dir.joinpath(*self._segments(bucket, folder))
+            key_prefix = folder + "/"
+        else:
+            start_dir, key_prefix = bucket_dir, ""
+        return self._walk(start_dir, key_prefix, partial)
+
+    def _walk(self, directory: Path, key_prefix: str, name_prefix: str) -> Iterator[ObjectInfo]:
+        try:
+            with os.scandir(directory) as it:
+                entries = [e for e in it if e.name.startswith(name_prefix) and not _TEMP_NAME.match(e.name)]
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except PermissionError as e:
+            raise AccessDenied(f"Cannot list s3://{self._uri_of(directory)}: permission denied.") from e
+        except OSError as e:
+            raise StorageError(f"Cannot list s3://{self._uri_of(directory)}: {e.strerror or e}.") from e
+
+        # Sorting a folder's entries by name, with a sub-folder's name followed by "/", yields exactly
+        # S3's global key order: every key under sub-folder d starts with d + "/", and no file name in
+        # the same folder contains "/". So the walk streams in order without collecting all keys first.
+        def sort_key(entry: os.DirEntry[str]) -> str:
+            return entry.name + "/" if entry.is_dir() else entry.name
+
+        for entry in sorted(entries, key=sort_key):
+            if entry.is_dir():
+                yield from self._walk(Path(entry.path), key_prefix + entry.name + "/", "")
+            elif entry.is_file():
+                try:
+                    size = entry.stat().st_size
+                except FileNotFoundError:
+                    continue  # deleted since the folder was read
+                yield ObjectInfo(key=key_prefix + entry.name, size=size)
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        path = self._object_path(self._existing_bucket_dir(bucket), bucket, key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
+            raise NoSuchKey(f"The object s3://{bucket}/{key} does not exist.") from e
+        except PermissionError as e:
+            raise AccessDenied(f"Cannot read s3://{bucket}/{key}: permission denied.") from e
+        except OSError as e:
+            raise StorageError(f"Cannot read s3://{bucket}/{key}: {e.strerror or e}.") from e
+
+    # -- writing ----------------------------------------------------------------------------------------
+
+    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+        self._put(bucket, key, lambda out: out.write(data))
+
+    def put_file(self, bucket: str, key: str, path: Path) -> None:
+        try:
+            src = open(path, "rb")
+        except OSError as e:
+            raise StorageError(f"Cannot upload {path} to s3://{bucket}/{key}: {e.strerror or e}.") from e
+        with src:
+            self._put(bucket, key, lambda out: shutil.copyfileobj(src, out, _COPY_BUFFER))
+
+    def _put(self, bucket: str, key: str, write: Callable[[BinaryIO], object]) -> None:
+        # Writing to a bucket that has no folder yet creates it: the embedded store has no separate
+        # "create bucket" step, and an operator pointing output at a fresh bucket expects it to work.
+        target = self._object_path(self._bucket_dir(bucket), bucket, key)
+        uri = f"s3://{bucket}/{key}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as e:
+            raise StorageError(
+                f"Cannot write {uri}: part of its key is already an object, which a local folder cannot "
+                "also hold as a folder."
+            ) from e
+        except PermissionError as e:
+            raise AccessDenied(f"Cannot write {uri}: permission denied.") from e
+        except OSError as e:
+            raise StorageError(f"Cannot write {uri}: {e.strerror or e}.") from e
+        if target.is_dir():
+            raise StorageError(f"Cannot write {uri}: a folder of that name already holds other objects.")
+
+        # Same folder as the target so os.replace is a rename on one file system, hence atomic.
+        temp = target.with_name(_temp_name(target.name))
+        try:
+            with open(temp, "xb") as out:
+                write(out)
+                out.flush()
+                # The output archive is what a COMPLETED job promises; make it survive a crash.
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+        except PermissionError as e:
+            raise AccessDenied(f"Cannot write {uri}: permission denied.") from e
+        except OSError as e:
+            raise StorageError(f"Cannot write {uri}: {e.strerror or e}.") from e
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# S3-compatible server
+
+
+class S3Store:
+    """Any S3-compatible server (AWS S3, SeaweedFS, MinIO, Ceph) through boto3.
+
+    The boto3 client is made on first use and left out of pickling, so a store can be handed to worker
+    processes (local pool or Dask) and each builds its own client there.
+    """
+
+    def __init__(
+        self,
+        endpoint_url: str | None,
+        region: str,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+    ) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self._client: Any = None
+
+    def __repr__(self) -> str:
+        return f"S3Store(endpoint_url={self.endpoint_url!r}, region={self.region!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_client"] = None
+        return state
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                region_name=self.region,
+                aws_access_key_id=self.access_key_id,
+                aws_secret_access_key=self.secret_access_key,
+                # Path-style because SeaweedFS and MinIO are usually reached by IP or a name without
+                # wildcard DNS, where virtual-hosted bucket names cannot resolve.
+                config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
+            )
+        return self._client
+
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
+        # S3 itself lists in key order, but some compatible servers (SeaweedFS) list a folder's
+        # sub-folders before its files, so "a/x" comes before "a-b". Record order in the output follows
+        # the listing, so sort here rather than trust the server.
+        with _mapped_errors(f"list s3://{bucket}/{prefix}"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            objects = [
+                ObjectInfo(key=item["Key"], size=int(item["Size"]))
+                for page in pages
+                for item in page.get("Contents", ())
+                if not item["Key"].endswith("/")
+            ]
+        # Listing eagerly (not as a generator) makes a missing bucket fail at the call, as it does for
+        # LocalFolderStore; the sort needs every key anyway.
+        objects.sort(key=lambda o: o.key)
+        return iter(objects)
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        with _mapped_errors(f"read s3://{bucket}/{key}"):
+            response = self.client.get_object(Bucket=bucket, Key=key)
+            return response["Body"].read()
+
+    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+        with _mapped_errors(f"write s3://{bucket}/{key}"):
+            self.client.put_object(Bucket=bucket, Key=key, Body=data)
+
+    def put_file(self, bucket: str, key: str, path: Path) -> None:
+        # upload_file switches to multipart for large files; either way the object appears only when
+        # the upload completes, so readers never see a partial archive.
+        if not Path(path).is_file():
+            raise StorageError(f"Cannot upload {path} to s3://{bucket}/{key}: the file does not exist.")
+        with _mapped_errors(f"write s3://{bucket}/{key}"):
+            self.client.upload_file(str(path), bucket, key)
+
+
+@contextmanager
+def _mapped_errors(action: str) -> Iterator[None]:
+    """Turn botocore and boto3 transfer errors into this module's StorageError family."""
+    try:
+        yield
+    except Exception as exc:
+        error = _translate(exc, action)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _translate(exc: BaseException, action: str) -> StorageError | None:
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, S3UploadFailedError):
+        # boto3's transfer manager wraps the server's ClientError; classify by that when it is there.
+        inner = exc.__cause__ or exc.__context__
+        if isinstance(inner, ClientError):
+            exc = inner
+        else:
+            return StorageError(f"Cannot {action}: {exc}.")
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        message = str(err.get("Message") or code or "error").rstrip(".")
+        text = f"Cannot {action}: {message} ({code or status})."
+        if code == "NoSuchBucket":
+            return NoSuchBucket(text)
+        if code in ("NoSuchKey", "NotFound", "404"):
+            return NoSuchKey(text)
+        # S3 answers bad or unknown credentials with 403 too (SignatureDoesNotMatch, InvalidAccessKeyId):
+        # for a job they all mean the same thing, the store will not let us in.
+        if code == "AccessDenied" or status == 403:
+            return AccessDenied(text)
+        return StorageError(text)
+    if isinstance(exc, BotoCoreError):
+        # Connection refused, bad endpoint, missing credentials: botocore's own sentences are clear.
+        return StorageError(f"Cannot {action}: {exc}")
+    return None

@@ -1,0 +1,170 @@
+"""Start `opencomprehend serve` as a subprocess on a free loopback port, and drive it as users do."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/ComprehendData"
+AWS_INSTALL_HINT = "pip install awscli (make test installs it)"
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def aws_cli() -> str | None:
+    found = BIN / "aws"
+    return str(found) if found.exists() else shutil.which("aws")
+
+
+def client_env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+        AWS_SECRET_ACCESS_KEY="secret",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    return env
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    port: int
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def bucket_root(self) -> Path:
+        return self.data_dir / "s3"
+
+    def start(self, timeout: float = 120) -> None:
+        env = {**os.environ, **self.extra_env}
+        self.log_path = self.data_dir / f"server-{int(time.time() * 1000)}.log"
+        log = open(self.log_path, "wb")  # noqa: SIM115  (owned by the child for its lifetime)
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "opencomprehend"),
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # so a kill takes its worker processes with it
+        )
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log()}")
+            try:
+                self.client().list_entities_detection_jobs(MaxResults=1)
+                return
+            except Exception:  # noqa: BLE001  (not up yet)
+                time.sleep(0.3)
+        raise RuntimeError(f"server did not start in {timeout}s: {self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        """Die like a crashed machine: SIGKILL to the server and its workers at once."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=20)
+
+    def client(self, **config: Any) -> Any:
+        return boto3.client(
+            "comprehend",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret",
+            config=Config(retries={"max_attempts": 1}, **config),
+        )
+
+    def aws(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cli = aws_cli()
+        assert cli, AWS_INSTALL_HINT
+        done = subprocess.run(
+            [cli, "comprehend", *args, "--endpoint-url", self.endpoint, "--output", "json"],
+            capture_output=True,
+            text=True,
+            env=client_env(),
+            timeout=120,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} failed: {done.stderr}")
+        return done
+
+    def aws_json(self, *args: str) -> Any:
+        return json.loads(self.aws(*args).stdout or "{}")
+
+    def put(self, bucket: str, key: str, data: bytes | str) -> None:
+        path = self.bucket_root / bucket / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+
+    def wait(
+        self, job_id: str, timeout: float = 180, until: tuple[str, ...] = ("COMPLETED", "FAILED", "STOPPED")
+    ) -> dict[str, Any]:
+        deadline = time.time() + timeout
+        client = self.client()
+        while time.time() < deadline:
+            props = client.describe_entities_detection_job(JobId=job_id)["EntitiesDetectionJobProperties"]
+            if props["JobStatus"] in until:
+                return props
+            time.sleep(0.1)
+        raise AssertionError(
+            f"job {job_id} still {props['JobStatus']} after {timeout}s: {self.log()[-3000:]}"
+        )
+
+
+@contextmanager
+def running_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = Server(data_dir=data_dir, port=free_port(), extra_env=extra_env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from pathlib import Path
+
+import pytest
+
+from opencomprehend.io.objects import (
+    AccessDenied,
+    LocalFolderStore,
+    NoSuchBucket,
+    NoSuchKey,
+    ObjectInfo,
+    S3Store,
+    StorageError,
+    parse_s3_uri,
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalFolderStore:
+    return LocalFolderStore(tmp_path)
+
+
+def keys(store: LocalFolderStore, prefix: str, bucket: str = "bkt") -> list[str]:
+    return [o.key for o in store.list_objects(bucket, prefix)]
+
+
+# -- parse_s3_uri -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("s3://b/a/b.txt", ("b", "a/b.txt")),
+        ("s3://b", ("b", "")),
+        ("s3://b/", ("b", "")),
+        ("s3://b/in/", ("b", "in/")),
+        ("s3://b//x", ("b", "/x")),
+    ],
+)
+def test_parse_s3_uri(uri: str, expected: tuple[str, str]) -> None:
+    assert parse_s3_uri(uri) == expected
+
+
+@pytest.mark.parametrize("uri", ["", "b/key", "s3:/b/k", "S3://b/k", "file:///tmp/x", "s3://", "s3:///key"])
+def test_parse_s3_uri_rejects_anything_else(uri: str) -> None:
+    with pytest.raises(ValueError):
+        parse_s3_uri(uri)
+
+
+# -- listing ---------------------------------------------------------------------------------------------
+
+
+def test_listing_is_in_s3_key_order_across_sub_folders(store: LocalFolderStore) -> None:
+    # "a-b" < "a.txt" < "a/..." in code point order ("-" 0x2D, "." 0x2E, "/" 0x2F), which is not the
+    # order of a folder-first walk; "B" < "a" (upper case first); "é" sorts after every ASCII key.
+    written = ["in/a/x.txt", "in/b.txt", "in/a.txt", "in/a-b.txt", "in/é.txt", "in/B.txt", "in/a/0/deep.txt"]
+    for key in written:
+        store.put_bytes("bkt", key, key.encode())
+    assert keys(store, "in/") == [
+        "in/B.txt",
+        "in/a-b.txt",
+        "in/a.txt",
+        "in/a/0/deep.txt",
+        "in/a/x.txt",
+        "in/b.txt",
+        "in/é.txt",
+    ]
+    assert keys(store, "in/") == sorted(written)
+
+
+def test_listing_reports_sizes(store: LocalFolderStore) -> None:
+    store.put_bytes("bkt", "in/a.txt", b"12345")
+    store.put_bytes("bkt", "in/empty.txt", b"")
+    assert list(store.list_objects("bkt", "in/")) == [
+        ObjectInfo("in/a.txt", 5),
+        ObjectInfo("in/empty.txt", 0),
+    ]
+
+
+def test_a_prefix_need_not_end_on_a_folder_boundary(store: LocalFolderStore) -> None:
+    for key in ["in/doc.txt", "in/dog/1.txt", "in/cat.txt", "inbox/x.txt", "in.txt"]:
+        store.put_bytes("bkt", key, b"x")
+    assert keys(store, "in/do") == ["in/doc.txt", "in/dog/1.txt"]
+    assert keys(store, "in") == ["in.txt", "in/cat.txt", "in/doc.txt", "in/dog/1.txt", "inbox/x.txt"]
+    assert keys(store, "in/doc.txt") == ["in/doc.txt"]
+    assert keys(store, "") == ["in.txt", "in/cat.txt", "in/doc.txt", "in/dog/1.txt", "inbox/x.txt"]
+
+
+def test_a_prefix_matching_nothing_lists_nothing(store: LocalFolderStore) -> None:
+    store.put_bytes("bkt", "in/a.txt", b"x")
+    assert keys(store, "out/") == []
+    assert keys(store, "in/a.txt/") == []
+    assert keys(store, "in/zzz") == []
+
+
+def test_empty_folders_are_not_objects(store: LocalFolderStore, tmp_path: Path) -> None:
+    store.put_bytes("bkt", "in/a.txt", b"x")
+    (tmp_path / "bkt" / "in" / "empty").mkdir()
+    assert keys(store, "in/") == ["in/a.txt"]
+
+
+def test_temp_files_of_writes_in_progress_are_never_listed(store: LocalFolderStore, tmp_path: Path) -> None:
+    store.put_bytes("bkt", "in/a.txt", b"x")
+    folder = tmp_path / "bkt" / "in"
+    (folder / ".b.txt.tmp-0123456789abcdef0123456789abcdef").write_bytes(b"half")
+    (folder / ".hidden").write_bytes(b"a real key that happens to start with a dot")
+    assert keys(store, "in/") == ["in/.hidden", "in/a.txt"]
+
+
+def test_temp_files_stay_hidden_during_a_large_write(store: LocalFolderStore, tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(256 * 1024) * 40)
+    seen: list[list[str]] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            seen.append(keys(store, "out/"))
+
+    store.put_bytes("bkt", "out/other.txt", b"x")
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(5):
+            store.put_file("bkt", "out/big.bin", big)
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen
+    assert all(listing in (["out/other.txt"], ["out/big.bin", "out/other.txt"]) for listing in seen)
+
+
+def test_a_missing_bucket_is_no_such_bucket(store: LocalFolderStore) -> None:
+    with pytest.raises(NoSuchBucket, match="missing"):
+        list(store.list_objects("missing", ""))
+    with pytest.raises(NoSuchBucket):
+        store.get_bytes("missing", "a.txt")
+
+
+def test_errors_are_storage_errors_with_a_sentence(store: LocalFolderStore) -> None:
+    store.put_bytes("bkt", "a.txt", b"x")
+    with pytest.raises(StorageError) as info:
+        store.get_bytes("bkt", "b.txt")
+    assert isinstance(info.value, NoSuchKey)
+    assert str(info.value) == "The object s3://bkt/b.txt does not exist."
+
+
+# -- keys that would escape or cannot be stored ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["../x", "a/../../x", "..", "a/..", "/etc/passwd", "a//b", "./a", ""])
+def test_keys_that_would_escape_or_collapse_are_rejected(store: LocalFolderStore, key: str) -> None:
+    store.put_bytes("bkt", "a.txt", b"x")
+    with pytest.raises(StorageError):
+        store.put_bytes("bkt", key, b"x")
+    with pytest.raises(StorageError):
+        store.get_bytes("bkt", key)
+
+
+@pytest.mark.parametrize("prefix", ["../", "a/../../", "/", "/a", "a//"])
+def test_prefixes_no_local_key_can_have_are_rejected(store: LocalFolderStore, prefix: str) -> None:
+    # "/" in particular must not fall back to listing the whole bucket.
+    store.put_bytes("bkt", "a/b.txt", b"x")
+    with pytest.raises(StorageError):
+        list(store.list_objects("bkt", prefix))
+
+
+@pytest.mark.parametrize("bucket", ["..", ".", "a/b", ""])
+def test_bucket_names_that_are_not_one_folder_are_rejected(store: LocalFolderStore, bucket: str) -> None:
+    with pytest.raises(StorageError):
+        store.put_bytes(bucket, "a.txt", b"x")
+
+
+def test_dots_inside_a_name_are_fine(store: LocalFolderStore) -> None:
+    store.put_bytes("bkt", "a/..b/c..", b"x")
+    assert store.get_bytes("bkt", "a/..b/c..") == b"x"
+
+
+def test_a_key_cannot_be_both_object_and_folder(store: LocalFolderStore) -> None:
+    store.put_bytes("bkt", "a", b"x")
+    with pytest.raises(StorageError, match="s3://bkt/a/b"):
+        store.put_bytes("bkt", "a/b", b"y")
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+
+
+def test_put_creates_the_bucket_and_parent_folders(store: LocalFolderStore, tmp_path: Path) -> None:
+    store.put_bytes("new-bucket", "deep/er/key.txt", b"data")
+    assert (tmp_path / "new-bucket" / "deep" / "er" / "key.txt").read_bytes() == b"data"
+    assert store.get_bytes("new-bucket", "deep/er/key.txt") == b"data"
+
+
+def test_put_replaces_an_existing_object(store: LocalFolderStore) -> None:
+    store.put_bytes("bkt", "k", b"old")
+    store.put_bytes("bkt", "k", b"new")
+    assert store.get_bytes("bkt", "k") == b"new"
+
+
+def test_put_file_copies_the_file_and_leaves_no_temp(store: LocalFolderStore, tmp_path: Path) -> None:
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"\x00\x01payload" * 1000)
+    store.put_file("bkt", "out/archive.tar.gz", src)
+    assert store.get_bytes("bkt", "out/archive.tar.gz") == src.read_bytes()
+    assert src.exists()
+    assert os.listdir(tmp_path / "bkt" / "out") == ["archive.tar.gz"]
+
+
+def test_put_file_of_a_missing_file_is_a_storage_error(store: LocalFolderStore, tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="nope"):
+        store.put_file("bkt", "k", tmp_path / "nope")
+
+
+def test_a_failed_write_keeps_the_old_object_and_leaves_no_temp(
+    store: LocalFolderStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.put_bytes("bkt", "k", b"old")
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(5, "disk on fire")
+
+    # The new bytes are already in the temp file when the write fails.
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(StorageError, match="disk on fire"):
+        store.put_bytes("bkt", "k", b"new")
+    assert store.get_bytes("bkt", "k") == b"old"
+    assert os.listdir(tmp_path / "bkt") == ["k"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_a_folder_we_may_not_read_is_access_denied(store: LocalFolderStore, tmp_path: Path) -> None:
+    store.put_bytes("bkt", "in/a.txt", b"x")
+    (tmp_path / "bkt" / "in").chmod(0)
+    try:
+        with pytest.raises(AccessDenied):
+            list(store.list_objects("bkt", "in/"))
+    finally:
+        (tmp_path / "bkt" / "in").chmod(0o755)
+
+
+# -- S3Store without a server ----------------------------------------------------------------------------
+
+
+def test_s3_store_pickles_without_its_client() -> None:
+    store = S3Store("http://127.0.0.1:1", "us-east-1", "AK", "SK")
+    assert store.client is not None
+    clone = pickle.loads(pickle.dumps(store))
+    assert (clone.endpoint_url, clone.region, clone.access_key_id) == (
+        "http://127.0.0.1:1",
+        "us-east-1",
+        "AK",
+    )
+
+
+def test_s3_store_unreachable_endpoint_is_a_storage_error() -> None:
+    # Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    store = S3Store("http://127.0.0.1:1", "us-east-1", "AK", "SK")
+    with pytest.raises(StorageError, match="127.0.0.1:1"):
+        list(store.list_objects("bkt", ""))
