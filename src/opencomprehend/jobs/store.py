@@ -6,14 +6,16 @@ database (PostgreSQL) without stepping on each other; SQLite serves a single nod
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from opencomprehend.jobs.schema import job_shards, jobs, metadata, tags
@@ -95,6 +97,7 @@ class JobStore:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
+        self._claim_lock = threading.Lock()
 
     # --- the API side -------------------------------------------------------------------------
 
@@ -226,13 +229,6 @@ class JobStore:
                 claimed.append(self.get(job["job_id"]))  # type: ignore[arg-type]
 
         with self.engine.connect() as conn:
-            active = dict(
-                conn.execute(
-                    select(jobs.c.account_id, func.count())
-                    .where(jobs.c.status.in_([IN_PROGRESS, STOP_REQUESTED]), jobs.c.lease_owner.is_not(None))
-                    .group_by(jobs.c.account_id)
-                ).all()
-            )
             queued = [
                 dict(r._mapping)
                 for r in conn.execute(
@@ -246,12 +242,39 @@ class JobStore:
                     .order_by(jobs.c.submit_time, jobs.c.job_id)
                 )
             ]
+        full: set[str] = set()
         for job in queued:
-            account = job["account_id"]
-            if job["status"] == SUBMITTED and active.get(account, 0) >= max_active_per_account:
+            if job["status"] == SUBMITTED and job["account_id"] in full:
                 continue
-            with self.engine.begin() as conn:
-                taken = conn.execute(
+            taken = self._start_queued(job, owner, now + lease_s, max_active_per_account)
+            if taken is None:
+                full.add(job["account_id"])
+            elif taken:
+                claimed.append(self.get(job["job_id"]))  # type: ignore[arg-type]
+        return claimed
+
+    def _start_queued(self, job: dict[str, Any], owner: str, expires: float, max_active: int) -> bool | None:
+        """Move one queued job to this owner; None when its account already runs its maximum.
+
+        Counting and claiming happen under one per-account lock (an advisory lock on PostgreSQL, a
+        process lock on SQLite, which serves one node), so concurrent schedulers never exceed the limit.
+        """
+        with self._claim_lock, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                key = int.from_bytes(hashlib.sha256(job["account_id"].encode()).digest()[:8], "big", signed=True)
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            if job["status"] == SUBMITTED:
+                active = conn.execute(
+                    select(func.count()).where(
+                        jobs.c.account_id == job["account_id"],
+                        jobs.c.status.in_([IN_PROGRESS, STOP_REQUESTED]),
+                        jobs.c.lease_owner.is_not(None),
+                    )
+                ).scalar_one()
+                if active >= max_active:
+                    return None
+            return (
+                conn.execute(
                     update(jobs)
                     .where(
                         jobs.c.job_id == job["job_id"],
@@ -261,13 +284,11 @@ class JobStore:
                     .values(
                         status=IN_PROGRESS if job["status"] == SUBMITTED else STOP_REQUESTED,
                         lease_owner=owner,
-                        lease_expires=now + lease_s,
+                        lease_expires=expires,
                     )
                 ).rowcount
-            if taken == 1:
-                active[account] = active.get(account, 0) + 1
-                claimed.append(self.get(job["job_id"]))  # type: ignore[arg-type]
-        return claimed
+                == 1
+            )
 
     def _take_lease(self, job: dict[str, Any], owner: str, expires: float) -> bool:
         with self.engine.begin() as conn:
