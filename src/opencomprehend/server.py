@@ -57,9 +57,11 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
             pool.warm_up()
             scheduler = Scheduler(store, objects, pool, settings)
             scheduler.start()
+            env.on_job_change.append(scheduler.wake)
             log.info("%d warm workers ready", pool.workers)
 
             def stop() -> None:
+                env.on_job_change.remove(scheduler.wake)
                 scheduler.stop()
                 pool.close()
 

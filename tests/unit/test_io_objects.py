@@ -231,15 +231,22 @@ def test_a_failed_write_keeps_the_old_object_and_leaves_no_temp(
     assert os.listdir(tmp_path / "bkt") == ["k"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_a_folder_we_may_not_read_is_access_denied(store: LocalFolderStore, tmp_path: Path) -> None:
+def test_a_folder_we_may_not_read_is_access_denied(
+    store: LocalFolderStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.put_bytes("bkt", "in/a.txt", b"x")
-    (tmp_path / "bkt" / "in").chmod(0)
-    try:
-        with pytest.raises(AccessDenied):
-            list(store.list_objects("bkt", "in/"))
-    finally:
-        (tmp_path / "bkt" / "in").chmod(0o755)
+    refused = tmp_path / "bkt" / "in"
+    real_scandir = os.scandir
+
+    # The operating system's answer for a folder without read permission (root would ignore a chmod).
+    def scandir(path: str | os.PathLike[str]) -> object:
+        if Path(path) == refused:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(AccessDenied):
+        list(store.list_objects("bkt", "in/"))
 
 
 # -- S3Store without a server ----------------------------------------------------------------------------

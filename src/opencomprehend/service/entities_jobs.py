@@ -113,8 +113,10 @@ def start_entities_detection_job(
         raise invalid_request(
             "The ClientRequestToken was already used for a request with different parameters."
         ) from None
-    if created and tag_pairs:
-        env.store.add_tags(job["job_arn"], tag_pairs)
+    if created:
+        if tag_pairs:
+            env.store.add_tags(job["job_arn"], tag_pairs)
+        env.job_changed()
     response = {"JobId": job["job_id"], "JobArn": job["job_arn"], "JobStatus": job["status"]}
     if job["entity_recognizer_arn"]:
         response["EntityRecognizerArn"] = job["entity_recognizer_arn"]
@@ -211,4 +213,5 @@ def stop_entities_detection_job(env: Environment, ctx: RequestContext, *, job_id
         status = env.store.request_stop(job_id)
     except InvalidTransition as exc:
         raise invalid_request(f"Job {job_id} is {exc.status} and can no longer be stopped.") from None
+    env.job_changed()
     return {"JobId": job_id, "JobStatus": status}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opencomprehend.config import Settings
@@ -32,6 +32,12 @@ class Environment:
     settings: Settings
     store: JobStore
     secret: bytes  # signs pagination tokens
+    # Called after a job is queued or asked to stop, so a local scheduler acts at once instead of at its next poll.
+    on_job_change: list[Callable[[], None]] = field(default_factory=list)
+
+    def job_changed(self) -> None:
+        for notify in self.on_job_change:
+            notify()
 
 
 @dataclass(frozen=True)
