@@ -406,6 +406,13 @@ def test_heartbeat_after_another_owner_took_the_job_is_none(store: JobStore) -> 
     assert not store.finish(job["job_id"], "node-a", COMPLETED)
 
 
+def test_release_lets_another_node_take_the_jobs_at_once(store: JobStore) -> None:
+    job = add(store, status=IN_PROGRESS, lease_owner="other-host:1:aaaa", lease_expires=time.time() + 600)
+    assert store.claim("node-b", LEASE_S, max_active_per_account=10) == []
+    store.release("other-host:1:aaaa")
+    assert ids(store.claim("node-b", LEASE_S, max_active_per_account=10)) == [job["job_id"]]
+
+
 def test_only_the_owner_finishes_a_job(store: JobStore) -> None:
     job = add(store)
     store.claim("node-a", LEASE_S, max_active_per_account=10)

@@ -318,6 +318,11 @@ class JobStore:
                 return None
             return conn.execute(select(jobs.c.status).where(jobs.c.job_id == job_id)).scalar_one()
 
+    def release(self, owner: str) -> None:
+        """Give up every lease of this owner (a clean shutdown), so any node may resume its jobs at once."""
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.lease_owner == owner).values(lease_expires=0.0))
+
     def finish(self, job_id: str, owner: str, status: str, message: str | None = None) -> bool:
         with self.engine.begin() as conn:
             return (

@@ -38,6 +38,7 @@ class Scheduler:
         self._thread.join(timeout=10)
         for run in list(self._runs.values()):
             run.join(timeout=10)
+        self.store.release(self.owner)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
