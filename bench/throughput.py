@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "ner"
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.server import ROLE, Server, free_port  # noqa: E402
+from support.components import free_port  # noqa: E402
+from support.server import ROLE, Server  # noqa: E402
 
 from opencomprehend.nlp.registry import DEFAULT_MODELS  # noqa: E402
 from opencomprehend.nlp.spacy_engine import components_to_exclude  # noqa: E402

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
+from support.components import missing
 from support.server import AWS_INSTALL_HINT, Server, aws_cli, running_server
 
 
 @pytest.fixture(scope="session")
 def aws_available() -> None:
     if aws_cli() is None:
-        reason = f"the AWS CLI is not installed; {AWS_INSTALL_HINT}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"the AWS CLI is not installed; {AWS_INSTALL_HINT}")
 
 
 @pytest.fixture(scope="session")

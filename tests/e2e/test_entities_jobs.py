@@ -41,9 +41,7 @@ def test_line_job_over_several_files_with_the_aws_cli(server: Server) -> None:
     server.put("docs", f"{run}/in/a.txt", "\r\n".join(LINES_A) + "\r\n")
     server.put("docs", f"{run}/in/b.txt", "\n".join(LINES_B))
     # A line over the server's 5,000-byte limit, then a line that is not UTF-8: the rest of c.txt is skipped.
-    server.put(
-        "docs", f"{run}/in/c.txt", b"Tokyo is big.\n" + b"x " * 3000 + b"\nbad \xff\xfe line\nLost line.\n"
-    )
+    server.put("docs", f"{run}/in/c.txt", b"Tokyo is big.\n" + b"x " * 3000 + b"\nbad \xff\xfe line\nLost line.\n")
 
     started = server.aws_json(
         "start-entities-detection-job",
@@ -59,14 +57,10 @@ def test_line_job_over_several_files_with_the_aws_cli(server: Server) -> None:
     assert started["JobArn"].endswith(f":entities-detection-job/{job_id}")
 
     server.wait(job_id)
-    props = server.aws_json("describe-entities-detection-job", "--job-id", job_id)[
-        "EntitiesDetectionJobProperties"
-    ]
+    props = server.aws_json("describe-entities-detection-job", "--job-id", job_id)["EntitiesDetectionJobProperties"]
     assert props["JobStatus"] == "COMPLETED", props
     assert props["InputDataConfig"] == {"S3Uri": f"s3://docs/{run}/in/", "InputFormat": "ONE_DOC_PER_LINE"}
-    assert props["OutputDataConfig"]["S3Uri"] == (
-        f"s3://docs/{run}/out/111122223333-NER-{job_id}/output/output.tar.gz"
-    )
+    assert props["OutputDataConfig"]["S3Uri"] == (f"s3://docs/{run}/out/111122223333-NER-{job_id}/output/output.tar.gz")
     assert props["EndTime"] >= props["SubmitTime"]
 
     records = _output(server, props)
@@ -76,9 +70,7 @@ def test_line_job_over_several_files_with_the_aws_cli(server: Server) -> None:
         ("c.txt", 1),
         ("c.txt", 2),
     ]
-    documents = {("a.txt", i): t for i, t in enumerate(LINES_A)} | {
-        ("b.txt", i): t for i, t in enumerate(LINES_B)
-    }
+    documents = {("a.txt", i): t for i, t in enumerate(LINES_A)} | {("b.txt", i): t for i, t in enumerate(LINES_B)}
     documents[("c.txt", 0)] = "Tokyo is big."
     check_offsets([r for r in records if "Entities" in r], documents)
 
@@ -107,13 +99,7 @@ def test_file_job_with_boto3_reads_sub_folders_in_key_order(server: Server) -> N
     }
     for name, text in texts.items():
         server.put("docs", f"{run}/in/{name}", text)
-    client = server.client()
-    job_id = client.start_entities_detection_job(
-        InputDataConfig={"S3Uri": f"s3://docs/{run}/in/", "InputFormat": "ONE_DOC_PER_FILE"},
-        OutputDataConfig={"S3Uri": f"s3://docs/{run}/out"},
-        DataAccessRoleArn=ROLE,
-        LanguageCode="en",
-    )["JobId"]
+    job_id = server.start_job(f"s3://docs/{run}/in/", f"s3://docs/{run}/out", InputFormat="ONE_DOC_PER_FILE")
     props = server.wait(job_id)
     assert props["JobStatus"] == "COMPLETED", props
     assert "JobName" not in props
@@ -129,17 +115,9 @@ def test_single_object_input_and_a_bucket_root_output(server: Server) -> None:
     run = _unique("single")
     server.put("docs", f"{run}/one.txt", "Sony was founded in Tokyo.")
     server.put("docs", f"{run}/one.txt.bak", "Not part of the input? It is: the URI is a prefix.")
-    client = server.client()
-    job_id = client.start_entities_detection_job(
-        InputDataConfig={"S3Uri": f"s3://docs/{run}/one.txt"},
-        OutputDataConfig={"S3Uri": f"s3://{run}-out"},
-        DataAccessRoleArn=ROLE,
-        LanguageCode="en",
-    )["JobId"]
+    job_id = server.start_job(f"s3://docs/{run}/one.txt", f"s3://{run}-out")
     props = server.wait(job_id)
-    assert (
-        props["OutputDataConfig"]["S3Uri"] == f"s3://{run}-out/111122223333-NER-{job_id}/output/output.tar.gz"
-    )
+    assert props["OutputDataConfig"]["S3Uri"] == f"s3://{run}-out/111122223333-NER-{job_id}/output/output.tar.gz"
     records = _output(server, props)
     assert [(r["File"], r["Line"]) for r in records] == [("one.txt", 0), ("one.txt.bak", 0)]
 
@@ -158,10 +136,7 @@ def test_same_client_request_token_returns_the_original_job(server: Server) -> N
     first = server.aws_json(*args)
     again = server.aws_json(*args)
     assert again["JobId"] == first["JobId"] and again["JobArn"] == first["JobArn"]
-    names = [
-        p["JobId"]
-        for p in server.client().list_entities_detection_jobs()["EntitiesDetectionJobPropertiesList"]
-    ]
+    names = [p["JobId"] for p in server.client().list_entities_detection_jobs()["EntitiesDetectionJobPropertiesList"]]
     assert names.count(first["JobId"]) == 1
 
     changed = server.aws(*args[:-2], "--job-name", "other", "--client-request-token", run, check=False)
@@ -218,12 +193,7 @@ def test_stop_a_running_job_keeps_what_was_done(server: Server) -> None:
     lines = [f"Person number {i} is Angela Merkel, who lives in Berlin." for i in range(20_000)]
     server.put("docs", f"{run}/in/big.txt", "\n".join(lines))
     client = server.client()
-    job_id = client.start_entities_detection_job(
-        InputDataConfig={"S3Uri": f"s3://docs/{run}/in/"},
-        OutputDataConfig={"S3Uri": f"s3://docs/{run}/out/"},
-        DataAccessRoleArn=ROLE,
-        LanguageCode="en",
-    )["JobId"]
+    job_id = server.start_job(f"s3://docs/{run}/in/", f"s3://docs/{run}/out/")
     server.wait(job_id, until=("IN_PROGRESS", "COMPLETED"))
     stopped = server.aws_json("stop-entities-detection-job", "--job-id", job_id)
     assert stopped == {"JobId": job_id, "JobStatus": "STOP_REQUESTED"}
@@ -242,12 +212,7 @@ def test_stop_rules_for_finished_and_unknown_jobs(server: Server) -> None:
     run = _unique("stoprules")
     server.put("docs", f"{run}/in/a.txt", "Madrid.")
     client = server.client()
-    job_id = client.start_entities_detection_job(
-        InputDataConfig={"S3Uri": f"s3://docs/{run}/in/"},
-        OutputDataConfig={"S3Uri": f"s3://docs/{run}/out/"},
-        DataAccessRoleArn=ROLE,
-        LanguageCode="en",
-    )["JobId"]
+    job_id = server.start_job(f"s3://docs/{run}/in/", f"s3://docs/{run}/out/")
     assert server.wait(job_id)["JobStatus"] == "COMPLETED"
     refused = server.aws("stop-entities-detection-job", "--job-id", job_id, check=False)
     assert refused.returncode != 0 and "InvalidRequestException" in refused.stderr
@@ -277,12 +242,7 @@ def test_failed_jobs_explain_themselves_and_write_nothing(
         server.put("docs", f"{run}/in/empty.txt", "")
     elif case == "no-model":
         server.put("docs", f"{run}/in/a.txt", "Angela Merkel lebt in Berlin.")
-    job_id = server.client().start_entities_detection_job(
-        InputDataConfig={"S3Uri": f"s3://{bucket}/{run}/in/"},
-        OutputDataConfig={"S3Uri": f"s3://docs/{run}/out/"},
-        DataAccessRoleArn=ROLE,
-        LanguageCode=language,
-    )["JobId"]
+    job_id = server.start_job(f"s3://{bucket}/{run}/in/", f"s3://docs/{run}/out/", language=language)
     props = server.wait(job_id)
     assert props["JobStatus"] == "FAILED"
     assert props["Message"].startswith(expected), props["Message"]

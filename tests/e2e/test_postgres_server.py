@@ -28,12 +28,8 @@ def database_url(postgres: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def pg_server(
-    tmp_path_factory: pytest.TempPathFactory, aws_available: None, database_url: str
-) -> Iterator[Server]:
-    with running_server(
-        tmp_path_factory.mktemp("pg-server"), OPENCOMPREHEND_DATABASE_URL=database_url
-    ) as server:
+def pg_server(tmp_path_factory: pytest.TempPathFactory, aws_available: None, database_url: str) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("pg-server"), OPENCOMPREHEND_DATABASE_URL=database_url) as server:
         yield server
 
 
@@ -50,13 +46,9 @@ def _rows(database_url: str, job_ids: list[str]) -> dict[str, dict[str, Any]]:
 def test_line_job_completes_with_the_store_in_postgresql(pg_server: Server, database_url: str) -> None:
     run = f"pg-{uuid.uuid4().hex[:8]}"
     pg_server.put("docs", f"{run}/in/a.txt", "\n".join(LINES) + "\n")
-    job_id = pg_server.client().start_entities_detection_job(
-        InputDataConfig={"S3Uri": f"s3://docs/{run}/in/", "InputFormat": "ONE_DOC_PER_LINE"},
-        OutputDataConfig={"S3Uri": f"s3://docs/{run}/out/"},
-        DataAccessRoleArn=ROLE,
-        LanguageCode="en",
-        JobName=run,
-    )["JobId"]
+    job_id = pg_server.start_job(
+        f"s3://docs/{run}/in/", f"s3://docs/{run}/out/", InputFormat="ONE_DOC_PER_LINE", JobName=run
+    )
     props = pg_server.wait(job_id)
     assert props["JobStatus"] == "COMPLETED", props
     assert props["EndTime"] >= props["SubmitTime"]
@@ -95,9 +87,7 @@ def test_list_pagination_with_the_aws_cli(pg_server: Server, database_url: str) 
     newest_first = list(reversed(started))
 
     # The CLI follows NextToken by itself: 2 per request, all 5 come back, newest first.
-    listed = pg_server.aws_json(
-        "list-entities-detection-jobs", "--filter", f"JobName={run}", "--page-size", "2"
-    )
+    listed = pg_server.aws_json("list-entities-detection-jobs", "--filter", f"JobName={run}", "--page-size", "2")
     assert [p["JobId"] for p in listed["EntitiesDetectionJobPropertiesList"]] == newest_first
     assert "NextToken" not in listed
 

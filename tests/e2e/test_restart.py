@@ -6,28 +6,20 @@ import time
 from pathlib import Path
 
 import pytest
+from support.components import free_port
 from support.output import read_archive
-from support.server import ROLE, Server, free_port
+from support.server import Server
 
 pytestmark = pytest.mark.e2e
 
 
-def test_job_in_progress_when_the_server_dies_finishes_after_restart(
-    tmp_path: Path, aws_available: None
-) -> None:
+def test_job_in_progress_when_the_server_dies_finishes_after_restart(tmp_path: Path, aws_available: None) -> None:
     server = Server(data_dir=tmp_path, port=free_port())
-    lines = [
-        f"Line {i}: Angela Merkel flew from Berlin to Paris with Emmanuel Macron." for i in range(12_000)
-    ]
+    lines = [f"Line {i}: Angela Merkel flew from Berlin to Paris with Emmanuel Macron." for i in range(12_000)]
     server.put("docs", "in/big.txt", "\n".join(lines) + "\n")
     server.start()
     try:
-        job_id = server.client().start_entities_detection_job(
-            InputDataConfig={"S3Uri": "s3://docs/in/"},
-            OutputDataConfig={"S3Uri": "s3://docs/out/"},
-            DataAccessRoleArn=ROLE,
-            LanguageCode="en",
-        )["JobId"]
+        job_id = server.start_job("s3://docs/in/", "s3://docs/out/")
         work = tmp_path / "work" / job_id
         deadline = time.time() + 120
         while len(list(work.glob("part-*.jsonl"))) < 3:
@@ -44,9 +36,7 @@ def test_job_in_progress_when_the_server_dies_finishes_after_restart(
         assert resumed and f"with {parts_before} shards already done" in resumed[0], server.log()
     finally:
         server.stop()
-    records = read_archive(
-        (tmp_path / "s3" / props["OutputDataConfig"]["S3Uri"].removeprefix("s3://")).read_bytes()
-    )
+    records = read_archive((tmp_path / "s3" / props["OutputDataConfig"]["S3Uri"].removeprefix("s3://")).read_bytes())
     assert [r["Line"] for r in records] == list(range(len(lines))), "every document exactly once, in order"
     assert parts_before > 0
     for record, text in zip(records, lines, strict=True):

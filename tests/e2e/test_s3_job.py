@@ -16,9 +16,7 @@ LINES = ["Angela Merkel met Emmanuel Macron in Paris.", "", "👍🏽 東京 hos
 
 
 @pytest.fixture(scope="module")
-def s3_server(
-    tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS, aws_available: None
-) -> Iterator[Server]:
+def s3_server(tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS, aws_available: None) -> Iterator[Server]:
     with running_server(
         tmp_path_factory.mktemp("s3-server"),
         OPENCOMPREHEND_S3_ENDPOINT_URL=seaweedfs.endpoint_url,
@@ -67,24 +65,14 @@ def test_missing_output_bucket_fails_the_job_with_a_reason(s3_server: Server, se
     s3 = seaweedfs.s3_client()
     s3.create_bucket(Bucket="corpus2")
     s3.put_object(Bucket="corpus2", Key="in/a.txt", Body=b"Rome is in Italy.")
-    job_id = s3_server.client().start_entities_detection_job(
-        InputDataConfig={"S3Uri": "s3://corpus2/in/"},
-        OutputDataConfig={"S3Uri": "s3://no-such-results/out/"},
-        DataAccessRoleArn=ROLE,
-        LanguageCode="en",
-    )["JobId"]
+    job_id = s3_server.start_job("s3://corpus2/in/", "s3://no-such-results/out/")
     props = s3_server.wait(job_id)
     assert props["JobStatus"] == "FAILED"
     assert props["Message"].startswith("NO_WRITE_ACCESS_TO_OUTPUT: ")
 
 
 def test_missing_input_bucket_fails_the_job_with_a_reason(s3_server: Server) -> None:
-    job_id = s3_server.client().start_entities_detection_job(
-        InputDataConfig={"S3Uri": "s3://no-such-corpus/in/"},
-        OutputDataConfig={"S3Uri": "s3://results/out/"},
-        DataAccessRoleArn=ROLE,
-        LanguageCode="en",
-    )["JobId"]
+    job_id = s3_server.start_job("s3://no-such-corpus/in/", "s3://results/out/")
     props = s3_server.wait(job_id)
     assert props["JobStatus"] == "FAILED"
     assert props["Message"].startswith("NO_READ_ACCESS_TO_INPUT: ")

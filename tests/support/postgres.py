@@ -12,7 +12,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from support.components import free_port
 
 if TYPE_CHECKING:
     import psycopg
@@ -117,12 +118,6 @@ def find_pg_bin() -> Path | None:
         if all(os.access(folder / name, os.X_OK) for name in ("initdb", "pg_ctl", "postgres")):
             return folder
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
 
 
 def _as_server_user() -> list[str]:
@@ -246,7 +241,7 @@ def running_postgres(bin_dir: Path, database: str = "opencomprehend") -> Iterato
 
         last_error: Exception | None = None
         for attempt in range(1, START_ATTEMPTS + 1):
-            port = _free_port()
+            port = free_port()
             log_path = workdir / f"postgres-{attempt}.log"
             options = " ".join(
                 [

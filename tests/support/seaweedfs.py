@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from support.components import free_ports
 
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
@@ -70,21 +71,6 @@ def find_weed() -> Path | None:
     return Path(found) if found else None
 
 
-def _free_ports(count: int) -> list[int]:
-    # Hold every socket open until all are chosen so the same port is not handed out twice. Another
-    # process may still grab one before weed binds it; start() retries with fresh ports if so.
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((LOOPBACK, 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 def _port_flags() -> tuple[list[str], int]:
     names = [
         "master.port",
@@ -99,7 +85,7 @@ def _port_flags() -> tuple[list[str], int]:
         "admin.port",
         "admin.port.grpc",
     ]
-    ports = dict(zip(names, _free_ports(len(names)), strict=True))
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     return [f"-{name}={port}" for name, port in ports.items()], ports["s3.port"]
 
 
@@ -142,9 +128,7 @@ def _wait_until_ready(server: SeaweedFS, process: subprocess.Popen[bytes], deadl
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"weed mini exited with status {process.returncode} during start.\n{_log_tail(server)}"
-            )
+            raise RuntimeError(f"weed mini exited with status {process.returncode} during start.\n{_log_tail(server)}")
         try:
             client.list_buckets()
             return

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +18,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from support.components import free_port
+
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ComprehendData"
 AWS_INSTALL_HINT = "pip install awscli (make test installs it)"
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def aws_cli() -> str | None:
@@ -122,6 +117,19 @@ class Server:
             config=Config(retries={"max_attempts": 1}, **config),
         )
 
+    def start_job(self, input_uri: str, output_uri: str, language: str = "en", **members: Any) -> str:
+        """StartEntitiesDetectionJob through boto3 with the usual role; returns the JobId."""
+        input_config = {"S3Uri": input_uri}
+        if "InputFormat" in members:
+            input_config["InputFormat"] = members.pop("InputFormat")
+        return self.client().start_entities_detection_job(
+            InputDataConfig=input_config,
+            OutputDataConfig={"S3Uri": output_uri},
+            DataAccessRoleArn=ROLE,
+            LanguageCode=language,
+            **members,
+        )["JobId"]
+
     def aws(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         cli = aws_cli()
         assert cli, AWS_INSTALL_HINT
@@ -154,9 +162,7 @@ class Server:
             if props["JobStatus"] in until:
                 return props
             time.sleep(0.1)
-        raise AssertionError(
-            f"job {job_id} still {props['JobStatus']} after {timeout}s: {self.log()[-3000:]}"
-        )
+        raise AssertionError(f"job {job_id} still {props['JobStatus']} after {timeout}s: {self.log()[-3000:]}")
 
 
 @contextmanager
