@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+import opencomprehend.service  # noqa: F401  (registers every operation)
 from opencomprehend.api import model
-from opencomprehend.service import entities_jobs  # noqa: F401  (registers its operations)
 from opencomprehend.service.errors import ServiceError
 from opencomprehend.service.registry import OPERATIONS, Environment, RequestContext, snake_case
 
