@@ -41,19 +41,24 @@ def _secret(data_dir: Path) -> bytes:
 
 
 def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
+    """The service. Without workers (in-process tests) requests are served, but jobs stay queued."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = JobStore(settings.resolved_database_url())
-    env = Environment(settings=settings, store=store, secret=_secret(settings.data_dir))
+    objects = open_object_store(settings)
+    pool = (
+        LocalPool(
+            settings.workers,
+            settings.preload_languages,
+            max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
+        )
+        if run_workers
+        else None
+    )
+    env = Environment(settings=settings, store=store, secret=_secret(settings.data_dir), objects=objects, runner=pool)
     hooks = []
-    if run_workers:
+    if pool is not None:
 
         def start_workers():  # type: ignore[no-untyped-def]
-            objects = open_object_store(settings)
-            pool = LocalPool(
-                settings.workers,
-                settings.preload_languages,
-                max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
-            )
             pool.warm_up()
             scheduler = Scheduler(store, objects, pool, settings)
             scheduler.start()

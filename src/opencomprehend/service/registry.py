@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opencomprehend.config import Settings
+from opencomprehend.io.objects import ObjectStore
 from opencomprehend.jobs.store import JobStore
+from opencomprehend.runtime.job_run import Runner
 
 Handler = Callable[..., dict[str, Any]]
 OPERATIONS: dict[str, Handler] = {}
@@ -32,6 +34,8 @@ class Environment:
     settings: Settings
     store: JobStore
     secret: bytes  # signs pagination tokens
+    objects: ObjectStore | None = None
+    runner: Runner | None = None  # the warm workers; None when the app runs without them
     # Called after a job is queued or asked to stop, so a local scheduler acts at once instead of at its next poll.
     on_job_change: list[Callable[[], None]] = field(default_factory=list)
 
