@@ -11,9 +11,9 @@ from starlette.applications import Starlette
 from opencomprehend.api.app import build_app
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import LocalFolderStore, ObjectStore, S3Store
+from opencomprehend.jobs.scheduler import Scheduler
 from opencomprehend.jobs.store import JobStore
-from opencomprehend.runtime.pool import LocalPool
-from opencomprehend.runtime.scheduler import Scheduler
+from opencomprehend.runtime.pool import InlineRunner, LocalPool
 from opencomprehend.service.registry import Environment
 
 log = logging.getLogger("opencomprehend")
@@ -41,7 +41,7 @@ def _secret(data_dir: Path) -> bytes:
 
 
 def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
-    """The service. Without workers (in-process tests) requests are served, but jobs stay queued."""
+    """The service. Without workers (in-process tests) Detect runs in this process and jobs stay queued."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = JobStore(settings.resolved_database_url())
     objects = open_object_store(settings)
@@ -54,7 +54,13 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
         if run_workers
         else None
     )
-    env = Environment(settings=settings, store=store, secret=_secret(settings.data_dir), objects=objects, runner=pool)
+    env = Environment(
+        settings=settings,
+        store=store,
+        secret=_secret(settings.data_dir),
+        objects=objects,
+        runner=pool if pool is not None else InlineRunner(),
+    )
     hooks = []
     if pool is not None:
 

@@ -66,3 +66,42 @@ tags = Table(
     Column("tag_key", String(128), primary_key=True),
     Column("tag_value", String(256), nullable=False),
 )
+
+entity_recognizers = Table(
+    "entity_recognizers",
+    metadata,
+    Column("recognizer_arn", String(512), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("recognizer_name", String(63), nullable=False),
+    # "" when the recognizer has no version, so the unique key also holds on PostgreSQL (NULLs are distinct).
+    Column("version_key", String(63), nullable=False),
+    Column("version_name", String(63)),
+    Column("language_code", String(8), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("message", Text),
+    Column("submit_time", Double, nullable=False),
+    Column("end_time", Double),
+    Column("training_start_time", Double),
+    Column("training_end_time", Double),
+    Column("input_data_config", Text, nullable=False),
+    Column("data_access_role_arn", String(2048), nullable=False),
+    Column("volume_kms_key_id", String(2048)),
+    Column("vpc_config", Text),
+    Column("model_kms_key_id", String(2048)),
+    Column("model_policy", Text),
+    Column("recognizer_metadata", Text),
+    Column("model_uri", String(1024)),
+    Column("client_request_token", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("lease_owner", String(200)),
+    Column("lease_expires", Double),
+    UniqueConstraint("account_id", "region", "recognizer_name", "version_key", name="uq_recognizer_version"),
+    UniqueConstraint("account_id", "client_request_token", name="uq_recognizer_token"),
+)
+Index(
+    "ix_recognizers_account_submit",
+    entity_recognizers.c.account_id,
+    entity_recognizers.c.region,
+    entity_recognizers.c.submit_time,
+)

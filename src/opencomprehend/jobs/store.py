@@ -74,7 +74,7 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
 
 
-def _owner_is_dead_here(owner: str | None) -> bool:
+def owner_is_gone(owner: str | None) -> bool:
     if not owner:
         return True
     host, _, rest = owner.partition(":")
@@ -157,13 +157,9 @@ class JobStore:
         if after is not None:
             at, job_id = after
             if ascending:
-                conditions.append(
-                    or_(jobs.c.submit_time > at, and_(jobs.c.submit_time == at, jobs.c.job_id > job_id))
-                )
+                conditions.append(or_(jobs.c.submit_time > at, and_(jobs.c.submit_time == at, jobs.c.job_id > job_id)))
             else:
-                conditions.append(
-                    or_(jobs.c.submit_time < at, and_(jobs.c.submit_time == at, jobs.c.job_id < job_id))
-                )
+                conditions.append(or_(jobs.c.submit_time < at, and_(jobs.c.submit_time == at, jobs.c.job_id < job_id)))
         order = (
             (jobs.c.submit_time.asc(), jobs.c.job_id.asc())
             if ascending
@@ -201,6 +197,14 @@ class JobStore:
             )
             return [(r.tag_key, r.tag_value) for r in rows]
 
+    def remove_tags(self, resource_arn: str, keys: Iterable[str]) -> None:
+        """Delete these keys from the resource; a key it does not have is not an error."""
+        wanted = list(keys)
+        if not wanted:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(delete(tags).where(tags.c.resource_arn == resource_arn, tags.c.tag_key.in_(wanted)))
+
     # --- the runtime side -----------------------------------------------------------------------
 
     def claim(self, owner: str, lease_s: float, max_active_per_account: int) -> list[dict[str, Any]]:
@@ -223,9 +227,7 @@ class JobStore:
             ]
         for job in running:
             expired = job["lease_expires"] is None or job["lease_expires"] < now
-            if (expired or _owner_is_dead_here(job["lease_owner"])) and self._take_lease(
-                job, owner, now + lease_s
-            ):
+            if (expired or owner_is_gone(job["lease_owner"])) and self._take_lease(job, owner, now + lease_s):
                 claimed.append(self.get(job["job_id"]))  # type: ignore[arg-type]
 
         with self.engine.connect() as conn:
@@ -348,16 +350,12 @@ class JobStore:
                 )
             )
             conn.execute(
-                update(jobs)
-                .where(jobs.c.job_id == job_id)
-                .values(documents_done=jobs.c.documents_done + documents)
+                update(jobs).where(jobs.c.job_id == job_id).values(documents_done=jobs.c.documents_done + documents)
             )
 
     def finished_shards(self, job_id: str) -> set[int]:
         with self.engine.connect() as conn:
-            return set(
-                conn.execute(select(job_shards.c.shard_no).where(job_shards.c.job_id == job_id)).scalars()
-            )
+            return set(conn.execute(select(job_shards.c.shard_no).where(job_shards.c.job_id == job_id)).scalars())
 
     def forget_shards(self, job_id: str) -> None:
         with self.engine.begin() as conn:

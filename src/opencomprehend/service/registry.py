@@ -15,7 +15,7 @@ from typing import Any
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import ObjectStore
 from opencomprehend.jobs.store import JobStore
-from opencomprehend.runtime.job_run import Runner
+from opencomprehend.runtime.runner import Runner
 
 Handler = Callable[..., dict[str, Any]]
 OPERATIONS: dict[str, Handler] = {}

@@ -1,52 +1,33 @@
-"""One entities detection job: list input → shard → recognise → write parts → assemble.
+"""One entities detection job through its states: claim, run the pipeline on the runner, finish.
 
-Shards are cut deterministically from the input, so a resumed job cuts the same shards, skips the
-ones already recorded and writes every document exactly once.
+The lease is renewed while the job runs; a stop request is seen at the next heartbeat.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
-from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from opencomprehend.config import Settings
-from opencomprehend.io.documents import Document, InputNotFound, file_name, list_input, read_documents
-from opencomprehend.io.objects import (
-    AccessDenied,
-    NoSuchBucket,
-    ObjectInfo,
-    ObjectStore,
-    StorageError,
-    parse_s3_uri,
-)
-from opencomprehend.io.output import output_uri, publish_archive, write_archive
+from opencomprehend.io.documents import InputNotFound, list_input
+from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectInfo, ObjectStore, StorageError
+from opencomprehend.io.output import output_uri
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
 from opencomprehend.nlp.registry import supported_languages
+from opencomprehend.runtime.pipeline import Shard, assemble, cut_shards, write_part
+from opencomprehend.runtime.runner import Runner
 
 log = logging.getLogger("opencomprehend.job")
 
-READ_DENIED = (
-    "NO_READ_ACCESS_TO_INPUT: The provided data access role does not have proper access to the input data."
-)
+READ_DENIED = "NO_READ_ACCESS_TO_INPUT: The provided data access role does not have proper access to the input data."
 WRITE_DENIED = (
-    "NO_WRITE_ACCESS_TO_OUTPUT: "
-    "The provided data access role does not have write access to the output S3 URI."
+    "NO_WRITE_ACCESS_TO_OUTPUT: The provided data access role does not have write access to the output S3 URI."
 )
 MAX_SHARD_ATTEMPTS = 3
-
-
-class Runner(Protocol):
-    workers: int
-
-    def submit(self, language: str, documents: list[Document]) -> Future[list[str]]: ...
 
 
 class JobFailed(Exception):
@@ -55,31 +36,6 @@ class JobFailed(Exception):
 
 class LeaseLost(Exception):
     """Another node took the job over; this run stops without touching it."""
-
-
-@dataclass
-class Shard:
-    number: int
-    documents: list[Document]
-
-
-def cut_shards(
-    objects: ObjectStore, input_uri: str, infos: list[ObjectInfo], input_format: str, settings: Settings
-) -> Iterator[Shard]:
-    bucket, _ = parse_s3_uri(input_uri)
-    number, batch, chars = 0, [], 0
-    for info in infos:
-        data = objects.get_bytes(bucket, info.key)
-        for doc in read_documents(
-            data, file_name(input_uri, info.key), input_format, settings.max_document_bytes
-        ):
-            batch.append(doc)
-            chars += len(doc.text or "")
-            if len(batch) >= settings.shard_documents or chars >= settings.shard_chars:
-                yield Shard(number, batch)
-                number, batch, chars = number + 1, [], 0
-    if batch:
-        yield Shard(number, batch)
 
 
 class JobRun:
@@ -144,9 +100,7 @@ class JobRun:
                 )
             total = self._recognise(done)
             if total == 0:
-                raise JobFailed(
-                    f"INVALID_INPUT: The input data at {job['input_s3_uri']} contains no documents."
-                )
+                raise JobFailed(f"INVALID_INPUT: The input data at {job['input_s3_uri']} contains no documents.")
             done = self.store.finished_shards(job["job_id"])
         self._assemble(sorted(done))
         return STOPPED if self.stop_requested else COMPLETED
@@ -175,7 +129,15 @@ class JobRun:
         limit = 2 * self.runner.workers
         total = 0
         try:
-            shards = cut_shards(self.objects, job["input_s3_uri"], infos, job["input_format"], self.settings)
+            shards = cut_shards(
+                self.objects,
+                job["input_s3_uri"],
+                infos,
+                job["input_format"],
+                self.settings.max_document_bytes,
+                self.settings.shard_documents,
+                self.settings.shard_chars,
+            )
             for shard in shards:
                 total += len(shard.documents)
                 if shard.number in done:
@@ -215,27 +177,16 @@ class JobRun:
                 continue
             self._write_part(shard, lines)
 
-    def _part(self, number: int) -> Path:
-        return self.work / f"part-{number:06d}.jsonl"
-
     def _write_part(self, shard: Shard, lines: list[str]) -> None:
-        path = self._part(shard.number)
-        temp = path.with_suffix(".tmp")
-        with open(temp, "w", encoding="utf-8") as out:
-            for line in lines:
-                out.write(line)
-                out.write("\n")
-        os.replace(temp, path)
+        write_part(self.work, shard.number, lines)
         self.store.record_shard(self.job["job_id"], shard.number, len(shard.documents))
 
     def _assemble(self, shard_numbers: list[int]) -> None:
         job = self.job
-        archive = self.work / "output.tar.gz"
-        write_archive([self._part(n) for n in shard_numbers], archive)
         self._heartbeat_quietly()
         uri = output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
         try:
-            publish_archive(self.objects, uri, archive)
+            assemble(self.objects, self.work, shard_numbers, uri)
         except StorageError:
             raise JobFailed(WRITE_DENIED) from None
 

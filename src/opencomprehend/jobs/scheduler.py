@@ -7,8 +7,9 @@ import threading
 
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import ObjectStore
+from opencomprehend.jobs.job_run import JobRun
 from opencomprehend.jobs.store import JobStore, owner_id
-from opencomprehend.runtime.job_run import JobRun, Runner
+from opencomprehend.runtime.runner import Runner
 
 log = logging.getLogger("opencomprehend.scheduler")
 
@@ -56,9 +57,7 @@ class Scheduler:
         for job in self.store.claim(self.owner, self.settings.lease_s, self.settings.max_active_jobs):
             if job["job_id"] in self._runs:
                 continue
-            run = JobRun(
-                job, self.store, self.objects, self.runner, self.settings, self.owner, self._stopping
-            )
+            run = JobRun(job, self.store, self.objects, self.runner, self.settings, self.owner, self._stopping)
             thread = threading.Thread(target=run.run, name=f"job-{job['job_id'][:8]}", daemon=True)
             self._runs[job["job_id"]] = thread
             thread.start()

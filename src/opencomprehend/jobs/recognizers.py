@@ -1,0 +1,268 @@
+"""Durable custom entity recognizer records: versions, idempotency, training leases and deletion."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from opencomprehend.jobs.schema import entity_recognizers as recognizers
+from opencomprehend.jobs.schema import jobs
+from opencomprehend.jobs.store import IdempotencyMismatch, InvalidTransition, owner_is_gone
+
+SUBMITTED = "SUBMITTED"
+TRAINING = "TRAINING"
+TRAINED = "TRAINED"
+TRAINED_WITH_WARNING = "TRAINED_WITH_WARNING"
+IN_ERROR = "IN_ERROR"
+STOP_REQUESTED = "STOP_REQUESTED"
+STOPPED = "STOPPED"
+DELETING = "DELETING"
+USABLE = frozenset({TRAINED, TRAINED_WITH_WARNING})
+DELETABLE = frozenset({TRAINED, TRAINED_WITH_WARNING, IN_ERROR, STOPPED})
+ACTIVE_JOB_STATES = ("SUBMITTED", "IN_PROGRESS", "STOP_REQUESTED")
+
+
+class NameTaken(Exception):
+    """The recognizer name (and version) already exists in this account and region."""
+
+
+class InUse(Exception):
+    """A job that has not finished uses the recognizer."""
+
+
+@dataclass(frozen=True)
+class RecognizerFilter:
+    status: str | None = None
+    recognizer_name: str | None = None
+    submit_time_before: float | None = None
+    submit_time_after: float | None = None
+
+    @property
+    def oldest_first(self) -> bool:
+        # The model documents the recognizer orders the other way round from jobs: SubmitTimeAfter is
+        # oldest first, everything else newest first.
+        return self.submit_time_after is not None and self.submit_time_before is None
+
+
+class RecognizerStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- the API side -------------------------------------------------------------------------
+
+    def create(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Insert a recognizer; a reused token returns the original, a taken name raises NameTaken."""
+        existing = self._by_token(row["account_id"], row["client_request_token"])
+        if existing is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(recognizers).values(**row))
+                return self.get(row["recognizer_arn"]), True  # type: ignore[return-value]
+            except IntegrityError:
+                existing = self._by_token(row["account_id"], row["client_request_token"])
+                if existing is None:
+                    raise NameTaken(row["recognizer_arn"]) from None
+        if existing["request_hash"] != row["request_hash"]:
+            raise IdempotencyMismatch(row["client_request_token"])
+        return existing, False
+
+    def _by_token(self, account_id: str, token: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(recognizers).where(
+                    recognizers.c.account_id == account_id, recognizers.c.client_request_token == token
+                )
+            ).first()
+        return dict(found._mapping) if found else None
+
+    def get(self, arn: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(recognizers).where(recognizers.c.recognizer_arn == arn)).first()
+        return dict(found._mapping) if found else None
+
+    def get_for(self, account_id: str, region: str, arn: str) -> dict[str, Any] | None:
+        found = self.get(arn)
+        if found is None or found["account_id"] != account_id or found["region"] != region:
+            return None
+        return found
+
+    def list(
+        self,
+        account_id: str,
+        region: str,
+        where: RecognizerFilter,
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        c = recognizers.c
+        conditions = [c.account_id == account_id, c.region == region]
+        if where.status is not None:
+            conditions.append(c.status == where.status)
+        if where.recognizer_name is not None:
+            conditions.append(c.recognizer_name == where.recognizer_name)
+        if where.submit_time_before is not None:
+            conditions.append(c.submit_time < where.submit_time_before)
+        if where.submit_time_after is not None:
+            conditions.append(c.submit_time > where.submit_time_after)
+        ascending = where.oldest_first
+        if after is not None:
+            at, arn = after
+            if ascending:
+                conditions.append(or_(c.submit_time > at, and_(c.submit_time == at, c.recognizer_arn > arn)))
+            else:
+                conditions.append(or_(c.submit_time < at, and_(c.submit_time == at, c.recognizer_arn < arn)))
+        order = (
+            (c.submit_time.asc(), c.recognizer_arn.asc())
+            if ascending
+            else (c.submit_time.desc(), c.recognizer_arn.desc())
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(recognizers).where(*conditions).order_by(*order).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    def summaries(self, account_id: str, region: str, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """One row per recognizer name, with its number of versions and its latest version."""
+        c = recognizers.c
+        conditions = [c.account_id == account_id, c.region == region]
+        if after is not None:
+            conditions.append(c.recognizer_name > after)
+        with self.engine.connect() as conn:
+            names = [
+                (r.recognizer_name, r.versions)
+                for r in conn.execute(
+                    select(c.recognizer_name, func.count().label("versions"))
+                    .where(*conditions)
+                    .group_by(c.recognizer_name)
+                    .order_by(c.recognizer_name)
+                    .limit(limit)
+                )
+            ]
+            out = []
+            for name, versions in names:
+                latest = conn.execute(
+                    select(recognizers)
+                    .where(c.account_id == account_id, c.region == region, c.recognizer_name == name)
+                    .order_by(c.submit_time.desc(), c.recognizer_arn.desc())
+                    .limit(1)
+                ).first()
+                out.append({"versions": versions, **dict(latest._mapping)})  # type: ignore[union-attr]
+        return out
+
+    def request_stop(self, arn: str) -> str:
+        """SUBMITTED or TRAINING become STOP_REQUESTED; STOP_REQUESTED and STOPPED stay; others refuse."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(recognizers)
+                .where(recognizers.c.recognizer_arn == arn, recognizers.c.status.in_([SUBMITTED, TRAINING]))
+                .values(status=STOP_REQUESTED)
+            )
+            status = conn.execute(select(recognizers.c.status).where(recognizers.c.recognizer_arn == arn)).scalar_one()
+        if status not in (STOP_REQUESTED, STOPPED):
+            raise InvalidTransition(status)
+        return status
+
+    def mark_deleting(self, arn: str) -> None:
+        """Only a finished recognizer that no unfinished job uses may go; it is then DELETING."""
+        with self.engine.begin() as conn:
+            status = conn.execute(select(recognizers.c.status).where(recognizers.c.recognizer_arn == arn)).scalar_one()
+            if status not in DELETABLE:
+                raise InvalidTransition(status)
+            in_use = conn.execute(
+                select(func.count()).where(jobs.c.entity_recognizer_arn == arn, jobs.c.status.in_(ACTIVE_JOB_STATES))
+            ).scalar_one()
+            if in_use:
+                raise InUse(arn)
+            conn.execute(
+                update(recognizers)
+                .where(recognizers.c.recognizer_arn == arn, recognizers.c.status == status)
+                .values(status=DELETING)
+            )
+
+    # --- the runtime side ---------------------------------------------------------------------
+
+    def claim(self, owner: str, lease_s: float, capacity: int) -> list[dict[str, Any]]:
+        """Recognizers this node should train now (or finish stopping), up to `capacity` at a time.
+
+        Training is not resumable: a recognizer whose trainer died starts training again.
+        """
+        now = time.time()
+        c = recognizers.c
+        with self.engine.connect() as conn:
+            mine = conn.execute(
+                select(func.count()).where(c.lease_owner == owner, c.status.in_([TRAINING, STOP_REQUESTED]))
+            ).scalar_one()
+            candidates = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(recognizers)
+                    .where(
+                        or_(c.lease_owner.is_(None), c.lease_owner != owner),
+                        c.status.in_([SUBMITTED, TRAINING, STOP_REQUESTED]),
+                    )
+                    .order_by(c.submit_time)
+                )
+            ]
+        claimed = []
+        for row in candidates:
+            if mine >= capacity and row["status"] != STOP_REQUESTED:
+                continue
+            orphaned = row["lease_owner"] is None or row["lease_expires"] < now or owner_is_gone(row["lease_owner"])
+            if not orphaned:
+                continue
+            previous = c.lease_owner.is_(None) if row["lease_owner"] is None else c.lease_owner == row["lease_owner"]
+            values: dict[str, Any] = {"lease_owner": owner, "lease_expires": now + lease_s}
+            if row["status"] == SUBMITTED:
+                values.update(status=TRAINING, training_start_time=now)
+            with self.engine.begin() as conn:
+                taken = conn.execute(
+                    update(recognizers)
+                    .where(c.recognizer_arn == row["recognizer_arn"], c.status == row["status"], previous)
+                    .values(**values)
+                ).rowcount
+            if taken == 1:
+                mine += 1
+                claimed.append(self.get(row["recognizer_arn"]))
+        return claimed
+
+    def heartbeat(self, arn: str, owner: str, lease_s: float) -> str | None:
+        with self.engine.begin() as conn:
+            held = conn.execute(
+                update(recognizers)
+                .where(recognizers.c.recognizer_arn == arn, recognizers.c.lease_owner == owner)
+                .values(lease_expires=time.time() + lease_s)
+            ).rowcount
+            if held != 1:
+                return None
+            return conn.execute(select(recognizers.c.status).where(recognizers.c.recognizer_arn == arn)).scalar_one()
+
+    def finish(self, arn: str, owner: str, status: str, message: str | None = None, **values: Any) -> bool:
+        now = time.time()
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    update(recognizers)
+                    .where(recognizers.c.recognizer_arn == arn, recognizers.c.lease_owner == owner)
+                    .values(
+                        status=status,
+                        message=message,
+                        end_time=now,
+                        training_end_time=now,
+                        lease_owner=None,
+                        lease_expires=None,
+                        **values,
+                    )
+                ).rowcount
+                == 1
+            )
+
+    def deleting(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(recognizers).where(recognizers.c.status == DELETING))]
+
+    def remove(self, arn: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(recognizers).where(recognizers.c.recognizer_arn == arn))
