@@ -6,9 +6,10 @@ per-step action probabilities; widths 2-4 are spaCy's beam with marginal probabi
 Per set and width it prints:
 
 - tokens/s on one core (the process is pinned to one CPU and BLAS is single-threaded);
-- entity-level precision/recall/F1: exact span and Comprehend type after mapping both gold and
-  predicted labels through opencomprehend.nlp.labels. CoNLL-2003 only annotates PER/LOC/ORG/MISC, so
-  there only PERSON, LOCATION, ORGANIZATION and OTHER are compared and other predictions are ignored;
+- entity-level precision/recall/F1 (opencomprehend.nlp.evaluation.score): exact span and Comprehend
+  type after mapping both gold and predicted labels through opencomprehend.nlp.labels. CoNLL-2003 only
+  annotates PER/LOC/ORG/MISC, so there only PERSON, LOCATION, ORGANIZATION and OTHER are compared and
+  other predictions are ignored;
 - a calibration table: predictions bucketed by Score with the fraction that is correct, the precision
   of predictions scored >= 0.9, and the expected calibration error (ECE) over those buckets.
 
@@ -38,6 +39,7 @@ try:
 except ImportError:  # running from a checkout without an installed package
     sys.path.insert(0, str(REPO / "src"))
 
+from opencomprehend.nlp.evaluation import score  # noqa: E402
 from opencomprehend.nlp.labels import comprehend_type  # noqa: E402
 from opencomprehend.nlp.registry import load_engine  # noqa: E402
 
@@ -60,24 +62,26 @@ def read_set(path: Path, limit: int | None) -> list[dict]:
 
 
 def evaluate(rows: list[dict], predictions: list[list[dict]], types: set[str] | None) -> dict:
-    tp = n_pred = n_gold = 0
+    gold_sets: list[list[tuple[int, int, str]]] = []
+    predicted: list[list[tuple[int, int, str]]] = []
     scored: list[tuple[float, bool]] = []
     for row, preds in zip(rows, predictions, strict=True):
         gold = {(g["begin"], g["end"], comprehend_type(g["type"])) for g in row["entities"]}
         if types is not None:
             gold = {g for g in gold if g[2] in types}
-        n_gold += len(gold)
-        for p in preds:
-            if types is not None and p["Type"] not in types:
-                continue
-            n_pred += 1
-            ok = (p["BeginOffset"], p["EndOffset"], p["Type"]) in gold
-            tp += ok
-            scored.append((p["Score"], ok))
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"p": precision, "r": recall, "f1": f1, "n_pred": n_pred, "n_gold": n_gold, "scored": scored}
+        gold_sets.append(sorted(gold))
+        kept = [p for p in preds if types is None or p["Type"] in types]
+        predicted.append([(p["BeginOffset"], p["EndOffset"], p["Type"]) for p in kept])
+        scored.extend((p["Score"], (p["BeginOffset"], p["EndOffset"], p["Type"]) in gold) for p in kept)
+    res = score(gold_sets, predicted)
+    return {
+        "p": res.precision,
+        "r": res.recall,
+        "f1": res.f1,
+        "n_pred": res.predicted,
+        "n_gold": res.support,
+        "scored": scored,
+    }
 
 
 def calibration_lines(scored: list[tuple[float, bool]]) -> list[str]:
@@ -120,17 +124,24 @@ def check_full_pipeline(engine, rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="first N sentences of each set")
-    parser.add_argument("--beam-width", type=int, nargs="+", default=[1, 2, 3, 4],
-                        help="beam widths to measure (1 = greedy with per-step probabilities)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="time each run N times and report the fastest (the host may be shared)")
+    parser.add_argument(
+        "--beam-width",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3, 4],
+        help="beam widths to measure (1 = greedy with per-step probabilities)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="time each run N times and report the fastest (the host may be shared)"
+    )
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
-    parser.add_argument("--check-full-pipeline", action="store_true",
-                        help="also compare NER-only greedy output with the full spaCy pipeline")
+    parser.add_argument(
+        "--check-full-pipeline",
+        action="store_true",
+        help="also compare NER-only greedy output with the full spaCy pipeline",
+    )
     args = parser.parse_args()
 
     if hasattr(os, "sched_setaffinity"):

@@ -45,6 +45,20 @@ class Settings(BaseSettings):
     max_job_input_bytes: int = 5 * 1024**3
     max_active_jobs: int = 10
     max_tags: int = 50
+    max_detect_bytes: int = 100_000
+    max_batch_items: int = 25
+    max_batch_item_bytes: int = 5_000
+    # DetectEntities/BatchDetectEntities requests per second per account and region; 0 means unlimited.
+    detect_tps: float = 0
+
+    # Custom entity recognizers: where trained models are stored, and how training runs.
+    models_uri: str = "s3://opencomprehend-models/"
+    training_capacity: int = 1  # trainings at once on this node (each uses the cores it can get)
+    training_max_epochs: int = 30
+    training_max_seconds: float = 900.0
+    min_annotations_per_type: int = 25
+    min_entity_list_matches: int = 200
+    test_fraction: float = 0.1
 
     @property
     def store_root(self) -> Path:
@@ -53,6 +67,10 @@ class Settings(BaseSettings):
     @property
     def work_dir(self) -> Path:
         return self.data_dir / "work"
+
+    @property
+    def model_cache(self) -> Path:
+        return self.data_dir / "models"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -11,6 +11,8 @@ from starlette.applications import Starlette
 from opencomprehend.api.app import build_app
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import LocalFolderStore, ObjectStore, S3Store
+from opencomprehend.jobs.endpoints import EndpointStore
+from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.scheduler import Scheduler
 from opencomprehend.jobs.store import JobStore
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
@@ -57,6 +59,8 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
     env = Environment(
         settings=settings,
         store=store,
+        recognizers=RecognizerStore(store.engine),
+        endpoints=EndpointStore(store.engine),
         secret=_secret(settings.data_dir),
         objects=objects,
         runner=pool if pool is not None else InlineRunner(),
@@ -66,7 +70,7 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
 
         def start_workers():  # type: ignore[no-untyped-def]
             pool.warm_up()
-            scheduler = Scheduler(store, objects, pool, settings)
+            scheduler = Scheduler(store, env.recognizers, objects, pool, settings)
             scheduler.start()
             env.on_job_change.append(scheduler.wake)
             log.info("%d warm workers ready", pool.workers)

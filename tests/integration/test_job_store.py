@@ -457,3 +457,17 @@ def test_tags_are_added_overwritten_and_listed_by_key(store: JobStore) -> None:
     store.add_tags(arn, [("team", "ml"), ("empty", "")])
     assert store.list_tags(arn) == [("cost-center", "42"), ("empty", ""), ("team", "ml")]
     assert store.list_tags(other) == [("team", "search")]
+
+
+def test_remove_tags_deletes_only_those_keys_of_that_resource(store: JobStore) -> None:
+    arn = "arn:aws:comprehend:us-east-1:111122223333:entities-detection-job/" + uuid.uuid4().hex
+    other = arn[:-1] + ("0" if arn[-1] != "0" else "1")
+    store.add_tags(arn, [("team", "nlp"), ("cost-center", "42"), ("Team", "case matters")])
+    store.add_tags(other, [("team", "search")])
+    store.remove_tags(arn, ["team", "never-there"])
+    assert dict(store.list_tags(arn)) == {"Team": "case matters", "cost-center": "42"}  # keys are case-sensitive
+    assert store.list_tags(other) == [("team", "search")]
+    store.remove_tags(arn, [])
+    assert dict(store.list_tags(arn)) == {"Team": "case matters", "cost-center": "42"}
+    store.remove_tags(arn, ["Team", "cost-center"])
+    assert store.list_tags(arn) == []

@@ -159,3 +159,10 @@ def test_a_job_reads_and_publishes_through_s3(
 
     with pytest.raises(InputNotFound, match="job/none/"):
         list_input(s3, f"s3://{bucket}/job/none/")
+
+
+def test_delete_removes_an_object_and_a_missing_one_is_fine(s3: S3Store, bucket: str) -> None:
+    s3.put_bytes(bucket, "models/m.tar.gz", b"x")
+    s3.delete(bucket, "models/m.tar.gz")
+    assert [o.key for o in s3.list_objects(bucket, "models/")] == []
+    s3.delete(bucket, "models/m.tar.gz")

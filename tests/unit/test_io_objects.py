@@ -268,3 +268,10 @@ def test_s3_store_unreachable_endpoint_is_a_storage_error() -> None:
     store = S3Store("http://127.0.0.1:1", "us-east-1", "AK", "SK")
     with pytest.raises(StorageError, match="127.0.0.1:1"):
         list(store.list_objects("bkt", ""))
+
+
+def test_delete_removes_an_object_and_a_missing_one_is_fine(store: LocalFolderStore) -> None:
+    store.put_bytes("bkt", "models/m.tar.gz", b"x")
+    store.delete("bkt", "models/m.tar.gz")
+    assert list(store.list_objects("bkt", "")) == []
+    store.delete("bkt", "models/m.tar.gz")

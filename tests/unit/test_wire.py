@@ -272,11 +272,11 @@ BAD_REQUESTS = [
     ),
     (
         "operation not implemented yet",
-        "DetectEntities",
+        "DetectSentiment",
         {"Text": "Paris", "LanguageCode": "en"},
         501,
         "NotImplementedException",
-        "The operation DetectEntities is not implemented",
+        "The operation DetectSentiment is not implemented",
     ),
 ]
 

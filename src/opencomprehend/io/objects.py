@@ -70,6 +70,10 @@ class ObjectStore(Protocol):
         """Store `data`; readers never see a partly written object."""
         ...
 
+    def delete(self, bucket: str, key: str) -> None:
+        """Remove an object; removing one that is not there is not an error (as on S3)."""
+        ...
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Local folder
@@ -197,6 +201,15 @@ class LocalFolderStore:
         with src:
             self._put(bucket, key, lambda out: shutil.copyfileobj(src, out, _COPY_BUFFER))
 
+    def delete(self, bucket: str, key: str) -> None:
+        path = self._object_path(self._existing_bucket_dir(bucket), bucket, key)
+        try:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except PermissionError as e:
+            raise AccessDenied(f"Cannot delete s3://{bucket}/{key}: permission denied.") from e
+
     def _put(self, bucket: str, key: str, write: Callable[[BinaryIO], object]) -> None:
         # Writing to a bucket that has no folder yet creates it: the embedded store has no separate
         # "create bucket" step, and an operator pointing output at a fresh bucket expects it to work.
@@ -316,6 +329,10 @@ class S3Store:
             raise StorageError(f"Cannot upload {path} to s3://{bucket}/{key}: the file does not exist.")
         with _mapped_errors(f"write s3://{bucket}/{key}"):
             self.client.upload_file(str(path), bucket, key)
+
+    def delete(self, bucket: str, key: str) -> None:
+        with _mapped_errors(f"delete s3://{bucket}/{key}"):
+            self.client.delete_object(Bucket=bucket, Key=key)
 
 
 @contextmanager

@@ -16,10 +16,12 @@ from opencomprehend.config import Settings
 from opencomprehend.io.documents import InputNotFound, list_input
 from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectInfo, ObjectStore, StorageError
 from opencomprehend.io.output import output_uri
+from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
 from opencomprehend.nlp.registry import supported_languages
+from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.pipeline import Shard, assemble, cut_shards, write_part
-from opencomprehend.runtime.runner import Runner
+from opencomprehend.runtime.runner import Runner, custom_engine_key
 
 log = logging.getLogger("opencomprehend.job")
 
@@ -43,6 +45,7 @@ class JobRun:
         self,
         job: dict[str, Any],
         store: JobStore,
+        recognizers: RecognizerStore,
         objects: ObjectStore,
         runner: Runner,
         settings: Settings,
@@ -51,7 +54,9 @@ class JobRun:
     ) -> None:
         self.job = job
         self.store = store
+        self.recognizers = recognizers
         self.objects = objects
+        self.engine = job["language_code"]
         self.runner = runner
         self.settings = settings
         self.owner = owner
@@ -93,17 +98,33 @@ class JobRun:
         if done:
             log.info("job %s resumed with %d shards already done", job["job_id"], len(done))
         if not self.stop_requested:
-            if job["language_code"] not in supported_languages():
-                raise JobFailed(
-                    f"UNSUPPORTED_LANGUAGE: No entity model for language '{job['language_code']}' "
-                    "is installed on this server."
-                )
+            self.engine = self._engine()
             total = self._recognise(done)
             if total == 0:
                 raise JobFailed(f"INVALID_INPUT: The input data at {job['input_s3_uri']} contains no documents.")
             done = self.store.finished_shards(job["job_id"])
         self._assemble(sorted(done))
         return STOPPED if self.stop_requested else COMPLETED
+
+    def _engine(self) -> str:
+        """The runner's engine key: the job's language, or the custom recognizer's model (LanguageCode ignored)."""
+        job = self.job
+        arn = job["entity_recognizer_arn"]
+        if arn is None:
+            if job["language_code"] not in supported_languages():
+                raise JobFailed(
+                    f"UNSUPPORTED_LANGUAGE: No entity model for language '{job['language_code']}' "
+                    "is installed on this server."
+                )
+            return job["language_code"]
+        recognizer = self.recognizers.get(arn)
+        if recognizer is None or recognizer["status"] not in USABLE or not recognizer["model_uri"]:
+            raise JobFailed(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn} is not available.")
+        try:
+            folder = fetch_model(self.objects, recognizer["model_uri"], self.settings.model_cache)
+        except StorageError as exc:
+            raise JobFailed(f"RESOURCE_UNAVAILABLE: The model of {arn} could not be read: {exc}") from None
+        return custom_engine_key(recognizer["language_code"], folder)
 
     def _input(self) -> list[ObjectInfo]:
         uri = self.job["input_s3_uri"]
@@ -159,7 +180,7 @@ class JobRun:
         return total
 
     def _submit(self, shard: Shard) -> Future[list[str]]:
-        return self.runner.submit(self.job["language_code"], shard.documents)
+        return self.runner.submit(self.engine, shard.documents)
 
     def _collect(self, in_flight: dict[Future[list[str]], tuple[Shard, int]]) -> None:
         finished, _ = wait(list(in_flight), timeout=self.settings.heartbeat_s, return_when=FIRST_COMPLETED)

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from opencomprehend.jobs.schema import endpoints, jobs
 from opencomprehend.jobs.schema import entity_recognizers as recognizers
-from opencomprehend.jobs.schema import jobs
 from opencomprehend.jobs.store import IdempotencyMismatch, InvalidTransition, owner_is_gone
 
 SUBMITTED = "SUBMITTED"
@@ -31,7 +31,7 @@ class NameTaken(Exception):
 
 
 class InUse(Exception):
-    """A job that has not finished uses the recognizer."""
+    """A job that has not finished, or an endpoint, uses the recognizer."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ class RecognizerStore:
         return status
 
     def mark_deleting(self, arn: str) -> None:
-        """Only a finished recognizer that no unfinished job uses may go; it is then DELETING."""
+        """Only a finished recognizer that no unfinished job or endpoint uses may go; it is then DELETING."""
         with self.engine.begin() as conn:
             status = conn.execute(select(recognizers.c.status).where(recognizers.c.recognizer_arn == arn)).scalar_one()
             if status not in DELETABLE:
@@ -174,6 +174,7 @@ class RecognizerStore:
             in_use = conn.execute(
                 select(func.count()).where(jobs.c.entity_recognizer_arn == arn, jobs.c.status.in_(ACTIVE_JOB_STATES))
             ).scalar_one()
+            in_use += conn.execute(select(func.count()).where(endpoints.c.model_arn == arn)).scalar_one()
             if in_use:
                 raise InUse(arn)
             conn.execute(
@@ -258,6 +259,11 @@ class RecognizerStore:
                 ).rowcount
                 == 1
             )
+
+    def release(self, owner: str) -> None:
+        """Give up this owner's training leases (a clean shutdown): they train again on any node."""
+        with self.engine.begin() as conn:
+            conn.execute(update(recognizers).where(recognizers.c.lease_owner == owner).values(lease_expires=0.0))
 
     def deleting(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

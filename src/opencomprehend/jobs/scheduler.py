@@ -1,22 +1,35 @@
-"""The scheduler: claims jobs from the store and runs each in its own thread on the shared runner."""
+"""The scheduler: claims jobs and recognizer trainings from the store and runs each in its own thread."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from opencomprehend.config import Settings
-from opencomprehend.io.objects import ObjectStore
+from opencomprehend.io.objects import ObjectStore, StorageError
 from opencomprehend.jobs.job_run import JobRun
+from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.store import JobStore, owner_id
+from opencomprehend.jobs.training_run import TrainingRun
+from opencomprehend.runtime.models import delete_model
 from opencomprehend.runtime.runner import Runner
 
 log = logging.getLogger("opencomprehend.scheduler")
 
 
 class Scheduler:
-    def __init__(self, store: JobStore, objects: ObjectStore, runner: Runner, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        recognizers: RecognizerStore,
+        objects: ObjectStore,
+        runner: Runner,
+        settings: Settings,
+    ) -> None:
         self.store = store
+        self.recognizers = recognizers
         self.objects = objects
         self.runner = runner
         self.settings = settings
@@ -40,6 +53,7 @@ class Scheduler:
         for run in list(self._runs.values()):
             run.join(timeout=10)
         self.store.release(self.owner)
+        self.recognizers.release(self.owner)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -57,7 +71,33 @@ class Scheduler:
         for job in self.store.claim(self.owner, self.settings.lease_s, self.settings.max_active_jobs):
             if job["job_id"] in self._runs:
                 continue
-            run = JobRun(job, self.store, self.objects, self.runner, self.settings, self.owner, self._stopping)
-            thread = threading.Thread(target=run.run, name=f"job-{job['job_id'][:8]}", daemon=True)
-            self._runs[job["job_id"]] = thread
-            thread.start()
+            run = JobRun(
+                job, self.store, self.recognizers, self.objects, self.runner, self.settings, self.owner, self._stopping
+            )
+            self._start(job["job_id"], run.run, f"job-{job['job_id'][:8]}")
+        capacity = self.settings.training_capacity
+        for recognizer in self.recognizers.claim(self.owner, self.settings.lease_s, capacity):
+            arn = recognizer["recognizer_arn"]
+            if arn in self._runs:
+                continue
+            training = TrainingRun(
+                recognizer, self.recognizers, self.objects, self.settings, self.owner, self._stopping
+            )
+            self._start(arn, training.run, f"train-{recognizer['recognizer_name'][:16]}")
+        for recognizer in self.recognizers.deleting():
+            self._delete(recognizer)
+
+    def _start(self, key: str, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._runs[key] = thread
+        thread.start()
+
+    def _delete(self, recognizer: dict[str, Any]) -> None:
+        """Finish a deletion: the stored model goes, then the record."""
+        if recognizer["model_uri"]:
+            try:
+                delete_model(self.objects, recognizer["model_uri"])
+            except StorageError:
+                log.exception("could not delete the model of %s; the record goes anyway", recognizer["recognizer_arn"])
+        self.recognizers.remove(recognizer["recognizer_arn"])
+        self.store.remove_all_tags(recognizer["recognizer_arn"])

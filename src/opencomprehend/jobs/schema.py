@@ -105,3 +105,26 @@ Index(
     entity_recognizers.c.region,
     entity_recognizers.c.submit_time,
 )
+
+# An endpoint is a name for a trained model, served by the warm workers: nothing is provisioned, so it
+# is IN_SERVICE as soon as it exists and costs nothing while idle.
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("endpoint_arn", String(256), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("endpoint_name", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text),
+    Column("model_arn", String(256), nullable=False),
+    Column("desired_inference_units", Integer, nullable=False),
+    Column("data_access_role_arn", String(2048)),
+    Column("flywheel_arn", String(256)),
+    Column("creation_time", Double, nullable=False),
+    Column("last_modified_time", Double, nullable=False),
+    Column("client_request_token", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    UniqueConstraint("account_id", "region", "endpoint_name", name="uq_endpoint_name"),
+    UniqueConstraint("account_id", "client_request_token", name="uq_endpoint_token"),
+)

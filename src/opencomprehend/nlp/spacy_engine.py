@@ -24,12 +24,19 @@ compares its entities with spaCy's own output.
 
 Texts longer than `max_chunk_chars` are recognised in overlapping windows (see plan_windows and
 _merge_windows); nothing is ever truncated.
+
+The "custom.v1" engine is the same engine for models trained by opencomprehend.nlp.training (custom
+recognizers): their labels are the user's own entity types and pass through unchanged.
+
+This module also registers the character tokenizer that models trained for Chinese, Japanese and Korean
+use ("opencomprehend.CharTokenizer.v1"), so importing it is what lets spacy.load() read such a model.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +45,7 @@ import spacy
 import spacy.util
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 
 from opencomprehend.nlp.labels import comprehend_type
 from opencomprehend.nlp.registry import register_engine
@@ -53,16 +61,65 @@ MAX_BATCH_DOCS = 64
 MAX_BATCH_CHARS = 50_000
 
 
+# ------------------------------------------------------------------------------------------ tokenizer
+
+_CHAR_OR_SPACE_RUN = re.compile(r"\S|\s+")
+
+
+class CharTokenizer(spacy.util.DummyTokenizer):
+    """Every non-whitespace character is a token of its own; whitespace follows spaCy's conventions.
+
+    Chinese, Japanese and Korean do not separate words with spaces, and Korean glues particles to the
+    noun they follow ("서울에서" = "서울" + "에서"). spaCy's own tokenizers for them need sudachipy or mecab;
+    with one token per character no segmenter is needed and every entity falls on token boundaries. A
+    single space after a character becomes that token's trailing whitespace, as in spaCy's tokenizer;
+    any other run of whitespace is one whitespace token, so doc.text is always the input text.
+    """
+
+    def __init__(self, vocab: Vocab) -> None:
+        self.vocab = vocab
+
+    def __call__(self, text: str) -> Doc:
+        words: list[str] = []
+        spaces: list[bool] = []
+        for match in _CHAR_OR_SPACE_RUN.finditer(text):
+            piece = match.group()
+            if not piece.isspace():
+                words.append(piece)
+                spaces.append(False)
+                continue
+            # Whitespace runs are maximal, so words[-1] (if any) is a character.
+            if words and piece[0] == " ":
+                spaces[-1] = True
+                piece = piece[1:]
+            if piece:
+                words.append(piece)
+                spaces.append(False)
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+    def __reduce__(self) -> tuple:
+        # nlp.pipe(n_process=...) pickles the pipeline.
+        return CharTokenizer, (self.vocab,)
+
+
+@spacy.util.registry.tokenizers("opencomprehend.CharTokenizer.v1")
+def create_char_tokenizer() -> Callable[[Language], CharTokenizer]:
+    def make(nlp: Language) -> CharTokenizer:
+        return CharTokenizer(nlp.vocab)
+
+    return make
+
+
 # --------------------------------------------------------------------------------------- model loading
 
 
-def _model_config_path(model: str) -> Path | None:
+def _model_config_path(model: str | Path) -> Path | None:
     """Where the config.cfg of a package or folder model lives, without loading the model."""
     path = Path(model)
     if not path.is_dir():
-        if not spacy.util.is_package(model):
+        if not spacy.util.is_package(str(model)):
             return None
-        path = spacy.util.get_package_path(model)
+        path = spacy.util.get_package_path(str(model))
         # A packaged model keeps its data in "<lang>_<name>-<version>" beside the package's meta.json.
         meta_path = path / "meta.json"
         if meta_path.is_file():
@@ -86,7 +143,7 @@ def _listened_upstreams(model_cfg: Any) -> set[str]:
     return found
 
 
-def components_to_exclude(model: str) -> list[str]:
+def components_to_exclude(model: str | Path) -> list[str]:
     """Every pipeline component that NER does not need, worked out from the model's config.
 
     Returns [] (load everything) when the config cannot be read, which is slower but still correct.
@@ -104,9 +161,7 @@ def components_to_exclude(model: str) -> list[str]:
         upstreams = _listened_upstreams(components[name].get("model", {}))
         if "*" in upstreams:
             # A wildcard listener binds to any embedding component; keep them all.
-            keep |= {
-                n for n, cfg in components.items() if cfg.get("factory") in {"tok2vec", "transformer"}
-            }
+            keep |= {n for n, cfg in components.items() if cfg.get("factory") in {"tok2vec", "transformer"}}
         keep |= upstreams & set(components)
     return sorted(set(components) - keep)
 
@@ -145,9 +200,7 @@ def plan_windows(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
     return windows
 
 
-def _merge_windows(
-    text: str, windows: list[tuple[int, int]], per_window: list[list[dict]]
-) -> list[dict]:
+def _merge_windows(text: str, windows: list[tuple[int, int]], per_window: list[list[dict]]) -> list[dict]:
     """Combine the entities found in overlapping windows so that each appears once, uncut.
 
     Each window owns the part of the text from the middle of its left overlap to the middle of its
@@ -310,7 +363,7 @@ class SpacyEngine:
     def __init__(
         self,
         language: str,
-        model: str,
+        model: str | Path,
         *,
         beam_width: int = 1,
         beam_density: float = 0.0001,
@@ -383,10 +436,28 @@ class SpacyEngine:
                     [m.get((span.start, span.end, span.label_), 0.0) for span in doc.ents]
                     for doc, m in zip(docs, marginals, strict=True)
                 ]
-            return [_entities(doc, doc_scores) for doc, doc_scores in zip(docs, scores, strict=True)]
+            return [_entities(doc, doc_scores, self.entity_type) for doc, doc_scores in zip(docs, scores, strict=True)]
+
+    @staticmethod
+    def entity_type(label: str) -> str:
+        """The Type reported for an entity the model labelled `label`."""
+        return comprehend_type(label)
 
 
-def _entities(doc: Doc, scores: list[float]) -> list[dict]:
+@register_engine("custom.v1")
+class CustomEngine(SpacyEngine):
+    """A model trained by opencomprehend.nlp.training for a custom recognizer: a package or a folder.
+
+    The same engine and options as "spacy.v1", except that labels are reported unchanged: a custom
+    recognizer's entity types are its user's own ("DEVICE"), not Comprehend's nine.
+    """
+
+    @staticmethod
+    def entity_type(label: str) -> str:
+        return label
+
+
+def _entities(doc: Doc, scores: list[float], entity_type: Callable[[str], str]) -> list[dict]:
     # spaCy's char offsets are code points into doc.text, which is the window text itself.
     entities = [
         {
@@ -394,7 +465,7 @@ def _entities(doc: Doc, scores: list[float]) -> list[dict]:
             "EndOffset": span.end_char,
             "Score": _round_score(score),
             "Text": span.text,
-            "Type": comprehend_type(span.label_),
+            "Type": entity_type(span.label_),
         }
         for span, score in zip(doc.ents, scores, strict=True)
     ]

@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
 
 log = logging.getLogger("opencomprehend.pool")
+
+T = TypeVar("T")
 
 
 class LocalPool:
@@ -57,5 +61,52 @@ class LocalPool:
                 self._executor = self._new_executor()
                 return self._executor.submit(worker.recognise_shard, language, documents)
 
+    def recognise(self, language: str, texts: list[str]) -> Future[list[list[dict] | None]]:
+        """Entities for a few texts (DetectEntities, BatchDetectEntities) on a warm worker.
+
+        A future that fails with BrokenProcessPool means a worker died under it; calling again runs
+        on a rebuilt pool.
+        """
+        with self._lock:
+            try:
+                return self._executor.submit(worker.recognise_texts, language, texts)
+            except BrokenProcessPool:
+                log.warning("worker pool broke; starting a new one")
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+                return self._executor.submit(worker.recognise_texts, language, texts)
+
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class InlineRunner:
+    """The runner's interface, run synchronously in this process: for an app started without workers.
+
+    It uses the same worker functions, so the engines are the real ones, loaded once (on first use,
+    never at construction) and kept. A lock serialises the work, since an engine is not safe to share
+    between the threads that serve requests.
+    """
+
+    workers = 1
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def _run(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            try:
+                future.set_result(fn(*args))
+            except Exception as exc:  # noqa: BLE001  (delivered through the future, as a pool would)
+                future.set_exception(exc)
+        return future
+
+    def submit(self, language: str, documents: list[Document]) -> Future[list[str]]:
+        return self._run(worker.recognise_shard, language, documents)
+
+    def recognise(self, language: str, texts: list[str]) -> Future[list[list[dict] | None]]:
+        return self._run(worker.recognise_texts, language, texts)
+
+    def close(self) -> None:
+        """Nothing to stop; here so that callers can treat both runners alike."""

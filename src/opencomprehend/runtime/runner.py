@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Protocol
 
 from opencomprehend.io.documents import Document
@@ -14,3 +15,19 @@ class Runner(Protocol):
     def submit(self, engine: str, documents: list[Document]) -> Future[list[str]]:
         """Output lines for one shard. `engine` is a language code, or a custom model's engine key."""
         ...
+
+
+CUSTOM_PREFIX = "custom:"
+
+
+def custom_engine_key(language: str, folder: Path) -> str:
+    """The engine key of a trained recognizer's model folder on this node."""
+    return f"{CUSTOM_PREFIX}{language}:{folder}"
+
+
+def parse_engine_key(key: str) -> tuple[str, Path | None]:
+    """(language, model folder) of an engine key; the folder is None for a language's own model."""
+    if key.startswith(CUSTOM_PREFIX):
+        language, _, folder = key[len(CUSTOM_PREFIX) :].partition(":")
+        return language, Path(folder)
+    return key, None

@@ -13,16 +13,20 @@ import time
 from opencomprehend.io.documents import Document
 from opencomprehend.io.output import record_line
 from opencomprehend.nlp.registry import Engine, UnsupportedLanguage, load_engine
+from opencomprehend.runtime.runner import parse_engine_key
 
 log = logging.getLogger("opencomprehend.worker")
 
 _engines: dict[str, Engine] = {}
 
 
-def engine_for(language: str) -> Engine:
-    engine = _engines.get(language)
+def engine_for(key: str) -> Engine:
+    """The warm engine for an engine key: a language's own model, or a trained recognizer's folder."""
+    engine = _engines.get(key)
     if engine is None:
-        engine = _engines[language] = load_engine(language)
+        language, folder = parse_engine_key(key)
+        models = None if folder is None else {language: ("custom.v1", folder)}
+        engine = _engines[key] = load_engine(language, models)
     return engine
 
 
@@ -49,3 +53,27 @@ def recognise_shard(language: str, documents: list[Document]) -> list[str]:
         record_line(doc, None if doc.error_code is not None else next(found))  # type: ignore[arg-type]
         for doc in documents
     ]
+
+
+def recognise_texts(language: str, texts: list[str]) -> list[list[dict] | None]:
+    """Entities for each text, in order, for DetectEntities and BatchDetectEntities.
+
+    When the engine fails on the batch, each text is retried alone so that one bad document costs only
+    its own result: it comes back as None (a BatchDetectEntities ErrorList entry) and the rest still
+    succeed. UnsupportedLanguage is about the request, not a document, so it propagates.
+    """
+    engine = engine_for(language)
+    try:
+        return list(engine.recognise(texts))
+    except Exception:  # noqa: BLE001  (narrowed down document by document below)
+        if len(texts) == 1:
+            log.exception("entity recognition failed on a %d-character text", len(texts[0]))
+            return [None]
+    results: list[list[dict] | None] = []
+    for text in texts:
+        try:
+            results.append(engine.recognise([text])[0])
+        except Exception:  # noqa: BLE001  (one document's failure must not fail the others)
+            log.exception("entity recognition failed on a %d-character text", len(text))
+            results.append(None)
+    return results

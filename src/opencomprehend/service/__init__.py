@@ -1,3 +1,9 @@
 """The operations, one module per family. Importing this package registers every handler."""
 
-from opencomprehend.service import entities_jobs  # noqa: F401
+from opencomprehend.service import (
+    detect,  # noqa: F401
+    endpoints,  # noqa: F401
+    entities_jobs,  # noqa: F401
+    recognizers,  # noqa: F401
+    tags,  # noqa: F401
+)

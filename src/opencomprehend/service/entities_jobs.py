@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -17,32 +16,13 @@ from opencomprehend.jobs.store import (
     JobFilter,
 )
 from opencomprehend.service.errors import ServiceError, invalid_request, job_not_found, resource_not_found
-from opencomprehend.service.pagination import filter_fingerprint, make_token, read_token
+from opencomprehend.service.idempotency import request_hash
+from opencomprehend.service.pagination import DEFAULT_MAX_RESULTS, filter_fingerprint, make_token, read_token
+from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
+from opencomprehend.service.tags import check_tags
 
 DEFAULT_INPUT_FORMAT = "ONE_DOC_PER_LINE"
-DEFAULT_MAX_RESULTS = 100
-
-
-def _request_hash(members: dict[str, Any]) -> str:
-    canonical = json.dumps(members, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def check_tags(env: Environment, tags: list[dict[str, str]] | None) -> list[tuple[str, str]]:
-    """Tags on a Start or Create: `aws:` keys are reserved, and at most `max_tags` per resource."""
-    pairs: dict[str, str] = {}
-    for tag in tags or []:
-        key = tag["Key"]
-        if key.lower().startswith("aws:"):
-            raise invalid_request(f"Tag key '{key}' uses the reserved prefix 'aws:'.")
-        pairs[key] = tag.get("Value", "")
-    if len(pairs) > env.settings.max_tags:
-        raise ServiceError(
-            "TooManyTagsException",
-            f"A resource can have at most {env.settings.max_tags} tags; the request has {len(pairs)}.",
-        )
-    return list(pairs.items())
 
 
 @operation("StartEntitiesDetectionJob")
@@ -74,9 +54,10 @@ def start_entities_detection_job(
         "Tags": tags,
         "FlywheelArn": flywheel_arn,
     }
-    # Custom recognizers and flywheels do not exist yet, so any ARN names a missing resource.
     if entity_recognizer_arn is not None:
-        raise resource_not_found(entity_recognizer_arn)
+        # The job runs the recognizer in its own language; LanguageCode is validated, then ignored.
+        usable_recognizer(env, ctx, entity_recognizer_arn)
+    # Flywheels do not exist here, so any flywheel ARN names a missing resource.
     if flywheel_arn is not None:
         raise resource_not_found(flywheel_arn)
     tag_pairs = check_tags(env, tags)
@@ -104,7 +85,7 @@ def start_entities_detection_job(
         "volume_kms_key_id": volume_kms_key_id,
         "vpc_config": json.dumps(vpc_config) if vpc_config else None,
         "client_request_token": client_request_token or uuid.uuid4().hex,
-        "request_hash": _request_hash(members),
+        "request_hash": request_hash(members),
         "documents_done": 0,
     }
     try:
@@ -128,9 +109,7 @@ def job_properties(env: Environment, job: dict[str, Any]) -> dict[str, Any]:
     input_config: dict[str, Any] = {"S3Uri": job["input_s3_uri"], "InputFormat": job["input_format"]}
     if job["document_reader_config"]:
         input_config["DocumentReaderConfig"] = json.loads(job["document_reader_config"])
-    output_config: dict[str, Any] = {
-        "S3Uri": output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
-    }
+    output_config: dict[str, Any] = {"S3Uri": output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])}
     if job["output_kms_key_id"]:
         output_config["KmsKeyId"] = job["output_kms_key_id"]
     props: dict[str, Any] = {
@@ -197,9 +176,7 @@ def list_entities_detection_jobs(
     limit = max_results or DEFAULT_MAX_RESULTS
     rows = env.store.list_jobs(ctx.account_id, ctx.region, job_filter, after, limit + 1)
     page, more = rows[:limit], len(rows) > limit
-    response: dict[str, Any] = {
-        "EntitiesDetectionJobPropertiesList": [job_properties(env, job) for job in page]
-    }
+    response: dict[str, Any] = {"EntitiesDetectionJobPropertiesList": [job_properties(env, job) for job in page]}
     if more:
         last = page[-1]
         response["NextToken"] = make_token(env.secret, fingerprint, [last["submit_time"], last["job_id"]])

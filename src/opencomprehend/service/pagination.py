@@ -10,6 +10,8 @@ from typing import Any
 
 from opencomprehend.service.errors import invalid_request
 
+DEFAULT_MAX_RESULTS = 100
+
 
 def _digest(secret: bytes, payload: bytes) -> str:
     return hmac.new(secret, payload, hashlib.sha256).hexdigest()[:32]

@@ -14,6 +14,8 @@ from typing import Any
 
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import ObjectStore
+from opencomprehend.jobs.endpoints import EndpointStore
+from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.store import JobStore
 from opencomprehend.runtime.runner import Runner
 
@@ -33,6 +35,8 @@ def operation(name: str) -> Callable[[Handler], Handler]:
 class Environment:
     settings: Settings
     store: JobStore
+    recognizers: RecognizerStore
+    endpoints: EndpointStore
     secret: bytes  # signs pagination tokens
     objects: ObjectStore | None = None
     runner: Runner | None = None  # the warm workers; None when the app runs without them

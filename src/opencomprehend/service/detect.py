@@ -1,0 +1,244 @@
+"""DetectEntities and BatchDetectEntities: entities in the text of the request itself.
+
+The work runs on the warm workers (`env.runner.recognise`), never in the API process and never with a
+model loaded for the request; the handler, on one of Starlette's threadpool threads, waits for it.
+
+Decisions where the spec leaves room (section 11; docs/detect.md says the same for users):
+
+- DetectEntities without LanguageCode and without EndpointArn (gap 11) is InvalidRequestException,
+  not ValidationException. The model makes LanguageCode optional because an endpoint brings its own
+  language, so what is broken is a combination of members, as with Text and Bytes, and that is what
+  InvalidRequestException reports; botocore raises it as client.exceptions.InvalidRequestException.
+- `Bytes` (semi-structured documents for custom endpoints) is not supported: InvalidRequestException.
+- A BatchDetectEntities item over the size limit fails the whole request with
+  TextSizeLimitExceededException, as observed on AWS (gap 10). ErrorList holds the documents the model
+  failed on, with the code and message of AWS's own example.
+- Throttling (gap 8): past `detect_tps` requests per second per account and region, the answer is
+  ThrottlingException (HTTP 400), which every SDK retry mode retries. A batch counts as one request.
+- Checks run in this order: throttle, request members (Text/Bytes, endpoint, language given), sizes,
+  whether the language has a model.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from opencomprehend.nlp.registry import UnsupportedLanguage, supported_languages
+from opencomprehend.service.endpoints import endpoint_engine
+from opencomprehend.service.errors import ServiceError, invalid_request
+from opencomprehend.service.registry import Environment, RequestContext, operation
+
+log = logging.getLogger("opencomprehend.detect")
+
+# AWS's own example of a per-document failure in BatchDetectEntities.
+ITEM_ERROR_CODE = "InternalServerException"
+ITEM_ERROR_MESSAGE = "Unexpected Server Error. Please try again."
+
+Entities = list[dict[str, Any]]
+# Texts -> one entity list per text, or None for a text the model failed on.
+Recognise = Callable[[list[str]], list[Entities | None]]
+
+
+class TextRunner(Protocol):
+    def recognise(self, language: str, texts: list[str]) -> Future[list[Entities | None]]: ...
+
+
+# ------------------------------------------------------------------------------------------- throttling
+
+
+class TokenBucket:
+    """`rate` tokens a second, holding at most one second's worth (and at least one token)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self._clock = clock
+        self._tokens = self.capacity
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
+
+class _AccountBuckets:
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def take(self, account_id: str, region: str) -> bool:
+        with self._lock:
+            bucket = self._buckets.get((account_id, region))
+            if bucket is None:
+                bucket = self._buckets[(account_id, region)] = TokenBucket(self.rate)
+        return bucket.take()
+
+
+# One set of buckets per running service. Environment is a frozen dataclass that cannot be hashed (it
+# holds a list), so the buckets are keyed by its id and dropped when it is collected.
+_throttles: dict[int, _AccountBuckets] = {}
+_throttles_lock = threading.Lock()
+
+
+def _throttle(env: Environment, ctx: RequestContext) -> None:
+    rate = env.settings.detect_tps
+    if rate <= 0:
+        return
+    with _throttles_lock:
+        buckets = _throttles.get(id(env))
+        if buckets is None:
+            buckets = _throttles[id(env)] = _AccountBuckets(rate)
+            weakref.finalize(env, _throttles.pop, id(env), None)
+    if not buckets.take(ctx.account_id, ctx.region):
+        raise ServiceError("ThrottlingException", "Rate exceeded")
+
+
+# ------------------------------------------------------------------------------------------------ checks
+
+
+def _utf8_size(text: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        # JSON can spell a lone surrogate (\ud800); it is not text that UTF-8 can carry.
+        raise invalid_request("The text is not valid Unicode: it contains an unpaired surrogate.") from None
+
+
+def _check_size(text: str, limit: int) -> None:
+    size = _utf8_size(text)
+    if size > limit:
+        raise ServiceError(
+            "TextSizeLimitExceededException",
+            "Input text size exceeds limit. Max length of request text allowed is "
+            f"{limit} bytes while in this request the text size is {size} bytes",
+        )
+
+
+def _unsupported(language: str) -> ServiceError:
+    installed = ", ".join(sorted(supported_languages())) or "none"
+    return ServiceError(
+        "UnsupportedLanguageException",
+        f"The language '{language}' is not supported: no entity model for it is installed on this server "
+        f"(installed: {installed}).",
+    )
+
+
+def _check_language(language: str) -> None:
+    if language not in supported_languages():
+        raise _unsupported(language)
+
+
+# ------------------------------------------------------------------------------------------------ running
+
+
+def _internal_error() -> ServiceError:
+    return ServiceError("InternalServerException", ITEM_ERROR_MESSAGE, status=500)
+
+
+def _recognise(env: Environment, language: str, texts: list[str]) -> list[Entities | None]:
+    """Run on the warm workers; a worker that died under the request gets one retry on a rebuilt pool."""
+    runner: TextRunner | None = env.runner  # type: ignore[assignment]
+    if runner is None:
+        log.error("DetectEntities needs a runner, and this environment has none")
+        raise _internal_error()
+    for attempt in (1, 2):
+        try:
+            return runner.recognise(language, texts).result()
+        except BrokenProcessPool:
+            log.warning("a worker died during a detect request (attempt %d)", attempt)
+        except UnsupportedLanguage:
+            # Installed when the request was checked, gone in the worker: still the caller's answer.
+            raise _unsupported(language) from None
+    raise _internal_error()
+
+
+def _endpoint_engine(env: Environment, ctx: RequestContext, endpoint_arn: str) -> Recognise:
+    """How DetectEntities recognises with a custom recognizer endpoint: its model, on the warm workers.
+
+    ResourceNotFoundException if the endpoint is not the caller's, ResourceUnavailableException if it
+    is not IN_SERVICE or its model is gone.
+    """
+    key = endpoint_engine(env, ctx, endpoint_arn)
+    return functools.partial(_recognise, env, key)
+
+
+# ---------------------------------------------------------------------------------------------- operations
+
+
+@operation("DetectEntities")
+def detect_entities(
+    env: Environment,
+    ctx: RequestContext,
+    *,
+    text: str | None = None,
+    language_code: str | None = None,
+    endpoint_arn: str | None = None,
+    bytes: bytes | None = None,  # noqa: A002  (the member's name)
+    document_reader_config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    _throttle(env, ctx)
+    if bytes is not None:
+        if text is not None:
+            raise invalid_request("Specify either Text or Bytes, not both.")
+        needs_endpoint = "" if endpoint_arn else " Bytes is accepted only together with an EndpointArn."
+        raise invalid_request(
+            "Semi-structured documents (Bytes: PDF, Word or image files) are not supported by this server; "
+            f"send the document's text in Text.{needs_endpoint}"
+        )
+    if text is None:
+        raise invalid_request("Specify either Text or Bytes.")
+    recognise: Recognise
+    if endpoint_arn is not None:
+        # An endpoint's model fixes the language, so LanguageCode is ignored (spec 2.2).
+        recognise = _endpoint_engine(env, ctx, endpoint_arn)
+        _check_size(text, env.settings.max_detect_bytes)
+    else:
+        if language_code is None:
+            raise invalid_request("LanguageCode is required when no EndpointArn is given.")
+        _check_size(text, env.settings.max_detect_bytes)
+        _check_language(language_code)
+        recognise = functools.partial(_recognise, env, language_code)
+    [entities] = recognise([text])
+    if entities is None:
+        raise _internal_error()
+    return {"Entities": entities}
+
+
+@operation("BatchDetectEntities")
+def batch_detect_entities(
+    env: Environment, ctx: RequestContext, *, text_list: list[str], language_code: str
+) -> dict[str, Any]:
+    _throttle(env, ctx)
+    limit = env.settings.max_batch_items
+    if len(text_list) > limit:
+        raise ServiceError(
+            "BatchSizeLimitExceededException",
+            f"Please use a smaller number of items in a single batch. Maximum batch size is {limit}.",
+        )
+    for text in text_list:
+        _check_size(text, env.settings.max_batch_item_bytes)
+    _check_language(language_code)
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for index, entities in enumerate(_recognise(env, language_code, text_list)):
+        if entities is None:
+            errors.append({"Index": index, "ErrorCode": ITEM_ERROR_CODE, "ErrorMessage": ITEM_ERROR_MESSAGE})
+        else:
+            results.append({"Index": index, "Entities": entities})
+    return {"ResultList": results, "ErrorList": errors}

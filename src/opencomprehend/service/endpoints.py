@@ -1,0 +1,203 @@
+"""CreateEndpoint and its family, for custom entity recognizers.
+
+An endpoint here is a name for a trained recognizer, served by the same warm workers as everything
+else: nothing is provisioned, so it is IN_SERVICE as soon as it is created, an update takes effect at
+once, and unlike Comprehend's it costs nothing while idle. DesiredInferenceUnits is stored and echoed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter, EndpointNameTaken
+from opencomprehend.jobs.store import IdempotencyMismatch
+from opencomprehend.runtime.models import fetch_model
+from opencomprehend.runtime.runner import custom_engine_key
+from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
+from opencomprehend.service.idempotency import request_hash
+from opencomprehend.service.pagination import DEFAULT_MAX_RESULTS, filter_fingerprint, make_token, read_token
+from opencomprehend.service.recognizers import usable_recognizer
+from opencomprehend.service.registry import Environment, RequestContext, operation
+from opencomprehend.service.tags import check_tags, register_taggable
+
+RESOURCE = "entity-recognizer-endpoint"
+
+
+def _model(env: Environment, ctx: RequestContext, model_arn: str) -> dict[str, Any]:
+    if ":entity-recognizer/" not in model_arn:
+        raise invalid_request("Only entity recognizer models can be served here; document classifiers are not.")
+    return usable_recognizer(env, ctx, model_arn)
+
+
+def find_endpoint(env: Environment, ctx: RequestContext, arn: str) -> dict[str, Any]:
+    endpoint = env.endpoints.get_for(ctx.account_id, ctx.region, arn)
+    if endpoint is None:
+        raise resource_not_found(arn)
+    return endpoint
+
+
+def endpoint_engine(env: Environment, ctx: RequestContext, arn: str) -> str:
+    """The runner's engine key for DetectEntities with an EndpointArn."""
+    endpoint = find_endpoint(env, ctx, arn)
+    if endpoint["status"] != IN_SERVICE:
+        raise ServiceError("ResourceUnavailableException", f"The endpoint {arn} is {endpoint['status']}.")
+    recognizer = env.recognizers.get(endpoint["model_arn"])
+    if recognizer is None or not recognizer["model_uri"]:
+        raise ServiceError("ResourceUnavailableException", f"The model of endpoint {arn} is no longer available.")
+    assert env.objects is not None
+    # Unpacking a stored model is file work only: the model itself is loaded by the workers, once.
+    folder = fetch_model(env.objects, recognizer["model_uri"], env.settings.model_cache)
+    return custom_engine_key(recognizer["language_code"], folder)
+
+
+@operation("CreateEndpoint")
+def create_endpoint(
+    env: Environment,
+    ctx: RequestContext,
+    *,
+    endpoint_name: str,
+    desired_inference_units: int,
+    model_arn: str | None = None,
+    client_request_token: str | None = None,
+    tags: list[dict[str, str]] | None = None,
+    data_access_role_arn: str | None = None,
+    flywheel_arn: str | None = None,
+) -> dict[str, Any]:
+    if flywheel_arn is not None:
+        raise resource_not_found(flywheel_arn)
+    if model_arn is None:
+        raise invalid_request("ModelArn is required (flywheels are not supported here).")
+    _model(env, ctx, model_arn)
+    tag_pairs = check_tags(env, tags)
+    arn = ctx.arn(f"{RESOURCE}/{endpoint_name}")
+    now = time.time()
+    members = {
+        "EndpointName": endpoint_name,
+        "ModelArn": model_arn,
+        "DesiredInferenceUnits": desired_inference_units,
+        "Tags": tags,
+        "DataAccessRoleArn": data_access_role_arn,
+    }
+    row = {
+        "endpoint_arn": arn,
+        "account_id": ctx.account_id,
+        "region": ctx.region,
+        "endpoint_name": endpoint_name,
+        "status": IN_SERVICE,
+        "model_arn": model_arn,
+        "desired_inference_units": desired_inference_units,
+        "data_access_role_arn": data_access_role_arn,
+        "creation_time": now,
+        "last_modified_time": now,
+        "client_request_token": client_request_token or uuid.uuid4().hex,
+        "request_hash": request_hash(members),
+    }
+    try:
+        endpoint, created = env.endpoints.create(row)
+    except EndpointNameTaken:
+        raise ServiceError("ResourceInUseException", f"An endpoint named '{endpoint_name}' already exists.") from None
+    except IdempotencyMismatch:
+        raise invalid_request(
+            "The ClientRequestToken was already used for a request with different parameters."
+        ) from None
+    if created and tag_pairs:
+        env.store.add_tags(arn, tag_pairs)
+    return {"EndpointArn": endpoint["endpoint_arn"], "ModelArn": endpoint["model_arn"]}
+
+
+def endpoint_properties(endpoint: dict[str, Any]) -> dict[str, Any]:
+    props = {
+        "EndpointArn": endpoint["endpoint_arn"],
+        "Status": endpoint["status"],
+        "Message": endpoint["message"],
+        "ModelArn": endpoint["model_arn"],
+        "DesiredModelArn": endpoint["model_arn"],
+        "DesiredInferenceUnits": endpoint["desired_inference_units"],
+        "CurrentInferenceUnits": endpoint["desired_inference_units"],
+        "CreationTime": endpoint["creation_time"],
+        "LastModifiedTime": endpoint["last_modified_time"],
+        "DataAccessRoleArn": endpoint["data_access_role_arn"],
+        "DesiredDataAccessRoleArn": endpoint["data_access_role_arn"],
+    }
+    return {key: value for key, value in props.items() if value is not None}
+
+
+@operation("DescribeEndpoint")
+def describe_endpoint(env: Environment, ctx: RequestContext, *, endpoint_arn: str) -> dict[str, Any]:
+    return {"EndpointProperties": endpoint_properties(find_endpoint(env, ctx, endpoint_arn))}
+
+
+@operation("ListEndpoints")
+def list_endpoints(
+    env: Environment,
+    ctx: RequestContext,
+    *,
+    filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    members = filter or {}
+    where = EndpointFilter(
+        model_arn=members.get("ModelArn"),
+        status=members.get("Status"),
+        creation_time_before=members.get("CreationTimeBefore"),
+        creation_time_after=members.get("CreationTimeAfter"),
+    )
+    fingerprint = filter_fingerprint({"endpoints": members})
+    after = None
+    if next_token is not None:
+        position = read_token(env.secret, fingerprint, next_token)
+        if not (isinstance(position, list) and len(position) == 2):
+            raise invalid_request("Invalid pagination token.")
+        after = (float(position[0]), str(position[1]))
+    limit = max_results or DEFAULT_MAX_RESULTS
+    rows = env.endpoints.list(ctx.account_id, ctx.region, where, after, limit + 1)
+    page = rows[:limit]
+    response: dict[str, Any] = {"EndpointPropertiesList": [endpoint_properties(e) for e in page]}
+    if len(rows) > limit:
+        last = page[-1]
+        response["NextToken"] = make_token(env.secret, fingerprint, [last["creation_time"], last["endpoint_arn"]])
+    return response
+
+
+@operation("UpdateEndpoint")
+def update_endpoint(
+    env: Environment,
+    ctx: RequestContext,
+    *,
+    endpoint_arn: str,
+    desired_model_arn: str | None = None,
+    desired_inference_units: int | None = None,
+    desired_data_access_role_arn: str | None = None,
+    flywheel_arn: str | None = None,
+) -> dict[str, Any]:
+    endpoint = find_endpoint(env, ctx, endpoint_arn)
+    if flywheel_arn is not None:
+        raise resource_not_found(flywheel_arn)
+    changes: dict[str, Any] = {}
+    if desired_model_arn is not None:
+        _model(env, ctx, desired_model_arn)
+        changes["model_arn"] = desired_model_arn
+    if desired_inference_units is not None:
+        changes["desired_inference_units"] = desired_inference_units
+    if desired_data_access_role_arn is not None:
+        changes["data_access_role_arn"] = desired_data_access_role_arn
+    env.endpoints.update(endpoint_arn, **changes)
+    return {"DesiredModelArn": changes.get("model_arn", endpoint["model_arn"])}
+
+
+@operation("DeleteEndpoint")
+def delete_endpoint(env: Environment, ctx: RequestContext, *, endpoint_arn: str) -> dict[str, Any]:
+    find_endpoint(env, ctx, endpoint_arn)
+    env.endpoints.remove(endpoint_arn)
+    env.store.remove_all_tags(endpoint_arn)
+    return {}
+
+
+def _taggable(env: Environment, ctx: RequestContext, resource_id: str) -> bool:
+    return env.endpoints.get_for(ctx.account_id, ctx.region, ctx.arn(f"{RESOURCE}/{resource_id}")) is not None
+
+
+register_taggable(RESOURCE, _taggable)

@@ -1,0 +1,303 @@
+"""CreateEntityRecognizer and its family: custom recognizers trained on the user's own data."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import uuid
+from typing import Any
+
+from opencomprehend.jobs.recognizers import (
+    SUBMITTED,
+    USABLE,
+    InUse,
+    NameTaken,
+    RecognizerFilter,
+)
+from opencomprehend.jobs.store import IdempotencyMismatch, InvalidTransition
+from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
+from opencomprehend.service.idempotency import request_hash
+from opencomprehend.service.pagination import DEFAULT_MAX_RESULTS, filter_fingerprint, make_token, read_token
+from opencomprehend.service.registry import Environment, RequestContext, operation
+from opencomprehend.service.tags import check_tags, register_taggable
+
+# Comprehend trains custom recognizers for these languages only.
+CUSTOM_LANGUAGES = ("en", "es", "fr", "de", "it", "pt")
+MAX_ENTITY_TYPES = 25
+MAX_MANIFESTS = 5
+MAX_ATTRIBUTE_NAMES = 5
+
+
+def _resolved_input(config: dict[str, Any]) -> dict[str, Any]:
+    """The input config with Comprehend's defaults filled in, after checking its combinations."""
+    config = copy.deepcopy(config)
+    data_format = config.setdefault("DataFormat", "COMPREHEND_CSV")
+    types = [entry["Type"] for entry in config["EntityTypes"]]
+    if not 1 <= len(types) <= MAX_ENTITY_TYPES:
+        raise invalid_request(f"A recognizer needs between 1 and {MAX_ENTITY_TYPES} EntityTypes; got {len(types)}.")
+    if len(set(types)) != len(types):
+        raise invalid_request("EntityTypes lists a type more than once.")
+    if data_format == "COMPREHEND_CSV":
+        if "Documents" not in config:
+            raise invalid_request("DataFormat COMPREHEND_CSV needs Documents.")
+        if ("Annotations" in config) == ("EntityList" in config):
+            raise invalid_request("DataFormat COMPREHEND_CSV needs either Annotations or EntityList, not both.")
+        if "AugmentedManifests" in config:
+            raise invalid_request("AugmentedManifests can only be used with DataFormat AUGMENTED_MANIFEST.")
+        config["Documents"].setdefault("InputFormat", "ONE_DOC_PER_LINE")
+        if "EntityList" in config and config["Documents"].get("TestS3Uri"):
+            raise invalid_request("Documents.TestS3Uri is for annotated documents; an EntityList has no test set.")
+    else:
+        manifests = config.get("AugmentedManifests") or []
+        if not manifests:
+            raise invalid_request("DataFormat AUGMENTED_MANIFEST needs AugmentedManifests.")
+        if len(manifests) > MAX_MANIFESTS:
+            raise invalid_request(f"At most {MAX_MANIFESTS} AugmentedManifests are allowed.")
+        for key in ("Documents", "Annotations", "EntityList"):
+            if key in config:
+                raise invalid_request(f"{key} can only be used with DataFormat COMPREHEND_CSV.")
+        for manifest in manifests:
+            manifest.setdefault("Split", "TRAIN")
+            manifest.setdefault("DocumentType", "PLAIN_TEXT_DOCUMENT")
+            if manifest["DocumentType"] != "PLAIN_TEXT_DOCUMENT":
+                raise invalid_request("Only PLAIN_TEXT_DOCUMENT manifests are supported by this server.")
+            if len(manifest["AttributeNames"]) > MAX_ATTRIBUTE_NAMES:
+                raise invalid_request(f"A manifest may name at most {MAX_ATTRIBUTE_NAMES} AttributeNames.")
+    return config
+
+
+def recognizer_arn(ctx: RequestContext, name: str, version: str | None) -> str:
+    resource = f"entity-recognizer/{name}" + (f"/version/{version}" if version else "")
+    return ctx.arn(resource)
+
+
+@operation("CreateEntityRecognizer")
+def create_entity_recognizer(
+    env: Environment,
+    ctx: RequestContext,
+    *,
+    recognizer_name: str,
+    data_access_role_arn: str,
+    input_data_config: dict[str, Any],
+    language_code: str,
+    version_name: str | None = None,
+    tags: list[dict[str, str]] | None = None,
+    client_request_token: str | None = None,
+    volume_kms_key_id: str | None = None,
+    vpc_config: dict[str, Any] | None = None,
+    model_kms_key_id: str | None = None,
+    model_policy: str | None = None,
+) -> dict[str, Any]:
+    if language_code not in CUSTOM_LANGUAGES:
+        raise ServiceError(
+            "UnsupportedLanguageException",
+            f"Custom entity recognizers support {', '.join(CUSTOM_LANGUAGES)}; '{language_code}' is not supported.",
+        )
+    resolved = _resolved_input(input_data_config)
+    tag_pairs = check_tags(env, tags)
+    members = {
+        "RecognizerName": recognizer_name,
+        "VersionName": version_name,
+        "DataAccessRoleArn": data_access_role_arn,
+        "InputDataConfig": resolved,
+        "LanguageCode": language_code,
+        "Tags": tags,
+        "VolumeKmsKeyId": volume_kms_key_id,
+        "VpcConfig": vpc_config,
+        "ModelKmsKeyId": model_kms_key_id,
+        "ModelPolicy": model_policy,
+    }
+    arn = recognizer_arn(ctx, recognizer_name, version_name)
+    row = {
+        "recognizer_arn": arn,
+        "account_id": ctx.account_id,
+        "region": ctx.region,
+        "recognizer_name": recognizer_name,
+        "version_key": version_name or "",
+        "version_name": version_name,
+        "language_code": language_code,
+        "status": SUBMITTED,
+        "submit_time": time.time(),
+        "input_data_config": json.dumps(resolved),
+        "data_access_role_arn": data_access_role_arn,
+        "volume_kms_key_id": volume_kms_key_id,
+        "vpc_config": json.dumps(vpc_config) if vpc_config else None,
+        "model_kms_key_id": model_kms_key_id,
+        "model_policy": model_policy,
+        "client_request_token": client_request_token or uuid.uuid4().hex,
+        "request_hash": request_hash(members),
+    }
+    try:
+        recognizer, created = env.recognizers.create(row)
+    except NameTaken:
+        what = f"version '{version_name}' of " if version_name else ""
+        raise ServiceError(
+            "ResourceInUseException", f"{what}recognizer '{recognizer_name}' already exists ({arn})."
+        ) from None
+    except IdempotencyMismatch:
+        raise invalid_request(
+            "The ClientRequestToken was already used for a request with different parameters."
+        ) from None
+    if created:
+        if tag_pairs:
+            env.store.add_tags(arn, tag_pairs)
+        env.job_changed()
+    return {"EntityRecognizerArn": recognizer["recognizer_arn"]}
+
+
+def recognizer_properties(recognizer: dict[str, Any]) -> dict[str, Any]:
+    terminal = recognizer["status"] not in ("SUBMITTED", "TRAINING", "STOP_REQUESTED")
+    props: dict[str, Any] = {
+        "EntityRecognizerArn": recognizer["recognizer_arn"],
+        "LanguageCode": recognizer["language_code"],
+        "Status": recognizer["status"],
+        "Message": recognizer["message"],
+        "SubmitTime": recognizer["submit_time"],
+        "EndTime": recognizer["end_time"] if terminal else None,
+        "TrainingStartTime": recognizer["training_start_time"],
+        "TrainingEndTime": recognizer["training_end_time"] if terminal else None,
+        "InputDataConfig": json.loads(recognizer["input_data_config"]),
+        "RecognizerMetadata": json.loads(recognizer["recognizer_metadata"])
+        if recognizer["recognizer_metadata"]
+        else None,
+        "DataAccessRoleArn": recognizer["data_access_role_arn"],
+        "VolumeKmsKeyId": recognizer["volume_kms_key_id"],
+        "VpcConfig": json.loads(recognizer["vpc_config"]) if recognizer["vpc_config"] else None,
+        "ModelKmsKeyId": recognizer["model_kms_key_id"],
+        "VersionName": recognizer["version_name"],
+    }
+    return {key: value for key, value in props.items() if value is not None}
+
+
+def find_recognizer(env: Environment, ctx: RequestContext, arn: str) -> dict[str, Any]:
+    recognizer = env.recognizers.get_for(ctx.account_id, ctx.region, arn)
+    if recognizer is None:
+        raise resource_not_found(arn)
+    return recognizer
+
+
+def usable_recognizer(env: Environment, ctx: RequestContext, arn: str) -> dict[str, Any]:
+    """A recognizer a job or endpoint may use: it exists (else 404) and is trained (else unavailable)."""
+    recognizer = find_recognizer(env, ctx, arn)
+    if recognizer["status"] not in USABLE:
+        raise ServiceError(
+            "ResourceUnavailableException",
+            f"The entity recognizer {arn} is {recognizer['status']}; only a trained recognizer can be used.",
+        )
+    return recognizer
+
+
+@operation("DescribeEntityRecognizer")
+def describe_entity_recognizer(env: Environment, ctx: RequestContext, *, entity_recognizer_arn: str) -> dict[str, Any]:
+    return {"EntityRecognizerProperties": recognizer_properties(find_recognizer(env, ctx, entity_recognizer_arn))}
+
+
+@operation("ListEntityRecognizers")
+def list_entity_recognizers(
+    env: Environment,
+    ctx: RequestContext,
+    *,
+    filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    members = filter or {}
+    where = RecognizerFilter(
+        status=members.get("Status"),
+        recognizer_name=members.get("RecognizerName"),
+        submit_time_before=members.get("SubmitTimeBefore"),
+        submit_time_after=members.get("SubmitTimeAfter"),
+    )
+    if (
+        where.submit_time_before is not None
+        and where.submit_time_after is not None
+        and where.submit_time_before <= where.submit_time_after
+    ):
+        raise ServiceError("InvalidFilterException", "SubmitTimeBefore must be later than SubmitTimeAfter.")
+    fingerprint = filter_fingerprint({"recognizers": members})
+    after = None
+    if next_token is not None:
+        position = read_token(env.secret, fingerprint, next_token)
+        if not (isinstance(position, list) and len(position) == 2):
+            raise invalid_request("Invalid pagination token.")
+        after = (float(position[0]), str(position[1]))
+    limit = max_results or DEFAULT_MAX_RESULTS
+    rows = env.recognizers.list(ctx.account_id, ctx.region, where, after, limit + 1)
+    page = rows[:limit]
+    response: dict[str, Any] = {"EntityRecognizerPropertiesList": [recognizer_properties(r) for r in page]}
+    if len(rows) > limit:
+        last = page[-1]
+        response["NextToken"] = make_token(env.secret, fingerprint, [last["submit_time"], last["recognizer_arn"]])
+    return response
+
+
+@operation("ListEntityRecognizerSummaries")
+def list_entity_recognizer_summaries(
+    env: Environment, ctx: RequestContext, *, next_token: str | None = None, max_results: int | None = None
+) -> dict[str, Any]:
+    fingerprint = filter_fingerprint({"summaries": True})
+    after = None
+    if next_token is not None:
+        after = read_token(env.secret, fingerprint, next_token)
+        if not isinstance(after, str):
+            raise invalid_request("Invalid pagination token.")
+    limit = max_results or DEFAULT_MAX_RESULTS
+    rows = env.recognizers.summaries(ctx.account_id, ctx.region, after, limit + 1)
+    page = rows[:limit]
+    summaries = []
+    for row in page:
+        summary = {
+            "RecognizerName": row["recognizer_name"],
+            "NumberOfVersions": row["versions"],
+            "LatestVersionCreatedAt": row["submit_time"],
+            "LatestVersionName": row["version_name"],
+            "LatestVersionStatus": row["status"],
+        }
+        summaries.append({key: value for key, value in summary.items() if value is not None})
+    response: dict[str, Any] = {"EntityRecognizerSummariesList": summaries}
+    if len(rows) > limit:
+        response["NextToken"] = make_token(env.secret, fingerprint, page[-1]["recognizer_name"])
+    return response
+
+
+@operation("DeleteEntityRecognizer")
+def delete_entity_recognizer(env: Environment, ctx: RequestContext, *, entity_recognizer_arn: str) -> dict[str, Any]:
+    find_recognizer(env, ctx, entity_recognizer_arn)
+    try:
+        env.recognizers.mark_deleting(entity_recognizer_arn)
+    except InvalidTransition as exc:
+        raise ServiceError(
+            "ResourceUnavailableException",
+            f"The entity recognizer is {exc.status}; only a recognizer that finished training can be deleted.",
+        ) from None
+    except InUse:
+        raise ServiceError(
+            "ResourceInUseException",
+            f"The entity recognizer {entity_recognizer_arn} is used by a job that has not finished.",
+        ) from None
+    env.job_changed()
+    return {}
+
+
+@operation("StopTrainingEntityRecognizer")
+def stop_training_entity_recognizer(
+    env: Environment, ctx: RequestContext, *, entity_recognizer_arn: str
+) -> dict[str, Any]:
+    find_recognizer(env, ctx, entity_recognizer_arn)
+    try:
+        env.recognizers.request_stop(entity_recognizer_arn)
+    except InvalidTransition as exc:
+        raise invalid_request(
+            f"The entity recognizer is {exc.status}, not training; there is nothing to stop."
+        ) from None
+    env.job_changed()
+    return {}
+
+
+def _taggable(env: Environment, ctx: RequestContext, resource_id: str) -> bool:
+    arn = ctx.arn(f"entity-recognizer/{resource_id}")
+    return env.recognizers.get_for(ctx.account_id, ctx.region, arn) is not None
+
+
+register_taggable("entity-recognizer", _taggable)

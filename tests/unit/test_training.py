@@ -1,0 +1,349 @@
+"""Training entity recognizers: a real (small) training run, the saved folder, and the data checks.
+
+The sets are generated from templates and name lists, with different names in the test documents, so
+a model that merely memorised its training names would score badly on them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from opencomprehend.nlp.evaluation import score
+from opencomprehend.nlp.registry import load_engine
+from opencomprehend.nlp.spacy_engine import CharTokenizer, components_to_exclude
+from opencomprehend.nlp.training import (
+    LabelledDocument,
+    TrainingDataError,
+    TrainingOptions,
+    TrainingReport,
+    TrainingStopped,
+    build_pipeline,
+    train_ner,
+)
+
+FIRST = "Anna Bernd Carla Dieter Elena Farid Greta Hugo Ines Jonas Karin Lukas Mara Niko Olga Paul".split()
+LAST = "Becker Schmidt Novak Rossi Dubois Khan Larsen Moreau Ivanova Silva Tanaka Okafor".split()
+CITIES = (
+    "Berlin Lyon Porto Krakow Bergen Seville Turin Ghent Utrecht Graz Tampere Brno Malmo Bilbao "
+    "Leeds Cork Basel Riga Split Aarhus"
+).split()
+TEMPLATES = [
+    "{P} moved to {C} last year.",
+    "Yesterday {P} flew from {C} to {C}.",
+    "The mayor of {C} met {P} on Monday.",
+    "{P} said the weather in {C} was fine.",
+    "We heard that {P} lives near {C}.",
+    "In {C}, {P} opened a small bakery.",
+]
+
+# Korean: particles are written joined to the noun before them ("서울에서" = Seoul + "in").
+KO_PEOPLE_TRAIN = "김민준 이서연 박도윤 최지우 정하준 강서윤 조예준 윤지민 장주원 임수아 한지호 오유진".split()
+# New given names with the family names the model has seen (a few family names cover most Koreans).
+KO_PEOPLE_TEST = "김하늘 이준서 박소율 최은우".split()
+KO_CITIES_TRAIN = "서울 부산 대구 인천 광주 대전 울산 수원 창원 청주 전주 포항".split()
+KO_CITIES_TEST = "제주 목포 강릉 춘천".split()
+KO_TEMPLATES = [
+    "{P}는 {C}에서 태어났다.",
+    "{P}가 어제 {C}로 이사했다.",
+    "{C}에 사는 {P}를 만났다.",
+    "{P}의 고향은 {C}이다.",
+    "우리는 {C}에서 {P}와 일했다.",
+]
+
+FAST = TrainingOptions(max_epochs=8, patience=3)
+
+
+def generate(n: int, people: list[str], cities: list[str], templates: list[str], seed: int) -> list[LabelledDocument]:
+    rng = random.Random(seed)
+    documents = []
+    for _ in range(n):
+        text, entities = "", []
+        for part in re.split(r"(\{P\}|\{C\})", rng.choice(templates)):
+            if part in ("{P}", "{C}"):
+                kind, value = ("PERSON", rng.choice(people)) if part == "{P}" else ("CITY", rng.choice(cities))
+                entities.append((len(text), len(text) + len(value), kind))
+                text += value
+            else:
+                text += part
+        documents.append(LabelledDocument(text, tuple(entities)))
+    return documents
+
+
+def english_sets() -> tuple[list[LabelledDocument], list[LabelledDocument]]:
+    people = [f"{first} {last}" for first in FIRST for last in LAST]
+    random.Random(7).shuffle(people)
+    train = generate(150, people[:120], CITIES[:14], TEMPLATES, seed=1)
+    test = generate(40, people[120:], CITIES[14:], TEMPLATES, seed=2)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingReport, Path, list[LabelledDocument]]:
+    train, test = english_sets()
+    output = tmp_path_factory.mktemp("custom") / "model"
+    logged: list[str] = []
+    report = train_ner(train, test, "en", output, FAST, log=logged.append)
+    assert any(line.startswith("epoch 1:") for line in logged)
+    return report, output, test
+
+
+@pytest.fixture(scope="module")
+def trained_ko(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingReport, Path]:
+    train = generate(150, KO_PEOPLE_TRAIN, KO_CITIES_TRAIN, KO_TEMPLATES, seed=3)
+    test = generate(40, KO_PEOPLE_TEST, KO_CITIES_TEST, KO_TEMPLATES, seed=4)
+    output = tmp_path_factory.mktemp("ko") / "model"
+    return train_ner(train, test, "ko", output, FAST), output
+
+
+def run_python(code: str) -> dict:
+    """Run code in a fresh interpreter (nothing registered yet) and return the JSON it prints."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- a real training run ---------------------------------------------------------------------------------
+
+
+def capitalised_baseline(documents: list[LabelledDocument]) -> float:
+    """F1 of labelling every run of capitalised words PERSON: what a model has to beat."""
+    predicted = [
+        [(m.start(), m.end(), "PERSON") for m in re.finditer(r"[A-Z]\w+(?: [A-Z]\w+)*", doc.text)] for doc in documents
+    ]
+    return score([doc.entities for doc in documents], predicted).f1
+
+
+def test_the_trained_model_finds_unseen_names(trained: tuple[TrainingReport, Path, list[LabelledDocument]]) -> None:
+    report, _, test = trained
+    baseline = capitalised_baseline(test)
+    assert report.f1 >= 0.85 > baseline + 0.3, (report.f1, baseline)
+    assert report.precision > 0.8 and report.recall > 0.8
+    assert set(report.types) == {"PERSON", "CITY"}
+    assert report.types["PERSON"].f1 > 0.8 and report.types["CITY"].f1 > 0.8
+    # Mentions as given: 150 documents with one person each, and one or two cities.
+    assert report.types["PERSON"].train_mentions == 150
+    assert report.types["PERSON"].test_mentions == 40
+    assert report.types["CITY"].train_mentions > 150
+    assert (report.train_documents, report.test_documents, report.language) == (150, 40, "en")
+    assert 1 <= report.epochs <= FAST.max_epochs
+    assert report.warnings == []
+    assert report.seconds > 0
+
+
+def test_the_folder_holds_the_model_its_config_and_the_report(
+    trained: tuple[TrainingReport, Path, list[LabelledDocument]],
+) -> None:
+    report, output, _ = trained
+    assert {"config.cfg", "meta.json", "training.json", "ner", "vocab", "tokenizer"} <= {
+        p.name for p in output.iterdir()
+    }
+    written = json.loads((output / "training.json").read_text(encoding="utf-8"))
+    assert {k: written[k] for k in report.to_dict()} == json.loads(json.dumps(report.to_dict()))
+    assert written["options"]["max_epochs"] == FAST.max_epochs
+    assert 1 <= written["best_epoch"] <= report.epochs == len(written["history"])
+    config = (output / "config.cfg").read_text(encoding="utf-8")
+    assert 'pipeline = ["ner"]' in config and "spacy.HashEmbedCNN.v2" in config
+    # Nothing but the model folder was left beside it (no temporary folders).
+    assert [p.name for p in output.parent.iterdir()] == ["model"]
+    size = sum(p.stat().st_size for p in output.rglob("*") if p.is_file())
+    assert size < 10_000_000
+
+
+def test_a_fresh_process_loads_the_folder_with_load_engine(
+    trained: tuple[TrainingReport, Path, list[LabelledDocument]],
+) -> None:
+    _, output, _ = trained
+    assert components_to_exclude(str(output)) == []
+    found = run_python(
+        "import json\n"
+        "from opencomprehend.nlp.registry import load_engine\n"
+        f"engine = load_engine('en', {{'en': ('custom.v1', {str(output)!r})}})\n"
+        "texts = ['Yesterday Rosa Khan flew from Zagreb to Lisbon.', '']\n"
+        "print(json.dumps({'pipes': engine.nlp.pipe_names, 'found': engine.recognise(texts)}))\n"
+    )
+    assert found["pipes"] == ["ner"]
+    entities, empty = found["found"]
+    assert empty == []
+    assert {(e["Text"], e["Type"]) for e in entities} == {
+        ("Rosa Khan", "PERSON"),
+        ("Zagreb", "CITY"),
+        ("Lisbon", "CITY"),
+    }
+    for e in entities:
+        assert isinstance(e["Score"], float) and 0.0 <= e["Score"] <= 1.0
+
+
+def test_spacy_v1_maps_the_custom_labels_and_custom_v1_keeps_them(
+    trained: tuple[TrainingReport, Path, list[LabelledDocument]],
+) -> None:
+    _, output, _ = trained
+    text = ["The mayor of Zagreb met Rosa Khan on Monday."]
+    custom = load_engine("en", {"en": ("custom.v1", output)}).recognise(text)[0]
+    mapped = load_engine("en", {"en": ("spacy.v1", output)}).recognise(text)[0]
+    assert [e["Type"] for e in custom] == ["CITY", "PERSON"]
+    # CITY is none of Comprehend's labels, so spacy.v1 reports OTHER; PERSON is Comprehend's own.
+    assert [e["Type"] for e in mapped] == ["OTHER", "PERSON"]
+    assert [e["Score"] for e in custom] == [e["Score"] for e in mapped]
+
+
+def test_training_is_reproducible(tmp_path: Path) -> None:
+    train, test = english_sets()
+    options = TrainingOptions(max_epochs=1, seed=3)
+    first = train_ner(train[:40], test[:10], "en", tmp_path / "a", options)
+    second = train_ner(train[:40], test[:10], "en", tmp_path / "b", options)
+    assert (tmp_path / "a" / "ner" / "model").read_bytes() == (tmp_path / "b" / "ner" / "model").read_bytes()
+    assert first.f1 == second.f1
+
+
+# -- stopping and the output folder -----------------------------------------------------------------------
+
+
+def test_should_stop_raises_and_leaves_nothing(tmp_path: Path) -> None:
+    train, test = english_sets()
+    calls = []
+
+    def stop_on_third_batch() -> bool:
+        calls.append(1)
+        return len(calls) >= 3
+
+    with pytest.raises(TrainingStopped):
+        train_ner(train, test, "en", tmp_path / "model", FAST, should_stop=stop_on_third_batch)
+    assert len(calls) == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_non_empty_output_folder_is_refused_before_training(tmp_path: Path) -> None:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "keep.txt").write_text("mine")
+    train, test = english_sets()
+    with pytest.raises(FileExistsError):
+        train_ner(train, test, "en", tmp_path / "model", FAST, should_stop=pytest.fail)
+    assert (tmp_path / "model" / "keep.txt").read_text() == "mine"
+
+
+# -- data checks ------------------------------------------------------------------------------------------
+
+
+def doc(text: str, *entities: tuple[int, int, str]) -> LabelledDocument:
+    return LabelledDocument(text, tuple(entities))
+
+
+GOOD = [doc("Anna Becker lives in Berlin.", (0, 11, "PERSON"), (21, 27, "CITY"))] * 5
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (
+            doc("Anna Becker lives in Berlin.", (0, 11, "PERSON"), (5, 17, "CITY")),
+            "document 3: entity 0-11 'Anna Becker' (PERSON) overlaps entity 5-17 'Becker lives' (CITY)",
+        ),
+        (
+            doc("Anna Becker lives in Berlin.", (0, 11, "PERSON"), (0, 11, "CITY")),
+            "document 3: entity 0-11 'Anna Becker' (CITY) overlaps entity 0-11 'Anna Becker' (PERSON)",
+        ),
+        (doc("Anna Becker", (5, 12, "PERSON")), "document 3: entity 5-12 (PERSON) is outside the text"),
+        (doc("Anna Becker", (-1, 4, "PERSON")), "document 3: entity -1-4 (PERSON) is outside the text"),
+        (doc("Anna Becker", (5, 5, "PERSON")), "document 3: entity 5-5 (PERSON) is empty"),
+        (doc("Anna Becker", (6, 2, "PERSON")), "document 3: entity 6-2 (PERSON) is empty"),
+        (doc("Anna  Becker", (4, 6, "PERSON")), "document 3: entity 4-6 (PERSON) covers only whitespace"),
+        (doc("Anna Becker", (0, 4, "")), "document 3: entity 0-4 has no type"),
+    ],
+)
+def test_unusable_training_annotations_name_the_document(tmp_path: Path, bad: LabelledDocument, message: str) -> None:
+    train = [*GOOD[:3], bad, *GOOD[3:]]
+    with pytest.raises(TrainingDataError) as info:
+        train_ner(train, GOOD, "en", tmp_path / "model", should_stop=pytest.fail)
+    assert str(info.value).startswith(message), str(info.value)
+    assert (info.value.document, info.value.split) == (3, "train")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unusable_test_annotations_name_the_test_document(tmp_path: Path) -> None:
+    bad = doc("Anna Becker", (0, 40, "PERSON"))
+    with pytest.raises(TrainingDataError, match=r"^test document 1: entity 0-40 \(PERSON\) is outside") as info:
+        train_ner(GOOD, [GOOD[0], bad], "en", tmp_path / "model", should_stop=pytest.fail)
+    assert (info.value.document, info.value.split) == (1, "test")
+
+
+def test_no_training_documents_or_no_entities(tmp_path: Path) -> None:
+    with pytest.raises(TrainingDataError, match="no training documents"):
+        train_ner([], GOOD, "en", tmp_path / "model")
+    with pytest.raises(TrainingDataError, match="no entities"):
+        train_ner([doc("Nothing here.")] * 3, GOOD, "en", tmp_path / "model")
+
+
+def test_misaligned_annotations_are_widened_with_a_warning(tmp_path: Path) -> None:
+    train, test = english_sets()
+    train = train[:30]
+    # "Anna Beck" stops inside a token: widened to "Anna Becker".
+    train[0] = doc("Anna Becker lives in Berlin.", (0, 9, "PERSON"), (21, 27, "CITY"))
+    # Leading and trailing spaces are left out; an exact duplicate counts once.
+    train[1] = doc("We met Carla Rossi in Porto.", (6, 18, "PERSON"), (22, 27, "CITY"), (22, 27, "CITY"))
+    # Two annotations inside one token cannot both be represented: both are left out.
+    train[2] = doc("Visit GrazBerlin now.", (6, 10, "CITY"), (10, 16, "CITY"))
+    test = [*test[:5], doc("Karin Novak flew to Graz.", (0, 8, "PERSON"))]
+    report = train_ner(train, test, "en", tmp_path / "model", TrainingOptions(max_epochs=1))
+    assert report.warnings == [
+        "1 duplicate annotations (same span and type) were counted once",
+        "1 annotations had leading or trailing whitespace, which was left out",
+        "3 annotations did not fall on token boundaries and were widened to whole tokens",
+        "2 annotations shared a token with another annotation once widened to whole tokens; they were left "
+        "out and their tokens were not trained on",
+        "1 test annotations do not fall on token boundaries, so the model cannot match them exactly",
+    ]
+
+
+def test_an_unknown_language_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="'qq'"):
+        train_ner(GOOD, GOOD, "qq", tmp_path / "model")
+
+
+# -- languages without spaces: one character a token -----------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["zh", "zh-TW", "ja", "ko"])
+def test_cjk_pipelines_use_the_character_tokenizer(language: str) -> None:
+    nlp = build_pipeline(language)
+    assert nlp.lang == language.split("-")[0]
+    assert isinstance(nlp.tokenizer, CharTokenizer)
+    tokens = nlp.make_doc("서울에서  만났다 a\n")
+    assert [t.text for t in tokens] == ["서", "울", "에", "서", " ", "만", "났", "다", "a", "\n"]
+    assert tokens.text == "서울에서  만났다 a\n"
+
+
+def test_space_separated_languages_use_spacy_tokenizers() -> None:
+    nlp = build_pipeline("de")
+    assert nlp.lang == "de"
+    assert [t.text for t in nlp.make_doc("Anna wohnt in Köln.")] == ["Anna", "wohnt", "in", "Köln", "."]
+
+
+def test_korean_entities_glued_to_particles(trained_ko: tuple[TrainingReport, Path]) -> None:
+    report, output = trained_ko
+    assert report.warnings == []
+    assert report.f1 > 0.6, report
+    # A fresh process: the character tokenizer must be registered by importing the engine module.
+    text = "박도윤는 부산에서 태어났다."
+    found = run_python(
+        "import json\n"
+        "import spacy\n"
+        "import opencomprehend.nlp.spacy_engine\n"
+        f"nlp = spacy.load({str(output)!r})\n"
+        f"doc = nlp({text!r})\n"
+        "from opencomprehend.nlp.registry import load_engine\n"
+        f"engine = load_engine('ko', {{'ko': ('custom.v1', {str(output)!r})}})\n"
+        "print(json.dumps({'spacy': [[e.start_char, e.end_char, e.label_] for e in doc.ents],\n"
+        f"                  'engine': engine.recognise([{text!r}])[0]}}))\n"
+    )
+    assert found["spacy"] == [[0, 3, "PERSON"], [5, 7, "CITY"]]
+    assert [(e["BeginOffset"], e["EndOffset"], e["Text"], e["Type"]) for e in found["engine"]] == [
+        (0, 3, "박도윤", "PERSON"),
+        (5, 7, "부산", "CITY"),
+    ]
