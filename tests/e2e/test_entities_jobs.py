@@ -228,7 +228,6 @@ def test_stop_rules_for_finished_and_unknown_jobs(server: Server) -> None:
         ("missing-bucket", "en", "NO_READ_ACCESS_TO_INPUT: "),
         ("missing-prefix", "en", "INVALID_INPUT: "),
         ("empty", "en", "INVALID_INPUT: "),
-        ("no-model", "de", "UNSUPPORTED_LANGUAGE: "),
     ],
 )
 def test_failed_jobs_explain_themselves_and_write_nothing(
@@ -240,8 +239,6 @@ def test_failed_jobs_explain_themselves_and_write_nothing(
         bucket = f"{run}-nobucket"
     elif case == "empty":
         server.put("docs", f"{run}/in/empty.txt", "")
-    elif case == "no-model":
-        server.put("docs", f"{run}/in/a.txt", "Angela Merkel lebt in Berlin.")
     job_id = server.start_job(f"s3://{bucket}/{run}/in/", f"s3://docs/{run}/out/", language=language)
     props = server.wait(job_id)
     assert props["JobStatus"] == "FAILED"

@@ -189,7 +189,14 @@ class TrainingReport:
 
 @dataclass
 class TrainingOptions:
-    """How to train. The defaults were measured on 2 cores (see docs and the figures in train_ner)."""
+    """How to train.
+
+    The defaults, measured on this project's 2-core machine with ner-train/wikiann-de (test on
+    ner/wikiann-de/test.jsonl): 2,000 sentences train in 40 s (test F1 0.57), 10,000 in 7.5 min (0.71),
+    all 19,277 in 12 min (0.76, 26 epochs), at ~6,500 words/s; the saved model is 4-5 MB. A 300-document
+    custom recognizer (CoNLL sentences) trains in 14 s. embed_rows=5000 gave no better F1 on 10,000
+    sentences (0.710) for a 7.6 MB model.
+    """
 
     max_epochs: int = 30
     # Checked after each epoch: training stops after the epoch that crosses it.
@@ -198,7 +205,8 @@ class TrainingOptions:
     patience: int = 4
     seed: int = 0
     dropout: float = 0.2
-    # Words (tokens) per minibatch.
+    # The largest minibatch, in words (non-space tokens). Batches start at 100 words (fewer for a very
+    # small set) and grow by BATCH_GROWTH per update: spaCy's default schedule.
     batch_words: int = 1000
     # The CNN tok2vec: token vector width, convolution layers, and rows of the NORM hash embedding
     # (PREFIX, SUFFIX and SHAPE get half as many each).

@@ -1,0 +1,130 @@
+"""The job engine driven step by step in-process: a real store, the local bucket folder, real engines."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.output import read_archive
+
+from opencomprehend.config import Settings
+from opencomprehend.io.objects import LocalFolderStore
+from opencomprehend.jobs import job_run
+from opencomprehend.jobs.job_run import JobRun
+from opencomprehend.jobs.recognizers import RecognizerStore
+from opencomprehend.jobs.store import JobStore, owner_id
+from opencomprehend.runtime.pool import InlineRunner
+
+OWNER = owner_id()
+
+
+@pytest.fixture()
+def world(tmp_path: Path) -> dict[str, Any]:
+    settings = Settings(data_dir=tmp_path, shard_documents=2)
+    store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    objects = LocalFolderStore(tmp_path / "s3")
+    return {
+        "settings": settings,
+        "store": store,
+        "recognizers": RecognizerStore(store.engine),
+        "objects": objects,
+        "runner": InlineRunner(),
+    }
+
+
+def submit(world: dict[str, Any], language: str = "en", **columns: Any) -> dict[str, Any]:
+    job_id = uuid.uuid4().hex
+    row = {
+        "job_id": job_id,
+        "account_id": "111122223333",
+        "region": "us-east-1",
+        "job_arn": f"arn:aws:comprehend:us-east-1:111122223333:entities-detection-job/{job_id}",
+        "job_name": None,
+        "status": "SUBMITTED",
+        "submit_time": time.time(),
+        "language_code": language,
+        "entity_recognizer_arn": None,
+        "flywheel_arn": None,
+        "input_s3_uri": "s3://docs/in/",
+        "input_format": "ONE_DOC_PER_LINE",
+        "document_reader_config": None,
+        "output_s3_uri": "s3://docs/out/",
+        "output_kms_key_id": None,
+        "data_access_role_arn": "arn:aws:iam::111122223333:role/R",
+        "volume_kms_key_id": None,
+        "vpc_config": None,
+        "client_request_token": job_id,
+        "request_hash": "x",
+        "documents_done": 0,
+        **columns,
+    }
+    world["store"].create_job(row)
+    return row
+
+
+def run_claimed(world: dict[str, Any]) -> None:
+    """One scheduler step, synchronously: claim what is queued and run it to its end."""
+    for job in world["store"].claim(OWNER, 30.0, 10):
+        JobRun(
+            job,
+            world["store"],
+            world["recognizers"],
+            world["objects"],
+            world["runner"],
+            world["settings"],
+            OWNER,
+            threading.Event(),
+        ).run()
+
+
+def output_of(world: dict[str, Any], job_id: str) -> Path:
+    return world["settings"].store_root / "docs" / "out" / f"111122223333-NER-{job_id}" / "output" / "output.tar.gz"
+
+
+def test_a_job_runs_shard_by_shard_to_completed(world: dict[str, Any]) -> None:
+    world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\n\nSony is in Tokyo.\n")
+    job = submit(world)
+    run_claimed(world)
+    done = world["store"].get(job["job_id"])
+    assert done["status"] == "COMPLETED" and done["documents_done"] == 3
+    records = read_archive(output_of(world, job["job_id"]).read_bytes())
+    assert [r["Line"] for r in records] == [0, 1, 2]
+    assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in records[0]["Entities"]}
+    assert not (world["settings"].work_dir / job["job_id"]).exists(), "work files are cleaned up"
+
+
+def test_a_language_without_a_model_fails_the_job_and_writes_nothing(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every language of Comprehend's enum may have a model installed, so the registry is narrowed here.
+    monkeypatch.setattr(job_run, "supported_languages", lambda: {"en"})
+    world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel lebt in Berlin.\n")
+    job = submit(world, language="de")
+    run_claimed(world)
+    failed = world["store"].get(job["job_id"])
+    assert failed["status"] == "FAILED"
+    assert failed["message"] == "UNSUPPORTED_LANGUAGE: No entity model for language 'de' is installed on this server."
+    assert not output_of(world, job["job_id"]).exists()
+
+
+def test_a_job_stopped_before_it_started_ends_stopped_with_an_empty_output(world: dict[str, Any]) -> None:
+    world["objects"].put_bytes("docs", "in/a.txt", b"Paris.\n")
+    job = submit(world)
+    assert world["store"].request_stop(job["job_id"]) == "STOP_REQUESTED"
+    run_claimed(world)
+    assert world["store"].get(job["job_id"])["status"] == "STOPPED"
+    assert read_archive(output_of(world, job["job_id"]).read_bytes()) == []
+
+
+def test_a_job_whose_recognizer_went_away_fails_with_a_reason(world: dict[str, Any]) -> None:
+    world["objects"].put_bytes("docs", "in/a.txt", b"Paris.\n")
+    arn = "arn:aws:comprehend:us-east-1:111122223333:entity-recognizer/gone"
+    job = submit(world, entity_recognizer_arn=arn)
+    run_claimed(world)
+    failed = world["store"].get(job["job_id"])
+    assert failed["status"] == "FAILED"
+    assert failed["message"].startswith(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn}")
