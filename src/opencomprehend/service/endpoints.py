@@ -17,7 +17,7 @@ from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.runner import custom_engine_key
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import DEFAULT_MAX_RESULTS, filter_fingerprint, make_token, read_token
+from opencomprehend.service.pagination import Pager
 from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags, register_taggable
@@ -145,20 +145,12 @@ def list_endpoints(
         creation_time_before=members.get("CreationTimeBefore"),
         creation_time_after=members.get("CreationTimeAfter"),
     )
-    fingerprint = filter_fingerprint({"endpoints": members})
-    after = None
-    if next_token is not None:
-        position = read_token(env.secret, fingerprint, next_token)
-        if not (isinstance(position, list) and len(position) == 2):
-            raise invalid_request("Invalid pagination token.")
-        after = (float(position[0]), str(position[1]))
-    limit = max_results or DEFAULT_MAX_RESULTS
-    rows = env.endpoints.list(ctx.account_id, ctx.region, where, after, limit + 1)
-    page = rows[:limit]
+    pager = Pager.open(env.secret, "endpoints", members, next_token, max_results)
+    rows = env.endpoints.list(ctx.account_id, ctx.region, where, pager.keyset(), pager.limit + 1)
+    page, token = pager.page(rows, lambda e: [e["creation_time"], e["endpoint_arn"]])
     response: dict[str, Any] = {"EndpointPropertiesList": [endpoint_properties(e) for e in page]}
-    if len(rows) > limit:
-        last = page[-1]
-        response["NextToken"] = make_token(env.secret, fingerprint, [last["creation_time"], last["endpoint_arn"]])
+    if token:
+        response["NextToken"] = token
     return response
 
 

@@ -15,9 +15,9 @@ from opencomprehend.jobs.store import (
     InvalidTransition,
     JobFilter,
 )
-from opencomprehend.service.errors import ServiceError, invalid_request, job_not_found, resource_not_found
+from opencomprehend.service.errors import invalid_request, job_not_found, resource_not_found
 from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import DEFAULT_MAX_RESULTS, filter_fingerprint, make_token, read_token
+from opencomprehend.service.pagination import Pager, check_time_window
 from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags
@@ -160,26 +160,13 @@ def list_entities_detection_jobs(
         submit_time_before=members.get("SubmitTimeBefore"),
         submit_time_after=members.get("SubmitTimeAfter"),
     )
-    if (
-        job_filter.submit_time_before is not None
-        and job_filter.submit_time_after is not None
-        and job_filter.submit_time_before <= job_filter.submit_time_after
-    ):
-        raise ServiceError("InvalidFilterException", "SubmitTimeBefore must be later than SubmitTimeAfter.")
-    fingerprint = filter_fingerprint(members)
-    after = None
-    if next_token is not None:
-        position = read_token(env.secret, fingerprint, next_token)
-        if not (isinstance(position, list) and len(position) == 2):
-            raise invalid_request("Invalid pagination token.")
-        after = (float(position[0]), str(position[1]))
-    limit = max_results or DEFAULT_MAX_RESULTS
-    rows = env.store.list_jobs(ctx.account_id, ctx.region, job_filter, after, limit + 1)
-    page, more = rows[:limit], len(rows) > limit
+    check_time_window(job_filter.submit_time_before, job_filter.submit_time_after)
+    pager = Pager.open(env.secret, "entities-detection-jobs", members, next_token, max_results)
+    rows = env.store.list_jobs(ctx.account_id, ctx.region, job_filter, pager.keyset(), pager.limit + 1)
+    page, token = pager.page(rows, lambda job: [job["submit_time"], job["job_id"]])
     response: dict[str, Any] = {"EntitiesDetectionJobPropertiesList": [job_properties(env, job) for job in page]}
-    if more:
-        last = page[-1]
-        response["NextToken"] = make_token(env.secret, fingerprint, [last["submit_time"], last["job_id"]])
+    if token:
+        response["NextToken"] = token
     return response
 
 

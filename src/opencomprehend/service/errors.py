@@ -28,6 +28,4 @@ def job_not_found(job_id: str) -> ServiceError:
 
 
 def resource_not_found(arn: str) -> ServiceError:
-    return ServiceError(
-        "ResourceNotFoundException", f"RESOURCE_NOT_FOUND: Could not find specified resource. ({arn})"
-    )
+    return ServiceError("ResourceNotFoundException", f"RESOURCE_NOT_FOUND: Could not find specified resource. ({arn})")

@@ -6,9 +6,11 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from opencomprehend.service.errors import invalid_request
+from opencomprehend.service.errors import ServiceError, invalid_request
 
 DEFAULT_MAX_RESULTS = 100
 
@@ -40,3 +42,47 @@ def read_token(secret: bytes, fingerprint: str, token: str) -> Any:
     if data.get("f") != fingerprint:
         raise invalid_request("The pagination token was made for a different filter.")
     return data.get("p")
+
+
+def check_time_window(before: float | None, after: float | None) -> None:
+    """A filter whose time window is empty can match nothing, which is a mistake worth saying."""
+    if before is not None and after is not None and before <= after:
+        raise ServiceError("InvalidFilterException", "SubmitTimeBefore must be later than SubmitTimeAfter.")
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One List* request's paging: where it starts, how many it returns, and the NextToken after it."""
+
+    secret: bytes
+    fingerprint: str
+    limit: int
+    after: Any  # the position a NextToken pointed at; None on the first page
+
+    @classmethod
+    def open(
+        cls,
+        secret: bytes,
+        listing: str,
+        filter_members: dict[str, Any] | None,
+        next_token: str | None,
+        max_results: int | None,
+    ) -> Pager:
+        fingerprint = filter_fingerprint({"listing": listing, "filter": filter_members or {}})
+        after = None if next_token is None else read_token(secret, fingerprint, next_token)
+        return cls(secret, fingerprint, max_results or DEFAULT_MAX_RESULTS, after)
+
+    def keyset(self) -> tuple[float, str] | None:
+        """The (time, id) the previous page ended at, for lists ordered by time."""
+        if self.after is None:
+            return None
+        if not (isinstance(self.after, list) and len(self.after) == 2):
+            raise invalid_request("Invalid pagination token.")
+        return float(self.after[0]), str(self.after[1])
+
+    def page(self, rows: list[dict[str, Any]], position: Callable[[dict[str, Any]], Any]) -> tuple[list, str | None]:
+        """Rows fetched with limit + 1 → this page, and a NextToken when more follow."""
+        page = rows[: self.limit]
+        if len(rows) <= self.limit:
+            return page, None
+        return page, make_token(self.secret, self.fingerprint, position(page[-1]))

@@ -18,7 +18,7 @@ from opencomprehend.jobs.recognizers import (
 from opencomprehend.jobs.store import IdempotencyMismatch, InvalidTransition
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import DEFAULT_MAX_RESULTS, filter_fingerprint, make_token, read_token
+from opencomprehend.service.pagination import Pager, check_time_window
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags, register_taggable
 
@@ -209,26 +209,13 @@ def list_entity_recognizers(
         submit_time_before=members.get("SubmitTimeBefore"),
         submit_time_after=members.get("SubmitTimeAfter"),
     )
-    if (
-        where.submit_time_before is not None
-        and where.submit_time_after is not None
-        and where.submit_time_before <= where.submit_time_after
-    ):
-        raise ServiceError("InvalidFilterException", "SubmitTimeBefore must be later than SubmitTimeAfter.")
-    fingerprint = filter_fingerprint({"recognizers": members})
-    after = None
-    if next_token is not None:
-        position = read_token(env.secret, fingerprint, next_token)
-        if not (isinstance(position, list) and len(position) == 2):
-            raise invalid_request("Invalid pagination token.")
-        after = (float(position[0]), str(position[1]))
-    limit = max_results or DEFAULT_MAX_RESULTS
-    rows = env.recognizers.list(ctx.account_id, ctx.region, where, after, limit + 1)
-    page = rows[:limit]
+    check_time_window(where.submit_time_before, where.submit_time_after)
+    pager = Pager.open(env.secret, "entity-recognizers", members, next_token, max_results)
+    rows = env.recognizers.list(ctx.account_id, ctx.region, where, pager.keyset(), pager.limit + 1)
+    page, token = pager.page(rows, lambda r: [r["submit_time"], r["recognizer_arn"]])
     response: dict[str, Any] = {"EntityRecognizerPropertiesList": [recognizer_properties(r) for r in page]}
-    if len(rows) > limit:
-        last = page[-1]
-        response["NextToken"] = make_token(env.secret, fingerprint, [last["submit_time"], last["recognizer_arn"]])
+    if token:
+        response["NextToken"] = token
     return response
 
 
@@ -236,15 +223,11 @@ def list_entity_recognizers(
 def list_entity_recognizer_summaries(
     env: Environment, ctx: RequestContext, *, next_token: str | None = None, max_results: int | None = None
 ) -> dict[str, Any]:
-    fingerprint = filter_fingerprint({"summaries": True})
-    after = None
-    if next_token is not None:
-        after = read_token(env.secret, fingerprint, next_token)
-        if not isinstance(after, str):
-            raise invalid_request("Invalid pagination token.")
-    limit = max_results or DEFAULT_MAX_RESULTS
-    rows = env.recognizers.summaries(ctx.account_id, ctx.region, after, limit + 1)
-    page = rows[:limit]
+    pager = Pager.open(env.secret, "entity-recognizer-summaries", None, next_token, max_results)
+    if pager.after is not None and not isinstance(pager.after, str):
+        raise invalid_request("Invalid pagination token.")
+    rows = env.recognizers.summaries(ctx.account_id, ctx.region, pager.after, pager.limit + 1)
+    page, token = pager.page(rows, lambda r: r["recognizer_name"])
     summaries = []
     for row in page:
         summary = {
@@ -256,8 +239,8 @@ def list_entity_recognizer_summaries(
         }
         summaries.append({key: value for key, value in summary.items() if value is not None})
     response: dict[str, Any] = {"EntityRecognizerSummariesList": summaries}
-    if len(rows) > limit:
-        response["NextToken"] = make_token(env.secret, fingerprint, page[-1]["recognizer_name"])
+    if token:
+        response["NextToken"] = token
     return response
 
 
