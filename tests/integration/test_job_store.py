@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from opencomprehend.jobs.records import IdempotencyMismatch
 from opencomprehend.jobs.schema import jobs
 from opencomprehend.jobs.store import (
     COMPLETED,
@@ -28,7 +29,6 @@ from opencomprehend.jobs.store import (
     STOP_REQUESTED,
     STOPPED,
     SUBMITTED,
-    IdempotencyMismatch,
     InvalidTransition,
     JobFilter,
     JobStore,

@@ -6,17 +6,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, and_, delete, or_, select, update
 
+from opencomprehend.jobs.records import Records
 from opencomprehend.jobs.schema import endpoints
-from opencomprehend.jobs.store import IdempotencyMismatch
 
 IN_SERVICE = "IN_SERVICE"
-
-
-class EndpointNameTaken(Exception):
-    """An endpoint of that name already exists in this account and region."""
 
 
 @dataclass(frozen=True)
@@ -30,37 +25,16 @@ class EndpointFilter:
 class EndpointStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._records = Records(engine, endpoints, endpoints.c.endpoint_arn)
 
     def create(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                select(endpoints).where(
-                    endpoints.c.account_id == row["account_id"],
-                    endpoints.c.client_request_token == row["client_request_token"],
-                )
-            ).first()
-        if found is not None:
-            existing = dict(found._mapping)
-            if existing["request_hash"] != row["request_hash"]:
-                raise IdempotencyMismatch(row["client_request_token"])
-            return existing, False
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(endpoints).values(**row))
-        except IntegrityError:
-            raise EndpointNameTaken(row["endpoint_arn"]) from None
-        return self.get(row["endpoint_arn"]), True  # type: ignore[return-value]
+        return self._records.create_once(row)
 
     def get(self, arn: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            found = conn.execute(select(endpoints).where(endpoints.c.endpoint_arn == arn)).first()
-        return dict(found._mapping) if found else None
+        return self._records.get(arn)
 
     def get_for(self, account_id: str, region: str, arn: str) -> dict[str, Any] | None:
-        found = self.get(arn)
-        if found is None or found["account_id"] != account_id or found["region"] != region:
-            return None
-        return found
+        return self._records.get_for(account_id, region, arn)
 
     def list(
         self, account_id: str, region: str, where: EndpointFilter, after: tuple[float, str] | None, limit: int

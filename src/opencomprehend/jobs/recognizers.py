@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, and_, delete, func, or_, select, update
 
+from opencomprehend.jobs.records import Records
 from opencomprehend.jobs.schema import endpoints, jobs
 from opencomprehend.jobs.schema import entity_recognizers as recognizers
-from opencomprehend.jobs.store import IdempotencyMismatch, InvalidTransition, owner_is_gone
+from opencomprehend.jobs.store import InvalidTransition, owner_is_gone
 
 SUBMITTED = "SUBMITTED"
 TRAINING = "TRAINING"
@@ -24,10 +24,6 @@ DELETING = "DELETING"
 USABLE = frozenset({TRAINED, TRAINED_WITH_WARNING})
 DELETABLE = frozenset({TRAINED, TRAINED_WITH_WARNING, IN_ERROR, STOPPED})
 ACTIVE_JOB_STATES = ("SUBMITTED", "IN_PROGRESS", "STOP_REQUESTED")
-
-
-class NameTaken(Exception):
-    """The recognizer name (and version) already exists in this account and region."""
 
 
 class InUse(Exception):
@@ -51,44 +47,19 @@ class RecognizerFilter:
 class RecognizerStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._records = Records(engine, recognizers, recognizers.c.recognizer_arn)
 
     # --- the API side -------------------------------------------------------------------------
 
     def create(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Insert a recognizer; a reused token returns the original, a taken name raises NameTaken."""
-        existing = self._by_token(row["account_id"], row["client_request_token"])
-        if existing is None:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(insert(recognizers).values(**row))
-                return self.get(row["recognizer_arn"]), True  # type: ignore[return-value]
-            except IntegrityError:
-                existing = self._by_token(row["account_id"], row["client_request_token"])
-                if existing is None:
-                    raise NameTaken(row["recognizer_arn"]) from None
-        if existing["request_hash"] != row["request_hash"]:
-            raise IdempotencyMismatch(row["client_request_token"])
-        return existing, False
-
-    def _by_token(self, account_id: str, token: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                select(recognizers).where(
-                    recognizers.c.account_id == account_id, recognizers.c.client_request_token == token
-                )
-            ).first()
-        return dict(found._mapping) if found else None
+        return self._records.create_once(row)
 
     def get(self, arn: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            found = conn.execute(select(recognizers).where(recognizers.c.recognizer_arn == arn)).first()
-        return dict(found._mapping) if found else None
+        return self._records.get(arn)
 
     def get_for(self, account_id: str, region: str, arn: str) -> dict[str, Any] | None:
-        found = self.get(arn)
-        if found is None or found["account_id"] != account_id or found["region"] != region:
-            return None
-        return found
+        return self._records.get_for(account_id, region, arn)
 
     def list(
         self,

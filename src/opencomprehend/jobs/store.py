@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
 
+from opencomprehend.jobs.records import Records
 from opencomprehend.jobs.schema import job_shards, jobs, metadata, tags
 
 SUBMITTED = "SUBMITTED"
@@ -27,10 +27,6 @@ FAILED = "FAILED"
 STOP_REQUESTED = "STOP_REQUESTED"
 STOPPED = "STOPPED"
 TERMINAL = frozenset({COMPLETED, FAILED, STOPPED})
-
-
-class IdempotencyMismatch(Exception):
-    """The ClientRequestToken was already used with different parameters."""
 
 
 class InvalidTransition(Exception):
@@ -98,42 +94,19 @@ class JobStore:
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
         self._claim_lock = threading.Lock()
+        self._records = Records(self.engine, jobs, jobs.c.job_id)
 
     # --- the API side -------------------------------------------------------------------------
 
     def create_job(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Insert a job; with a token already used, return the original (same parameters) or raise."""
-        existing = self._by_token(row["account_id"], row["client_request_token"])
-        if existing is None:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(insert(jobs).values(**row))
-                return self.get(row["job_id"]), True  # type: ignore[return-value]
-            except IntegrityError:
-                existing = self._by_token(row["account_id"], row["client_request_token"])
-                if existing is None:
-                    raise
-        if existing["request_hash"] != row["request_hash"]:
-            raise IdempotencyMismatch(row["client_request_token"])
-        return existing, False
-
-    def _by_token(self, account_id: str, token: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                select(jobs).where(jobs.c.account_id == account_id, jobs.c.client_request_token == token)
-            ).first()
-        return dict(found._mapping) if found else None
+        return self._records.create_once(row)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            found = conn.execute(select(jobs).where(jobs.c.job_id == job_id)).first()
-        return dict(found._mapping) if found else None
+        return self._records.get(job_id)
 
     def get_for(self, account_id: str, region: str, job_id: str) -> dict[str, Any] | None:
-        job = self.get(job_id)
-        if job is None or job["account_id"] != account_id or job["region"] != region:
-            return None
-        return job
+        return self._records.get_for(account_id, region, job_id)
 
     def list_jobs(
         self,

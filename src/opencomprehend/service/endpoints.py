@@ -11,8 +11,8 @@ import time
 import uuid
 from typing import Any
 
-from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter, EndpointNameTaken
-from opencomprehend.jobs.store import IdempotencyMismatch
+from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter
+from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.runner import custom_engine_key
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
@@ -96,7 +96,7 @@ def create_endpoint(
     }
     try:
         endpoint, created = env.endpoints.create(row)
-    except EndpointNameTaken:
+    except NameTaken:
         raise ServiceError("ResourceInUseException", f"An endpoint named '{endpoint_name}' already exists.") from None
     except IdempotencyMismatch:
         raise invalid_request(

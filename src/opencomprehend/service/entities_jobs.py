@@ -8,10 +8,10 @@ import uuid
 from typing import Any
 
 from opencomprehend.io.output import output_uri
+from opencomprehend.jobs.records import IdempotencyMismatch
 from opencomprehend.jobs.store import (
     SUBMITTED,
     TERMINAL,
-    IdempotencyMismatch,
     InvalidTransition,
     JobFilter,
 )

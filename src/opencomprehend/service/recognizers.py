@@ -12,10 +12,10 @@ from opencomprehend.jobs.recognizers import (
     SUBMITTED,
     USABLE,
     InUse,
-    NameTaken,
     RecognizerFilter,
 )
-from opencomprehend.jobs.store import IdempotencyMismatch, InvalidTransition
+from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken
+from opencomprehend.jobs.store import InvalidTransition
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import request_hash
 from opencomprehend.service.pagination import Pager, check_time_window

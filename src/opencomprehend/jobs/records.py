@@ -1,0 +1,66 @@
+"""What every kind of record (jobs, recognizers, endpoints) does alike: lookups, scoping, idempotent creation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, Engine, Table, insert, select
+from sqlalchemy.exc import IntegrityError
+
+
+class IdempotencyMismatch(Exception):
+    """The ClientRequestToken was already used with different parameters."""
+
+
+class NameTaken(Exception):
+    """A record with the same unique name already exists in this account and region."""
+
+
+class Records:
+    """A table of records keyed by `key`, each owned by an account in a region, created with a token."""
+
+    def __init__(self, engine: Engine, table: Table, key: Column[Any]) -> None:
+        self.engine = engine
+        self.table = table
+        self.key = key
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(self.table).where(self.key == key)).first()
+        return dict(found._mapping) if found else None
+
+    def get_for(self, account_id: str, region: str, key: str) -> dict[str, Any] | None:
+        """The record, only if it belongs to this account and region (others are as good as absent)."""
+        found = self.get(key)
+        if found is None or found["account_id"] != account_id or found["region"] != region:
+            return None
+        return found
+
+    def _by_token(self, account_id: str, token: str) -> dict[str, Any] | None:
+        c = self.table.c
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(self.table).where(c.account_id == account_id, c.client_request_token == token)
+            ).first()
+        return dict(found._mapping) if found else None
+
+    def create_once(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Insert a record, or return the one its ClientRequestToken already made.
+
+        The same token with other parameters (another request_hash) raises IdempotencyMismatch; a unique
+        name that is taken raises NameTaken. Returns (record, created).
+        """
+        existing = self._by_token(row["account_id"], row["client_request_token"])
+        if existing is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(self.table).values(**row))
+                return self.get(row[self.key.name]), True  # type: ignore[return-value]
+            except IntegrityError:
+                # Either a concurrent request with the same token won, or the name is taken.
+                existing = self._by_token(row["account_id"], row["client_request_token"])
+                if existing is None:
+                    raise NameTaken(row[self.key.name]) from None
+        if existing["request_hash"] != row["request_hash"]:
+            raise IdempotencyMismatch(row["client_request_token"])
+        return existing, False
