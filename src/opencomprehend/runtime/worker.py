@@ -20,13 +20,22 @@ log = logging.getLogger("opencomprehend.worker")
 _engines: dict[str, Engine] = {}
 
 
+# Languages' own models stay loaded; custom recognizers come and go, so only the most recently used
+# few stay warm in a worker (each holds tens of MB).
+MAX_CUSTOM_ENGINES = 4
+
+
 def engine_for(key: str) -> Engine:
     """The warm engine for an engine key: a language's own model, or a trained recognizer's folder."""
-    engine = _engines.get(key)
+    engine = _engines.pop(key, None)
     if engine is None:
         language, folder = parse_engine_key(key)
         models = None if folder is None else {language: ("custom.v1", folder)}
-        engine = _engines[key] = load_engine(language, models)
+        engine = load_engine(language, models)
+    _engines[key] = engine  # re-inserted: the dict's order is the order of use
+    custom = [k for k in _engines if parse_engine_key(k)[1] is not None]
+    for stale in custom[: max(0, len(custom) - MAX_CUSTOM_ENGINES)]:
+        del _engines[stale]
     return engine
 
 
