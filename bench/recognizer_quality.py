@@ -93,9 +93,8 @@ def main() -> None:
     overall = metadata["EvaluationMetrics"]
     baseline = training_sets.trivial_baseline_f1(train, test)
     print(f"status {props['Status']}; {props.get('Message') or ''}")
-    print(
-        f"training time: {props['TrainingEndTime'] - props['TrainingStartTime']:.0f} s (create -> TRAINED {wall:.0f} s)"
-    )
+    trained = (props["TrainingEndTime"] - props["TrainingStartTime"]).total_seconds()  # boto3 gives datetimes
+    print(f"training time: {trained:.0f} s (create -> TRAINED {wall:.0f} s)")
     print(
         f"overall on the test set: P {overall['Precision']:.1f} R {overall['Recall']:.1f} F1 {overall['F1Score']:.1f} "
         f"({metadata['NumberOfTrainedDocuments']} trained, {metadata['NumberOfTestDocuments']} test documents)"
