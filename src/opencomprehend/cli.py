@@ -162,6 +162,41 @@ def evaluate(
     typer.echo(f"{words:,} words in {seconds:.2f} s: {words / max(seconds, 1e-9):,.0f} words/s")
 
 
+@app.command("train-language")
+def train_language_command(
+    recipe: Annotated[
+        str,
+        typer.Argument(help="A language with a recipe in training/ (de, zh, ...), or the path of a recipe .toml."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Folder to write the model to (default: the shipped src/opencomprehend/models/<lang>)."),
+    ] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace the model folder if it exists.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="The shared data folder (default: $OPENCOMPREHEND_SHARED_DATA or ../shared/data)."),
+    ] = None,
+    max_epochs: Annotated[int | None, typer.Option(min=1, help="Override the recipe's max_epochs.")] = None,
+    max_seconds: Annotated[float | None, typer.Option(min=1, help="Override the recipe's max_seconds.")] = None,
+) -> None:
+    """Train a language's entity model from its recipe (training/<lang>.toml) and the shared data sets.
+
+    Every label of the training data is mapped onto Comprehend's types as the recipe says, so the
+    model's labels are Comprehend types. The folder gets source.json: data, licences, label maps, figures.
+    """
+    from opencomprehend.nlp.language_models import train_language
+
+    overrides = {k: v for k, v in {"max_epochs": max_epochs, "max_seconds": max_seconds}.items() if v is not None}
+    try:
+        train_language(
+            recipe, output_dir=output, replace=replace, data_dir=data_dir, overrides=overrides, log=typer.echo
+        )
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

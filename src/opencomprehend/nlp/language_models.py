@@ -1,0 +1,360 @@
+"""The entity models opencomprehend ships for Comprehend's languages: where they are and how they are trained.
+
+Each language other than English has a compact spaCy NER pipeline in src/opencomprehend/models/<lang>/,
+trained by `opencomprehend train-language <lang>` from a recipe kept in the repository,
+training/<lang>.toml, which names:
+
+- the training sets (files under ../shared/data, the openly licensed ner-train/ sets), each with its
+  licence and its label map onto Comprehend's nine types; labels listed under `drop` are left out (their
+  tokens are trained as "no entity"), and a label that is neither mapped nor dropped is an error, so a
+  recipe always says what happens to every label of its data;
+- the evaluation set (a public ner/ set, never trained on) and its label map;
+- the training options (opencomprehend.nlp.training.TrainingOptions), e.g. max_seconds;
+- `script = "simplified"` (Chinese): texts are converted to Simplified script, one character for one
+  character, before training; the "spacy.t2s.v1" engine converts at run time in the same way;
+- per set, `limit = N` (only the first N sentences) and `trim = "ko-particles"` (Korean particles cut off
+  the end of entities, see trim_korean_particles).
+
+Because every label is mapped at training time, the model's own labels ARE Comprehend types, and the
+"spacy.v1" engine (whose label map sends Comprehend's names to themselves) serves them unchanged.
+
+Beside spaCy's files (config.cfg, meta.json, ner/, tokenizer, vocab/) and training.json (the training
+report), each model folder holds source.json: the data it was trained on, their licences, the label
+maps, the recipe, and the figures measured on the evaluation set (bench/languages.py fills in
+"evaluation").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tomllib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Amazon Comprehend's languages for the standard entity types.
+LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW")
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+MODELS_DIR = PACKAGE_DIR / "models"
+# In a checkout: <repo>/src/opencomprehend -> <repo>. The recipes and the data exist only in a checkout.
+REPO_DIR = PACKAGE_DIR.parents[1]
+RECIPES_DIR = REPO_DIR / "training"
+
+
+def shared_data_dir() -> Path:
+    """The shared data folder: $OPENCOMPREHEND_SHARED_DATA, or <repo>/../shared/data."""
+    configured = os.environ.get("OPENCOMPREHEND_SHARED_DATA")
+    return Path(configured) if configured else (REPO_DIR.parent / "shared" / "data").resolve()
+
+
+def model_dir(language: str) -> Path:
+    """Where the shipped model for `language` lives (it may not exist)."""
+    return MODELS_DIR / language
+
+
+# ---------------------------------------------------------------------------------------------- recipes
+
+
+@dataclass(frozen=True)
+class SourceSet:
+    """One file of labelled sentences and what to do with each of its labels."""
+
+    name: str
+    path: str  # relative to the shared data folder
+    licence: str
+    labels: dict[str, str]
+    drop: tuple[str, ...] = ()
+    limit: int | None = None  # only the first N sentences
+    kind: str = ""  # "gold" or "silver", for the record
+    # "traditional": only the sentences in Traditional script (chinese.is_traditional), e.g. to test zh-TW.
+    select: str | None = None
+    # "ko-particles": cut Korean particles off the end of entities (see trim_korean_particles).
+    trim: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    language: str
+    description: str
+    test: SourceSet
+    sets: tuple[SourceSet, ...]
+    options: dict = field(default_factory=dict)
+    script: str | None = None  # "simplified": convert Chinese text to Simplified script
+    engine: str = "spacy.v1"
+    path: Path | None = None
+
+
+def _source_set(raw: dict, where: str) -> SourceSet:
+    try:
+        return SourceSet(
+            name=str(raw["name"]),
+            path=str(raw["path"]),
+            licence=str(raw.get("licence", "")),
+            labels={str(k): str(v) for k, v in dict(raw["labels"]).items()},
+            drop=tuple(str(x) for x in raw.get("drop", ())),
+            limit=raw.get("limit"),
+            kind=str(raw.get("kind", "")),
+            select=raw.get("select"),
+            trim=raw.get("trim"),
+        )
+    except KeyError as exc:
+        raise ValueError(f"{where}: missing key {exc}") from None
+
+
+def recipe_path(recipe: str, recipes_dir: Path = RECIPES_DIR) -> Path:
+    """A recipe named "de" is training/de.toml; a name ending in .toml is a path."""
+    return Path(recipe) if recipe.endswith(".toml") else Path(recipes_dir) / f"{recipe}.toml"
+
+
+def load_recipe(recipe: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
+    """The recipe training/<recipe>.toml, or the file `recipe` if it ends in .toml (FileNotFoundError if none)."""
+    from opencomprehend.nlp.labels import COMPREHEND_TYPES
+
+    path = recipe_path(recipe, recipes_dir)
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    language = raw.get("language")
+    if language not in LANGUAGES:
+        raise ValueError(f"{path}: language is {language!r}, not one of {', '.join(LANGUAGES)}")
+    sets = tuple(_source_set(s, f"{path} [[sets]] {i}") for i, s in enumerate(raw.get("sets", [])))
+    if not sets:
+        raise ValueError(f"{path}: no [[sets]]")
+    test = _source_set(raw["test"], f"{path} [test]")
+    for source in (*sets, test):
+        wrong = sorted(set(source.labels.values()) - set(COMPREHEND_TYPES))
+        if wrong:
+            raise ValueError(f"{path}: {source.name} maps onto {wrong}, which are not Comprehend types")
+    from opencomprehend.nlp.training import TrainingOptions
+
+    options = dict(raw.get("options", {}))
+    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(TrainingOptions)})
+    if unknown:
+        raise ValueError(f"{path}: unknown training options {unknown}")
+    script = raw.get("script")
+    if script not in (None, "simplified"):
+        raise ValueError(f'{path}: script must be "simplified" or absent, not {script!r}')
+    return Recipe(
+        language=language,
+        description=str(raw.get("description", "")),
+        test=test,
+        sets=sets,
+        options=options,
+        script=script,
+        engine=str(raw.get("engine", "spacy.t2s.v1" if script == "simplified" else "spacy.v1")),
+        path=path,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- data
+
+
+@dataclass
+class MappedSet:
+    source: SourceSet
+    documents: list  # list[LabelledDocument]
+    kept: Counter  # Comprehend type -> mentions
+    dropped: Counter  # source label -> mentions
+    trimmed: int = 0  # entities whose trailing particle was cut (trim = "ko-particles")
+
+
+def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None) -> MappedSet:
+    """The set's sentences with every label mapped onto a Comprehend type (or dropped, as the recipe says).
+
+    Raises ValueError for a label the recipe neither maps nor drops.
+    """
+    from opencomprehend.nlp.training import LabelledDocument, read_jsonl
+
+    convert: Callable[[str], str] = lambda text: text  # noqa: E731
+    if script == "simplified":
+        from opencomprehend.nlp.chinese import to_simplified
+
+        convert = to_simplified
+    documents = []
+    kept: Counter = Counter()
+    dropped: Counter = Counter()
+    if source.trim not in (None, "ko-particles"):
+        raise ValueError(f'{source.path}: trim must be "ko-particles" or absent, not {source.trim!r}')
+    if source.select not in (None, "traditional"):
+        raise ValueError(f'{source.path}: select must be "traditional" or absent, not {source.select!r}')
+    for doc in read_jsonl(Path(data_dir) / source.path, source.limit):
+        if source.select == "traditional":
+            from opencomprehend.nlp.chinese import is_traditional
+
+            if not is_traditional(doc.text):
+                continue
+        entities = []
+        for begin, end, label in doc.entities:
+            if label in source.labels:
+                entities.append((begin, end, source.labels[label]))
+                kept[source.labels[label]] += 1
+            elif label in source.drop:
+                dropped[label] += 1
+            else:
+                raise ValueError(f"{source.path}: label {label!r} is neither mapped nor dropped by the recipe")
+        documents.append(LabelledDocument(convert(doc.text), tuple(entities)))
+    trimmed = 0
+    if source.trim == "ko-particles":
+        documents, trimmed = trim_korean_particles(documents)
+    return MappedSet(source, documents, kept, dropped, trimmed)
+
+
+# Korean particles (josa) that WikiANN's word-level spans carry ("서울에서" = 서울 + 에서). Those of two
+# or more syllables, and 의 을 를 에 는, practically never end a name, so they are always cut; the others
+# also end many names (브루나이, 김지은, 니시자와, 호프만, 몬테네그로, 경기도) and are cut only when the
+# rest is itself an entity elsewhere in the set. 도 is never cut.
+KOREAN_PARTICLES_ALWAYS: tuple[str, ...] = tuple(
+    "으로부터 에서부터 에서는 에서도 에서의 로부터 에게는 으로는 에서 에게 으로 로서 에는 와는 과는 까지 부터 "
+    "처럼 보다 께서 이나 이랑 로는 의 을 를 에 는".split()
+)
+KOREAN_PARTICLES_IF_KNOWN: tuple[str, ...] = ("이", "가", "은", "와", "과", "로", "만")
+KOREAN_PARTICLES: tuple[str, ...] = tuple(
+    sorted(KOREAN_PARTICLES_ALWAYS + KOREAN_PARTICLES_IF_KNOWN, key=len, reverse=True)
+)
+
+
+def _particle_of(text: str) -> str | None:
+    return next((p for p in KOREAN_PARTICLES if text.endswith(p) and len(text) > len(p)), None)
+
+
+def trim_korean_particles(documents: list) -> tuple[list, int]:
+    """Cut trailing particles off Korean entities, as Comprehend (and KLUE-NER) report the name alone.
+
+    WikiANN projects its Korean labels onto whole space-separated words, so about 30 % of its entities end
+    in a particle ("서울에서", "미국의"), while Comprehend reports "서울". Unambiguous particles are always
+    cut (KOREAN_PARTICLES_ALWAYS); the rest only when what remains occurs in the same documents as an
+    entity that ends in no particle. At most two particles are cut ("진으로부터의"). Returns the
+    documents and the number of entities changed.
+    """
+    from opencomprehend.nlp.training import LabelledDocument
+
+    bare = {d.text[b:e] for d in documents for b, e, _ in d.entities if _particle_of(d.text[b:e]) is None}
+    cut = 0
+    result = []
+    for doc in documents:
+        entities = []
+        for begin, end, kind in doc.entities:
+            new_end = end
+            for _ in range(2):
+                particle = _particle_of(doc.text[begin:new_end])
+                if particle is None:
+                    break
+                stem = doc.text[begin : new_end - len(particle)].rstrip()
+                if not stem or (particle not in KOREAN_PARTICLES_ALWAYS and stem not in bare):
+                    break
+                new_end = begin + len(stem)
+            cut += new_end != end
+            entities.append((begin, new_end, kind))
+        result.append(LabelledDocument(doc.text, tuple(entities)))
+    return result, cut
+
+
+# -------------------------------------------------------------------------------------------- training
+
+
+def _folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def train_language(
+    recipe_name: str,
+    *,
+    output_dir: Path | None = None,
+    replace: bool = False,
+    recipes_dir: Path = RECIPES_DIR,
+    data_dir: Path | None = None,
+    overrides: dict | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train the model of a recipe (see load_recipe) and write it, with source.json, to `output_dir`.
+
+    output_dir defaults to the shipped folder of the recipe's language, src/opencomprehend/models/<language>.
+    The model is trained into a temporary sibling folder and moved into place only when complete; an
+    existing folder is replaced only with replace=True. Returns the source metadata written.
+    """
+    from opencomprehend.nlp.training import TrainingOptions, train_ner
+
+    recipe = load_recipe(recipe_name, recipes_dir)
+    language = recipe.language
+    data_dir = Path(data_dir) if data_dir is not None else shared_data_dir()
+    output_dir = Path(output_dir) if output_dir is not None else model_dir(language)
+    if output_dir.exists() and any(output_dir.iterdir()) and not replace:
+        raise FileExistsError(f"{output_dir} exists; pass replace=True (--replace) to train it again.")
+    options = TrainingOptions(**{**recipe.options, **(overrides or {})})
+
+    train = []
+    sources = []
+    for source in recipe.sets:
+        mapped = read_mapped(source, data_dir, recipe.script)
+        train.extend(mapped.documents)
+        sources.append(
+            {
+                "set": source.name,
+                "file": source.path,
+                "kind": source.kind,
+                "sentences": len(mapped.documents),
+                "licence": source.licence,
+                "label_map": source.labels,
+                "dropped_labels": list(source.drop),
+                "mentions": dict(sorted(mapped.kept.items())),
+                "dropped_mentions": dict(sorted(mapped.dropped.items())),
+                **({"trim": source.trim, "trimmed_mentions": mapped.trimmed} if source.trim else {}),
+            }
+        )
+        log(
+            f"{source.name}: {len(mapped.documents)} sentences, {sum(mapped.kept.values())} mentions kept "
+            f"{dict(mapped.kept)}, {sum(mapped.dropped.values())} dropped"
+            + (f", {mapped.trimmed} particles cut" if source.trim else "")
+        )
+    test = read_mapped(recipe.test, data_dir, recipe.script)
+
+    staging = output_dir.parent / f".{output_dir.name}.training"
+    shutil.rmtree(staging, ignore_errors=True)
+    report = train_ner(train, test.documents, language, staging, options, log=log)
+    training = json.loads((staging / "training.json").read_text(encoding="utf-8"))
+    relative_recipe = (
+        recipe.path.relative_to(REPO_DIR) if recipe.path and recipe.path.is_relative_to(REPO_DIR) else None
+    )
+    metadata = {
+        "language": language,
+        "description": recipe.description,
+        "engine": recipe.engine,
+        "labels": sorted({t for s in sources for t in s["mentions"]}),
+        "script": recipe.script,
+        "recipe": str(relative_recipe or recipe.path),
+        "command": f"opencomprehend train-language {recipe_name}",
+        "training_data": sources,
+        "licence_note": (
+            "The model's weights were learned from the data listed under training_data; attribute those "
+            "sources as their licences require (CC BY-SA sets: share-alike may apply to redistribution)."
+        ),
+        "training": {
+            "options": dataclasses.asdict(options),
+            "epochs": training["epochs"],
+            "best_epoch": training["best_epoch"],
+            "seconds": training["seconds"],
+            "train_words_per_second": training["train_words_per_second"],
+            "spacy_version": training["spacy_version"],
+        },
+        "test_set": {
+            "set": recipe.test.name,
+            "file": recipe.test.path,
+            "sentences": len(test.documents),
+            "label_map": recipe.test.labels,
+            "f1_all_predictions": round(report.f1, 4),
+        },
+    }
+    (staging / "source.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if output_dir.exists():
+        old = output_dir.parent / f".{output_dir.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        output_dir.rename(old)
+        staging.rename(output_dir)
+        shutil.rmtree(old)
+    else:
+        staging.rename(output_dir)
+    log(f"wrote {output_dir} ({_folder_size(output_dir) / 1e6:.1f} MB)")
+    return metadata

@@ -1,0 +1,230 @@
+"""Comprehend's twelve languages: every one has a model, the shipped models carry their provenance, and each
+finds a known person and place in a sentence of its language, with offsets into the text as given.
+
+The smoke sentences are new (not from any data set); for zh, ja and ko the names are glued to particles
+with no spaces, and the zh-TW sentence is in Traditional characters, which the Chinese model (trained on
+Simplified script) only sees converted, so its offsets must still index the original.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from opencomprehend.nlp.chinese import _CHAIN, is_traditional, to_simplified
+from opencomprehend.nlp.labels import COMPREHEND_TYPES
+from opencomprehend.nlp.language_models import LANGUAGES, RECIPES_DIR, load_recipe
+from opencomprehend.nlp.registry import DEFAULT_MODELS, Engine, load_engine, supported_languages
+
+MAX_MODEL_BYTES = 10 * 1024 * 1024
+
+# language -> (text, [(entity text, Comprehend type)]) that the shipped model must find exactly.
+SMOKE: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "en": ("Angela Merkel visited Paris on Monday.", [("Angela Merkel", "PERSON"), ("Paris", "LOCATION")]),
+    "es": (
+        "Gabriel García Márquez vivió muchos años en México.",
+        [("Gabriel García Márquez", "PERSON"), ("México", "LOCATION")],
+    ),
+    "fr": ("Victor Hugo a vécu à Paris.", [("Victor Hugo", "PERSON"), ("Paris", "LOCATION")]),
+    "de": ("Angela Merkel besuchte am Montag Hamburg.", [("Angela Merkel", "PERSON"), ("Hamburg", "LOCATION")]),
+    "it": ("Giuseppe Verdi visse a Milano.", [("Giuseppe Verdi", "PERSON"), ("Milano", "LOCATION")]),
+    "pt": ("José Saramago morreu em Lanzarote.", [("José Saramago", "PERSON"), ("Lanzarote", "LOCATION")]),
+    "ar": ("عاش نزار قباني في دمشق .", [("نزار قباني", "PERSON"), ("دمشق", "LOCATION")]),
+    "hi": ("नरेंद्र मोदी ने दिल्ली में भाषण दिया ।", [("नरेंद्र मोदी", "PERSON"), ("दिल्ली", "LOCATION")]),
+    "ja": ("安倍晋三は東京で生まれた。", [("安倍晋三", "PERSON"), ("東京", "LOCATION")]),
+    "ko": ("이순신은 서울에서 태어났다.", [("이순신", "PERSON"), ("서울", "LOCATION")]),
+    "zh": ("姚明出生在上海市。", [("姚明", "PERSON"), ("上海市", "LOCATION")]),
+    "zh-TW": ("毛澤東出生於湖南省湘潭縣。", [("毛澤東", "PERSON"), ("湘潭縣", "LOCATION")]),
+}
+
+_engines: dict[str, Engine] = {}
+
+
+def engine(language: str) -> Engine:
+    if language not in _engines:
+        _engines[language] = load_engine(language)
+    return _engines[language]
+
+
+def shipped_folders() -> list[Path]:
+    return sorted({Path(model) for _engine, model in DEFAULT_MODELS.values() if isinstance(model, Path)})
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+
+def test_every_comprehend_language_has_a_model() -> None:
+    assert set(DEFAULT_MODELS) == set(LANGUAGES)
+    assert len(LANGUAGES) == 12
+    assert supported_languages() == set(LANGUAGES)
+    assert DEFAULT_MODELS["zh-TW"] == ("spacy.t2s.v1", DEFAULT_MODELS["zh"][1])
+
+
+@pytest.mark.parametrize("folder", shipped_folders(), ids=lambda p: p.name)
+def test_shipped_model_folder_carries_its_provenance_and_is_small(folder: Path) -> None:
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size <= MAX_MODEL_BYTES, f"{folder} is {size / 1e6:.1f} MB"
+    for name in ("config.cfg", "meta.json", "training.json", "source.json"):
+        assert (folder / name).is_file(), name
+    source = json.loads((folder / "source.json").read_text(encoding="utf-8"))
+    assert source["language"] == folder.name
+    assert set(source["labels"]) <= set(COMPREHEND_TYPES)
+    assert source["training_data"]
+    for data in source["training_data"]:
+        assert data["licence"].startswith("CC BY"), data
+        assert data["file"].startswith("ner-train/"), data  # never an evaluation set
+        assert set(data["label_map"].values()) <= set(COMPREHEND_TYPES)
+    assert not source["test_set"]["file"].startswith("ner-train/")
+    # The recipe it names is in the repository and still describes the same data.
+    recipe = load_recipe(folder.name)
+    assert [s.path for s in recipe.sets] == [d["file"] for d in source["training_data"]]
+    # The model's labels are Comprehend types, so "spacy.v1" reports them unchanged.
+    ner_labels = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["labels"]["ner"]
+    assert set(ner_labels) == set(source["labels"]) and set(ner_labels) <= set(COMPREHEND_TYPES)
+
+
+def test_every_recipe_loads() -> None:
+    for path in sorted(RECIPES_DIR.glob("*.toml")) + sorted((RECIPES_DIR / "experiments").glob("*.toml")):
+        recipe = load_recipe(str(path))
+        assert recipe.language in LANGUAGES
+
+
+# ------------------------------------------------------------------------------------------------- smoke
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_person_and_a_place_in_every_language(language: str) -> None:
+    text, expected = SMOKE[language]
+    found = engine(language).recognise([text])[0]
+    for entity in found:
+        assert text[entity["BeginOffset"] : entity["EndOffset"]] == entity["Text"]
+        assert entity["Type"] in COMPREHEND_TYPES
+        assert 0.0 < entity["Score"] <= 1.0
+    got = {(e["Text"], e["Type"]) for e in found}
+    assert set(expected) <= got, found
+    for name, _type in expected:
+        entity = next(e for e in found if e["Text"] == name)
+        assert entity["BeginOffset"] == text.index(name)
+
+
+def test_zh_tw_offsets_index_the_traditional_text() -> None:
+    text, _expected = SMOKE["zh-TW"]
+    assert is_traditional(text)
+    texts = ["報導：" + text, text * 3]
+    found = engine("zh-TW").recognise(texts)
+    for entities, original in zip(found, texts, strict=True):
+        assert entities
+        for entity in entities:
+            assert entity["Text"] == original[entity["BeginOffset"] : entity["EndOffset"]]
+    # The Traditional names themselves come back, not their Simplified forms (毛泽东, 湘潭县).
+    assert {(e["Text"], e["BeginOffset"]) for e in found[0]} >= {("毛澤東", 3), ("湘潭縣", 3 + text.index("湘潭縣"))}
+    places = [e["BeginOffset"] for e in found[1] if e["Text"] == "湘潭縣"]
+    assert places == [text.index("湘潭縣") + i * len(text) for i in range(3)]
+
+
+# --------------------------------------------------------------------------------------- Chinese script
+
+
+def test_traditional_to_simplified_keeps_every_character_in_place() -> None:
+    assert to_simplified("臺灣的張三在臺北市") == "台湾的张三在台北市"
+    assert to_simplified("蔡英文在臺北會見了馬英九。") == "蔡英文在台北会见了马英九。"
+    # Simplified text, Latin, emoji, and characters outside the BMP pass through unchanged.
+    unchanged = "习近平在北京会见了普京。 Paris 👍🏽 𠀋"
+    assert to_simplified(unchanged) == unchanged
+    assert not is_traditional(unchanged)
+    text = "著名的乾隆皇帝在後宮裡說：「發財了！」"
+    assert len(to_simplified(text)) == len(text)
+
+
+def test_no_conversion_table_entry_changes_the_length() -> None:
+    # to_simplified keeps only same-length entries; this checks it does not have to leave any out.
+    for group in _CHAIN:
+        for name in group:
+            text = resources.files("opencc").joinpath("dictionary", name).read_text(encoding="utf-8")
+            for line in text.splitlines():
+                key, _, values = line.partition("\t")
+                assert len(values.split(" ")[0]) == len(key), (name, line)
+
+
+# ----------------------------------------------------------------------------------- training pipeline
+
+RECIPE = """
+language = "de"
+description = "test"
+
+[options]
+max_epochs = 2
+patience = 2
+
+[[sets]]
+name = "tiny"
+kind = "gold"
+path = "ner-train/tiny/train.jsonl"
+licence = "CC BY 4.0"
+labels = { PER = "PERSON", LOC = "LOCATION", LOCderiv = "OTHER" }
+drop = ["ORGpart"]
+
+[test]
+name = "tiny test"
+path = "ner/tiny/test.jsonl"
+labels = { PER = "PERSON", LOC = "LOCATION" }
+drop = ["ORGpart"]
+"""
+
+
+def _tiny_sets(root: Path) -> None:
+    people, places = ["Anna Schmidt", "Jonas Becker", "Karin Vogel"], ["Berlin", "Bremen", "Kiel"]
+    rows = []
+    for i in range(60):
+        person, place = people[i % 3], places[(i // 3) % 3]
+        text = f"{person} wohnt in {place} und liest die EU-Zeitung ."
+        part = text.index("EU-Zeitung")
+        rows.append(
+            {
+                "text": text,
+                "entities": [
+                    {"begin": 0, "end": len(person), "type": "PER"},
+                    {"begin": text.index(place), "end": text.index(place) + len(place), "type": "LOC"},
+                    {"begin": part, "end": part + len("EU-Zeitung"), "type": "ORGpart"},
+                ],
+            }
+        )
+    for folder, chosen in (("ner-train/tiny/train.jsonl", rows), ("ner/tiny/test.jsonl", rows[:10])):
+        path = root / folder
+        path.parent.mkdir(parents=True)
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen), encoding="utf-8")
+
+
+def test_train_language_maps_labels_and_writes_provenance(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from opencomprehend.cli import app
+
+    _tiny_sets(tmp_path / "data")
+    recipe = tmp_path / "tiny-de.toml"
+    recipe.write_text(RECIPE, encoding="utf-8")
+    out = tmp_path / "model"
+    args = ["train-language", str(recipe), "--output", str(out), "--data-dir", str(tmp_path / "data")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "tiny: 60 sentences, 120 mentions kept" in result.output
+    source = json.loads((out / "source.json").read_text(encoding="utf-8"))
+    assert source["labels"] == ["LOCATION", "PERSON"]
+    assert source["training_data"][0]["dropped_mentions"] == {"ORGpart": 60}
+    assert source["training_data"][0]["licence"] == "CC BY 4.0"
+    assert source["training"]["epochs"] == 2
+    engine = load_engine("de", {"de": ("spacy.v1", out)})
+    assert {e["Type"] for e in engine.recognise(["Anna Schmidt wohnt in Kiel ."])[0]} <= {"PERSON", "LOCATION"}
+
+    # The folder exists now: training again needs --replace.
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2 and "--replace" in again.output
+
+    # A label the recipe neither maps nor drops is an error, before any training.
+    recipe.write_text(RECIPE.replace('drop = ["ORGpart"]', ""), encoding="utf-8")
+    unmapped = CliRunner().invoke(app, [*args, "--replace"])
+    assert unmapped.exit_code == 2, unmapped.output
+    assert "ner-train/tiny/train.jsonl: label 'ORGpart' is neither mapped nor dropped" in unmapped.output
