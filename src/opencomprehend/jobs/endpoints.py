@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, or_, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from opencomprehend.jobs.records import Records
 from opencomprehend.jobs.schema import endpoints
@@ -49,12 +49,7 @@ class EndpointStore:
             conditions.append(c.creation_time < where.creation_time_before)
         if where.creation_time_after is not None:
             conditions.append(c.creation_time > where.creation_time_after)
-        if after is not None:
-            at, arn = after
-            conditions.append(or_(c.creation_time < at, and_(c.creation_time == at, c.endpoint_arn < arn)))
-        query = select(endpoints).where(*conditions).order_by(c.creation_time.desc(), c.endpoint_arn.desc())
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+        return self._records.page(conditions, c.creation_time, after, False, limit)
 
     def using_model(self, model_arn: str) -> int:
         with self.engine.connect() as conn:

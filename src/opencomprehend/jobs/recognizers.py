@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, delete, func, or_, select, update
 
 from opencomprehend.jobs.records import Records
 from opencomprehend.jobs.schema import endpoints, jobs
@@ -80,20 +80,7 @@ class RecognizerStore:
         if where.submit_time_after is not None:
             conditions.append(c.submit_time > where.submit_time_after)
         ascending = where.oldest_first
-        if after is not None:
-            at, arn = after
-            if ascending:
-                conditions.append(or_(c.submit_time > at, and_(c.submit_time == at, c.recognizer_arn > arn)))
-            else:
-                conditions.append(or_(c.submit_time < at, and_(c.submit_time == at, c.recognizer_arn < arn)))
-        order = (
-            (c.submit_time.asc(), c.recognizer_arn.asc())
-            if ascending
-            else (c.submit_time.desc(), c.recognizer_arn.desc())
-        )
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(recognizers).where(*conditions).order_by(*order).limit(limit))
-            return [dict(r._mapping) for r in rows]
+        return self._records.page(conditions, c.submit_time, after, ascending, limit)
 
     def summaries(self, account_id: str, region: str, after: str | None, limit: int) -> list[dict[str, Any]]:
         """One row per recognizer name, with its number of versions and its latest version."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, Engine, Table, insert, select
+from sqlalchemy import Column, ColumnElement, Engine, Table, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 
@@ -64,3 +64,27 @@ class Records:
         if existing["request_hash"] != row["request_hash"]:
             raise IdempotencyMismatch(row["client_request_token"])
         return existing, False
+
+    def page(
+        self,
+        conditions: list[ColumnElement[bool]],
+        time: Column[Any],
+        after: tuple[float, str] | None,
+        ascending: bool,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Records matching `conditions`, ordered by (time, key), starting after the (time, key) given.
+
+        Keyset paging: a page never skips or repeats a record, even when records share a time.
+        """
+        conditions = list(conditions)
+        if after is not None:
+            at, key = after
+            if ascending:
+                conditions.append(or_(time > at, and_(time == at, self.key > key)))
+            else:
+                conditions.append(or_(time < at, and_(time == at, self.key < key)))
+        order = (time.asc(), self.key.asc()) if ascending else (time.desc(), self.key.desc())
+        query = select(self.table).where(*conditions).order_by(*order).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]

@@ -127,20 +127,7 @@ class JobStore:
         if job_filter.submit_time_after is not None:
             conditions.append(jobs.c.submit_time > job_filter.submit_time_after)
         ascending = job_filter.oldest_first
-        if after is not None:
-            at, job_id = after
-            if ascending:
-                conditions.append(or_(jobs.c.submit_time > at, and_(jobs.c.submit_time == at, jobs.c.job_id > job_id)))
-            else:
-                conditions.append(or_(jobs.c.submit_time < at, and_(jobs.c.submit_time == at, jobs.c.job_id < job_id)))
-        order = (
-            (jobs.c.submit_time.asc(), jobs.c.job_id.asc())
-            if ascending
-            else (jobs.c.submit_time.desc(), jobs.c.job_id.desc())
-        )
-        query = select(jobs).where(*conditions).order_by(*order).limit(limit)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+        return self._records.page(conditions, jobs.c.submit_time, after, ascending, limit)
 
     def request_stop(self, job_id: str) -> str:
         """SUBMITTED or IN_PROGRESS become STOP_REQUESTED; STOP_REQUESTED and STOPPED stay as they are."""
