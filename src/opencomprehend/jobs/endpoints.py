@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, update
 
 from opencomprehend.jobs.records import Records
 from opencomprehend.jobs.schema import endpoints
@@ -50,10 +50,6 @@ class EndpointStore:
         if where.creation_time_after is not None:
             conditions.append(c.creation_time > where.creation_time_after)
         return self._records.page(conditions, c.creation_time, after, False, limit)
-
-    def using_model(self, model_arn: str) -> int:
-        with self.engine.connect() as conn:
-            return len(conn.execute(select(endpoints.c.endpoint_arn).where(endpoints.c.model_arn == model_arn)).all())
 
     def update(self, arn: str, **values: Any) -> None:
         with self.engine.begin() as conn:

@@ -51,15 +51,19 @@ class LocalPool:
             if len(seen) >= self.workers:
                 return
 
-    def submit(self, language: str, documents: list[Document]) -> Future[list[str]]:
+    def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        # A worker that died breaks a ProcessPoolExecutor for good: the next submit builds a new one.
         with self._lock:
             try:
-                return self._executor.submit(worker.recognise_shard, language, documents)
+                return self._executor.submit(fn, *args)
             except BrokenProcessPool:
                 log.warning("worker pool broke; starting a new one")
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = self._new_executor()
-                return self._executor.submit(worker.recognise_shard, language, documents)
+                return self._executor.submit(fn, *args)
+
+    def submit(self, language: str, documents: list[Document]) -> Future[list[str]]:
+        return self._submit(worker.recognise_shard, language, documents)
 
     def recognise(self, language: str, texts: list[str]) -> Future[list[list[dict] | None]]:
         """Entities for a few texts (DetectEntities, BatchDetectEntities) on a warm worker.
@@ -67,14 +71,7 @@ class LocalPool:
         A future that fails with BrokenProcessPool means a worker died under it; calling again runs
         on a rebuilt pool.
         """
-        with self._lock:
-            try:
-                return self._executor.submit(worker.recognise_texts, language, texts)
-            except BrokenProcessPool:
-                log.warning("worker pool broke; starting a new one")
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._new_executor()
-                return self._executor.submit(worker.recognise_texts, language, texts)
+        return self._submit(worker.recognise_texts, language, texts)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
