@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from support.wire import call
 
 from opencomprehend import server
 from opencomprehend.config import Settings
@@ -33,26 +32,6 @@ def size_message(limit: int, size: int) -> str:
         f"Input text size exceeds limit. Max length of request text allowed is {limit} bytes "
         f"while in this request the text size is {size} bytes"
     )
-
-
-@pytest.fixture()
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(data_dir=tmp_path), run_workers=False)) as test_client:
-        yield test_client
-
-
-def call(client: TestClient, operation: str, body: Any, region: str = "us-east-1") -> tuple[int, dict]:
-    response = client.post(
-        "/",
-        content=json.dumps(body).encode(),
-        headers={
-            "X-Amz-Target": f"Comprehend_20171127.{operation}",
-            "Content-Type": "application/x-amz-json-1.1",
-            "Authorization": f"AWS4-HMAC-SHA256 Credential=AKID/20261129/{region}/comprehend/aws4_request, "
-            "SignedHeaders=host, Signature=00",
-        },
-    )
-    return response.status_code, response.json()
 
 
 def detect(client: TestClient, text: str, language: str = "en") -> tuple[int, dict]:

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from support.wire import call
 
-from opencomprehend.config import Settings
-from opencomprehend.server import create_app
 from opencomprehend.service import tags as tags_module
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::111122223333:role/ComprehendData"
-
-
-@pytest.fixture()
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(data_dir=tmp_path), run_workers=False)) as test_client:
-        yield test_client
-
-
-def call(client: TestClient, operation: str, body: Any, region: str = REGION) -> tuple[int, dict]:
-    response = client.post(
-        "/",
-        content=json.dumps(body).encode(),
-        headers={
-            "X-Amz-Target": f"Comprehend_20171127.{operation}",
-            "Content-Type": "application/x-amz-json-1.1",
-            "Authorization": f"AWS4-HMAC-SHA256 Credential=AKID/20261129/{region}/comprehend/aws4_request, "
-            "SignedHeaders=host, Signature=00",
-        },
-    )
-    return response.status_code, response.json()
 
 
 def start_job(client: TestClient, tags: list[dict] | None = None, region: str = REGION) -> str:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-
-from opencomprehend.config import Settings
-from opencomprehend.server import create_app
+from support.wire import post
 
 ROLE = "arn:aws:iam::111122223333:role/ComprehendData"
 GOOD_START = {
@@ -22,24 +18,8 @@ GOOD_START = {
 }
 
 
-@pytest.fixture()
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(data_dir=tmp_path), run_workers=False)
-    with TestClient(app) as test_client:
-        yield test_client
-
-
 def call(client: TestClient, operation: str, body: Any, raw: bytes | None = None) -> tuple[int, dict, dict]:
-    response = client.post(
-        "/",
-        content=raw if raw is not None else json.dumps(body).encode(),
-        headers={
-            "X-Amz-Target": f"Comprehend_20171127.{operation}",
-            "Content-Type": "application/x-amz-json-1.1",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20261129/eu-west-3/comprehend/aws4_request, "
-            "SignedHeaders=host, Signature=00",
-        },
-    )
+    response = post(client, operation, body, "eu-west-3", raw)
     return response.status_code, response.json(), dict(response.headers)
 
 
@@ -147,8 +127,7 @@ BAD_REQUESTS = [
         start(VpcConfig={"SecurityGroupIds": [f"sg-{i}" for i in range(6)], "Subnets": ["subnet-1"]}),
         400,
         "ValidationException",
-        "at 'vpcConfig.securityGroupIds' failed to satisfy constraint: Member must have length less than or "
-        "equal to 5",
+        "at 'vpcConfig.securityGroupIds' failed to satisfy constraint: Member must have length less than or equal to 5",
     ),
     (
         "vpc config without subnets",
@@ -318,10 +297,7 @@ def test_start_then_describe_uses_the_region_from_the_credential_scope(client: T
     status, started, _ = call(client, "StartEntitiesDetectionJob", start(JobName="my job: 1"))
     assert status == 200
     assert started["JobStatus"] == "SUBMITTED"
-    assert (
-        started["JobArn"]
-        == f"arn:aws:comprehend:eu-west-3:111122223333:entities-detection-job/{started['JobId']}"
-    )
+    assert started["JobArn"] == f"arn:aws:comprehend:eu-west-3:111122223333:entities-detection-job/{started['JobId']}"
     status, described, _ = call(client, "DescribeEntitiesDetectionJob", {"JobId": started["JobId"]})
     props = described["EntitiesDetectionJobProperties"]
     assert props["JobName"] == "my job: 1"
