@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from support.server import Server
+from support.server import Server, worker_pids
 
 pytestmark = pytest.mark.e2e
 
@@ -99,23 +99,6 @@ def test_too_many_tags_through_boto3(server: Server) -> None:
     assert len(client.list_tags_for_resource(ResourceArn=arn)["Tags"]) == 50
 
 
-def _worker_pids(server_pid: int) -> list[int]:
-    """The pool's worker processes: children of the server started by multiprocessing's spawn."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == server_pid and b"spawn_main" in cmdline:
-            pids.append(int(entry.name))
-    return pids
-
-
 def test_detect_survives_its_workers_being_killed(server: Server) -> None:
     if not Path("/proc").is_dir():
         pytest.skip("needs /proc to find the worker processes")
@@ -123,7 +106,7 @@ def test_detect_survives_its_workers_being_killed(server: Server) -> None:
     text = "Barack Obama visited Berlin."
     client = server.client()
     assert client.detect_entities(Text=text, LanguageCode="en")["Entities"]
-    killed = _worker_pids(server.process.pid)
+    killed = worker_pids(server.process.pid)
     assert killed, "found no worker processes"
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
@@ -131,4 +114,4 @@ def test_detect_survives_its_workers_being_killed(server: Server) -> None:
     for _ in range(3):
         found = client.detect_entities(Text=text, LanguageCode="en")["Entities"]
         assert {"Barack Obama", "Berlin"} <= {e["Text"] for e in found}
-    assert not set(killed) & set(_worker_pids(server.process.pid))
+    assert not set(killed) & set(worker_pids(server.process.pid))

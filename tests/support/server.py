@@ -165,6 +165,23 @@ class Server:
         raise AssertionError(f"job {job_id} still {props['JobStatus']} after {timeout}s: {self.log()[-3000:]}")
 
 
+def worker_pids(server_pid: int) -> list[int]:
+    """The pool's worker processes: children of the server started by multiprocessing's spawn."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == server_pid and b"spawn_main" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
 @contextmanager
 def running_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,6 @@ import base64
 import subprocess
 import sys
 from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from opencomprehend import server
 from opencomprehend.config import Settings
 from opencomprehend.runtime import worker
 from opencomprehend.runtime.pool import InlineRunner
+from opencomprehend.runtime.runner import WorkerLost
 from opencomprehend.server import create_app
 from opencomprehend.service import detect as detect_service
 from opencomprehend.service.detect import TokenBucket
@@ -145,7 +145,7 @@ def bad_detect_requests() -> list[tuple[str, dict, int, str, str]]:
         ("no language and no endpoint", {"Text": "Paris"}, 400, "InvalidRequestException",
          "LanguageCode is required when no EndpointArn is given."),
         ("empty text", {"Text": "", "LanguageCode": "en"}, 400, "ValidationException",
-         "1 validation error detected: Value '' at 'text' failed to satisfy constraint: "
+         "1 validation error detected: Value at 'text' failed to satisfy constraint: "
          "Member must have length greater than or equal to 1"),
         ("language outside the enum", {"Text": "Paris", "LanguageCode": "xx"}, 400, "ValidationException",
          "1 validation error detected: Value 'xx' at 'languageCode' failed to satisfy constraint: "
@@ -305,7 +305,7 @@ class BreakingRunner:
         self.calls += 1
         if self.calls <= self.breaks:
             broken: Future = Future()
-            broken.set_exception(BrokenProcessPool("a worker died"))
+            broken.set_exception(WorkerLost("a worker died"))
             return broken
         return self.inline.recognise(language, texts)
 

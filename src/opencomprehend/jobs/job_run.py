@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from opencomprehend.config import Settings
@@ -21,7 +21,7 @@ from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED
 from opencomprehend.nlp.registry import supported_languages
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.pipeline import Shard, assemble, cut_shards, write_part
-from opencomprehend.runtime.runner import Runner, custom_engine_key
+from opencomprehend.runtime.runner import Runner, WorkerLost, custom_engine_key
 
 log = logging.getLogger("opencomprehend.job")
 
@@ -29,6 +29,7 @@ READ_DENIED = "NO_READ_ACCESS_TO_INPUT: The provided data access role does not h
 WRITE_DENIED = (
     "NO_WRITE_ACCESS_TO_OUTPUT: The provided data access role does not have write access to the output S3 URI."
 )
+INTERNAL_ERROR = "INTERNAL_SERVER_ERROR: An internal error stopped the job; the server's log has the details."
 MAX_SHARD_ATTEMPTS = 3
 
 
@@ -63,6 +64,7 @@ class JobRun:
         self.shutdown = shutdown
         self.work = settings.work_dir / job["job_id"]
         self.stop_requested = job["status"] == STOP_REQUESTED
+        self._progress = time.monotonic()  # when a shard last finished (or the run began)
 
     def run(self) -> None:
         job_id = self.job["job_id"]
@@ -73,9 +75,10 @@ class JobRun:
             self._finish(FAILED, str(exc))
         except LeaseLost:
             log.info("job %s: lease lost or server stopping; leaving it to be resumed", job_id)
-        except Exception as exc:  # noqa: BLE001  (a job must never be left stuck)
+        except Exception:  # noqa: BLE001  (a job must never be left stuck)
             log.exception("job %s failed", job_id)
-            self._finish(FAILED, f"INTERNAL_SERVER_ERROR: {type(exc).__name__}: {exc}")
+            # The details (paths, internals) are for the operator's log, not for the API's caller.
+            self._finish(FAILED, INTERNAL_ERROR)
 
     def _finish(self, status: str, message: str | None) -> None:
         if self.store.finish(self.job["job_id"], self.owner, status, message):
@@ -184,12 +187,19 @@ class JobRun:
 
     def _collect(self, in_flight: dict[Future[list[str]], tuple[Shard, int]]) -> None:
         finished, _ = wait(list(in_flight), timeout=self.settings.heartbeat_s, return_when=FIRST_COMPLETED)
+        if finished:
+            self._progress = time.monotonic()
+        elif time.monotonic() - self._progress > self.settings.job_stall_s:
+            # No lease renewal without progress: the lease runs out and the job is taken over afresh.
+            stall = self.settings.job_stall_s
+            log.error("job %s: no shard finished in %.0f s; giving up its lease", self.job["job_id"], stall)
+            raise LeaseLost()
         self._heartbeat()
         for future in finished:
             shard, attempt = in_flight.pop(future)
             try:
                 lines = future.result()
-            except BrokenProcessPool:
+            except WorkerLost:
                 if attempt >= MAX_SHARD_ATTEMPTS:
                     raise JobFailed(
                         f"INTERNAL_SERVER_ERROR: A worker died {attempt} times on shard {shard.number}."

@@ -1,80 +1,308 @@
-"""The local worker pool: warm processes on this machine, the embedded default runner."""
+"""The local worker pool: warm processes on this machine, the embedded default runner.
+
+Each of the pool's slots owns one worker process and a thread in the server that feeds it one task at
+a time over a pipe. Owning the processes (rather than leaving them to ProcessPoolExecutor) is what
+lets the pool keep its promises:
+
+- capacity never drops: a worker due for recycling keeps serving while its replacement loads its
+  models, and a worker that dies is replaced at once;
+- a task never hangs: one whose worker died, or ran past `task_timeout_s` (the worker is killed),
+  fails with WorkerLost, and the caller runs it again;
+- real-time requests (DetectEntities) go ahead of queued job shards;
+- workers exit when the server dies, even by SIGKILL (runtime/worker.py watches its parent).
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
+import queue
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
+from opencomprehend.runtime.runner import WorkerLost
 
 log = logging.getLogger("opencomprehend.pool")
 
 T = TypeVar("T")
 
+# Lower runs first: a person waiting on DetectEntities goes ahead of a batch job's next shard.
+REALTIME, BATCH = 0, 1
+# How long a new worker may take to load its models before it counts as failed.
+START_TIMEOUT_S = 300.0
+# How long a worker asked to exit gets before it is killed.
+EXIT_GRACE_S = 5.0
 
-class LocalPool:
-    """Process pool whose workers keep their models loaded and are recycled after N shards.
 
-    A worker that dies (killed, out of memory) breaks a ProcessPoolExecutor for good, so the pool
-    rebuilds itself and the caller resubmits what failed.
-    """
+@dataclass(order=True)
+class _Task:
+    priority: int
+    seq: int
+    fn: Callable[..., Any] = field(compare=False)
+    args: tuple[Any, ...] = field(compare=False)
+    future: Future[Any] = field(compare=False)
 
-    def __init__(self, workers: int, preload: list[str], recycle_after_shards: int) -> None:
-        self.workers = max(1, workers)
-        self._preload = list(preload)
-        self._recycle = max(1, recycle_after_shards)
-        self._lock = threading.Lock()
-        self._executor = self._new_executor()
 
-    def _new_executor(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the server process has threads, and recycling needs a non-fork start.
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker.warm,
-            initargs=(self._preload,),
-            max_tasks_per_child=self._recycle,
+class _Worker:
+    """One worker process and the server's end of its pipe."""
+
+    def __init__(self, context: Any, preload: list[str]) -> None:
+        self.conn, child = context.Pipe(duplex=True)
+        self.process = context.Process(
+            target=worker.serve, args=(child, preload, multiprocessing.current_process().pid), daemon=True
         )
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.tasks = 0
+        self.started = time.monotonic()
 
-    def warm_up(self) -> None:
-        """Start every worker now (each loads its models), so the first job finds them warm."""
-        seen: set[int] = set()
-        for _ in range(4):
-            futures = [self._executor.submit(worker.ping) for _ in range(self.workers)]
-            seen.update(future.result() for future in futures)
-            if len(seen) >= self.workers:
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def poll_ready(self) -> bool:
+        """True once the worker reported its models loaded; raises WorkerLost if it died first."""
+        if self.ready:
+            return True
+        try:
+            if self.conn.poll():
+                message = self.conn.recv()
+                self.ready = message[0] == "ready"
+        except (EOFError, OSError):
+            pass
+        if not self.ready and not self.process.is_alive():
+            raise WorkerLost(f"worker {self.pid} exited with code {self.process.exitcode} while starting")
+        return self.ready
+
+    def retire(self) -> None:
+        """Ask the worker to exit; kill it if it does not."""
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(EXIT_GRACE_S)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(EXIT_GRACE_S)
+        self.conn.close()
+
+
+class _Slot:
+    """A thread that keeps one live worker and feeds it tasks from the pool's queue."""
+
+    def __init__(self, pool: LocalPool, number: int) -> None:
+        self.pool = pool
+        self.number = number
+        self.current: _Worker | None = None
+        self.replacement: _Worker | None = None
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=f"pool-slot-{number}", daemon=True)
+
+    def serving(self) -> bool:
+        current = self.current
+        return current is not None and current.ready and current.process.is_alive()
+
+    def pids(self) -> list[int]:
+        return [w.pid for w in (self.current, self.replacement) if w is not None and w.pid is not None]
+
+    # -- worker lifecycle ---------------------------------------------------------------------------------
+
+    def _start_worker(self) -> _Worker:
+        return _Worker(self.pool.context, self.pool.preload)
+
+    def _ensure_worker(self) -> _Worker | None:
+        """A ready worker, starting one (and waiting for it) when there is none; None when closing."""
+        delay = 1.0
+        while not self.pool.closing.is_set():
+            if self.current is None:
+                # A replacement already loading takes over; otherwise a new worker starts.
+                self.current, self.replacement = self.replacement or self._start_worker(), None
+            try:
+                if self._wait_ready(self.current):
+                    self.ready.set()
+                    return self.current
+                log.error("worker %s did not load its models in %.0f s; starting another", self.current.pid,
+                          START_TIMEOUT_S)
+            except WorkerLost as exc:
+                log.error("%s; starting another in %.0f s", exc, delay)
+            self.current.kill()
+            self.current = None
+            self.pool.closing.wait(delay)
+            delay = min(delay * 2, 30.0)
+        return None
+
+    def _wait_ready(self, candidate: _Worker) -> bool:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not candidate.poll_ready():
+            if time.monotonic() > deadline or self.pool.closing.is_set():
+                return False
+            wait([candidate.conn, candidate.process.sentinel], timeout=0.5)
+        return True
+
+    def _maybe_recycle(self) -> None:
+        """Start a replacement once the current worker is due; switch to it once it is ready."""
+        current = self.current
+        if current is None or current.tasks < self.pool.recycle_after:
+            return
+        if self.replacement is None:
+            log.info("worker %s served %d tasks; starting its replacement", current.pid, current.tasks)
+            self.replacement = self._start_worker()
+            return
+        try:
+            ready = self.replacement.poll_ready()
+        except WorkerLost as exc:
+            log.error("%s (replacement); trying again", exc)
+            self.replacement.kill()
+            self.replacement = None
+            return
+        if ready:
+            self.current, self.replacement = self.replacement, None
+            current.retire()
+
+    # -- tasks ----------------------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                active = self._ensure_worker()
+                if active is None:
+                    return
+                self._maybe_recycle()
+                try:
+                    # A short wait so that a due replacement is switched in even while the queue is empty.
+                    task = self.pool.tasks.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if task.fn is None:  # close() puts one per slot
+                    return
+                if task.future.set_running_or_notify_cancel():
+                    self._run(self.current, task)  # type: ignore[arg-type]
+        finally:
+            for leftover in (self.replacement, self.current):
+                if leftover is not None:
+                    leftover.retire()
+            self.current = self.replacement = None
+
+    def _run(self, active: _Worker, task: _Task) -> None:
+        active.tasks += 1
+        try:
+            active.conn.send((task.fn, task.args))
+        except (OSError, ValueError, EOFError):
+            self._lost(active, task, "its pipe was closed")
+            return
+        timeout = self.pool.task_timeout_s
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                self._lost(active, task, f"it did not answer in {timeout:.0f} s and was stopped")
+                return
+            ready = wait([active.conn, active.process.sentinel], timeout=min(remaining or 1.0, 1.0))
+            if active.conn in ready:
+                try:
+                    outcome, value = active.conn.recv()
+                except (EOFError, OSError):
+                    self._lost(active, task, f"it exited with code {active.process.exitcode}")
+                    return
+                if outcome == "ok":
+                    task.future.set_result(value)
+                else:
+                    task.future.set_exception(value)
+                return
+            if active.process.sentinel in ready:
+                active.process.join(1)
+                self._lost(active, task, f"it exited with code {active.process.exitcode}")
+                return
+            if self.pool.closing.is_set():
+                self._lost(active, task, "the server is stopping")
                 return
 
-    def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
-        # A worker that died breaks a ProcessPoolExecutor for good: the next submit builds a new one.
-        with self._lock:
-            try:
-                return self._executor.submit(fn, *args)
-            except BrokenProcessPool:
-                log.warning("worker pool broke; starting a new one")
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._new_executor()
-                return self._executor.submit(fn, *args)
+    def _lost(self, active: _Worker, task: _Task, why: str) -> None:
+        log.warning("worker %s lost a task (%s); starting a new one", active.pid, why)
+        active.kill()
+        if self.current is active:
+            self.current = None
+        task.future.set_exception(WorkerLost(f"The worker running this task was lost: {why}."))
+
+
+class LocalPool:
+    """Warm worker processes that keep their models loaded, recycled after `recycle_after` tasks each."""
+
+    def __init__(
+        self,
+        workers: int,
+        preload: list[str],
+        recycle_after: int,
+        task_timeout_s: float | None = None,
+    ) -> None:
+        self.workers = max(1, workers)
+        self.preload = list(preload)
+        self.recycle_after = max(1, recycle_after)
+        self.task_timeout_s = task_timeout_s if task_timeout_s and task_timeout_s > 0 else None
+        # spawn, not fork: the server process has threads.
+        self.context = multiprocessing.get_context("spawn")
+        self.tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
+        self.closing = threading.Event()
+        self._seq = itertools.count()
+        self._slots = [_Slot(self, n) for n in range(self.workers)]
+        for slot in self._slots:
+            slot.thread.start()
+
+    def warm_up(self, timeout: float = START_TIMEOUT_S) -> bool:
+        """Wait until every worker has loaded its models, so the first job finds them warm."""
+        deadline = time.monotonic() + timeout
+        return all(slot.ready.wait(max(0.0, deadline - time.monotonic())) for slot in self._slots)
+
+    def live(self) -> int:
+        """How many workers are up and ready for tasks (the health check's figure; `workers` when whole)."""
+        return sum(slot.serving() for slot in self._slots)
+
+    def pids(self) -> list[int]:
+        """The worker processes now running (replacements still loading included)."""
+        return [pid for slot in self._slots for pid in slot.pids()]
+
+    def _submit(self, priority: int, fn: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        if self.closing.is_set():
+            future.set_exception(WorkerLost("The worker pool is stopping."))
+            return future
+        self.tasks.put(_Task(priority, next(self._seq), fn, args, future))
+        return future
 
     def submit(self, language: str, documents: list[Document]) -> Future[list[str]]:
-        return self._submit(worker.recognise_shard, language, documents)
+        """Output lines for one shard; fails with WorkerLost if its worker died or hung (run it again)."""
+        return self._submit(BATCH, worker.recognise_shard, language, documents)
 
     def recognise(self, language: str, texts: list[str]) -> Future[list[list[dict] | None]]:
-        """Entities for a few texts (DetectEntities, BatchDetectEntities) on a warm worker.
-
-        A future that fails with BrokenProcessPool means a worker died under it; calling again runs
-        on a rebuilt pool.
-        """
-        return self._submit(worker.recognise_texts, language, texts)
+        """Entities for a few texts (DetectEntities, BatchDetectEntities), ahead of queued shards."""
+        return self._submit(REALTIME, worker.recognise_texts, language, texts)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Stop every worker; queued tasks are cancelled and running ones fail with WorkerLost. Bounded."""
+        self.closing.set()
+        while True:
+            try:
+                task = self.tasks.get_nowait()
+            except queue.Empty:
+                break
+            if task.fn is not None:
+                task.future.cancel()
+        for _ in self._slots:
+            self.tasks.put(_Task(BATCH + 1, next(self._seq), None, (), Future()))  # type: ignore[arg-type]
+        for slot in self._slots:
+            slot.thread.join(EXIT_GRACE_S * 3)
 
 
 class InlineRunner:

@@ -31,3 +31,7 @@ def parse_engine_key(key: str) -> tuple[str, Path | None]:
         language, _, folder = key[len(CUSTOM_PREFIX) :].partition(":")
         return language, Path(folder)
     return key, None
+
+
+class WorkerLost(Exception):
+    """The worker running a task died or stopped answering; the task did not finish and may be run again."""

@@ -1,14 +1,18 @@
-"""What runs inside a worker process: warm engines, one shard at a time.
+"""What runs inside a worker process: warm engines, one task at a time.
 
 An engine is loaded once per process and kept; the pool recycles the process after a number of
-shards, which bounds spaCy's slow memory growth over long runs.
+tasks, which bounds spaCy's slow memory growth over long runs. `serve` is the process's main loop.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import pickle
+import signal
+import threading
 import time
+from multiprocessing.connection import Connection
 
 from opencomprehend.io.documents import Document
 from opencomprehend.io.output import record_line
@@ -48,10 +52,58 @@ def warm(languages: list[str]) -> None:
             log.warning("no engine for preloaded language %s", language)
 
 
-def ping() -> int:
-    # Linger a little so that each worker, not just the first free one, answers a ping.
-    time.sleep(0.05)
-    return os.getpid()
+def _exit_with(parent_pid: int | None) -> None:
+    """Exit at once when the server process is gone, however it died (SIGKILL included).
+
+    A watcher thread, because a worker busy on a long shard reads its pipe only between tasks.
+    """
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(0)
+            time.sleep(0.5)
+
+    if parent_pid is not None:
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001  (anything that does not survive the pipe)
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def serve(conn: Connection, preload: list[str], parent_pid: int | None) -> None:
+    """A worker's main loop: load the usual engines, then run (function, args) tasks until told to stop.
+
+    Ctrl-C in the server's terminal reaches every process of its group: the server stops the workers
+    itself, so they ignore SIGINT rather than print tracebacks.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with(parent_pid)
+    warm(preload)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the server closed its end
+        if message is None:
+            return
+        fn, args = message
+        try:
+            reply = ("ok", fn(*args))
+        except Exception as exc:  # noqa: BLE001  (the caller gets the exception through its future)
+            reply = ("error", _picklable(exc))
+        try:
+            conn.send(reply)
+        except (OSError, ValueError):
+            return
+        except Exception as exc:  # noqa: BLE001  (a result that cannot be pickled)
+            conn.send(("error", RuntimeError(f"the result could not be sent: {exc}")))
 
 
 def recognise_shard(language: str, documents: list[Document]) -> list[str]:

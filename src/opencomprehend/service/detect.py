@@ -28,10 +28,10 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from opencomprehend.nlp.registry import UnsupportedLanguage, supported_languages
+from opencomprehend.runtime.runner import WorkerLost
 from opencomprehend.service.endpoints import endpoint_engine
 from opencomprehend.service.errors import ServiceError, invalid_request
 from opencomprehend.service.registry import Environment, RequestContext, operation
@@ -113,11 +113,8 @@ def _throttle(env: Environment, ctx: RequestContext) -> None:
 
 
 def _utf8_size(text: str) -> int:
-    try:
-        return len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        # JSON can spell a lone surrogate (\ud800); it is not text that UTF-8 can carry.
-        raise invalid_request("The text is not valid Unicode: it contains an unpaired surrogate.") from None
+    # The wire refuses lone surrogates (api/app.py), so every text here encodes.
+    return len(text.encode("utf-8"))
 
 
 def _check_size(text: str, limit: int) -> None:
@@ -152,7 +149,7 @@ def _internal_error() -> ServiceError:
 
 
 def _recognise(env: Environment, language: str, texts: list[str]) -> list[Entities | None]:
-    """Run on the warm workers; a worker that died under the request gets one retry on a rebuilt pool."""
+    """Run on the warm workers; a worker lost under the request gets one retry on a fresh one."""
     runner: TextRunner | None = env.runner  # type: ignore[assignment]
     if runner is None:
         log.error("DetectEntities needs a runner, and this environment has none")
@@ -160,7 +157,7 @@ def _recognise(env: Environment, language: str, texts: list[str]) -> list[Entiti
     for attempt in (1, 2):
         try:
             return runner.recognise(language, texts).result()
-        except BrokenProcessPool:
+        except WorkerLost:
             log.warning("a worker died during a detect request (attempt %d)", attempt)
         except UnsupportedLanguage:
             # Installed when the request was checked, gone in the worker: still the caller's answer.
