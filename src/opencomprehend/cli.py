@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -25,16 +26,32 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _fail(message: str) -> typer.Exit:
+    """A one-line error on stderr and exit status 2: what a person at a terminal should see, no traceback."""
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound before anything slow starts (port 0: the system picks one)."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family, backlog=2048)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8080).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Port to listen on (default 8080; 0 picks a free one).")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder for the job store and local buckets.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default 2).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default 2).")] = None,
 ) -> None:
     """Start the API and the workers."""
+    import pydantic
     import uvicorn
 
+    from opencomprehend.api.http import uvicorn_options
     from opencomprehend.server import create_app
 
     overrides = {
@@ -42,18 +59,33 @@ def serve(
         for key, value in {"host": host, "port": port, "data_dir": data_dir, "workers": workers}.items()
         if value is not None
     }
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise _fail(f"invalid setting ({problems})") from None
     if not _is_loopback(settings.host):
         # Requests are not authenticated yet, so the service stays on this machine.
-        typer.echo(
-            f"Refusing to bind {settings.host}: without request authentication this server only binds "
-            "loopback addresses (127.0.0.1, ::1).",
-            err=True,
+        raise _fail(
+            f"refusing to bind {settings.host}: without request authentication this server only binds "
+            "loopback addresses (127.0.0.1, ::1)."
         )
-        raise typer.Exit(2)
+    try:
+        listener = _listen(settings.host, settings.port)
+    except OSError as exc:
+        raise _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    typer.echo(f"OpenComprehend on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    try:
+        application = create_app(settings)
+    except OSError as exc:
+        listener.close()
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise _fail(f"cannot use the data folder {settings.data_dir}: {exc.strerror or exc}{where}") from None
+    bound = listener.getsockname()[1]
+    typer.echo(f"OpenComprehend on http://{settings.host}:{bound} (data in {settings.data_dir})")
+    config = uvicorn.Config(application, log_level="warning", **uvicorn_options(settings))
+    uvicorn.Server(config).run(sockets=[listener])
+    typer.echo("OpenComprehend stopped.")
 
 
 @app.command("eval")

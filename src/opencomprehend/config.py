@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -11,7 +12,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPENCOMPREHEND_", extra="ignore")
 
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = Field(8080, ge=0, le=65535)
     data_dir: Path = Path("data")
 
     # The account cannot be derived from an access key, so it is configured.
@@ -29,8 +30,13 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = None
 
     # Workers.
-    workers: int = 2
+    workers: int = Field(2, ge=1)
     worker_recycle_documents: int = 20_000
+    # A task (shard or detect request) running longer is taken to be hung: its worker is killed and
+    # replaced, and the shard runs again. 0 means no limit.
+    worker_task_timeout_s: float = 600.0
+    # A job none of whose shards finished for this long stops renewing its lease (it is taken over).
+    job_stall_s: float = 1800.0
     shard_documents: int = 64
     shard_chars: int = 100_000
     preload_languages: list[str] = ["en"]
@@ -39,6 +45,14 @@ class Settings(BaseSettings):
     poll_interval_s: float = 0.2
     lease_s: float = 30.0
     heartbeat_s: float = 5.0
+
+    # HTTP limits. Comprehend's largest request is a 100 KB text (or a 25 x 5 KB batch), which JSON
+    # escaping can at most sextuple: a 1 MiB body holds any valid request with room to spare.
+    max_request_bytes: int = 1_048_576
+    max_header_bytes: int = 16_384  # all of a request's headers together
+    header_timeout_s: float = 10.0  # to send a request's headers, from connect (or the previous response)
+    request_timeout_s: float = 30.0  # to send a request's body, once its headers are in
+    max_connections: int = 1000  # open connections and running requests; past it, 503
 
     # Comprehend's limits, as defaults an operator may raise.
     max_document_bytes: int = 1_048_576

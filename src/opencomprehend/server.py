@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import secrets
 from pathlib import Path
 
@@ -29,7 +31,7 @@ def open_object_store(settings: Settings) -> ObjectStore:
             settings.s3_access_key_id,
             settings.s3_secret_access_key,
         )
-    settings.store_root.mkdir(parents=True, exist_ok=True)
+    settings.store_root.mkdir(mode=0o700, parents=True, exist_ok=True)
     return LocalFolderStore(settings.store_root)
 
 
@@ -37,14 +39,32 @@ def _secret(data_dir: Path) -> bytes:
     """The key that signs pagination tokens; kept in the data dir so tokens survive a restart."""
     path = data_dir / "secret.key"
     if not path.exists():
-        path.write_bytes(secrets.token_bytes(32))
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
     return path.read_bytes()
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """The data folder, private to the server's user: folders 0700, the SQLite job store 0600.
+
+    Raises OSError (a file in the way, no permission) before anything else starts.
+    """
+    data_dir = settings.data_dir
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "not writable", str(data_dir))
+    for folder in (settings.work_dir, settings.model_cache):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    if not settings.database_url:
+        # SQLite creates its -wal and -shm files with the database file's own permissions.
+        database = data_dir / "opencomprehend.db"
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
 
 
 def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
     """The service. Without workers (in-process tests) Detect runs in this process and jobs stay queued."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     store = JobStore(settings.resolved_database_url())
     objects = open_object_store(settings)
     pool = (
@@ -52,6 +72,7 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
             settings.workers,
             settings.preload_languages,
             max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
+            settings.worker_task_timeout_s,
         )
         if run_workers
         else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -12,7 +13,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -25,6 +27,16 @@ log = logging.getLogger("opencomprehend.api")
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
+# us-east-1, eu-west-3, us-gov-west-1, us-isob-east-1, cn-north-1: what AWS's region names look like.
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}")
+MAX_REGION_CHARS = 32
+
+
+class _BadRequest(Exception):
+    """A request refused before it reaches an operation; carries the error to answer with."""
+
+    def __init__(self, error: ServiceError) -> None:
+        self.error = error
 
 
 def _status_for(code: str, default: int) -> int:
@@ -37,8 +49,12 @@ def _status_for(code: str, default: int) -> int:
 
 
 def _json(body: dict[str, Any], status: int, request_id: str) -> Response:
+    try:
+        text = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate somewhere: escaped, it is still valid JSON
+        text = json.dumps(body).encode("ascii")
     return Response(
-        json.dumps(body, ensure_ascii=False),
+        text,
         status_code=status,
         media_type=CONTENT_TYPE,
         headers={"x-amzn-RequestId": request_id},
@@ -50,8 +66,66 @@ def _error(error: ServiceError, request_id: str) -> Response:
 
 
 def _region(request: Request, default: str) -> str:
+    """The region of the request's credential scope; only a well-formed region name is accepted."""
     found = _CREDENTIAL_SCOPE.search(request.headers.get("authorization", ""))
-    return found.group(1) if found else default
+    if not found:
+        return default
+    region = found.group(1)
+    if len(region) > MAX_REGION_CHARS or not _REGION.fullmatch(region):
+        raise _BadRequest(
+            ServiceError("InvalidSignatureException", "Credential should be scoped to a valid region.", status=403)
+        )
+    return region
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it is known to be over `limit` bytes: never read whole."""
+
+    def too_large(size: str) -> _BadRequest:
+        return _BadRequest(
+            ServiceError(
+                "RequestEntityTooLargeException",
+                f"The request body is {size} bytes; the limit is {limit} bytes.",
+                status=413,
+            )
+        )
+
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(declared)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(f"more than {limit}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(raw: bytes) -> Any:
+    """The request's JSON, or SerializationException for anything that is not valid JSON of valid text."""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise _BadRequest(ServiceError("SerializationException", "The request body is not valid JSON.")) from None
+    except RecursionError:
+        raise _BadRequest(ServiceError("SerializationException", "The request body is nested too deeply.")) from None
+    try:
+        # JSON may spell a lone UTF-16 surrogate (\ud800), which no UTF-8 text holds: refuse it here, before
+        # it reaches a record, a tag or an error message.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _BadRequest(
+            ServiceError(
+                "InvalidRequestException",
+                "The request is not valid Unicode: it contains an unpaired surrogate (\\ud800-\\udfff).",
+            )
+        ) from None
+    except RecursionError:
+        raise _BadRequest(ServiceError("SerializationException", "The request body is nested too deeply.")) from None
+    return body
 
 
 def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None = None) -> Starlette:
@@ -66,13 +140,23 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
                 ServiceError("UnknownOperationException", f"Unknown operation {target or '(none)'}."),
                 request_id,
             )
-        raw = await request.body()
         try:
-            body = json.loads(raw) if raw.strip() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            raw = await asyncio.wait_for(_read_body(request, settings.max_request_bytes), settings.request_timeout_s)
+            body = _parse(raw)
+            region = _region(request, settings.region)
+        except _BadRequest as refused:
+            return _error(refused.error, request_id)
+        except TimeoutError:
             return _error(
-                ServiceError("SerializationException", "The request body is not valid JSON."), request_id
+                ServiceError(
+                    "RequestTimeoutException",
+                    f"The request body was not received within {settings.request_timeout_s:.0f} seconds.",
+                    status=408,
+                ),
+                request_id,
             )
+        except ClientDisconnect:
+            return _error(ServiceError("SerializationException", "The request body was cut off."), request_id)
         try:
             params = model.validate_request(name, body)
             handler = OPERATIONS.get(name)
@@ -84,7 +168,7 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
                 )
             ctx = RequestContext(
                 account_id=settings.account_id,
-                region=_region(request, settings.region),
+                region=region,
                 partition=settings.partition,
                 request_id=request_id,
             )
@@ -114,4 +198,19 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
                 if callable(stop):
                     await run_in_threadpool(stop)
 
-    return Starlette(routes=[Route("/", dispatch, methods=["POST"])], lifespan=lifespan)
+    async def health(_request: Request) -> Response:
+        """200 when the job store answers and every worker is up; 503 otherwise (for a load balancer)."""
+        report = await run_in_threadpool(env.health)
+        return _json(report, 200 if report["Status"] == "OK" else 503, str(uuid.uuid4()))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # Starlette's own answers (no such path, wrong method) in AWS's form too.
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = f"No operation at {request.method} {request.url.path}; Comprehend operations are POST /."
+        return _error(ServiceError("UnknownOperationException", message, status=status), str(uuid.uuid4()))
+
+    return Starlette(
+        routes=[Route("/", dispatch, methods=["POST"]), Route("/health", health, methods=["GET"])],
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+    )

@@ -47,19 +47,35 @@ def _lower_camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+# A value echoed in a validation message is cut to this many characters, so a 10 MB field cannot make a
+# 10 MB error.
+SHOWN_VALUE_CHARS = 256
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
+        shown = "[" + ", ".join(str(v)[:SHOWN_VALUE_CHARS] for v in value[:SHOWN_VALUE_CHARS]) + "]"
+    else:
+        shown = str(value)
+    return shown if len(shown) <= SHOWN_VALUE_CHARS else shown[:SHOWN_VALUE_CHARS] + "..."
+
+
+def _brief(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= SHOWN_VALUE_CHARS else shown[:SHOWN_VALUE_CHARS] + "..."
 
 
 class _Problems:
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    def add(self, value: Any, path: str, constraint: str) -> None:
+    def add(self, value: Any, path: str, constraint: str, sensitive: bool = False) -> None:
+        # As AWS does, a sensitive member (the text of a document) is never echoed: "Value at 'text' ...".
+        if sensitive and value is not None:
+            self.messages.append(f"Value at '{path}' failed to satisfy constraint: {constraint}")
+            return
         shown = "null" if value is None else f"'{_show(value)}'"
         self.messages.append(f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}")
 
@@ -71,10 +87,11 @@ def _serialization(message: str) -> ServiceError:
 def _check_length(value: Any, shape: Shape, path: str, problems: _Problems) -> None:
     size = len(value)
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    sensitive = bool(shape.metadata.get("sensitive"))
     if low is not None and size < low:
-        problems.add(value, path, f"Member must have length greater than or equal to {low}")
+        problems.add(value, path, f"Member must have length greater than or equal to {low}", sensitive)
     if high is not None and size > high:
-        problems.add(value, path, f"Member must have length less than or equal to {high}")
+        problems.add(value, path, f"Member must have length less than or equal to {high}", sensitive)
 
 
 def _timestamp(value: Any, path: str) -> float:
@@ -91,7 +108,7 @@ def _timestamp(value: Any, path: str) -> float:
             return float(value)
         except ValueError:
             pass
-    raise _serialization(f"Expected a timestamp at '{path}', got {value!r}.")
+    raise _serialization(f"Expected a timestamp at '{path}', got {_brief(value)}.")
 
 
 def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
@@ -129,15 +146,18 @@ def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
             raise _serialization(f"Expected a string at '{path}', got {type(value).__name__}.")
         _check_length(value, shape, path, problems)
         enum = shape.enum
+        sensitive = bool(shape.metadata.get("sensitive"))
         if enum and value not in enum:
-            problems.add(value, path, f"Member must satisfy enum value set: [{', '.join(enum)}]")
+            problems.add(value, path, f"Member must satisfy enum value set: [{', '.join(enum)}]", sensitive)
         pattern = shape.metadata.get("pattern")
         if pattern and not _pattern(pattern).search(value):
-            problems.add(value, path, f"Member must satisfy regular expression pattern: {pattern}")
+            problems.add(value, path, f"Member must satisfy regular expression pattern: {pattern}", sensitive)
+        elif shape.name == "S3Uri":
+            _check_s3_uri(value, pattern, path, problems)
         return value
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _serialization(f"Expected an integer at '{path}', got {value!r}.")
+            raise _serialization(f"Expected an integer at '{path}', got {_brief(value)}.")
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
         if low is not None and value < low:
             problems.add(value, path, f"Member must have value greater than or equal to {low}")
@@ -146,11 +166,11 @@ def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
         return value
     if kind in ("float", "double"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _serialization(f"Expected a number at '{path}', got {value!r}.")
+            raise _serialization(f"Expected a number at '{path}', got {_brief(value)}.")
         return float(value)
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise _serialization(f"Expected a boolean at '{path}', got {value!r}.")
+            raise _serialization(f"Expected a boolean at '{path}', got {_brief(value)}.")
         return value
     if kind == "timestamp":
         return _timestamp(value, path)
@@ -164,6 +184,20 @@ def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
         _check_length(data, shape, path, problems)
         return data
     return value
+
+
+def _check_s3_uri(value: str, pattern: str | None, path: str, problems: _Problems) -> None:
+    """An S3 location must be one from its first character, with no '.' or '..' folders in its key.
+
+    The model's pattern is searched, not matched (Smithy's rule), so `file:///etc/passwd#s3://abc` passes
+    it; and a key such as `in/../../etc/` names a different place on a file system than on S3.
+    """
+    if pattern and not _pattern(pattern).fullmatch(value):
+        problems.add(value, path, f"Member must satisfy regular expression pattern: ^{pattern}$")
+        return
+    key = value[len("s3://") :].partition("/")[2]
+    if any(part in (".", "..") for part in key.split("/")):
+        problems.add(value, path, "Member must not have '.' or '..' path segments")
 
 
 def _join(path: str, member: str) -> str:

@@ -93,6 +93,9 @@ class LocalFolderStore:
 
     A key maps onto a path segment by segment, so keys a file system cannot hold side by side (`a` and
     `a/b`, `a//b`, `.` or `..` segments) are refused with StorageError rather than silently merged.
+
+    Symbolic links below the root are never followed: S3 has none, and a link is the one way a key
+    could reach outside the root. Listings leave them out; reading or writing through one is refused.
     """
 
     def __init__(self, root: Path) -> None:
@@ -110,7 +113,7 @@ class LocalFolderStore:
 
     def _existing_bucket_dir(self, bucket: str) -> Path:
         bucket_dir = self._bucket_dir(bucket)
-        if not bucket_dir.is_dir():
+        if bucket_dir.is_symlink() or not bucket_dir.is_dir():
             raise NoSuchBucket(f"The bucket {bucket!r} does not exist.")
         return bucket_dir
 
@@ -127,7 +130,17 @@ class LocalFolderStore:
         return parts
 
     def _object_path(self, bucket_dir: Path, bucket: str, key: str) -> Path:
-        return bucket_dir.joinpath(*self._segments(bucket, key))
+        path = bucket_dir.joinpath(*self._segments(bucket, key))
+        self._refuse_links(path, f"s3://{bucket}/{key}")
+        return path
+
+    def _refuse_links(self, path: Path, uri: str) -> None:
+        """Refuse a path any of whose parts below the root (the bucket's folder included) is a link."""
+        current = self.root
+        for part in path.relative_to(self.root).parts:
+            current = current / part
+            if current.is_symlink():
+                raise AccessDenied(f"Cannot use {uri}: part of it is a symbolic link, which is never followed.")
 
     def _uri_of(self, directory: Path) -> str:
         # Messages may reach API clients (a FAILED job's Message), so they name S3 locations, not the
@@ -143,6 +156,7 @@ class LocalFolderStore:
         folder, slash, partial = prefix.rpartition("/")
         if slash:
             start_dir = bucket_dir.joinpath(*self._segments(bucket, folder))
+            self._refuse_links(start_dir, f"s3://{bucket}/{folder}/")
             key_prefix = folder + "/"
         else:
             start_dir, key_prefix = bucket_dir, ""
@@ -163,12 +177,13 @@ class LocalFolderStore:
         # S3's global key order: every key under sub-folder d starts with d + "/", and no file name in
         # the same folder contains "/". So the walk streams in order without collecting all keys first.
         def sort_key(entry: os.DirEntry[str]) -> str:
-            return entry.name + "/" if entry.is_dir() else entry.name
+            return entry.name + "/" if entry.is_dir(follow_symlinks=False) else entry.name
 
         for entry in sorted(entries, key=sort_key):
-            if entry.is_dir():
+            # Links are neither folders nor objects here (follow_symlinks=False): they are left out.
+            if entry.is_dir(follow_symlinks=False):
                 yield from self._walk(Path(entry.path), key_prefix + entry.name + "/", "")
-            elif entry.is_file():
+            elif entry.is_file(follow_symlinks=False):
                 try:
                     size = entry.stat().st_size
                 except FileNotFoundError:
@@ -180,7 +195,10 @@ class LocalFolderStore:
     def get_bytes(self, bucket: str, key: str) -> bytes:
         path = self._object_path(self._existing_bucket_dir(bucket), bucket, key)
         try:
-            return path.read_bytes()
+            # O_NOFOLLOW: a link made after the check above is refused by the kernel too.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with open(fd, "rb") as stream:
+                return stream.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
             raise NoSuchKey(f"The object s3://{bucket}/{key} does not exist.") from e
         except PermissionError as e:

@@ -27,8 +27,8 @@ class EndpointStore:
         self.engine = engine
         self._records = Records(engine, endpoints, endpoints.c.endpoint_arn)
 
-    def create(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        return self._records.create_once(row)
+    def create(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
+        return self._records.create_once(row, tags)
 
     def get(self, arn: str) -> dict[str, Any] | None:
         return self._records.get(arn)

@@ -51,9 +51,9 @@ class RecognizerStore:
 
     # --- the API side -------------------------------------------------------------------------
 
-    def create(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Insert a recognizer; a reused token returns the original, a taken name raises NameTaken."""
-        return self._records.create_once(row)
+    def create(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
+        """Insert a recognizer and its tags; a reused token returns the original, a taken name raises NameTaken."""
+        return self._records.create_once(row, tags)
 
     def get(self, arn: str) -> dict[str, Any] | None:
         return self._records.get(arn)

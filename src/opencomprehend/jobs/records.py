@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Engine, Table, and_, insert, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+
+from opencomprehend.jobs.schema import tags as tags_table
 
 
 class IdempotencyMismatch(Exception):
@@ -19,10 +22,11 @@ class NameTaken(Exception):
 class Records:
     """A table of records keyed by `key`, each owned by an account in a region, created with a token."""
 
-    def __init__(self, engine: Engine, table: Table, key: Column[Any]) -> None:
+    def __init__(self, engine: Engine, table: Table, key: Column[Any], arn: Column[Any] | None = None) -> None:
         self.engine = engine
         self.table = table
         self.key = key
+        self.arn = arn  # the column tags are keyed by, when it is not the key itself
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -36,34 +40,47 @@ class Records:
             return None
         return found
 
-    def _by_token(self, account_id: str, token: str) -> dict[str, Any] | None:
+    def _by_token(self, account_id: str, region: str, token: str) -> dict[str, Any] | None:
+        # A token is the caller's in one account and one region, as every other resource is.
         c = self.table.c
         with self.engine.connect() as conn:
             found = conn.execute(
-                select(self.table).where(c.account_id == account_id, c.client_request_token == token)
+                select(self.table).where(
+                    c.account_id == account_id, c.region == region, c.client_request_token == token
+                )
             ).first()
         return dict(found._mapping) if found else None
 
-    def create_once(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Insert a record, or return the one its ClientRequestToken already made.
+    def create_once(
+        self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Insert a record (with its tags, in the same transaction), or return the one its token already made.
 
         The same token with other parameters (another request_hash) raises IdempotencyMismatch; a unique
         name that is taken raises NameTaken. Returns (record, created).
         """
-        existing = self._by_token(row["account_id"], row["client_request_token"])
+        scope = (row["account_id"], row["region"], row["client_request_token"])
+        existing = self._by_token(*scope)
         if existing is None:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(insert(self.table).values(**row))
+                    if tags:
+                        self._insert_tags(conn, row[self.key.name], tags)
                 return self.get(row[self.key.name]), True  # type: ignore[return-value]
             except IntegrityError:
                 # Either a concurrent request with the same token won, or the name is taken.
-                existing = self._by_token(row["account_id"], row["client_request_token"])
+                existing = self._by_token(*scope)
                 if existing is None:
                     raise NameTaken(row[self.key.name]) from None
         if existing["request_hash"] != row["request_hash"]:
             raise IdempotencyMismatch(row["client_request_token"])
         return existing, False
+
+    def _insert_tags(self, conn: Connection, key: str, pairs: list[tuple[str, str]]) -> None:
+        arn = key if self.arn is None else conn.execute(select(self.arn).where(self.key == key)).scalar_one()
+        for tag_key, value in pairs:
+            conn.execute(insert(tags_table).values(resource_arn=arn, tag_key=tag_key, tag_value=value))
 
     def page(
         self,

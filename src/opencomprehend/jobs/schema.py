@@ -44,7 +44,7 @@ jobs = Table(
     Column("documents_done", Integer, nullable=False, default=0),
     Column("lease_owner", String(200)),
     Column("lease_expires", Double),
-    UniqueConstraint("account_id", "client_request_token", name="uq_jobs_account_token"),
+    UniqueConstraint("account_id", "region", "client_request_token", name="uq_jobs_token"),
 )
 Index("ix_jobs_account_submit", jobs.c.account_id, jobs.c.region, jobs.c.submit_time, jobs.c.job_id)
 Index("ix_jobs_status", jobs.c.status)
@@ -97,7 +97,7 @@ entity_recognizers = Table(
     Column("lease_owner", String(200)),
     Column("lease_expires", Double),
     UniqueConstraint("account_id", "region", "recognizer_name", "version_key", name="uq_recognizer_version"),
-    UniqueConstraint("account_id", "client_request_token", name="uq_recognizer_token"),
+    UniqueConstraint("account_id", "region", "client_request_token", name="uq_recognizers_token"),
 )
 Index(
     "ix_recognizers_account_submit",
@@ -126,5 +126,5 @@ endpoints = Table(
     Column("client_request_token", String(64), nullable=False),
     Column("request_hash", String(64), nullable=False),
     UniqueConstraint("account_id", "region", "endpoint_name", name="uq_endpoint_name"),
-    UniqueConstraint("account_id", "client_request_token", name="uq_endpoint_token"),
+    UniqueConstraint("account_id", "region", "client_request_token", name="uq_endpoints_token"),
 )

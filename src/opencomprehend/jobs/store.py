@@ -94,13 +94,20 @@ class JobStore:
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
         self._claim_lock = threading.Lock()
-        self._records = Records(self.engine, jobs, jobs.c.job_id)
+        self._records = Records(self.engine, jobs, jobs.c.job_id, jobs.c.job_arn)
+
+    def ping(self) -> None:
+        """Raises if the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     # --- the API side -------------------------------------------------------------------------
 
-    def create_job(self, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Insert a job; with a token already used, return the original (same parameters) or raise."""
-        return self._records.create_once(row)
+    def create_job(
+        self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Insert a job and its tags; with a token already used, return the original (same parameters) or raise."""
+        return self._records.create_once(row, tags)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         return self._records.get(job_id)

@@ -95,15 +95,13 @@ def create_endpoint(
         "request_hash": request_hash(members),
     }
     try:
-        endpoint, created = env.endpoints.create(row)
+        endpoint, created = env.endpoints.create(row, tag_pairs)
     except NameTaken:
         raise ServiceError("ResourceInUseException", f"An endpoint named '{endpoint_name}' already exists.") from None
     except IdempotencyMismatch:
         raise invalid_request(
             "The ClientRequestToken was already used for a request with different parameters."
         ) from None
-    if created and tag_pairs:
-        env.store.add_tags(arn, tag_pairs)
     return {"EndpointArn": endpoint["endpoint_arn"], "ModelArn": endpoint["model_arn"]}
 
 

@@ -89,14 +89,12 @@ def start_entities_detection_job(
         "documents_done": 0,
     }
     try:
-        job, created = env.store.create_job(row)
+        job, created = env.store.create_job(row, tag_pairs)
     except IdempotencyMismatch:
         raise invalid_request(
             "The ClientRequestToken was already used for a request with different parameters."
         ) from None
     if created:
-        if tag_pairs:
-            env.store.add_tags(job["job_arn"], tag_pairs)
         env.job_changed()
     response = {"JobId": job["job_id"], "JobArn": job["job_arn"], "JobStatus": job["status"]}
     if job["entity_recognizer_arn"]:

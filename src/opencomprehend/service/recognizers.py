@@ -129,7 +129,7 @@ def create_entity_recognizer(
         "request_hash": request_hash(members),
     }
     try:
-        recognizer, created = env.recognizers.create(row)
+        recognizer, created = env.recognizers.create(row, tag_pairs)
     except NameTaken:
         what = f"version '{version_name}' of " if version_name else ""
         raise ServiceError(
@@ -140,8 +140,6 @@ def create_entity_recognizer(
             "The ClientRequestToken was already used for a request with different parameters."
         ) from None
     if created:
-        if tag_pairs:
-            env.store.add_tags(arn, tag_pairs)
         env.job_changed()
     return {"EntityRecognizerArn": recognizer["recognizer_arn"]}
 

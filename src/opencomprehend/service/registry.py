@@ -47,6 +47,27 @@ class Environment:
         for notify in self.on_job_change:
             notify()
 
+    def health(self) -> dict[str, Any]:
+        """What GET /health reports: OK while the job store answers and at least one worker is up.
+
+        A pool replacing a dead worker still serves on the others, so it stays OK, with the figures.
+        """
+        healthy = True
+        try:
+            self.store.ping()
+            store = "OK"
+        except Exception as exc:  # noqa: BLE001  (whatever the database says, the node is not healthy)
+            healthy, store = False, f"UNAVAILABLE: {type(exc).__name__}"
+        configured = getattr(self.runner, "workers", 0)
+        live = getattr(self.runner, "live", None)
+        up = live() if callable(live) else configured
+        healthy = healthy and up > 0
+        return {
+            "Status": "OK" if healthy else "UNAVAILABLE",
+            "Store": store,
+            "Workers": {"Live": up, "Configured": configured},
+        }
+
 
 @dataclass(frozen=True)
 class RequestContext:
