@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -12,9 +13,7 @@ import typer
 
 from opencomprehend.config import Settings
 
-app = typer.Typer(
-    help="OpenComprehend: self-hosted Amazon Comprehend entity detection.", no_args_is_help=True
-)
+app = typer.Typer(help="OpenComprehend: self-hosted Amazon Comprehend entity detection.", no_args_is_help=True)
 
 
 def _is_loopback(host: str) -> bool:
@@ -73,7 +72,8 @@ def serve(
     try:
         listener = _listen(settings.host, settings.port)
     except OSError as exc:
-        raise _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise _fail(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         application = create_app(settings)
@@ -84,8 +84,11 @@ def serve(
     bound = listener.getsockname()[1]
     typer.echo(f"OpenComprehend on http://{settings.host}:{bound} (data in {settings.data_dir})")
     config = uvicorn.Config(application, log_level="warning", **uvicorn_options(settings))
-    uvicorn.Server(config).run(sockets=[listener])
-    typer.echo("OpenComprehend stopped.")
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    finally:
+        # uvicorn re-raises a SIGINT or SIGTERM once it has shut down, so that the exit status tells of it.
+        typer.echo("OpenComprehend stopped.")
 
 
 @app.command("eval")

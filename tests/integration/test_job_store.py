@@ -471,3 +471,75 @@ def test_remove_tags_deletes_only_those_keys_of_that_resource(store: JobStore) -
     assert dict(store.list_tags(arn)) == {"Team": "case matters", "cost-center": "42"}
     store.remove_tags(arn, ["Team", "cost-center"])
     assert store.list_tags(arn) == []
+
+
+def test_health_is_503_when_the_database_goes_away(postgres: Any, tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from opencomprehend.config import Settings
+    from opencomprehend.server import create_app
+
+    name = f"oc_health_{uuid.uuid4().hex[:8]}"
+    url = postgres.create_database(name)
+    with TestClient(create_app(Settings(data_dir=tmp_path, database_url=url), run_workers=False)) as client:
+        assert client.get("/health").status_code == 200
+        postgres.drop_database(name)  # the database is gone under the running server
+        response = client.get("/health")
+    assert response.status_code == 503, response.text
+    assert response.json()["Status"] == "UNAVAILABLE" and response.json()["Store"].startswith("UNAVAILABLE")
+
+
+# -- migrations -------------------------------------------------------------------------------------------
+
+OLD_TOKEN_CONSTRAINTS = {
+    "entities_detection_jobs": "uq_jobs_account_token",
+    "entity_recognizers": "uq_recognizer_token",
+    "endpoints": "uq_endpoint_token",
+}
+
+
+def _pre_migration_schema(engine: Any) -> None:
+    """The schema as releases before migrations made it: tokens unique per account, no alembic_version."""
+    from sqlalchemy import MetaData, UniqueConstraint
+
+    from opencomprehend.jobs.schema import metadata
+
+    old = MetaData()
+    for table in metadata.sorted_tables:
+        copy = table.to_metadata(old)
+        if table.name in OLD_TOKEN_CONSTRAINTS:
+            for constraint in list(copy.constraints):
+                if isinstance(constraint, UniqueConstraint) and "client_request_token" in constraint.columns:
+                    copy.constraints.discard(constraint)
+            copy.append_constraint(
+                UniqueConstraint("account_id", "client_request_token", name=OLD_TOKEN_CONSTRAINTS[table.name])
+            )
+    old.create_all(engine)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_database_from_before_migrations_is_upgraded_in_place(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    url = f"sqlite:///{tmp_path / 'old.db'}" if database == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    _pre_migration_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(jobs.insert().values(**job_row(token="tok")))
+    engine.dispose()
+
+    store = JobStore(url)  # migrates
+    try:
+        names = {c["name"] for c in inspect(store.engine).get_unique_constraints("entities_detection_jobs")}
+        assert "uq_jobs_token" in names and "uq_jobs_account_token" not in names
+        assert store.list_jobs(ACCOUNT, REGION, JobFilter(), None, 10)[0]["client_request_token"] == "tok"
+        # The same token in another region is another job now.
+        _, created = store.create_job(job_row(region="eu-west-1", token="tok"))
+        assert created
+        _, again = store.create_job(job_row(token="tok"))
+        assert not again
+    finally:
+        store.engine.dispose()
+    JobStore(url).engine.dispose()  # opening it again is a no-op

@@ -275,3 +275,52 @@ def test_delete_removes_an_object_and_a_missing_one_is_fine(store: LocalFolderSt
     store.delete("bkt", "models/m.tar.gz")
     assert list(store.list_objects("bkt", "")) == []
     store.delete("bkt", "models/m.tar.gz")
+
+
+# -- symbolic links: nothing outside the root is ever read or written ------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("outside")
+    (folder / "secret.txt").write_text("root:x:0:0")
+    return folder
+
+
+def test_links_are_left_out_of_listings(store: LocalFolderStore, outside: Path) -> None:
+    store.put_bytes("bkt", "in/real.txt", b"real")
+    (store.root / "bkt" / "in" / "etc").symlink_to(outside)
+    (store.root / "bkt" / "in" / "file-link.txt").symlink_to(outside / "secret.txt")
+    (store.root / "bkt" / "in" / "loop").symlink_to(store.root / "bkt" / "in" / "loop")
+    assert keys(store, "in/") == ["in/real.txt"]
+
+
+def test_reading_through_a_link_is_refused(store: LocalFolderStore, outside: Path) -> None:
+    store.put_bytes("bkt", "in/real.txt", b"real")
+    (store.root / "bkt" / "etc").symlink_to(outside)
+    (store.root / "bkt" / "secret.txt").symlink_to(outside / "secret.txt")
+    for key in ("etc/secret.txt", "secret.txt"):
+        with pytest.raises(StorageError) as raised:
+            store.get_bytes("bkt", key)
+        assert str(store.root) not in str(raised.value), "messages name S3 locations only"
+    with pytest.raises(StorageError):
+        list(store.list_objects("bkt", "etc/"))
+
+
+def test_a_bucket_that_is_a_link_does_not_exist(store: LocalFolderStore, outside: Path) -> None:
+    (store.root / "linked").symlink_to(outside)
+    with pytest.raises(NoSuchBucket):
+        list(store.list_objects("linked", ""))
+    with pytest.raises(StorageError):
+        store.put_bytes("linked", "x.txt", b"x")
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+
+
+def test_writing_through_a_link_is_refused(store: LocalFolderStore, outside: Path) -> None:
+    store.put_bytes("bkt", "keep.txt", b"x")
+    (store.root / "bkt" / "out").symlink_to(outside)
+    with pytest.raises(StorageError):
+        store.put_bytes("bkt", "out/output.tar.gz", b"archive")
+    with pytest.raises(StorageError):
+        store.put_bytes("bkt", "out/deeper/output.tar.gz", b"archive")
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]

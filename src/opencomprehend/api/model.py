@@ -130,9 +130,7 @@ def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
         if not isinstance(value, list):
             raise _serialization(f"Expected a list at '{path}'.")
         _check_length(value, shape, path, problems)
-        return [
-            _validate(item, shape.member, f"{path}.{i}.member", problems) for i, item in enumerate(value, 1)
-        ]
+        return [_validate(item, shape.member, f"{path}.{i}.member", problems) for i, item in enumerate(value, 1)]
     if kind == "map":
         if not isinstance(value, dict):
             raise _serialization(f"Expected a map at '{path}'.")

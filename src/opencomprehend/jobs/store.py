@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, or_, select, text, update
 
+from opencomprehend.jobs import migrate
 from opencomprehend.jobs.records import Records
-from opencomprehend.jobs.schema import job_shards, jobs, metadata, tags
+from opencomprehend.jobs.schema import job_shards, jobs, tags
 
 SUBMITTED = "SUBMITTED"
 IN_PROGRESS = "IN_PROGRESS"
@@ -92,14 +93,14 @@ def owner_is_gone(owner: str | None) -> bool:
 class JobStore:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        migrate.upgrade(self.engine)
         self._claim_lock = threading.Lock()
         self._records = Records(self.engine, jobs, jobs.c.job_id, jobs.c.job_arn)
 
     def ping(self) -> None:
-        """Raises if the database does not answer."""
+        """Raises if the job table cannot be read (a query that reaches the table, not just the connection)."""
         with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            conn.execute(select(jobs.c.job_id).limit(1)).all()
 
     # --- the API side -------------------------------------------------------------------------
 

@@ -133,8 +133,9 @@ class _Slot:
                 if self._wait_ready(self.current):
                     self.ready.set()
                     return self.current
-                log.error("worker %s did not load its models in %.0f s; starting another", self.current.pid,
-                          START_TIMEOUT_S)
+                log.error(
+                    "worker %s did not load its models in %.0f s; starting another", self.current.pid, START_TIMEOUT_S
+                )
             except WorkerLost as exc:
                 log.error("%s; starting another in %.0f s", exc, delay)
             self.current.kill()

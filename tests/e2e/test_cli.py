@@ -1,0 +1,96 @@
+"""`opencomprehend serve` as a person at a terminal runs it: clear one-line errors, the real port, a clean stop."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from support.server import BIN
+
+pytestmark = pytest.mark.e2e
+
+SERVE = str(BIN / "opencomprehend")
+
+
+def refused(*args: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [SERVE, "serve", *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
+    )
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
+    return done.stderr
+
+
+def test_bad_flags_and_settings_are_one_clear_error(tmp_path: Path) -> None:
+    assert "'--workers'" in refused("--workers", "0", "--data-dir", str(tmp_path))
+    assert "'--port'" in refused("--port", "70000", "--data-dir", str(tmp_path))
+    message = refused("--data-dir", str(tmp_path), env={"OPENCOMPREHEND_WORKERS": "0"})
+    assert message.strip() == "Error: invalid setting (workers: Input should be greater than or equal to 1)"
+
+
+def test_a_data_dir_that_cannot_be_used_is_one_line(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("x")
+    message = refused("--data-dir", str(in_the_way), "--port", "0")
+    assert message.startswith(f"Error: cannot use the data folder {in_the_way}:") and message.count("\n") == 1
+
+
+def test_a_port_in_use_is_one_line_before_any_model_loads(tmp_path: Path) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        message = refused("--port", str(port), "--data-dir", str(tmp_path))
+    assert message.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert time.monotonic() - started < 30
+
+
+def test_port_zero_prints_the_real_port_and_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [SERVE, "serve", "--port", "0", "--data-dir", str(tmp_path / "data")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+    try:
+        deadline = time.time() + 120
+        port = None
+        while port is None and time.time() < deadline:
+            found = re.search(r"OpenComprehend on http://127\.0\.0\.1:(\d+) ", log.read_text())
+            port = int(found.group(1)) if found else None
+            time.sleep(0.2)
+        assert port and port != 0, log.read_text()
+        client = boto3.client(
+            "comprehend",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret",
+        )
+        while time.time() < deadline:
+            try:
+                found = client.detect_entities(Text="Angela Merkel visited Paris.", LanguageCode="en")
+                break
+            except Exception:  # noqa: BLE001  (not up yet)
+                time.sleep(0.3)
+        assert {"Angela Merkel", "Paris"} <= {e["Text"] for e in found["Entities"]}
+        # Ctrl-C reaches every process of the terminal's foreground group: the server and its workers.
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(60) in (0, 130)  # 130: stopped by SIGINT, as shells report it
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+    output = log.read_text()
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    assert "leaked" not in output, output
+    assert output.rstrip().endswith("OpenComprehend stopped."), output

@@ -1,0 +1,132 @@
+"""The HTTP layer of a real server under slow, partial and oversized requests, over raw sockets."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+from support.server import Server, running_server
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, aws_available: None) -> Iterator[Server]:
+    with running_server(
+        tmp_path_factory.mktemp("limits"),
+        OPENCOMPREHEND_HEADER_TIMEOUT_S="1",
+        OPENCOMPREHEND_REQUEST_TIMEOUT_S="1",
+        OPENCOMPREHEND_MAX_HEADER_BYTES="8192",
+        OPENCOMPREHEND_WORKERS="1",
+    ) as running:
+        yield running
+
+
+def answer(sock: socket.socket, timeout: float = 10) -> tuple[int, dict[str, str], dict]:
+    """Read one HTTP response (status, headers, JSON body) from a raw socket."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed without an answer: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    while len(body) < int(headers["content-length"]):
+        body += sock.recv(65536)
+    return int(lines[0].split()[1]), headers, json.loads(body)
+
+
+def connect(server: Server) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=10)
+
+
+def test_headers_that_never_finish_get_408_and_the_connection_closes(server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+        started = time.monotonic()
+        status, headers, body = answer(sock)
+        assert (status, body["__type"]) == (408, "RequestTimeoutException")
+        assert headers["content-type"] == "application/x-amz-json-1.1"
+        assert time.monotonic() - started < 5
+        assert sock.recv(100) == b""  # closed
+
+
+def test_a_byte_at_a_time_does_not_keep_headers_open(server: Server) -> None:
+    with connect(server) as sock:
+        started = time.monotonic()
+        for byte in b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.05)
+            if time.monotonic() - started > 3:
+                break
+        status, _, body = answer(sock)
+        assert status == 408
+
+
+def test_a_body_shorter_than_its_content_length_gets_408(server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: Comprehend_20171127.ListEntitiesDetectionJobs\r\n"
+            b"Content-Length: 100\r\n\r\n{}"
+        )
+        status, _, body = answer(sock)
+        assert (status, body["__type"]) == (408, "RequestTimeoutException")
+
+
+def test_oversized_headers_get_431_in_aws_form(server: Server) -> None:
+    with connect(server) as sock:
+        try:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n")
+        except OSError:
+            pass  # the server may stop reading once it has answered
+        status, _, body = answer(sock)
+        assert (status, body["__type"]) == (431, "RequestHeaderFieldsTooLargeException")
+
+
+def test_garbage_gets_400_in_aws_form(server: Server) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
+        status, _, body = answer(sock)
+        assert status == 400 and body["__type"] == "SerializationException"
+
+
+def test_many_idle_connections_are_closed_and_the_server_still_answers(server: Server) -> None:
+    sockets = [connect(server) for _ in range(200)]
+    try:
+        for sock in sockets:
+            sock.sendall(b"POST / HTTP/1.1\r\n")
+        time.sleep(2.5)
+        closed = 0
+        for sock in sockets:
+            sock.settimeout(5)
+            data = sock.recv(65536)
+            while data:
+                data = sock.recv(65536)
+            closed += 1
+        assert closed == len(sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert server.client().list_entities_detection_jobs()["EntitiesDetectionJobPropertiesList"] == []
+
+
+def test_keep_alive_requests_each_get_the_header_clock(server: Server) -> None:
+    request = (
+        b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: Comprehend_20171127.ListEntitiesDetectionJobs\r\n"
+        b"Content-Length: 2\r\n\r\n{}"
+    )
+    with connect(server) as sock:
+        for _ in range(3):
+            sock.sendall(request)
+            status, _, body = answer(sock)
+            assert status == 200 and "EntitiesDetectionJobPropertiesList" in body
+        sock.sendall(b"POST / HTTP/1.1\r\n")
+        assert answer(sock)[0] == 408

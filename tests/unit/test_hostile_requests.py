@@ -1,0 +1,178 @@
+"""Hostile and malformed requests in-process: each gets AWS's JSON error form, and leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from support.wire import call, post
+
+from opencomprehend.config import Settings
+from opencomprehend.server import create_app
+
+ROLE = "arn:aws:iam::111122223333:role/ComprehendData"
+START = {
+    "InputDataConfig": {"S3Uri": "s3://docs/in/"},
+    "OutputDataConfig": {"S3Uri": "s3://docs/out/"},
+    "DataAccessRoleArn": ROLE,
+    "LanguageCode": "en",
+}
+
+
+def jobs(client: TestClient, region: str = "us-east-1") -> list[dict]:
+    status, body = call(client, "ListEntitiesDetectionJobs", {}, region)
+    assert status == 200
+    return body["EntitiesDetectionJobPropertiesList"]
+
+
+def raw_call(client: TestClient, operation: str, raw: bytes) -> tuple[int, dict]:
+    response = post(client, operation, None, raw=raw)
+    assert response.headers["content-type"] == "application/x-amz-json-1.1", response.text
+    return response.status_code, response.json()
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, max_request_bytes=10_000), run_workers=False)
+    with TestClient(app) as client:
+        status, body = raw_call(client, "DetectEntities", b'{"Text": "' + b"a" * 20_000 + b'", "LanguageCode": "en"}')
+        assert status == 413 and body["__type"] == "RequestEntityTooLargeException", body
+        assert "the limit is 10000 bytes" in body["Message"]
+
+        # Without a Content-Length (chunked), the limit holds while the body streams in.
+        def chunks():  # type: ignore[no-untyped-def]
+            yield b'{"Text": "'
+            for _ in range(100):
+                yield b"a" * 1000
+            yield b'"}'
+
+        response = client.post("/", content=chunks(), headers={"X-Amz-Target": "Comprehend_20171127.DetectEntities"})
+        assert response.status_code == 413 and response.json()["__type"] == "RequestEntityTooLargeException"
+        # A request under the limit is served as usual.
+        assert call(client, "ListEntitiesDetectionJobs", {})[0] == 200
+
+
+def test_the_default_limit_admits_comprehends_largest_requests(client: TestClient) -> None:
+    # 25 items of 5,000 bytes, each character a control character that JSON escapes to six bytes.
+    batch = json.dumps({"TextList": ["\u0001" * 5000] * 25, "LanguageCode": "en"}).encode()
+    assert len(batch) > 700_000
+    status, body = raw_call(client, "BatchDetectEntities", batch)
+    assert status == 200, body
+
+
+def test_deeply_nested_json_is_a_serialization_error(client: TestClient) -> None:
+    status, body = raw_call(client, "ListEntitiesDetectionJobs", b"[" * 100_000)
+    assert (status, body["__type"]) == (400, "SerializationException"), body
+
+
+@pytest.mark.parametrize("where", ["tag key", "tag value", "job name", "text"])
+def test_a_lone_surrogate_anywhere_is_a_400_and_creates_nothing(client: TestClient, where: str) -> None:
+    request = json.loads(json.dumps(START))
+    if where == "tag key":
+        request["Tags"] = [{"Key": "\ud800", "Value": "v"}]
+    elif where == "tag value":
+        request["Tags"] = [{"Key": "k", "Value": "x\ud800"}]
+    elif where == "job name":
+        request["JobName"] = "\ud800" * 300  # fails validation (length, pattern) as well
+    else:
+        request = {"Text": "Paris \udfff", "LanguageCode": "en"}
+    operation = "DetectEntities" if where == "text" else "StartEntitiesDetectionJob"
+    # json.dumps escapes the surrogate as \ud800, exactly what a hostile client sends.
+    status, body = raw_call(client, operation, json.dumps(request).encode())
+    assert (status, body["__type"]) == (400, "InvalidRequestException"), body
+    assert "unpaired surrogate" in body["Message"]
+    assert jobs(client) == []
+
+
+def test_job_and_tags_are_created_together_or_not_at_all(client: TestClient) -> None:
+    # 51 tags: refused, and no job is left behind that a retry would duplicate.
+    too_many = {**START, "Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]}
+    assert call(client, "StartEntitiesDetectionJob", too_many)[1]["__type"] == "TooManyTagsException"
+    assert jobs(client) == []
+    status, created = call(client, "StartEntitiesDetectionJob", {**START, "Tags": [{"Key": "team", "Value": "nlp"}]})
+    assert status == 200
+    status, listed = call(client, "ListTagsForResource", {"ResourceArn": created["JobArn"]})
+    assert listed["Tags"] == [{"Key": "team", "Value": "nlp"}]
+
+
+def test_a_client_request_token_belongs_to_one_region(client: TestClient) -> None:
+    request = {**START, "ClientRequestToken": "same-token"}
+    status, east = call(client, "StartEntitiesDetectionJob", request, "us-east-1")
+    assert status == 200
+    status, west = call(client, "StartEntitiesDetectionJob", request, "eu-west-1")
+    assert status == 200 and west["JobId"] != east["JobId"]
+    assert ":eu-west-1:" in west["JobArn"]
+    status, described = call(client, "DescribeEntitiesDetectionJob", {"JobId": west["JobId"]}, "eu-west-1")
+    assert status == 200
+    # The same token again in each region returns that region's job.
+    assert call(client, "StartEntitiesDetectionJob", request, "us-east-1")[1]["JobId"] == east["JobId"]
+    assert call(client, "StartEntitiesDetectionJob", request, "eu-west-1")[1]["JobId"] == west["JobId"]
+
+
+@pytest.mark.parametrize(
+    "region",
+    ['evil"region<script>', "x" * 5000, "us-east-1:999999999999:x", "US-EAST-1", "us-east-", "east"],
+)
+def test_only_well_formed_regions_are_accepted(client: TestClient, region: str) -> None:
+    status, body = call(client, "StartEntitiesDetectionJob", START, region)
+    assert (status, body) == (
+        403,
+        {"__type": "InvalidSignatureException", "Message": "Credential should be scoped to a valid region."},
+    )
+    assert jobs(client) == []
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-3", "us-gov-west-1", "ap-southeast-2", "cn-north-1"])
+def test_real_region_names_are_accepted(client: TestClient, region: str) -> None:
+    assert call(client, "ListEntitiesDetectionJobs", {}, region)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("uri", "constraint"),
+    [
+        ("file:///etc/passwd#s3://abc", "Member must satisfy regular expression pattern: ^s3://"),
+        ("s3://my-bucket/../../etc/", "Member must not have '.' or '..' path segments"),
+        ("s3://my-bucket/in/./x", "Member must not have '.' or '..' path segments"),
+        ("s3://../etc/", "Member must satisfy regular expression pattern"),
+    ],
+)
+def test_s3_uris_must_be_s3_locations_from_their_first_character(client: TestClient, uri: str, constraint: str) -> None:
+    status, body = call(client, "StartEntitiesDetectionJob", {**START, "InputDataConfig": {"S3Uri": uri}})
+    assert (status, body["__type"]) == (400, "ValidationException"), body
+    assert f"at 'inputDataConfig.s3Uri' failed to satisfy constraint: {constraint}" in body["Message"]
+    assert jobs(client) == []
+
+
+def test_validation_errors_do_not_echo_huge_values(client: TestClient) -> None:
+    status, body = call(client, "StartEntitiesDetectionJob", {**START, "JobName": "x" * 1_000_000})
+    assert (status, body["__type"]) == (400, "ValidationException")
+    assert len(body["Message"]) < 1_000, len(body["Message"])
+    assert "'" + "x" * 256 + "...'" in body["Message"]
+    # A document's text is sensitive: it is never echoed at all.
+    status, body = call(client, "DetectEntities", {"Text": "y" * 200_000, "LanguageCode": "xx"})
+    assert "yyy" not in body["Message"]
+
+
+def test_unknown_paths_and_methods_answer_in_aws_form(client: TestClient) -> None:
+    for response in (client.get("/"), client.get("/etc/passwd"), client.put("/", content=b"{}")):
+        assert response.status_code in (404, 405)
+        assert response.json()["__type"] == "UnknownOperationException"
+
+
+def test_health_reports_the_store_and_the_workers(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"Status": "OK", "Store": "OK", "Workers": {"Live": 1, "Configured": 1}}
+
+
+def test_the_data_folder_and_job_store_are_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with TestClient(create_app(Settings(data_dir=data), run_workers=False)) as client:
+        assert call(client, "StartEntitiesDetectionJob", START)[0] == 200
+    for folder in (data, data / "s3", data / "work", data / "models"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    for file in data.glob("opencomprehend.db*"):
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+    assert stat.S_IMODE((data / "secret.key").stat().st_mode) == 0o600
