@@ -45,6 +45,13 @@ def serve(
     ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder for the job store and local buckets.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default 2).")] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            help="development (default: no signature checks, loopback only) or sigv4 (every request verified "
+            "against `opencomprehend credentials`)."
+        ),
+    ] = None,
 ) -> None:
     """Start the API and the workers."""
     import pydantic
@@ -55,7 +62,7 @@ def serve(
 
     overrides = {
         key: value
-        for key, value in {"host": host, "port": port, "data_dir": data_dir, "workers": workers}.items()
+        for key, value in {"host": host, "port": port, "data_dir": data_dir, "workers": workers, "auth": auth}.items()
         if value is not None
     }
     try:
@@ -63,11 +70,11 @@ def serve(
     except pydantic.ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
         raise _fail(f"invalid setting ({problems})") from None
-    if not _is_loopback(settings.host):
-        # Requests are not authenticated yet, so the service stays on this machine.
+    if not _is_loopback(settings.host) and settings.auth != "sigv4":
+        # Development mode checks no signature, so it stays on this machine.
         raise _fail(
-            f"refusing to bind {settings.host}: without request authentication this server only binds "
-            "loopback addresses (127.0.0.1, ::1)."
+            f"refusing to bind {settings.host}: in development mode (no signature checks) this server only "
+            "binds loopback addresses (127.0.0.1, ::1); start it with --auth sigv4 to share it."
         )
     try:
         listener = _listen(settings.host, settings.port)
@@ -89,6 +96,75 @@ def serve(
     finally:
         # uvicorn re-raises a SIGINT or SIGTERM once it has shut down, so that the exit status tells of it.
         typer.echo("OpenComprehend stopped.")
+
+
+credentials_app = typer.Typer(
+    help="API credentials for --auth sigv4: access keys, each mapped to one account.", no_args_is_help=True
+)
+app.add_typer(credentials_app, name="credentials")
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="The server's data folder (default: ./data or $OPENCOMPREHEND_DATA_DIR)."),
+]
+
+
+def _credential_store(data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from opencomprehend.server import open_credentials
+
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    try:
+        return open_credentials(settings)
+    except (ValueError, OSError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@credentials_app.command("add")
+def credentials_add(
+    account_id: Annotated[str, typer.Option("--account-id", help="The twelve-digit account the key acts as.")],
+    access_key_id: Annotated[
+        str | None, typer.Option(help="Use this access key id (default: a new one, OCAK…).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="A note for whoever reads `credentials list`.")] = "",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Make an access key for an account; its secret is shown this once (the file holds it encrypted)."""
+    from opencomprehend.security.credentials import CredentialError
+
+    store = _credential_store(data_dir)
+    try:
+        made = store.add(account_id, access_key_id, description=description)
+    except CredentialError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"AccessKeyId: {made.access_key_id}")
+    typer.echo(f"SecretAccessKey: {made.secret_access_key}")
+    typer.echo(f"Account: {made.account_id}")
+
+
+@credentials_app.command("list")
+def credentials_list(data_dir: DataDirOption = None) -> None:
+    """The access keys and their accounts (never the secrets)."""
+    import datetime as dt
+
+    for credential in _credential_store(data_dir).list():
+        created = dt.datetime.fromtimestamp(credential.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        note = f"  {credential.description}" if credential.description else ""
+        typer.echo(f"{credential.access_key_id}  {credential.account_id}  {created}{note}")
+
+
+@credentials_app.command("remove")
+def credentials_remove(
+    access_key_id: Annotated[str, typer.Argument(help="The access key id to remove.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Remove an access key: requests signed with it are refused from then on."""
+    from opencomprehend.security.credentials import CredentialError
+
+    try:
+        gone = _credential_store(data_dir).remove(access_key_id)
+    except CredentialError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"Removed {gone.access_key_id} (account {gone.account_id}).")
 
 
 @app.command("eval")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,8 +16,14 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535)
     data_dir: Path = Path("data")
 
-    # The account cannot be derived from an access key, so it is configured.
-    account_id: str = "111122223333"
+    # "development" (the default; loopback only): signatures are not checked, and the account is the access
+    # key id when that is twelve digits, else `account_id`. "sigv4": every request is verified against the
+    # operator's credentials (`opencomprehend credentials add`), each mapped to its account.
+    auth: Literal["development", "sigv4"] = "development"
+    credentials_file: Path | None = None  # default <data_dir>/credentials.json
+    # Encrypts secrets at rest (a Fernet key); default: <data_dir>/master.key, made on first use.
+    master_key: str | None = None
+    account_id: str = Field("111122223333", pattern=r"^\d{12}$")
     region: str = "us-east-1"
     partition: str = "aws"
 
@@ -64,6 +71,8 @@ class Settings(BaseSettings):
     max_batch_item_bytes: int = 5_000
     # DetectEntities/BatchDetectEntities requests per second per account and region; 0 means unlimited.
     detect_tps: float = 0
+    # Every other operation (jobs, recognizers, endpoints, tags), per account and region; 0: unlimited.
+    control_tps: float = 0
 
     # Custom entity recognizers: where trained models are stored, and how training runs.
     models_uri: str = "s3://opencomprehend-models/"
@@ -85,6 +94,10 @@ class Settings(BaseSettings):
     @property
     def model_cache(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def resolved_credentials_file(self) -> Path:
+        return self.credentials_file or self.data_dir / "credentials.json"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -18,6 +18,8 @@ from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.scheduler import Scheduler
 from opencomprehend.jobs.store import JobStore
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
+from opencomprehend.security.credentials import CredentialStore
+from opencomprehend.security.keys import master_cipher
 from opencomprehend.service.registry import Environment
 
 log = logging.getLogger("opencomprehend")
@@ -62,6 +64,11 @@ def prepare_data_dir(settings: Settings) -> None:
         os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
 
 
+def open_credentials(settings: Settings) -> CredentialStore:
+    """The operator's API credentials (the file `opencomprehend credentials` manages)."""
+    return CredentialStore(settings.resolved_credentials_file, master_cipher(settings.data_dir, settings.master_key))
+
+
 def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
     """The service. Without workers (in-process tests) Detect runs in this process and jobs stay queued."""
     prepare_data_dir(settings)
@@ -83,6 +90,7 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
         recognizers=RecognizerStore(store.engine),
         endpoints=EndpointStore(store.engine),
         secret=_secret(settings.data_dir),
+        credentials=open_credentials(settings) if settings.auth == "sigv4" else None,
         objects=objects,
         runner=pool if pool is not None else InlineRunner(),
     )

@@ -20,7 +20,7 @@ from opencomprehend.runtime.pool import InlineRunner
 from opencomprehend.runtime.runner import WorkerLost
 from opencomprehend.server import create_app
 from opencomprehend.service import detect as detect_service
-from opencomprehend.service.detect import TokenBucket
+from opencomprehend.service.throttle import TokenBucket
 
 ENDPOINT = "arn:aws:comprehend:us-east-1:111122223333:entity-recognizer-endpoint/my-endpoint"
 ITEM_ERROR = {"ErrorCode": "InternalServerException", "ErrorMessage": "Unexpected Server Error. Please try again."}

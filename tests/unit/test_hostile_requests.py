@@ -118,7 +118,7 @@ def test_a_client_request_token_belongs_to_one_region(client: TestClient) -> Non
 def test_only_well_formed_regions_are_accepted(client: TestClient, region: str) -> None:
     status, body = call(client, "StartEntitiesDetectionJob", START, region)
     assert (status, body) == (
-        403,
+        400,
         {"__type": "InvalidSignatureException", "Message": "Credential should be scoped to a valid region."},
     )
     assert jobs(client) == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,16 +19,13 @@ from starlette.routing import Route
 
 import opencomprehend.service  # noqa: F401  (registers every operation)
 from opencomprehend.api import model
+from opencomprehend.api.auth import Identity, development_identity, verify_sigv4
 from opencomprehend.service.errors import ServiceError
 from opencomprehend.service.registry import OPERATIONS, Environment, RequestContext, snake_case
 
 log = logging.getLogger("opencomprehend.api")
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
-# us-east-1, eu-west-3, us-gov-west-1, us-isob-east-1, cn-north-1: what AWS's region names look like.
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}")
-MAX_REGION_CHARS = 32
 
 
 class _BadRequest(Exception):
@@ -63,19 +59,6 @@ def _json(body: dict[str, Any], status: int, request_id: str) -> Response:
 
 def _error(error: ServiceError, request_id: str) -> Response:
     return _json(error.body(), _status_for(error.code, error.status), request_id)
-
-
-def _region(request: Request, default: str) -> str:
-    """The region of the request's credential scope; only a well-formed region name is accepted."""
-    found = _CREDENTIAL_SCOPE.search(request.headers.get("authorization", ""))
-    if not found:
-        return default
-    region = found.group(1)
-    if len(region) > MAX_REGION_CHARS or not _REGION.fullmatch(region):
-        raise _BadRequest(
-            ServiceError("InvalidSignatureException", "Credential should be scoped to a valid region.", status=403)
-        )
-    return region
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -130,6 +113,13 @@ def _parse(raw: bytes) -> Any:
 
 def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None = None) -> Starlette:
     settings = env.settings
+    credentials = env.credentials
+
+    def authenticate(request: Request, raw: bytes) -> Identity:
+        if settings.auth == "sigv4":
+            assert credentials is not None
+            return verify_sigv4(request.method, request.url.path, request.url.query, request.headers, raw, credentials)
+        return development_identity(request.headers, settings.account_id, settings.region)
 
     async def dispatch(request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -142,10 +132,12 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
             )
         try:
             raw = await asyncio.wait_for(_read_body(request, settings.max_request_bytes), settings.request_timeout_s)
+            identity = authenticate(request, raw)
             body = _parse(raw)
-            region = _region(request, settings.region)
         except _BadRequest as refused:
             return _error(refused.error, request_id)
+        except ServiceError as refused:
+            return _error(refused, request_id)
         except TimeoutError:
             return _error(
                 ServiceError(
@@ -167,8 +159,8 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
                     status=501,
                 )
             ctx = RequestContext(
-                account_id=settings.account_id,
-                region=region,
+                account_id=identity.account_id,
+                region=identity.region,
                 partition=settings.partition,
                 request_id=request_id,
             )

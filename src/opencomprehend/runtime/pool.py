@@ -126,6 +126,15 @@ class _Slot:
         """A ready worker, starting one (and waiting for it) when there is none; None when closing."""
         delay = 1.0
         while not self.pool.closing.is_set():
+            if self.current is not None and self.current.ready and not self.current.process.is_alive():
+                # Died while idle (killed, out of memory): replaced now, before a task is sent to it.
+                log.warning(
+                    "worker %s exited with code %s while idle; starting a new one",
+                    self.current.pid,
+                    self.current.process.exitcode,
+                )
+                self.current.kill()
+                self.current = None
             if self.current is None:
                 # A replacement already loading takes over; otherwise a new worker starts.
                 self.current, self.replacement = self.replacement or self._start_worker(), None

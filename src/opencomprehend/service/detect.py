@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
-import time
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
@@ -49,64 +46,6 @@ Recognise = Callable[[list[str]], list[Entities | None]]
 
 class TextRunner(Protocol):
     def recognise(self, language: str, texts: list[str]) -> Future[list[Entities | None]]: ...
-
-
-# ------------------------------------------------------------------------------------------- throttling
-
-
-class TokenBucket:
-    """`rate` tokens a second, holding at most one second's worth (and at least one token)."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self._clock = clock
-        self._tokens = self.capacity
-        self._stamp = clock()
-        self._lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            if self._tokens < 1.0:
-                return False
-            self._tokens -= 1.0
-            return True
-
-
-class _AccountBuckets:
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._lock = threading.Lock()
-
-    def take(self, account_id: str, region: str) -> bool:
-        with self._lock:
-            bucket = self._buckets.get((account_id, region))
-            if bucket is None:
-                bucket = self._buckets[(account_id, region)] = TokenBucket(self.rate)
-        return bucket.take()
-
-
-# One set of buckets per running service. Environment is a frozen dataclass that cannot be hashed (it
-# holds a list), so the buckets are keyed by its id and dropped when it is collected.
-_throttles: dict[int, _AccountBuckets] = {}
-_throttles_lock = threading.Lock()
-
-
-def _throttle(env: Environment, ctx: RequestContext) -> None:
-    rate = env.settings.detect_tps
-    if rate <= 0:
-        return
-    with _throttles_lock:
-        buckets = _throttles.get(id(env))
-        if buckets is None:
-            buckets = _throttles[id(env)] = _AccountBuckets(rate)
-            weakref.finalize(env, _throttles.pop, id(env), None)
-    if not buckets.take(ctx.account_id, ctx.region):
-        raise ServiceError("ThrottlingException", "Rate exceeded")
 
 
 # ------------------------------------------------------------------------------------------------ checks
@@ -178,7 +117,7 @@ def _endpoint_engine(env: Environment, ctx: RequestContext, endpoint_arn: str) -
 # ---------------------------------------------------------------------------------------------- operations
 
 
-@operation("DetectEntities")
+@operation("DetectEntities", lane="detect")
 def detect_entities(
     env: Environment,
     ctx: RequestContext,
@@ -189,7 +128,6 @@ def detect_entities(
     bytes: bytes | None = None,  # noqa: A002  (the member's name)
     document_reader_config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    _throttle(env, ctx)
     if bytes is not None:
         if text is not None:
             raise invalid_request("Specify either Text or Bytes, not both.")
@@ -217,11 +155,10 @@ def detect_entities(
     return {"Entities": entities}
 
 
-@operation("BatchDetectEntities")
+@operation("BatchDetectEntities", lane="detect")
 def batch_detect_entities(
     env: Environment, ctx: RequestContext, *, text_list: list[str], language_code: str
 ) -> dict[str, Any]:
-    _throttle(env, ctx)
     limit = env.settings.max_batch_items
     if len(text_list) > limit:
         raise ServiceError(

@@ -7,6 +7,7 @@ error that names it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,14 +19,23 @@ from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.store import JobStore
 from opencomprehend.runtime.runner import Runner
+from opencomprehend.security.credentials import CredentialStore
+from opencomprehend.service.throttle import throttle
 
 Handler = Callable[..., dict[str, Any]]
 OPERATIONS: dict[str, Handler] = {}
 
 
-def operation(name: str) -> Callable[[Handler], Handler]:
+def operation(name: str, lane: str = "control") -> Callable[[Handler], Handler]:
+    """Register a handler; its requests are counted against the account's rate for `lane` first."""
+
     def register(handler: Handler) -> Handler:
-        OPERATIONS[name] = handler
+        @functools.wraps(handler)
+        def throttled(env: Environment, ctx: RequestContext, **members: Any) -> dict[str, Any]:
+            throttle(env, ctx.account_id, ctx.region, lane)
+            return handler(env, ctx, **members)
+
+        OPERATIONS[name] = throttled
         return handler
 
     return register
@@ -38,6 +48,7 @@ class Environment:
     recognizers: RecognizerStore
     endpoints: EndpointStore
     secret: bytes  # signs pagination tokens
+    credentials: CredentialStore | None = None  # the API's access keys, with auth = "sigv4"
     objects: ObjectStore | None = None
     runner: Runner | None = None  # the warm workers; None when the app runs without them
     # Called after a job is queued or asked to stop, so a local scheduler acts at once instead of at its next poll.

@@ -1,0 +1,163 @@
+"""Who sent a request: SigV4 verified with botocore's own signer, or development mode's plain reading.
+
+- `sigv4`: the Authorization header's access key must be one of the operator's credentials
+  (security/credentials.py); botocore's SigV4Auth recomputes the signature over the headers the client
+  signed, and it must match. The request's date must be within 15 minutes of the server's clock, which
+  also bounds how long a captured request can be replayed. The credential maps to one account.
+- `development` (the embedded default, loopback only): nothing is verified; the account is the access
+  key id when that is twelve digits (LocalStack's convention: two local clients with different keys get
+  two isolated accounts), else the configured default account.
+
+Either way the region is the signed credential scope's, and only a well-formed region name is accepted.
+Errors are the codes AWS JSON clients know, all HTTP 400 as on Comprehend's own endpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from opencomprehend.security.credentials import ACCOUNT_ID, CredentialStore
+from opencomprehend.service.errors import ServiceError
+
+SERVICE = "comprehend"
+MAX_SKEW = dt.timedelta(minutes=15)
+# us-east-1, eu-west-3, us-gov-west-1, us-isob-east-1, cn-north-1: what AWS's region names look like.
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}")
+MAX_REGION_CHARS = 32
+_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*SignedHeaders=(?P<signed>[^,\s]+)"
+    r"\s*,\s*Signature=(?P<signature>[0-9a-f]{64})\s*"
+)
+_SCOPE = re.compile(r"(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
+_LOOSE_SCOPE = re.compile(r"Credential=(?P<key>[^/,\s]*)/\d{8}/(?P<region>[^/,\s]+)/")
+
+
+@dataclass(frozen=True)
+class Identity:
+    account_id: str
+    region: str
+    access_key_id: str | None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _error(code: str, message: str) -> ServiceError:
+    return ServiceError(code, message, status=400)
+
+
+def _invalid_signature(message: str) -> ServiceError:
+    return _error("InvalidSignatureException", message)
+
+
+def _check_region(region: str) -> str:
+    if len(region) > MAX_REGION_CHARS or not _REGION.fullmatch(region):
+        raise _invalid_signature("Credential should be scoped to a valid region.")
+    return region
+
+
+def development_identity(headers: Mapping[str, str], default_account: str, default_region: str) -> Identity:
+    """Development mode: nothing verified; the account from a twelve-digit access key id."""
+    found = _LOOSE_SCOPE.search(headers.get("authorization", ""))
+    if not found:
+        return Identity(default_account, default_region, None)
+    key = found.group("key")
+    account = key if ACCOUNT_ID.fullmatch(key) else default_account
+    return Identity(account, _check_region(found.group("region")), key or None)
+
+
+def _request_time(headers: Mapping[str, str]) -> tuple[str, dt.datetime]:
+    stamp = headers.get("x-amz-date")
+    if stamp is None:
+        raise _error(
+            "IncompleteSignatureException",
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        )
+    try:
+        when = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise _error(
+            "IncompleteSignatureException", f"Date must be in ISO-8601 'basic format'. Got '{stamp}'."
+        ) from None
+    return stamp, when
+
+
+def _check_skew(stamp: str, when: dt.datetime, now: dt.datetime) -> None:
+    def basic(moment: dt.datetime) -> str:
+        return moment.strftime("%Y%m%dT%H%M%SZ")
+
+    if when < now - MAX_SKEW:
+        raise _invalid_signature(
+            f"Signature expired: {stamp} is now earlier than {basic(now - MAX_SKEW)} ({basic(now)} - 15 min.)"
+        )
+    if when > now + MAX_SKEW:
+        raise _invalid_signature(
+            f"Signature not yet current: {stamp} is still later than {basic(now + MAX_SKEW)} ({basic(now)} + 15 min.)"
+        )
+
+
+def verify_sigv4(
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    credentials: CredentialStore,
+    now: dt.datetime | None = None,
+) -> Identity:
+    """The identity of a SigV4-signed request, or the ServiceError a client of AWS would get."""
+    authorization = headers.get("authorization")
+    if not authorization:
+        raise _error("MissingAuthenticationTokenException", "Missing Authentication Token")
+    parsed = _AUTHORIZATION.fullmatch(authorization.strip())
+    if parsed is None:
+        raise _error(
+            "IncompleteSignatureException",
+            "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters "
+            "(AWS4-HMAC-SHA256).",
+        )
+    scope = _SCOPE.fullmatch(parsed.group("credential"))
+    if scope is None:
+        raise _error(
+            "IncompleteSignatureException", "The Credential is not <key>/<date>/<region>/<service>/aws4_request."
+        )
+    region = _check_region(scope.group("region"))
+    if scope.group("service") != SERVICE:
+        raise _invalid_signature(f"Credential should be scoped to correct service: '{SERVICE}'.")
+    stamp, when = _request_time(headers)
+    if scope.group("date") != stamp[:8]:
+        raise _invalid_signature("Credential should be scoped to a valid date: the request's X-Amz-Date day.")
+    _check_skew(stamp, when, now or _now())
+    credential = credentials.get(scope.group("key"))
+    if credential is None:
+        raise _error("UnrecognizedClientException", "The security token included in the request is invalid.")
+
+    signed = parsed.group("signed").split(";")
+    if "host" not in signed or any(name not in headers for name in signed):
+        raise _invalid_signature("The request's SignedHeaders must include host, and every one must be present.")
+    # botocore's signer over exactly the headers the client signed, at the client's own timestamp.
+    request = AWSRequest(
+        method=method,
+        url=f"http://{headers['host']}{path}" + (f"?{query}" if query else ""),
+        headers={name: headers[name] for name in signed},
+        data=body,
+    )
+    request.context["timestamp"] = stamp
+    signer = SigV4Auth(Credentials(credential.access_key_id, credential.secret_access_key), SERVICE, region)
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    if not hmac.compare_digest(expected, parsed.group("signature")):
+        raise _invalid_signature(
+            "The request signature we calculated does not match the signature you provided. Check your AWS "
+            "Secret Access Key and signing method. Consult the service documentation for details."
+        )
+    return Identity(credential.account_id, region, credential.access_key_id)
