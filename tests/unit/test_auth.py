@@ -83,9 +83,12 @@ def test_a_signed_request_acts_as_its_keys_account_in_its_scopes_region(client: 
     assert created["JobArn"].startswith("arn:aws:comprehend:eu-west-1:123456789012:entities-detection-job/")
     # The other account's key does not see it; the same key in another region does not either.
     assert as_key(client, keys["b"], "ListEntitiesDetectionJobs", {})[1]["EntitiesDetectionJobPropertiesList"] == []
-    assert as_key(client, keys["a"], "ListEntitiesDetectionJobs", {}, region="us-east-1")[1][
-        "EntitiesDetectionJobPropertiesList"
-    ] == []
+    assert (
+        as_key(client, keys["a"], "ListEntitiesDetectionJobs", {}, region="us-east-1")[1][
+            "EntitiesDetectionJobPropertiesList"
+        ]
+        == []
+    )
     listed = as_key(client, keys["a"], "ListEntitiesDetectionJobs", {})[1]["EntitiesDetectionJobPropertiesList"]
     assert [job["JobId"] for job in listed] == [created["JobId"]]
 
@@ -206,9 +209,12 @@ def test_development_mode_takes_a_twelve_digit_key_as_the_account(tmp_path: Path
         first = send(client, *signed("StartEntitiesDetectionJob", START, "123456789012", "anything"))[1]
         assert ":123456789012:" in first["JobArn"]
         # Another twelve-digit key is another account; any other key is the configured default account.
-        assert send(client, *signed("ListEntitiesDetectionJobs", {}, "210987654321", "x"))[1][
-            "EntitiesDetectionJobPropertiesList"
-        ] == []
+        assert (
+            send(client, *signed("ListEntitiesDetectionJobs", {}, "210987654321", "x"))[1][
+                "EntitiesDetectionJobPropertiesList"
+            ]
+            == []
+        )
         other = send(client, *signed("StartEntitiesDetectionJob", START, "AKIDEXAMPLE", "x"))[1]
         assert ":111122223333:" in other["JobArn"]
         # No signature is checked: a wrong secret is the same account.

@@ -1,0 +1,100 @@
+"""A shared server with `--auth sigv4`: keys made with `opencomprehend credentials`, used by the AWS CLI and boto3."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from support.server import BIN, ROLE, Server, aws_cli, client_env, running_server
+
+pytestmark = pytest.mark.e2e
+
+OC = str(BIN / "opencomprehend")
+
+
+def credentials(data_dir: Path, *args: str) -> str:
+    done = subprocess.run([OC, "credentials", *args, "--data-dir", str(data_dir)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def add_key(data_dir: Path, account: str) -> tuple[str, str]:
+    lines = dict(line.split(": ", 1) for line in credentials(data_dir, "add", "--account-id", account).splitlines())
+    return lines["AccessKeyId"], lines["SecretAccessKey"]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, aws_available: None) -> Iterator[tuple[Server, dict]]:
+    data_dir = tmp_path_factory.mktemp("sigv4")
+    keys = {"a": add_key(data_dir, "123456789012"), "b": add_key(data_dir, "210987654321")}
+    with running_server(data_dir, OPENCOMPREHEND_AUTH="sigv4", OPENCOMPREHEND_WORKERS="1") as server:
+        yield server, keys
+
+
+def cli(server: Server, key: tuple[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **client_env(),
+        "AWS_ACCESS_KEY_ID": key[0],
+        "AWS_SECRET_ACCESS_KEY": key[1],
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    return subprocess.run(
+        [aws_cli(), "comprehend", *args, "--endpoint-url", server.endpoint, "--output", "json"],  # type: ignore[list-item]
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+
+
+def boto(server: Server, key: tuple[str, str]) -> object:
+    return boto3.client(
+        "comprehend", endpoint_url=server.endpoint, region_name="eu-west-1", aws_access_key_id=key[0],
+        aws_secret_access_key=key[1], config=Config(retries={"total_max_attempts": 1}),
+    )  # fmt: skip
+
+
+def test_the_cli_and_boto3_work_with_real_keys_each_in_its_account(shared: tuple[Server, dict]) -> None:
+    server, keys = shared
+    done = cli(server, keys["a"], "detect-entities", "--language-code", "en", "--text", "Angela Merkel visited Paris.")
+    assert done.returncode == 0, done.stderr
+    assert "Angela Merkel" in done.stdout
+    server.put("docs", "in/a.txt", "Barack Obama visited Berlin.\n")
+    started = boto(server, keys["a"]).start_entities_detection_job(  # type: ignore[attr-defined]
+        InputDataConfig={"S3Uri": "s3://docs/in/"}, OutputDataConfig={"S3Uri": "s3://docs/out/"},
+        DataAccessRoleArn=ROLE, LanguageCode="en",
+    )  # fmt: skip
+    assert started["JobArn"].startswith("arn:aws:comprehend:eu-west-1:123456789012:")
+    theirs = cli(server, keys["b"], "describe-entities-detection-job", "--job-id", started["JobId"])
+    assert theirs.returncode != 0 and "JobNotFoundException" in theirs.stderr
+
+
+def test_wrong_or_unknown_keys_are_refused_as_aws_refuses_them(shared: tuple[Server, dict]) -> None:
+    server, keys = shared
+    wrong = cli(server, (keys["a"][0], "x" * 40), "list-entities-detection-jobs")
+    assert wrong.returncode != 0 and "InvalidSignatureException" in wrong.stderr
+    with pytest.raises(ClientError) as raised:
+        boto(server, ("AKIAIOSFODNN7EXAMPLE", "x" * 40)).list_endpoints()  # type: ignore[attr-defined]
+    assert raised.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_a_removed_key_stops_working_at_once(shared: tuple[Server, dict]) -> None:
+    server, _ = shared
+    key = add_key(server.data_dir, "333333333333")
+    assert cli(server, key, "list-endpoints").returncode == 0
+    listed = credentials(server.data_dir, "list")
+    assert key[0] in listed and key[1] not in listed
+    credentials(server.data_dir, "remove", key[0])
+    refused = cli(server, key, "list-endpoints")
+    assert refused.returncode != 0 and "UnrecognizedClientException" in refused.stderr
+
+
+def test_development_mode_never_binds_beyond_loopback(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [OC, "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)], capture_output=True, text=True,
+        timeout=60, env={**os.environ},
+    )  # fmt: skip
+    assert done.returncode == 2 and "start it with --auth sigv4" in done.stderr
