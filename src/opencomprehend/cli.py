@@ -167,6 +167,74 @@ def credentials_remove(
     typer.echo(f"Removed {gone.access_key_id} (account {gone.account_id}).")
 
 
+roles_app = typer.Typer(
+    help="Data access roles for --auth sigv4: what each role of an account may read and write.", no_args_is_help=True
+)
+app.add_typer(roles_app, name="roles")
+
+
+def _role_registry(data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from opencomprehend.server import open_roles
+
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    try:
+        return open_roles(settings)
+    except (ValueError, OSError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@roles_app.command("add")
+def roles_add(
+    account_id: Annotated[str, typer.Option("--account-id", help="The twelve-digit account the role belongs to.")],
+    name: Annotated[
+        str, typer.Option("--name", help="The role's name: its ARN is arn:aws:iam::<account>:role/<name>.")
+    ],
+    read: Annotated[list[str], typer.Option("--read", help="An S3 prefix the role may read (repeat for more).")] = [],  # noqa: B006
+    write: Annotated[
+        list[str], typer.Option("--write", help="An S3 prefix the role may write, and read (repeat for more).")
+    ] = [],  # noqa: B006
+    s3_endpoint_url: Annotated[
+        str | None, typer.Option(help="The object store the role uses (default: the server's).")
+    ] = None,
+    s3_access_key_id: Annotated[str | None, typer.Option(help="The role's own object-store access key.")] = None,
+    s3_secret_access_key: Annotated[str | None, typer.Option(help="...and its secret (stored encrypted).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add a data access role to an account."""
+    from opencomprehend.security.files import SecurityFileError
+
+    try:
+        role = _role_registry(data_dir).add(
+            account_id, name, read, write, s3_endpoint_url, s3_access_key_id, s3_secret_access_key
+        )
+    except SecurityFileError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(role.arn)
+
+
+@roles_app.command("list")
+def roles_list(data_dir: DataDirOption = None) -> None:
+    """Every role with what it may read and write (never a secret)."""
+    for role in _role_registry(data_dir).list():
+        store = f"  store {role.s3_endpoint_url}" if role.s3_endpoint_url else ""
+        typer.echo(f"{role.arn}  read {','.join(role.read) or '-'}  write {','.join(role.write) or '-'}{store}")
+
+
+@roles_app.command("remove")
+def roles_remove(
+    arn: Annotated[str, typer.Argument(help="The role's ARN.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Remove a role: jobs and trainings that name it are refused from then on."""
+    from opencomprehend.security.files import SecurityFileError
+
+    try:
+        gone = _role_registry(data_dir).remove(arn)
+    except SecurityFileError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"Removed {gone.arn}.")
+
+
 @app.command("eval")
 def evaluate(
     dataset: Annotated[

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from opencomprehend.api.app import build_app
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import LocalFolderStore, ObjectStore, S3Store
+from opencomprehend.jobs.access import DataAccess
 from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.scheduler import Scheduler
@@ -20,6 +21,7 @@ from opencomprehend.jobs.store import JobStore
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
 from opencomprehend.security.credentials import CredentialStore
 from opencomprehend.security.keys import master_cipher
+from opencomprehend.security.roles import RoleRegistry
 from opencomprehend.service.registry import Environment
 
 log = logging.getLogger("opencomprehend")
@@ -69,6 +71,11 @@ def open_credentials(settings: Settings) -> CredentialStore:
     return CredentialStore(settings.resolved_credentials_file, master_cipher(settings.data_dir, settings.master_key))
 
 
+def open_roles(settings: Settings) -> RoleRegistry:
+    """The operator's data access roles (the file `opencomprehend roles` manages)."""
+    return RoleRegistry(settings.data_dir / "roles.json", master_cipher(settings.data_dir, settings.master_key))
+
+
 def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
     """The service. Without workers (in-process tests) Detect runs in this process and jobs stay queued."""
     prepare_data_dir(settings)
@@ -91,6 +98,8 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
         endpoints=EndpointStore(store.engine),
         secret=_secret(settings.data_dir),
         credentials=open_credentials(settings) if settings.auth == "sigv4" else None,
+        # Roles are enforced with real accounts; in development mode every role reaches every local bucket.
+        roles=open_roles(settings) if settings.auth == "sigv4" else None,
         objects=objects,
         runner=pool if pool is not None else InlineRunner(),
     )
@@ -99,7 +108,8 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
 
         def start_workers():  # type: ignore[no-untyped-def]
             pool.warm_up()
-            scheduler = Scheduler(store, env.recognizers, objects, pool, settings)
+            access = DataAccess(objects, env.roles, settings)
+            scheduler = Scheduler(store, env.recognizers, objects, pool, settings, access)
             scheduler.start()
             env.on_job_change.append(scheduler.wake)
             log.info("%d warm workers ready", pool.workers)

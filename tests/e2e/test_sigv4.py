@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +12,13 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from support.server import BIN, ROLE, Server, aws_cli, client_env, running_server
+from support.server import BIN, Server, aws_cli, client_env, running_server
 
 pytestmark = pytest.mark.e2e
 
 OC = str(BIN / "opencomprehend")
+ROLE_A = "arn:aws:iam::123456789012:role/ComprehendData"
+ROLE_B = "arn:aws:iam::210987654321:role/ComprehendData"
 
 
 def credentials(data_dir: Path, *args: str) -> str:
@@ -33,6 +36,12 @@ def add_key(data_dir: Path, account: str) -> tuple[str, str]:
 def shared(tmp_path_factory: pytest.TempPathFactory, aws_available: None) -> Iterator[tuple[Server, dict]]:
     data_dir = tmp_path_factory.mktemp("sigv4")
     keys = {"a": add_key(data_dir, "123456789012"), "b": add_key(data_dir, "210987654321")}
+    for account in ("123456789012", "210987654321"):
+        done = subprocess.run(
+            [OC, "roles", "add", "--account-id", account, "--name", "ComprehendData", "--read", "s3://docs/in/",
+             "--write", "s3://docs/out/", "--data-dir", str(data_dir)], capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0 and done.stdout.strip() == f"arn:aws:iam::{account}:role/ComprehendData"
     with running_server(data_dir, OPENCOMPREHEND_AUTH="sigv4", OPENCOMPREHEND_WORKERS="1") as server:
         yield server, keys
 
@@ -65,7 +74,7 @@ def test_the_cli_and_boto3_work_with_real_keys_each_in_its_account(shared: tuple
     server.put("docs", "in/a.txt", "Barack Obama visited Berlin.\n")
     started = boto(server, keys["a"]).start_entities_detection_job(  # type: ignore[attr-defined]
         InputDataConfig={"S3Uri": "s3://docs/in/"}, OutputDataConfig={"S3Uri": "s3://docs/out/"},
-        DataAccessRoleArn=ROLE, LanguageCode="en",
+        DataAccessRoleArn=ROLE_A, LanguageCode="en",
     )  # fmt: skip
     assert started["JobArn"].startswith("arn:aws:comprehend:eu-west-1:123456789012:")
     theirs = cli(server, keys["b"], "describe-entities-detection-job", "--job-id", started["JobId"])
@@ -98,3 +107,43 @@ def test_development_mode_never_binds_beyond_loopback(tmp_path: Path) -> None:
         timeout=60, env={**os.environ},
     )  # fmt: skip
     assert done.returncode == 2 and "start it with --auth sigv4" in done.stderr
+
+
+def _start(server: Server, key: tuple[str, str], role: str, source: str, target: str) -> str:
+    return boto(server, key).start_entities_detection_job(  # type: ignore[attr-defined]
+        InputDataConfig={"S3Uri": source}, OutputDataConfig={"S3Uri": target}, DataAccessRoleArn=role,
+        LanguageCode="en",
+    )["JobId"]  # fmt: skip
+
+
+def test_a_role_the_account_does_not_have_is_refused_at_start(shared: tuple[Server, dict]) -> None:
+    server, keys = shared
+    for role in ("arn:aws:iam::123456789012:role/NoSuchRole", ROLE_B):
+        with pytest.raises(ClientError) as raised:
+            _start(server, keys["a"], role, "s3://docs/in/", "s3://docs/out/")
+        assert raised.value.response["Error"]["Code"] == "InvalidRequestException"
+        assert "does not exist in account 123456789012" in raised.value.response["Error"]["Message"]
+
+
+def test_a_job_reads_and_writes_only_where_its_role_may(shared: tuple[Server, dict]) -> None:
+    server, keys = shared
+    server.put("docs", "in/ok.txt", "Angela Merkel visited Paris.\n")
+    server.put("private", "in/secret.txt", "Barack Obama visited Berlin.\n")
+    client = boto(server, keys["a"])
+    cases = {
+        _start(server, keys["a"], ROLE_A, "s3://private/in/", "s3://docs/out/"): "NO_READ_ACCESS_TO_INPUT:",
+        _start(server, keys["a"], ROLE_A, "s3://docs/in/", "s3://private/out/"): "NO_WRITE_ACCESS_TO_OUTPUT:",
+        _start(server, keys["a"], ROLE_A, "s3://docs/in/", "s3://docs/out/role/"): None,
+    }
+    for job_id, reason in cases.items():
+        deadline = time.time() + 120
+        while True:
+            props = client.describe_entities_detection_job(JobId=job_id)["EntitiesDetectionJobProperties"]  # type: ignore[attr-defined]
+            if props["JobStatus"] in ("COMPLETED", "FAILED") or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        if reason is None:
+            assert props["JobStatus"] == "COMPLETED", props
+        else:
+            assert props["JobStatus"] == "FAILED" and props["Message"].startswith(reason), props
+    assert not (server.bucket_root / "private" / "out").exists(), "nothing was written outside the role's prefixes"

@@ -16,7 +16,7 @@ from botocore.credentials import Credentials
 from starlette.testclient import TestClient
 
 from opencomprehend.config import Settings
-from opencomprehend.server import create_app, open_credentials
+from opencomprehend.server import create_app, open_credentials, open_roles
 
 TARGET = "Comprehend_20171127."
 
@@ -29,6 +29,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def keys(settings: Settings) -> dict[str, Any]:
     store = open_credentials(settings)
+    open_roles(settings).add("123456789012", "ComprehendData", read=["s3://docs/in/"], write=["s3://docs/out/"])
     return {"a": store.add("123456789012"), "b": store.add("210987654321"), "store": store}
 
 

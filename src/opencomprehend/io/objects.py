@@ -265,6 +265,49 @@ class LocalFolderStore:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# A store seen through a data access role
+
+
+class ScopedStore:
+    """Another store, limited to the S3 locations a role may read and write: anything else is AccessDenied.
+
+    `may_read` and `may_write` take an `s3://bucket/key` URI (a listing is checked by its prefix).
+    """
+
+    def __init__(self, inner: ObjectStore, may_read: Callable[[str], bool], may_write: Callable[[str], bool]) -> None:
+        self.inner = inner
+        self._may_read = may_read
+        self._may_write = may_write
+
+    def __repr__(self) -> str:
+        return f"ScopedStore({self.inner!r})"
+
+    def _check(self, allowed: Callable[[str], bool], bucket: str, key: str, action: str) -> None:
+        if not allowed(f"s3://{bucket}/{key}"):
+            raise AccessDenied(f"The data access role may not {action} s3://{bucket}/{key}.")
+
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
+        self._check(self._may_read, bucket, prefix, "list")
+        return self.inner.list_objects(bucket, prefix)
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        self._check(self._may_read, bucket, key, "read")
+        return self.inner.get_bytes(bucket, key)
+
+    def put_file(self, bucket: str, key: str, path: Path) -> None:
+        self._check(self._may_write, bucket, key, "write")
+        self.inner.put_file(bucket, key, path)
+
+    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+        self._check(self._may_write, bucket, key, "write")
+        self.inner.put_bytes(bucket, key, data)
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._check(self._may_write, bucket, key, "delete")
+        self.inner.delete(bucket, key)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # S3-compatible server
 
 

@@ -52,11 +52,13 @@ class JobRun:
         settings: Settings,
         owner: str,
         shutdown: threading.Event,
+        data: ObjectStore | None = None,
     ) -> None:
         self.job = job
         self.store = store
         self.recognizers = recognizers
-        self.objects = objects
+        self.objects = objects  # the server's own store: trained models
+        self.data = data if data is not None else objects  # the input and output, as the job's role sees them
         self.engine = job["language_code"]
         self.runner = runner
         self.settings = settings
@@ -132,7 +134,7 @@ class JobRun:
     def _input(self) -> list[ObjectInfo]:
         uri = self.job["input_s3_uri"]
         try:
-            infos = list_input(self.objects, uri)
+            infos = list_input(self.data, uri)
         except (NoSuchBucket, AccessDenied):
             raise JobFailed(READ_DENIED) from None
         except InputNotFound as exc:
@@ -154,7 +156,7 @@ class JobRun:
         total = 0
         try:
             shards = cut_shards(
-                self.objects,
+                self.data,
                 job["input_s3_uri"],
                 infos,
                 job["input_format"],
@@ -217,7 +219,7 @@ class JobRun:
         self._heartbeat_quietly()
         uri = output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
         try:
-            assemble(self.objects, self.work, shard_numbers, uri)
+            assemble(self.data, self.work, shard_numbers, uri)
         except StorageError:
             raise JobFailed(WRITE_DENIED) from None
 

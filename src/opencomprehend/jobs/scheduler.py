@@ -9,6 +9,7 @@ from typing import Any
 
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import ObjectStore, StorageError
+from opencomprehend.jobs.access import DataAccess
 from opencomprehend.jobs.job_run import JobRun
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.store import JobStore, owner_id
@@ -27,10 +28,12 @@ class Scheduler:
         objects: ObjectStore,
         runner: Runner,
         settings: Settings,
+        access: DataAccess | None = None,
     ) -> None:
         self.store = store
         self.recognizers = recognizers
         self.objects = objects
+        self.access = access or DataAccess(objects, None, settings)
         self.runner = runner
         self.settings = settings
         self.owner = owner_id()
@@ -71,17 +74,20 @@ class Scheduler:
         for job in self.store.claim(self.owner, self.settings.lease_s, self.settings.max_active_jobs):
             if job["job_id"] in self._runs:
                 continue
+            data = self.access.store_for(job["data_access_role_arn"], job["account_id"])
             run = JobRun(
-                job, self.store, self.recognizers, self.objects, self.runner, self.settings, self.owner, self._stopping
-            )
+                job, self.store, self.recognizers, self.objects, self.runner, self.settings, self.owner, self._stopping,
+                data,
+            )  # fmt: skip
             self._start(job["job_id"], run.run, f"job-{job['job_id'][:8]}")
         capacity = self.settings.training_capacity
         for recognizer in self.recognizers.claim(self.owner, self.settings.lease_s, capacity):
             arn = recognizer["recognizer_arn"]
             if arn in self._runs:
                 continue
+            data = self.access.store_for(recognizer["data_access_role_arn"], recognizer["account_id"])
             training = TrainingRun(
-                recognizer, self.recognizers, self.objects, self.settings, self.owner, self._stopping
+                recognizer, self.recognizers, self.objects, self.settings, self.owner, self._stopping, data
             )
             self._start(arn, training.run, f"train-{recognizer['recognizer_name'][:16]}")
         for recognizer in self.recognizers.deleting():

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from opencomprehend.config import Settings
-from opencomprehend.io.objects import ObjectStore, StorageError
+from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectStore, StorageError
 from opencomprehend.io.training_data import (
     AnnotatedDocument,
     TrainingDataProblem,
@@ -27,7 +27,7 @@ from opencomprehend.io.training_data import (
     read_entity_list,
     read_manifests,
 )
-from opencomprehend.jobs.job_run import LeaseLost
+from opencomprehend.jobs.job_run import READ_DENIED, LeaseLost
 from opencomprehend.jobs.recognizers import (
     IN_ERROR,
     STOP_REQUESTED,
@@ -82,6 +82,13 @@ def recognizer_metadata(report: dict[str, Any], entity_types: list[str]) -> dict
     }
 
 
+INTERNAL_ERROR = "INTERNAL_SERVER_ERROR: An internal error stopped the training; the server's log has the details."
+
+
+class TrainingDataDenied(Exception):
+    """The data access role may not read the training data."""
+
+
 class TrainingRun:
     def __init__(
         self,
@@ -91,10 +98,12 @@ class TrainingRun:
         settings: Settings,
         owner: str,
         shutdown: threading.Event,
+        data: ObjectStore | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.store = store
-        self.objects = objects
+        self.objects = objects  # the server's own store: where the trained model goes
+        self.data = data if data is not None else objects  # the training data, as the role sees it
         self.settings = settings
         self.owner = owner
         self.shutdown = shutdown
@@ -106,10 +115,15 @@ class TrainingRun:
         try:
             if self.recognizer["status"] == STOP_REQUESTED:
                 raise TrainingStopped()
-            train, test = self.training_data()
+            try:
+                train, test = self.training_data()
+            except (AccessDenied, NoSuchBucket):
+                raise TrainingDataDenied() from None
             self._train(train, test)
         except TrainingStopped:
             self._finish(STOPPED, None)
+        except TrainingDataDenied:
+            self._finish(IN_ERROR, READ_DENIED)
         except (TrainingDataProblem, TrainingDataError) as exc:
             self._finish(IN_ERROR, f"INVALID_TRAINING_DATA: {exc}")
         except LeaseLost:
@@ -118,9 +132,9 @@ class TrainingRun:
             self._finish(IN_ERROR, f"NO_WRITE_ACCESS_TO_MODEL: The trained model could not be stored: {exc}")
         except TrainingCrashed as exc:
             self._finish(IN_ERROR, f"INTERNAL_SERVER_ERROR: Training failed: {exc}")
-        except Exception as exc:  # noqa: BLE001  (a recognizer must never be left stuck in TRAINING)
+        except Exception:  # noqa: BLE001  (a recognizer must never be left stuck in TRAINING)
             log.exception("recognizer %s failed", arn)
-            self._finish(IN_ERROR, f"INTERNAL_SERVER_ERROR: {type(exc).__name__}: {exc}")
+            self._finish(IN_ERROR, INTERNAL_ERROR)
 
     def _finish(self, status: str, message: str | None, **values: Any) -> None:
         self.store.finish(self.recognizer["recognizer_arn"], self.owner, status, message, **values)
@@ -144,7 +158,7 @@ class TrainingRun:
             train: list[AnnotatedDocument] = []
             test: list[AnnotatedDocument] = []
             for manifest in config.get("AugmentedManifests") or []:
-                docs = read_manifests(self.objects, manifest["S3Uri"], manifest["AttributeNames"], self.entity_types)
+                docs = read_manifests(self.data, manifest["S3Uri"], manifest["AttributeNames"], self.entity_types)
                 if manifest.get("Split", "TRAIN") == "TEST":
                     test.extend(docs)
                     explicit_test = True
@@ -154,15 +168,15 @@ class TrainingRun:
             documents = config["Documents"]
             fmt = documents.get("InputFormat", "ONE_DOC_PER_LINE")
             line_mode = fmt == "ONE_DOC_PER_LINE"
-            train = read_corpus(self.objects, documents["S3Uri"], fmt, settings.max_document_bytes)
+            train = read_corpus(self.data, documents["S3Uri"], fmt, settings.max_document_bytes)
             test = []
             if documents.get("TestS3Uri"):
-                test = read_corpus(self.objects, documents["TestS3Uri"], fmt, settings.max_document_bytes)
+                test = read_corpus(self.data, documents["TestS3Uri"], fmt, settings.max_document_bytes)
                 explicit_test = True
             if config.get("Annotations"):
                 annotations = config["Annotations"]
                 uri = annotations["S3Uri"]
-                apply_annotations(train, read_annotated(self.objects, uri), uri, line_mode, self.entity_types)
+                apply_annotations(train, read_annotated(self.data, uri), uri, line_mode, self.entity_types)
                 if explicit_test:
                     test_uri = annotations.get("TestS3Uri")
                     if not test_uri:
@@ -171,11 +185,11 @@ class TrainingRun:
                             "need their own annotations."
                         )
                     apply_annotations(
-                        test, read_annotated(self.objects, test_uri), test_uri, line_mode, self.entity_types
+                        test, read_annotated(self.data, test_uri), test_uri, line_mode, self.entity_types
                     )
             else:
                 uri = config["EntityList"]["S3Uri"]
-                entries = read_entity_list(read_annotated(self.objects, uri), uri, self.entity_types)
+                entries = read_entity_list(read_annotated(self.data, uri), uri, self.entity_types)
                 label_with_entity_list(train + test, entries)
                 minimum = settings.min_entity_list_matches
         for doc in train + test:

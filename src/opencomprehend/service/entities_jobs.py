@@ -15,6 +15,7 @@ from opencomprehend.jobs.store import (
     InvalidTransition,
     JobFilter,
 )
+from opencomprehend.service.access import check_role
 from opencomprehend.service.errors import invalid_request, job_not_found, resource_not_found
 from opencomprehend.service.idempotency import request_hash
 from opencomprehend.service.pagination import Pager, check_time_window
@@ -54,6 +55,7 @@ def start_entities_detection_job(
         "Tags": tags,
         "FlywheelArn": flywheel_arn,
     }
+    check_role(env, ctx, data_access_role_arn)
     if entity_recognizer_arn is not None:
         # The job runs the recognizer in its own language; LanguageCode is validated, then ignored.
         usable_recognizer(env, ctx, entity_recognizer_arn)

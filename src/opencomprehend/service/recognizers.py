@@ -16,6 +16,7 @@ from opencomprehend.jobs.recognizers import (
 )
 from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken
 from opencomprehend.jobs.store import InvalidTransition
+from opencomprehend.service.access import check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import request_hash
 from opencomprehend.service.pagination import Pager, check_time_window
@@ -95,6 +96,7 @@ def create_entity_recognizer(
             f"Custom entity recognizers support {', '.join(CUSTOM_LANGUAGES)}; '{language_code}' is not supported.",
         )
     resolved = _resolved_input(input_data_config)
+    check_role(env, ctx, data_access_role_arn)
     tag_pairs = check_tags(env, tags)
     members = {
         "RecognizerName": recognizer_name,

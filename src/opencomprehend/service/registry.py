@@ -20,6 +20,7 @@ from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.store import JobStore
 from opencomprehend.runtime.runner import Runner
 from opencomprehend.security.credentials import CredentialStore
+from opencomprehend.security.roles import RoleRegistry
 from opencomprehend.service.throttle import throttle
 
 Handler = Callable[..., dict[str, Any]]
@@ -49,6 +50,7 @@ class Environment:
     endpoints: EndpointStore
     secret: bytes  # signs pagination tokens
     credentials: CredentialStore | None = None  # the API's access keys, with auth = "sigv4"
+    roles: RoleRegistry | None = None  # data access roles, enforced with auth = "sigv4"
     objects: ObjectStore | None = None
     runner: Runner | None = None  # the warm workers; None when the app runs without them
     # Called after a job is queued or asked to stop, so a local scheduler acts at once instead of at its next poll.

@@ -1,0 +1,37 @@
+"""What a run may touch: the object store as its job's or training's DataAccessRoleArn sees it.
+
+Without a role registry (development mode) every role reaches the server's own store. With one, a run
+reads and writes only through its role: the prefixes the role names (io.objects.ScopedStore), with the
+object-store endpoint and credentials the role gives, else the server's. A role its account does not
+have reaches nothing, so the run fails NO_READ_ACCESS_TO_INPUT as Comprehend's does.
+"""
+
+from __future__ import annotations
+
+from opencomprehend.config import Settings
+from opencomprehend.io.objects import ObjectStore, S3Store, ScopedStore
+from opencomprehend.security.roles import RoleRegistry
+
+
+class DataAccess:
+    def __init__(self, objects: ObjectStore, roles: RoleRegistry | None, settings: Settings) -> None:
+        self.objects = objects
+        self.roles = roles
+        self.settings = settings
+
+    def store_for(self, role_arn: str, account_id: str) -> ObjectStore:
+        if self.roles is None:
+            return self.objects
+        role = self.roles.get(role_arn, account_id)
+        if role is None:
+            return ScopedStore(self.objects, lambda _uri: False, lambda _uri: False)
+        inner = self.objects
+        if role.s3_endpoint_url or role.s3_access_key_id:
+            settings = self.settings
+            inner = S3Store(
+                role.s3_endpoint_url or settings.s3_endpoint_url,
+                settings.s3_region or settings.region,
+                role.s3_access_key_id or settings.s3_access_key_id,
+                role.s3_secret_access_key or settings.s3_secret_access_key,
+            )
+        return ScopedStore(inner, role.may_read, role.may_write)

@@ -1,0 +1,77 @@
+"""The operator's security files: JSON records, private (0600), written whole, re-read when they change.
+
+Credentials, roles and KMS keys each live in such a file under the data folder, managed by the CLI
+while the server runs; the server sees a change on its next look-up, without a restart. Secret fields
+are encrypted under the master key (security/keys.py) and decrypted only in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class SecurityFileError(ValueError):
+    """A security file could not be read or changed; str(e) says why."""
+
+
+class RecordsFile:
+    def __init__(self, path: Path, cipher: Fernet, kind: str, secret_fields: tuple[str, ...] = ()) -> None:
+        self.path = Path(path)
+        self.kind = kind  # the file's top-level list: "credentials", "roles", "keys"
+        self._cipher = cipher
+        self._secret_fields = secret_fields
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._records: list[dict[str, Any]] = []
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (info.st_mtime_ns, info.st_size)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, secrets decrypted (cached until the file changes)."""
+        stamp = self._stat()
+        with self._lock:
+            if stamp != self._stamp:
+                stored = json.loads(self.path.read_text())[self.kind] if stamp is not None else []
+                self._records = [self._open(record) for record in stored]
+                self._stamp = stamp
+            return [dict(record) for record in self._records]
+
+    def _open(self, record: dict[str, Any]) -> dict[str, Any]:
+        opened = dict(record)
+        for name in self._secret_fields:
+            if opened.get(name):
+                try:
+                    opened[name] = self._cipher.decrypt(opened[name].encode()).decode()
+                except InvalidToken:
+                    raise SecurityFileError(
+                        f"{self.path}: a secret of its {self.kind} does not open with this master key"
+                    ) from None
+        return opened
+
+    def save(self, records: list[dict[str, Any]]) -> None:
+        sealed = []
+        for record in records:
+            copy = dict(record)
+            for name in self._secret_fields:
+                if copy.get(name):
+                    copy[name] = self._cipher.encrypt(copy[name].encode()).decode()
+            sealed.append(copy)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temp = self.path.with_name(f".{self.path.name}.tmp-{secrets.token_hex(8)}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "w") as out:
+            json.dump({self.kind: sealed}, out, indent=2)
+            out.write("\n")
+        os.replace(temp, self.path)

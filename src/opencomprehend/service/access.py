@@ -1,0 +1,22 @@
+"""Checks at Start and Create on what a request names for the work to use: its data access role.
+
+Where the spec leaves it open (gap 9), a DataAccessRoleArn that the caller's account does not have in
+the role registry is refused at once, as InvalidRequestException, rather than failing the job later:
+the caller learns before anything runs. Whether the role may read the input and write the output is
+found when the work runs, as on Comprehend (NO_READ_ACCESS_TO_INPUT, NO_WRITE_ACCESS_TO_OUTPUT).
+"""
+
+from __future__ import annotations
+
+from opencomprehend.service.errors import invalid_request
+from opencomprehend.service.registry import Environment, RequestContext
+
+
+def check_role(env: Environment, ctx: RequestContext, role_arn: str) -> None:
+    if env.roles is None:  # development mode: every role reaches the local buckets
+        return
+    if env.roles.get(role_arn, ctx.account_id) is None:
+        raise invalid_request(
+            f"The data access role {role_arn} does not exist in account {ctx.account_id}, or Amazon Comprehend "
+            "cannot assume it."
+        )
