@@ -235,6 +235,95 @@ def roles_remove(
     typer.echo(f"Removed {gone.arn}.")
 
 
+kms_app = typer.Typer(
+    help="The local KMS keyring: keys for KmsKeyId, VolumeKmsKeyId, ModelKmsKeyId.", no_args_is_help=True
+)
+app.add_typer(kms_app, name="kms")
+output_app = typer.Typer(help="Job output written encrypted (OutputDataConfig.KmsKeyId).", no_args_is_help=True)
+app.add_typer(output_app, name="output")
+
+
+def _keyring(data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from opencomprehend.server import open_keyring
+
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    try:
+        return open_keyring(settings)
+    except (ValueError, OSError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@kms_app.command("create")
+def kms_create(
+    account_id: Annotated[str, typer.Option("--account-id", help="The twelve-digit account that owns the key.")],
+    region: Annotated[str, typer.Option(help="The key's region.")] = "us-east-1",
+    alias: Annotated[str | None, typer.Option(help="An alias, e.g. alias/comprehend-output.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create a key (256-bit material, stored encrypted under the master key); prints its ARN."""
+    from opencomprehend.security.files import SecurityFileError
+
+    try:
+        key = _keyring(data_dir).create(account_id, region, alias)
+    except SecurityFileError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(key.arn)
+
+
+@kms_app.command("list")
+def kms_list(data_dir: DataDirOption = None) -> None:
+    """Every key: ARN, state and aliases (never the material)."""
+    for key in _keyring(data_dir).list():
+        state = "Enabled" if key.enabled else "Disabled"
+        typer.echo(f"{key.arn}  {state}  {' '.join(key.aliases)}".rstrip())
+
+
+def _set_enabled(key_id: str, enabled: bool, data_dir: Path | None) -> None:
+    from opencomprehend.security.files import SecurityFileError
+
+    try:
+        key = _keyring(data_dir).set_enabled(key_id.rsplit("/", 1)[-1], enabled)
+    except SecurityFileError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{key.arn}  {'Enabled' if enabled else 'Disabled'}")
+
+
+@kms_app.command("disable")
+def kms_disable(
+    key_id: Annotated[str, typer.Argument(help="The key's id or ARN.")], data_dir: DataDirOption = None
+) -> None:
+    """Disable a key: requests naming it get KmsKeyValidationException, and what it sealed stays closed."""
+    _set_enabled(key_id, False, data_dir)
+
+
+@kms_app.command("enable")
+def kms_enable(
+    key_id: Annotated[str, typer.Argument(help="The key's id or ARN.")], data_dir: DataDirOption = None
+) -> None:
+    """Enable a disabled key again."""
+    _set_enabled(key_id, True, data_dir)
+
+
+@output_app.command("decrypt")
+def output_decrypt(
+    source: Annotated[Path, typer.Argument(help="An encrypted output.tar.gz (under the local bucket folder).")],
+    account_id: Annotated[str, typer.Option("--account-id", help="The account whose key sealed it.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the decrypted archive.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Give back the output.tar.gz of a job that had OutputDataConfig.KmsKeyId, for its own account."""
+    from opencomprehend.security.files import SecurityFileError
+
+    try:
+        plain = _keyring(data_dir).open(source.read_bytes(), account_id)
+    except OSError as exc:
+        raise _fail(f"cannot read {source}: {exc.strerror or exc}") from None
+    except SecurityFileError as exc:
+        raise _fail(str(exc)) from None
+    out.write_bytes(plain)
+    typer.echo(f"{out}: {len(plain):,} bytes")
+
+
 @app.command("eval")
 def evaluate(
     dataset: Annotated[

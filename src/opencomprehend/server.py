@@ -20,6 +20,7 @@ from opencomprehend.jobs.scheduler import Scheduler
 from opencomprehend.jobs.store import JobStore
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
 from opencomprehend.security.credentials import CredentialStore
+from opencomprehend.security.keyring import KeyRing
 from opencomprehend.security.keys import master_cipher
 from opencomprehend.security.roles import RoleRegistry
 from opencomprehend.service.registry import Environment
@@ -71,6 +72,11 @@ def open_credentials(settings: Settings) -> CredentialStore:
     return CredentialStore(settings.resolved_credentials_file, master_cipher(settings.data_dir, settings.master_key))
 
 
+def open_keyring(settings: Settings) -> KeyRing:
+    """The local KMS keyring (the file `opencomprehend kms` manages)."""
+    return KeyRing(settings.data_dir / "keys.json", master_cipher(settings.data_dir, settings.master_key))
+
+
 def open_roles(settings: Settings) -> RoleRegistry:
     """The operator's data access roles (the file `opencomprehend roles` manages)."""
     return RoleRegistry(settings.data_dir / "roles.json", master_cipher(settings.data_dir, settings.master_key))
@@ -100,6 +106,7 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
         credentials=open_credentials(settings) if settings.auth == "sigv4" else None,
         # Roles are enforced with real accounts; in development mode every role reaches every local bucket.
         roles=open_roles(settings) if settings.auth == "sigv4" else None,
+        keys=open_keyring(settings),
         objects=objects,
         runner=pool if pool is not None else InlineRunner(),
     )
@@ -108,7 +115,7 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
 
         def start_workers():  # type: ignore[no-untyped-def]
             pool.warm_up()
-            access = DataAccess(objects, env.roles, settings)
+            access = DataAccess(objects, env.roles, settings, env.keys)
             scheduler = Scheduler(store, env.recognizers, objects, pool, settings, access)
             scheduler.start()
             env.on_job_change.append(scheduler.wake)

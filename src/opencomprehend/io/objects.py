@@ -62,8 +62,14 @@ class ObjectStore(Protocol):
 
     def get_bytes(self, bucket: str, key: str) -> bytes: ...
 
-    def put_file(self, bucket: str, key: str, path: Path) -> None:
-        """Upload a local file; readers never see a partly written object."""
+    # True when the store encrypts objects itself under a named KMS key (S3's SSE-KMS).
+    server_side_kms: bool
+
+    def put_file(self, bucket: str, key: str, path: Path, kms_key_id: str | None = None) -> None:
+        """Upload a local file; readers never see a partly written object.
+
+        `kms_key_id` asks for server-side encryption under that key: only where `server_side_kms`.
+        """
         ...
 
     def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
@@ -97,6 +103,8 @@ class LocalFolderStore:
     Symbolic links below the root are never followed: S3 has none, and a link is the one way a key
     could reach outside the root. Listings leave them out; reading or writing through one is refused.
     """
+
+    server_side_kms = False
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -211,7 +219,9 @@ class LocalFolderStore:
     def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
         self._put(bucket, key, lambda out: out.write(data))
 
-    def put_file(self, bucket: str, key: str, path: Path) -> None:
+    def put_file(self, bucket: str, key: str, path: Path, kms_key_id: str | None = None) -> None:
+        if kms_key_id is not None:
+            raise StorageError("A local folder does not encrypt objects itself; seal them before they are stored.")
         try:
             src = open(path, "rb")
         except OSError as e:
@@ -294,9 +304,16 @@ class ScopedStore:
         self._check(self._may_read, bucket, key, "read")
         return self.inner.get_bytes(bucket, key)
 
-    def put_file(self, bucket: str, key: str, path: Path) -> None:
+    @property
+    def server_side_kms(self) -> bool:
+        return self.inner.server_side_kms
+
+    def put_file(self, bucket: str, key: str, path: Path, kms_key_id: str | None = None) -> None:
         self._check(self._may_write, bucket, key, "write")
-        self.inner.put_file(bucket, key, path)
+        if kms_key_id is None:
+            self.inner.put_file(bucket, key, path)
+        else:
+            self.inner.put_file(bucket, key, path, kms_key_id=kms_key_id)
 
     def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
         self._check(self._may_write, bucket, key, "write")
@@ -317,6 +334,8 @@ class S3Store:
     The boto3 client is made on first use and left out of pickling, so a store can be handed to worker
     processes (local pool or Dask) and each builds its own client there.
     """
+
+    server_side_kms = True
 
     def __init__(
         self,
@@ -383,13 +402,14 @@ class S3Store:
         with _mapped_errors(f"write s3://{bucket}/{key}"):
             self.client.put_object(Bucket=bucket, Key=key, Body=data)
 
-    def put_file(self, bucket: str, key: str, path: Path) -> None:
+    def put_file(self, bucket: str, key: str, path: Path, kms_key_id: str | None = None) -> None:
         # upload_file switches to multipart for large files; either way the object appears only when
         # the upload completes, so readers never see a partial archive.
         if not Path(path).is_file():
             raise StorageError(f"Cannot upload {path} to s3://{bucket}/{key}: the file does not exist.")
+        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else None
         with _mapped_errors(f"write s3://{bucket}/{key}"):
-            self.client.upload_file(str(path), bucket, key)
+            self.client.upload_file(str(path), bucket, key, ExtraArgs=extra)
 
     def delete(self, bucket: str, key: str) -> None:
         with _mapped_errors(f"delete s3://{bucket}/{key}"):

@@ -119,9 +119,12 @@ def write_archive(parts: Iterable[Path], dest: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
-def publish_archive(store: ObjectStore, uri: str, archive: Path) -> None:
-    """Upload a finished archive to its `s3://` output URI."""
+def publish_archive(store: ObjectStore, uri: str, archive: Path, kms_key_id: str | None = None) -> None:
+    """Upload a finished archive to its `s3://` output URI (with SSE-KMS under `kms_key_id`, if given)."""
     bucket, key = parse_s3_uri(uri)
     if not key or key.endswith("/"):
         raise ValueError(f"The output URI {uri} does not name an object.")
-    store.put_file(bucket, key, archive)
+    if kms_key_id is None:
+        store.put_file(bucket, key, archive)
+    else:
+        store.put_file(bucket, key, archive, kms_key_id=kms_key_id)

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import ObjectStore, S3Store, ScopedStore
+from opencomprehend.security.keyring import KeyRing
 from opencomprehend.security.roles import RoleRegistry
 
 
 class DataAccess:
-    def __init__(self, objects: ObjectStore, roles: RoleRegistry | None, settings: Settings) -> None:
+    def __init__(
+        self, objects: ObjectStore, roles: RoleRegistry | None, settings: Settings, keys: KeyRing | None = None
+    ) -> None:
         self.objects = objects
         self.roles = roles
         self.settings = settings
+        self.keys = keys  # the KMS keyring that output and model encryption use
 
     def store_for(self, role_arn: str, account_id: str) -> ObjectStore:
         if self.roles is None:

@@ -22,6 +22,7 @@ from opencomprehend.nlp.registry import supported_languages
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.pipeline import Shard, assemble, cut_shards, write_part
 from opencomprehend.runtime.runner import Runner, WorkerLost, custom_engine_key
+from opencomprehend.security.keyring import KeyRing
 
 log = logging.getLogger("opencomprehend.job")
 
@@ -30,6 +31,10 @@ WRITE_DENIED = (
     "NO_WRITE_ACCESS_TO_OUTPUT: The provided data access role does not have write access to the output S3 URI."
 )
 INTERNAL_ERROR = "INTERNAL_SERVER_ERROR: An internal error stopped the job; the server's log has the details."
+WRITE_DENIED_KMS = (
+    "NO_WRITE_ACCESS_TO_OUTPUT: The provided data access role does not have write access to the output S3 URI "
+    "or it does not have access to the output S3 KMS Key."
+)
 MAX_SHARD_ATTEMPTS = 3
 
 
@@ -53,12 +58,14 @@ class JobRun:
         owner: str,
         shutdown: threading.Event,
         data: ObjectStore | None = None,
+        keys: KeyRing | None = None,
     ) -> None:
         self.job = job
         self.store = store
         self.recognizers = recognizers
         self.objects = objects  # the server's own store: trained models
         self.data = data if data is not None else objects  # the input and output, as the job's role sees them
+        self.keys = keys
         self.engine = job["language_code"]
         self.runner = runner
         self.settings = settings
@@ -126,7 +133,7 @@ class JobRun:
         if recognizer is None or recognizer["status"] not in USABLE or not recognizer["model_uri"]:
             raise JobFailed(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn} is not available.")
         try:
-            folder = fetch_model(self.objects, recognizer["model_uri"], self.settings.model_cache)
+            folder = fetch_model(self.objects, recognizer["model_uri"], self.settings.model_cache, self.keys)
         except StorageError as exc:
             raise JobFailed(f"RESOURCE_UNAVAILABLE: The model of {arn} could not be read: {exc}") from None
         return custom_engine_key(recognizer["language_code"], folder)
@@ -218,10 +225,16 @@ class JobRun:
         job = self.job
         self._heartbeat_quietly()
         uri = output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
+        kms = None
+        if job["output_kms_key_id"]:
+            key = self.keys.resolve(job["output_kms_key_id"], job["account_id"], job["region"]) if self.keys else None
+            if key is None:  # disabled or removed since Start
+                raise JobFailed(WRITE_DENIED_KMS)
+            kms = (self.keys, key)
         try:
-            assemble(self.data, self.work, shard_numbers, uri)
+            assemble(self.data, self.work, shard_numbers, uri, kms)
         except StorageError:
-            raise JobFailed(WRITE_DENIED) from None
+            raise JobFailed(WRITE_DENIED_KMS if kms else WRITE_DENIED) from None
 
     def _heartbeat_quietly(self) -> None:
         # Stopping after the parts are done only costs a re-assembly; losing the lease must abort.

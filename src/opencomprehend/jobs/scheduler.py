@@ -77,7 +77,7 @@ class Scheduler:
             data = self.access.store_for(job["data_access_role_arn"], job["account_id"])
             run = JobRun(
                 job, self.store, self.recognizers, self.objects, self.runner, self.settings, self.owner, self._stopping,
-                data,
+                data, self.access.keys,
             )  # fmt: skip
             self._start(job["job_id"], run.run, f"job-{job['job_id'][:8]}")
         capacity = self.settings.training_capacity
@@ -87,8 +87,9 @@ class Scheduler:
                 continue
             data = self.access.store_for(recognizer["data_access_role_arn"], recognizer["account_id"])
             training = TrainingRun(
-                recognizer, self.recognizers, self.objects, self.settings, self.owner, self._stopping, data
-            )
+                recognizer, self.recognizers, self.objects, self.settings, self.owner, self._stopping, data,
+                self.access.keys,
+            )  # fmt: skip
             self._start(arn, training.run, f"train-{recognizer['recognizer_name'][:16]}")
         for recognizer in self.recognizers.deleting():
             self._delete(recognizer)

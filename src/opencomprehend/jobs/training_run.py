@@ -39,6 +39,7 @@ from opencomprehend.jobs.recognizers import (
 from opencomprehend.nlp.training import LabelledDocument, TrainingDataError, TrainingStopped
 from opencomprehend.runtime.models import store_model
 from opencomprehend.runtime.trainer import TrainingCrashed, train_in_process
+from opencomprehend.security.keyring import Key, KeyRing
 
 log = logging.getLogger("opencomprehend.training")
 
@@ -99,11 +100,13 @@ class TrainingRun:
         owner: str,
         shutdown: threading.Event,
         data: ObjectStore | None = None,
+        keys: KeyRing | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.store = store
         self.objects = objects  # the server's own store: where the trained model goes
         self.data = data if data is not None else objects  # the training data, as the role sees it
+        self.keys = keys
         self.settings = settings
         self.owner = owner
         self.shutdown = shutdown
@@ -135,6 +138,20 @@ class TrainingRun:
         except Exception:  # noqa: BLE001  (a recognizer must never be left stuck in TRAINING)
             log.exception("recognizer %s failed", arn)
             self._finish(IN_ERROR, INTERNAL_ERROR)
+
+    def _model_key(self) -> tuple[KeyRing, Key] | None:
+        """The keyring and key of ModelKmsKeyId, if one was given; a key gone since Create fails the store."""
+        reference = self.recognizer["model_kms_key_id"]
+        if not reference:
+            return None
+        found = (
+            self.keys.resolve(reference, self.recognizer["account_id"], self.recognizer["region"])
+            if self.keys
+            else None
+        )
+        if found is None:
+            raise StorageError(f"the model KMS key {reference} is no longer usable")
+        return self.keys, found  # type: ignore[return-value]
 
     def _finish(self, status: str, message: str | None, **values: Any) -> None:
         self.store.finish(self.recognizer["recognizer_arn"], self.owner, status, message, **values)
@@ -184,9 +201,7 @@ class TrainingRun:
                             "Documents.TestS3Uri is set but Annotations.TestS3Uri is not: the test documents "
                             "need their own annotations."
                         )
-                    apply_annotations(
-                        test, read_annotated(self.data, test_uri), test_uri, line_mode, self.entity_types
-                    )
+                    apply_annotations(test, read_annotated(self.data, test_uri), test_uri, line_mode, self.entity_types)
             else:
                 uri = config["EntityList"]["S3Uri"]
                 entries = read_entity_list(read_annotated(self.data, uri), uri, self.entity_types)
@@ -252,7 +267,7 @@ class TrainingRun:
                 poll_s=min(1.0, self.settings.heartbeat_s),
             )
             uri = model_uri(self.settings, self.recognizer)
-            store_model(self.objects, folder / "model", uri)
+            store_model(self.objects, folder / "model", uri, self._model_key())
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         warnings = list(report.get("warnings") or [])

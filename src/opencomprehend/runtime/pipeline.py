@@ -14,6 +14,7 @@ from pathlib import Path
 from opencomprehend.io.documents import Document, file_name, read_documents
 from opencomprehend.io.objects import ObjectInfo, ObjectStore, parse_s3_uri
 from opencomprehend.io.output import publish_archive, write_archive
+from opencomprehend.security.keyring import Key, KeyRing
 
 
 @dataclass
@@ -60,8 +61,22 @@ def write_part(work: Path, number: int, lines: list[str]) -> None:
     os.replace(temp, path)
 
 
-def assemble(objects: ObjectStore, work: Path, shard_numbers: list[int], uri: str) -> None:
-    """Build output.tar.gz from the parts in shard order and publish it at `uri`."""
+def assemble(
+    objects: ObjectStore, work: Path, shard_numbers: list[int], uri: str, kms: tuple[KeyRing, Key] | None = None
+) -> None:
+    """Build output.tar.gz from the parts in shard order and publish it at `uri`.
+
+    With `kms` (the job's OutputDataConfig.KmsKeyId), the archive is encrypted under that key: by the
+    store itself where it can (SSE-KMS toward S3), else sealed here (envelope encryption, AES-256-GCM;
+    `opencomprehend output decrypt` opens it).
+    """
     archive = work / "output.tar.gz"
     write_archive([part_path(work, n) for n in shard_numbers], archive)
-    publish_archive(objects, uri, archive)
+    if kms is None:
+        publish_archive(objects, uri, archive)
+    elif objects.server_side_kms:
+        publish_archive(objects, uri, archive, kms_key_id=kms[1].arn)
+    else:
+        sealed = work / "output.tar.gz.sealed"
+        sealed.write_bytes(kms[0].seal(kms[1], archive.read_bytes()))
+        publish_archive(objects, uri, sealed)

@@ -1,4 +1,4 @@
-"""Checks at Start and Create on what a request names for the work to use: its data access role.
+"""Checks at Start and Create on what a request names for the work to use: its data access role, its keys.
 
 Where the spec leaves it open (gap 9), a DataAccessRoleArn that the caller's account does not have in
 the role registry is refused at once, as InvalidRequestException, rather than failing the job later:
@@ -8,7 +8,7 @@ found when the work runs, as on Comprehend (NO_READ_ACCESS_TO_INPUT, NO_WRITE_AC
 
 from __future__ import annotations
 
-from opencomprehend.service.errors import invalid_request
+from opencomprehend.service.errors import ServiceError, invalid_request
 from opencomprehend.service.registry import Environment, RequestContext
 
 
@@ -20,3 +20,17 @@ def check_role(env: Environment, ctx: RequestContext, role_arn: str) -> None:
             f"The data access role {role_arn} does not exist in account {ctx.account_id}, or Amazon Comprehend "
             "cannot assume it."
         )
+
+
+def check_kms_keys(env: Environment, ctx: RequestContext, **references: str | None) -> None:
+    """Every KMS key the request names (OutputDataConfig.KmsKeyId, VolumeKmsKeyId, ModelKmsKeyId) must be
+    an enabled key of the caller's account and region in the keyring: else KmsKeyValidationException."""
+    for member, reference in references.items():
+        if reference is None:
+            continue
+        if env.keys is None or env.keys.resolve(reference, ctx.account_id, ctx.region) is None:
+            raise ServiceError(
+                "KmsKeyValidationException",
+                f"The KMS key {reference} given as {member} does not exist in account {ctx.account_id} "
+                f"({ctx.region}), or it is disabled.",
+            )

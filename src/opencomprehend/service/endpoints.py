@@ -48,7 +48,7 @@ def endpoint_engine(env: Environment, ctx: RequestContext, arn: str) -> str:
         raise ServiceError("ResourceUnavailableException", f"The model of endpoint {arn} is no longer available.")
     assert env.objects is not None
     # Unpacking a stored model is file work only: the model itself is loaded by the workers, once.
-    folder = fetch_model(env.objects, recognizer["model_uri"], env.settings.model_cache)
+    folder = fetch_model(env.objects, recognizer["model_uri"], env.settings.model_cache, env.keys)
     return custom_engine_key(recognizer["language_code"], folder)
 
 

@@ -15,7 +15,7 @@ from opencomprehend.jobs.store import (
     InvalidTransition,
     JobFilter,
 )
-from opencomprehend.service.access import check_role
+from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import invalid_request, job_not_found, resource_not_found
 from opencomprehend.service.idempotency import request_hash
 from opencomprehend.service.pagination import Pager, check_time_window
@@ -56,6 +56,7 @@ def start_entities_detection_job(
         "FlywheelArn": flywheel_arn,
     }
     check_role(env, ctx, data_access_role_arn)
+    check_kms_keys(env, ctx, KmsKeyId=output_data_config.get("KmsKeyId"), VolumeKmsKeyId=volume_kms_key_id)
     if entity_recognizer_arn is not None:
         # The job runs the recognizer in its own language; LanguageCode is validated, then ignored.
         usable_recognizer(env, ctx, entity_recognizer_arn)

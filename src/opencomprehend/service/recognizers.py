@@ -16,7 +16,7 @@ from opencomprehend.jobs.recognizers import (
 )
 from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken
 from opencomprehend.jobs.store import InvalidTransition
-from opencomprehend.service.access import check_role
+from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import request_hash
 from opencomprehend.service.pagination import Pager, check_time_window
@@ -97,6 +97,7 @@ def create_entity_recognizer(
         )
     resolved = _resolved_input(input_data_config)
     check_role(env, ctx, data_access_role_arn)
+    check_kms_keys(env, ctx, VolumeKmsKeyId=volume_kms_key_id, ModelKmsKeyId=model_kms_key_id)
     tag_pairs = check_tags(env, tags)
     members = {
         "RecognizerName": recognizer_name,

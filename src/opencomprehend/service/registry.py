@@ -20,6 +20,7 @@ from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.store import JobStore
 from opencomprehend.runtime.runner import Runner
 from opencomprehend.security.credentials import CredentialStore
+from opencomprehend.security.keyring import KeyRing
 from opencomprehend.security.roles import RoleRegistry
 from opencomprehend.service.throttle import throttle
 
@@ -51,6 +52,7 @@ class Environment:
     secret: bytes  # signs pagination tokens
     credentials: CredentialStore | None = None  # the API's access keys, with auth = "sigv4"
     roles: RoleRegistry | None = None  # data access roles, enforced with auth = "sigv4"
+    keys: KeyRing | None = None  # the local KMS keyring
     objects: ObjectStore | None = None
     runner: Runner | None = None  # the warm workers; None when the app runs without them
     # Called after a job is queued or asked to stop, so a local scheduler acts at once instead of at its next poll.
