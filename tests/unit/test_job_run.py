@@ -128,3 +128,31 @@ def test_a_job_whose_recognizer_went_away_fails_with_a_reason(world: dict[str, A
     failed = world["store"].get(job["job_id"])
     assert failed["status"] == "FAILED"
     assert failed["message"].startswith(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn}")
+
+
+def test_with_a_volume_key_nothing_plain_is_spilled_to_disk(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencomprehend.runtime import pipeline
+    from opencomprehend.server import open_keyring
+
+    keys = open_keyring(world["settings"])
+    key = keys.create("111122223333", "us-east-1")
+    world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\nSony is in Tokyo.\nBob.\n")
+    job = submit(world, volume_kms_key_id=key.key_id, output_kms_key_id="")
+    spilled: list[bytes] = []
+    real_assemble = pipeline.assemble
+
+    def watching(objects, work, numbers, uri, kms=None, volume=None):  # type: ignore[no-untyped-def]
+        spilled.extend(path.read_bytes() for path in sorted(work.rglob("*")) if path.is_file())
+        return real_assemble(objects, work, numbers, uri, kms, volume)
+
+    monkeypatch.setattr(job_run, "assemble", watching)
+    for claimed in world["store"].claim(OWNER, 30.0, 10):
+        JobRun(claimed, world["store"], world["recognizers"], world["objects"], world["runner"], world["settings"],
+               OWNER, threading.Event(), None, keys).run()  # fmt: skip
+    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
+    assert len(spilled) == 2 and not any(b"Merkel" in data or b"Entities" in data for data in spilled)
+    records = read_archive(output_of(world, job["job_id"]).read_bytes())
+    assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in records[0]["Entities"]}
+    assert not list((world["settings"].work_dir).rglob("output.tar.gz")), "the archive was never on disk"

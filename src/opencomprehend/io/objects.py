@@ -72,8 +72,8 @@ class ObjectStore(Protocol):
         """
         ...
 
-    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
-        """Store `data`; readers never see a partly written object."""
+    def put_bytes(self, bucket: str, key: str, data: bytes, kms_key_id: str | None = None) -> None:
+        """Store `data`; readers never see a partly written object (`kms_key_id` as for put_file)."""
         ...
 
     def delete(self, bucket: str, key: str) -> None:
@@ -216,7 +216,9 @@ class LocalFolderStore:
 
     # -- writing ----------------------------------------------------------------------------------------
 
-    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+    def put_bytes(self, bucket: str, key: str, data: bytes, kms_key_id: str | None = None) -> None:
+        if kms_key_id is not None:
+            raise StorageError("A local folder does not encrypt objects itself; seal them before they are stored.")
         self._put(bucket, key, lambda out: out.write(data))
 
     def put_file(self, bucket: str, key: str, path: Path, kms_key_id: str | None = None) -> None:
@@ -315,9 +317,12 @@ class ScopedStore:
         else:
             self.inner.put_file(bucket, key, path, kms_key_id=kms_key_id)
 
-    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+    def put_bytes(self, bucket: str, key: str, data: bytes, kms_key_id: str | None = None) -> None:
         self._check(self._may_write, bucket, key, "write")
-        self.inner.put_bytes(bucket, key, data)
+        if kms_key_id is None:
+            self.inner.put_bytes(bucket, key, data)
+        else:
+            self.inner.put_bytes(bucket, key, data, kms_key_id=kms_key_id)
 
     def delete(self, bucket: str, key: str) -> None:
         self._check(self._may_write, bucket, key, "delete")
@@ -398,9 +403,10 @@ class S3Store:
             response = self.client.get_object(Bucket=bucket, Key=key)
             return response["Body"].read()
 
-    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+    def put_bytes(self, bucket: str, key: str, data: bytes, kms_key_id: str | None = None) -> None:
+        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
         with _mapped_errors(f"write s3://{bucket}/{key}"):
-            self.client.put_object(Bucket=bucket, Key=key, Body=data)
+            self.client.put_object(Bucket=bucket, Key=key, Body=data, **extra)
 
     def put_file(self, bucket: str, key: str, path: Path, kms_key_id: str | None = None) -> None:
         # upload_file switches to multipart for large files; either way the object appears only when

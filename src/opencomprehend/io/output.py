@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tarfile
@@ -80,6 +81,26 @@ class _Concatenation:
         self._paths = iter(())
 
 
+def _member(size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo("output")
+    info.size = size
+    info.mode = 0o644
+    info.mtime = int(time.time())
+    info.type = tarfile.REGTYPE
+    return info
+
+
+def archive_bytes(parts: Iterable[bytes]) -> bytes:
+    """The same archive as write_archive, built in memory from parts held in memory (nothing on disk)."""
+    content = b"".join(parts)
+    if content and not content.endswith(b"\n"):
+        raise ValueError("Output parts must end with a newline.")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
+        tar.addfile(_member(len(content)), io.BytesIO(content))
+    return buffer.getvalue()
+
+
 def write_archive(parts: Iterable[Path], dest: Path) -> None:
     """Write `dest` as a gzip tar with one member, `output`: the part files concatenated, in order.
 
@@ -98,12 +119,7 @@ def write_archive(parts: Iterable[Path], dest: Path) -> None:
                     raise ValueError(f"Output part {path} does not end with a newline.")
         size += part_size
 
-    info = tarfile.TarInfo("output")
-    info.size = size
-    info.mode = 0o644
-    info.mtime = int(time.time())
-    info.type = tarfile.REGTYPE
-
+    info = _member(size)
     dest = Path(dest)
     # Build under a hidden name and rename, so a crash never leaves a truncated archive at `dest`.
     temp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex}")

@@ -20,7 +20,7 @@ from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
 from opencomprehend.nlp.registry import supported_languages
 from opencomprehend.runtime.models import fetch_model
-from opencomprehend.runtime.pipeline import Shard, assemble, cut_shards, write_part
+from opencomprehend.runtime.pipeline import Shard, Volume, assemble, cut_shards, write_part
 from opencomprehend.runtime.runner import Runner, WorkerLost, custom_engine_key
 from opencomprehend.security.keyring import KeyRing
 
@@ -218,7 +218,7 @@ class JobRun:
             self._write_part(shard, lines)
 
     def _write_part(self, shard: Shard, lines: list[str]) -> None:
-        write_part(self.work, shard.number, lines)
+        write_part(self.work, shard.number, lines, self._volume())
         self.store.record_shard(self.job["job_id"], shard.number, len(shard.documents))
 
     def _assemble(self, shard_numbers: list[int]) -> None:
@@ -232,9 +232,19 @@ class JobRun:
                 raise JobFailed(WRITE_DENIED_KMS)
             kms = (self.keys, key)
         try:
-            assemble(self.data, self.work, shard_numbers, uri, kms)
+            assemble(self.data, self.work, shard_numbers, uri, kms, self._volume())
         except StorageError:
             raise JobFailed(WRITE_DENIED_KMS if kms else WRITE_DENIED) from None
+
+    def _volume(self) -> Volume | None:
+        """The job's VolumeKmsKeyId as a sealer of what it spills to disk; a key disabled since Start fails it."""
+        reference = self.job["volume_kms_key_id"]
+        if not reference:
+            return None
+        key = self.keys.resolve(reference, self.job["account_id"], self.job["region"]) if self.keys else None
+        if key is None:
+            raise JobFailed(f"KMS_KEY_UNAVAILABLE: The volume KMS key {reference} is disabled or no longer exists.")
+        return Volume(self.keys, key)  # type: ignore[arg-type]
 
     def _heartbeat_quietly(self) -> None:
         # Stopping after the parts are done only costs a re-assembly; losing the lease must abort.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from opencomprehend.io.documents import Document, file_name, read_documents
 from opencomprehend.io.objects import ObjectInfo, ObjectStore, parse_s3_uri
-from opencomprehend.io.output import publish_archive, write_archive
+from opencomprehend.io.output import archive_bytes, publish_archive, write_archive
 from opencomprehend.security.keyring import Key, KeyRing
 
 
@@ -50,19 +50,37 @@ def part_path(work: Path, number: int) -> Path:
     return work / f"part-{number:06d}.jsonl"
 
 
-def write_part(work: Path, number: int, lines: list[str]) -> None:
-    """A shard's output lines, written whole or not at all."""
+@dataclass(frozen=True)
+class Volume:
+    """What a job spills to disk is sealed under its VolumeKmsKeyId: parts, and the archive never lands."""
+
+    keys: KeyRing
+    key: Key
+
+    def seal(self, data: bytes) -> bytes:
+        return self.keys.seal(self.key, data)
+
+    def open(self, data: bytes) -> bytes:
+        return self.keys.open(data)
+
+
+def write_part(work: Path, number: int, lines: list[str], volume: Volume | None = None) -> None:
+    """A shard's output lines, written whole or not at all (sealed, with a volume key)."""
     path = part_path(work, number)
     temp = path.with_suffix(".tmp")
-    with open(temp, "w", encoding="utf-8") as out:
-        for line in lines:
-            out.write(line)
-            out.write("\n")
+    content = "".join(f"{line}\n" for line in lines).encode("utf-8")
+    with open(temp, "wb") as out:
+        out.write(volume.seal(content) if volume else content)
     os.replace(temp, path)
 
 
 def assemble(
-    objects: ObjectStore, work: Path, shard_numbers: list[int], uri: str, kms: tuple[KeyRing, Key] | None = None
+    objects: ObjectStore,
+    work: Path,
+    shard_numbers: list[int],
+    uri: str,
+    kms: tuple[KeyRing, Key] | None = None,
+    volume: Volume | None = None,
 ) -> None:
     """Build output.tar.gz from the parts in shard order and publish it at `uri`.
 
@@ -70,6 +88,17 @@ def assemble(
     store itself where it can (SSE-KMS toward S3), else sealed here (envelope encryption, AES-256-GCM;
     `opencomprehend output decrypt` opens it).
     """
+    if volume is not None:
+        # Sealed parts are opened in memory and the archive is built there: nothing plain touches the disk.
+        data = archive_bytes(volume.open(part_path(work, n).read_bytes()) for n in shard_numbers)
+        bucket, key = parse_s3_uri(uri)
+        if kms is None:
+            objects.put_bytes(bucket, key, data)
+        elif objects.server_side_kms:
+            objects.put_bytes(bucket, key, data, kms_key_id=kms[1].arn)
+        else:
+            objects.put_bytes(bucket, key, kms[0].seal(kms[1], data))
+        return
     archive = work / "output.tar.gz"
     write_archive([part_path(work, n) for n in shard_numbers], archive)
     if kms is None:
