@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    # OutputDataConfig.KmsKeyId toward S3: SSE-KMS by the store (AWS S3, MinIO with a KMS); false for a store
+    # without a KMS (SeaweedFS), where the output is sealed before upload as on the local folder.
+    s3_sse_kms: bool = True
 
     # Workers.
     workers: int = Field(2, ge=1)

@@ -23,6 +23,8 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS, aw
         OPENCOMPREHEND_S3_REGION=seaweedfs.region,
         OPENCOMPREHEND_S3_ACCESS_KEY_ID=seaweedfs.access_key_id,
         OPENCOMPREHEND_S3_SECRET_ACCESS_KEY=seaweedfs.secret_access_key,
+        # SeaweedFS has no KMS: encrypted output is sealed before upload.
+        OPENCOMPREHEND_S3_SSE_KMS="false",
     ) as server:
         yield server
 
@@ -76,3 +78,37 @@ def test_missing_input_bucket_fails_the_job_with_a_reason(s3_server: Server) -> 
     props = s3_server.wait(job_id)
     assert props["JobStatus"] == "FAILED"
     assert props["Message"].startswith("NO_READ_ACCESS_TO_INPUT: ")
+
+
+def test_encrypted_output_on_a_store_without_kms_is_sealed_before_upload(
+    s3_server: Server, seaweedfs: SeaweedFS
+) -> None:
+    import subprocess
+
+    from support.server import BIN
+
+    key_arn = subprocess.run(
+        [str(BIN / "opencomprehend"), "kms", "create", "--account-id", "111122223333", "--data-dir",
+         str(s3_server.data_dir)], capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    s3 = seaweedfs.s3_client()
+    s3.create_bucket(Bucket="sealed-in")
+    s3.put_object(Bucket="sealed-in", Key="a.txt", Body=b"Angela Merkel met Emmanuel Macron in Paris.")
+    job_id = s3_server.client().start_entities_detection_job(
+        InputDataConfig={"S3Uri": "s3://sealed-in/"}, OutputDataConfig={"S3Uri": "s3://sealed-in/out/", "KmsKeyId": key_arn},
+        DataAccessRoleArn=ROLE, LanguageCode="en",
+    )["JobId"]  # fmt: skip
+    props = s3_server.wait(job_id)
+    assert props["JobStatus"] == "COMPLETED", props
+    stored = s3.get_object(Bucket="sealed-in", Key=props["OutputDataConfig"]["S3Uri"].split("/", 3)[3])["Body"].read()
+    assert stored.startswith(b"OCKMS1") and b"Merkel" not in stored
+    sealed_file = s3_server.data_dir / "sealed.bin"
+    sealed_file.write_bytes(stored)
+    opened = s3_server.data_dir / "opened.tar.gz"
+    subprocess.run(
+        [str(BIN / "opencomprehend"), "output", "decrypt", str(sealed_file), "--account-id", "111122223333",
+         "--out", str(opened), "--data-dir", str(s3_server.data_dir)], check=True, capture_output=True,
+    )  # fmt: skip
+    assert ("Angela Merkel", "PERSON") in {
+        (e["Text"], e["Type"]) for e in read_archive(opened.read_bytes())[0]["Entities"]
+    }

@@ -340,15 +340,16 @@ class S3Store:
     processes (local pool or Dask) and each builds its own client there.
     """
 
-    server_side_kms = True
-
     def __init__(
         self,
         endpoint_url: str | None,
         region: str,
         access_key_id: str | None,
         secret_access_key: str | None,
+        server_side_kms: bool = True,
     ) -> None:
+        # False for S3-compatible servers without a KMS (SeaweedFS): output is then sealed before upload.
+        self.server_side_kms = server_side_kms
         self.endpoint_url = endpoint_url
         self.region = region
         self.access_key_id = access_key_id

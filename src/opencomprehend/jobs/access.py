@@ -37,5 +37,6 @@ class DataAccess:
                 settings.s3_region or settings.region,
                 role.s3_access_key_id or settings.s3_access_key_id,
                 role.s3_secret_access_key or settings.s3_secret_access_key,
+                settings.s3_sse_kms,
             )
         return ScopedStore(inner, role.may_read, role.may_write)
