@@ -95,7 +95,8 @@ def test_encrypted_output_on_a_store_without_kms_is_sealed_before_upload(
     s3.create_bucket(Bucket="sealed-in")
     s3.put_object(Bucket="sealed-in", Key="a.txt", Body=b"Angela Merkel met Emmanuel Macron in Paris.")
     job_id = s3_server.client().start_entities_detection_job(
-        InputDataConfig={"S3Uri": "s3://sealed-in/"}, OutputDataConfig={"S3Uri": "s3://sealed-in/out/", "KmsKeyId": key_arn},
+        InputDataConfig={"S3Uri": "s3://sealed-in/"},
+        OutputDataConfig={"S3Uri": "s3://sealed-in/out/", "KmsKeyId": key_arn},
         DataAccessRoleArn=ROLE, LanguageCode="en",
     )["JobId"]  # fmt: skip
     props = s3_server.wait(job_id)
