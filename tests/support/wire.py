@@ -7,6 +7,15 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+ROLE = "arn:aws:iam::111122223333:role/ComprehendData"
+# A valid StartEntitiesDetectionJob request, for tests to change one member at a time.
+START_JOB = {
+    "InputDataConfig": {"S3Uri": "s3://docs/in/"},
+    "OutputDataConfig": {"S3Uri": "s3://docs/out/"},
+    "DataAccessRoleArn": ROLE,
+    "LanguageCode": "en",
+}
+
 
 def post(
     client: TestClient,

@@ -8,18 +8,12 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from support.wire import call, post
+from support.wire import START_JOB, call, post
 
 from opencomprehend.config import Settings
 from opencomprehend.server import create_app
 
-ROLE = "arn:aws:iam::111122223333:role/ComprehendData"
-START = {
-    "InputDataConfig": {"S3Uri": "s3://docs/in/"},
-    "OutputDataConfig": {"S3Uri": "s3://docs/out/"},
-    "DataAccessRoleArn": ROLE,
-    "LanguageCode": "en",
-}
+START = START_JOB
 
 
 def jobs(client: TestClient, region: str = "us-east-1") -> list[dict]:

@@ -7,15 +7,9 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from support.wire import post
+from support.wire import START_JOB, post
 
-ROLE = "arn:aws:iam::111122223333:role/ComprehendData"
-GOOD_START = {
-    "InputDataConfig": {"S3Uri": "s3://docs/in/"},
-    "OutputDataConfig": {"S3Uri": "s3://docs/out/"},
-    "DataAccessRoleArn": ROLE,
-    "LanguageCode": "en",
-}
+GOOD_START = START_JOB
 
 
 def call(client: TestClient, operation: str, body: Any, raw: bytes | None = None) -> tuple[int, dict, dict]:

@@ -86,9 +86,4 @@ class CredentialStore:
         return made
 
     def remove(self, access_key_id: str) -> Credential:
-        existing = self.list()
-        gone = [c for c in existing if c.access_key_id == access_key_id]
-        if not gone:
-            raise SecurityFileError(f"no access key {access_key_id}")
-        self._file.save([asdict(c) for c in existing if c.access_key_id != access_key_id])
-        return gone[0]
+        return Credential(**self._file.remove("access_key_id", access_key_id, "access key"))

@@ -60,6 +60,15 @@ class RecordsFile:
                     ) from None
         return opened
 
+    def remove(self, field: str, value: str, what: str) -> dict[str, Any]:
+        """Remove the record whose `field` is `value`; returns it. `what` names it in the error."""
+        records = self.records()
+        gone = [record for record in records if record[field] == value]
+        if not gone:
+            raise SecurityFileError(f"no {what} {value}")
+        self.save([record for record in records if record[field] != value])
+        return gone[0]
+
     def save(self, records: list[dict[str, Any]]) -> None:
         sealed = []
         for record in records:

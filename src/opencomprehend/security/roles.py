@@ -99,9 +99,5 @@ class RoleRegistry:
         return made
 
     def remove(self, arn: str) -> Role:
-        existing = self.list()
-        gone = [r for r in existing if r.arn == arn]
-        if not gone:
-            raise SecurityFileError(f"no role {arn}")
-        self._file.save([asdict(r) for r in existing if r.arn != arn])
-        return gone[0]
+        gone = self._file.remove("arn", arn, "role")
+        return Role(**{**gone, "read": tuple(gone["read"]), "write": tuple(gone["write"])})
