@@ -130,6 +130,8 @@ def test_real_region_names_are_accepted(client: TestClient, region: str) -> None
         ("s3://my-bucket/../../etc/", "Member must not have '.' or '..' path segments"),
         ("s3://my-bucket/in/./x", "Member must not have '.' or '..' path segments"),
         ("s3://../etc/", "Member must satisfy regular expression pattern"),
+        ("s3:///etc/passwd", "Member must satisfy regular expression pattern"),
+        ("s3://my-bucket/in/\u0000/x", "Member must not contain NUL characters"),
     ],
 )
 def test_s3_uris_must_be_s3_locations_from_their_first_character(client: TestClient, uri: str, constraint: str) -> None:
@@ -170,3 +172,13 @@ def test_the_data_folder_and_job_store_are_private(tmp_path: Path) -> None:
     for file in data.glob("opencomprehend.db*"):
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
     assert stat.S_IMODE((data / "secret.key").stat().st_mode) == 0o600
+
+
+def test_encoded_dots_are_literal_key_characters_that_stay_inside_the_bucket(tmp_path: Path) -> None:
+    # S3 keys are not URL-decoded: "%2e%2e" is a folder of that name inside the bucket, not a way out.
+    from opencomprehend.io.objects import LocalFolderStore
+
+    store = LocalFolderStore(tmp_path / "s3")
+    store.put_bytes("docs", "in/%2e%2e/%2e%2e/x.txt", b"inside")
+    assert (tmp_path / "s3" / "docs" / "in" / "%2e%2e" / "%2e%2e" / "x.txt").read_bytes() == b"inside"
+    assert [o.key for o in store.list_objects("docs", "in/")] == ["in/%2e%2e/%2e%2e/x.txt"]

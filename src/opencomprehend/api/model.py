@@ -196,6 +196,8 @@ def _check_s3_uri(value: str, pattern: str | None, path: str, problems: _Problem
     key = value[len("s3://") :].partition("/")[2]
     if any(part in (".", "..") for part in key.split("/")):
         problems.add(value, path, "Member must not have '.' or '..' path segments")
+    elif "\0" in key:
+        problems.add(value, path, "Member must not contain NUL characters")
 
 
 def _join(path: str, member: str) -> str:
