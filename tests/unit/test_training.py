@@ -202,6 +202,18 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     assert first.f1 == second.f1
 
 
+def test_a_given_dev_set_picks_the_epoch_and_all_training_documents_are_trained_on(tmp_path: Path) -> None:
+    train, test = english_sets()
+    dev = test[:12]
+    logged: list[str] = []
+    options = TrainingOptions(max_epochs=2, patience=2)
+    train_ner(train[:60], test[12:], "en", tmp_path / "model", options, log=logged.append, dev=dev)
+    assert any(line.startswith("training en NER on 60 documents") and "12 dev" in line for line in logged), logged
+    training = json.loads((tmp_path / "model" / "training.json").read_text(encoding="utf-8"))
+    assert training["dev_documents"] == 12
+    assert all(row["dev_f1"] is not None for row in training["history"])
+
+
 # -- stopping and the output folder -----------------------------------------------------------------------
 
 
