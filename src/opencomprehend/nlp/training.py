@@ -215,6 +215,8 @@ class TrainingOptions:
     embed_rows: int = 2000
     # Share of the training documents held out (seeded) to choose the best epoch; the test set never is.
     dev_fraction: float = 0.1
+    # zh, ja, ko: each character's NORM is its bigram with the next character ("opencomprehend.CharTokenizer.v2").
+    char_bigrams: bool = False
 
 
 # ------------------------------------------------------------------------------------------- pipeline
@@ -230,7 +232,8 @@ def _pipeline_config(language: str, options: TrainingOptions) -> Config:
     lang = spacy_language(language)
     config["nlp"]["lang"] = lang
     if lang in CHAR_TOKENIZED_LANGUAGES:
-        config["nlp"]["tokenizer"] = {"@tokenizers": "opencomprehend.CharTokenizer.v1"}
+        version = "v2" if options.char_bigrams else "v1"
+        config["nlp"]["tokenizer"] = {"@tokenizers": f"opencomprehend.CharTokenizer.{version}"}
     config["system"]["seed"] = options.seed
     config["training"]["dropout"] = options.dropout
     tok2vec = config["components"]["ner"]["model"]["tok2vec"]
