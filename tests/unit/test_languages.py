@@ -37,7 +37,15 @@ SMOKE: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "ja": ("安倍晋三は東京で生まれた。", [("安倍晋三", "PERSON"), ("東京", "LOCATION")]),
     "ko": ("이순신은 서울에서 태어났다.", [("이순신", "PERSON"), ("서울", "LOCATION")]),
     "zh": ("姚明出生在上海市。", [("姚明", "PERSON"), ("上海市", "LOCATION")]),
-    "zh-TW": ("毛澤東出生於湖南省湘潭縣。", [("毛澤東", "PERSON"), ("湘潭縣", "LOCATION")]),
+    # The gold Chinese data (UNER GSD) marks a province and its county as one place, as here.
+    "zh-TW": ("毛澤東出生於湖南省湘潭縣。", [("毛澤東", "PERSON"), ("湖南省湘潭縣", "LOCATION")]),
+}
+
+# language -> (an ordinary sentence with a date and an amount, [(entity text, Comprehend type)]) for the
+# models trained on data that marks dates and quantities.
+DATE_QUANTITY_SMOKE: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    # "Taro Yamada bought five books in Osaka in March 2019."
+    "ja": ("山田太郎は2019年3月に大阪で5冊の本を買った。", [("2019年3月", "DATE"), ("5冊", "QUANTITY")]),
 }
 
 _engines: dict[str, Engine] = {}
@@ -78,6 +86,8 @@ def test_shipped_model_folder_carries_its_provenance_and_is_small(folder: Path) 
         assert data["file"].startswith("ner-train/"), data  # never an evaluation set
         assert set(data["label_map"].values()) <= set(COMPREHEND_TYPES)
     assert not source["test_set"]["file"].startswith("ner-train/")
+    if "dev_set" in source:  # a gold split that picks the epoch: training data's own, never an evaluation set
+        assert source["dev_set"]["file"].startswith("ner-train/"), source["dev_set"]
     # The recipe it names is in the repository and still describes the same data.
     recipe = load_recipe(folder.name)
     assert [s.path for s in recipe.sets] == [d["file"] for d in source["training_data"]]
@@ -97,7 +107,15 @@ def test_every_recipe_loads() -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_person_and_a_place_in_every_language(language: str) -> None:
-    text, expected = SMOKE[language]
+    _finds(language, *SMOKE[language])
+
+
+@pytest.mark.parametrize("language", sorted(DATE_QUANTITY_SMOKE))
+def test_a_date_and_a_quantity_where_the_model_was_taught_them(language: str) -> None:
+    _finds(language, *DATE_QUANTITY_SMOKE[language])
+
+
+def _finds(language: str, text: str, expected: list[tuple[str, str]]) -> None:
     found = engine(language).recognise([text])[0]
     for entity in found:
         assert text[entity["BeginOffset"] : entity["EndOffset"]] == entity["Text"]
@@ -119,10 +137,11 @@ def test_zh_tw_offsets_index_the_traditional_text() -> None:
         assert entities
         for entity in entities:
             assert entity["Text"] == original[entity["BeginOffset"] : entity["EndOffset"]]
-    # The Traditional names themselves come back, not their Simplified forms (毛泽东, 湘潭县).
-    assert {(e["Text"], e["BeginOffset"]) for e in found[0]} >= {("毛澤東", 3), ("湘潭縣", 3 + text.index("湘潭縣"))}
-    places = [e["BeginOffset"] for e in found[1] if e["Text"] == "湘潭縣"]
-    assert places == [text.index("湘潭縣") + i * len(text) for i in range(3)]
+    # The Traditional names themselves come back, not their Simplified forms (毛泽东, 湖南省湘潭县).
+    place = "湖南省湘潭縣"
+    assert {(e["Text"], e["BeginOffset"]) for e in found[0]} >= {("毛澤東", 3), (place, 3 + text.index(place))}
+    places = [e["BeginOffset"] for e in found[1] if e["Text"] == place]
+    assert places == [text.index(place) + i * len(text) for i in range(3)]
 
 
 # --------------------------------------------------------------------------------------- Chinese script

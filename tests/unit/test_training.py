@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import spacy
 
 from opencomprehend.nlp.evaluation import score
 from opencomprehend.nlp.registry import load_engine
@@ -202,6 +203,18 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     assert first.f1 == second.f1
 
 
+def test_a_given_dev_set_picks_the_epoch_and_all_training_documents_are_trained_on(tmp_path: Path) -> None:
+    train, test = english_sets()
+    dev = test[:12]
+    logged: list[str] = []
+    options = TrainingOptions(max_epochs=2, patience=2)
+    train_ner(train[:60], test[12:], "en", tmp_path / "model", options, log=logged.append, dev=dev)
+    assert any(line.startswith("training en NER on 60 documents") and "12 dev" in line for line in logged), logged
+    training = json.loads((tmp_path / "model" / "training.json").read_text(encoding="utf-8"))
+    assert training["dev_documents"] == 12
+    assert all(row["dev_f1"] is not None for row in training["history"])
+
+
 # -- stopping and the output folder -----------------------------------------------------------------------
 
 
@@ -317,6 +330,17 @@ def test_cjk_pipelines_use_the_character_tokenizer(language: str) -> None:
     tokens = nlp.make_doc("서울에서  만났다 a\n")
     assert [t.text for t in tokens] == ["서", "울", "에", "서", " ", "만", "났", "다", "a", "\n"]
     assert tokens.text == "서울에서  만났다 a\n"
+
+
+def test_char_bigrams_give_each_character_its_bigram_as_norm_and_survive_a_reload(tmp_path: Path) -> None:
+    nlp = build_pipeline("zh", TrainingOptions(char_bigrams=True))
+    tokens = nlp.make_doc("中国人 在北京。")
+    assert [t.norm_ for t in tokens] == ["中国", "国人", "人", "在北", "北京", "京。", "。"]
+    assert [t.text for t in tokens] == list("中国人在北京。") and tokens.text == "中国人 在北京。"
+    assert [t.norm_ for t in build_pipeline("zh").make_doc("中国")] == ["中", "国"]
+    nlp.to_disk(tmp_path / "model")
+    reloaded = spacy.load(tmp_path / "model")
+    assert [t.norm_ for t in reloaded.make_doc("北京")] == ["北京", "京"]
 
 
 def test_space_separated_languages_use_spacy_tokenizers() -> None:

@@ -8,7 +8,7 @@ collapse into one type. Choices that are not obvious:
   counterpart; they go to OTHER rather than being dropped, because they are real detections.
 - FAC (buildings, airports, bridges) is LOCATION: Comprehend's LOCATION explicitly covers buildings.
 - TIME is DATE: Comprehend's DATE covers times of day ("8:30 a.m.").
-- Every numeric label (PERCENT, MONEY, QUANTITY, ORDINAL, CARDINAL) is QUANTITY.
+- Every numeric label (PERCENT, MONEY, QUANTITY, ORDINAL, CARDINAL, HAREM's VALUE) is QUANTITY.
 
 Comprehend's own type names map to themselves, so a model trained directly on Comprehend types needs
 no table of its own.
@@ -51,6 +51,8 @@ LABEL_MAP: dict[str, str] = {
     # CoNLL-2003 / WikiANN style
     "PER": "PERSON",
     "MISC": "OTHER",
+    # HAREM (Portuguese): VALOR, numbers and amounts ("200%", "R$3.613"); its TEMPO is TIME above
+    "VALUE": "QUANTITY",
     # Comprehend's own names
     **{t: t for t in COMPREHEND_TYPES},
 }

@@ -9,6 +9,9 @@ training/<lang>.toml, which names:
   tokens are trained as "no entity"), and a label that is neither mapped nor dropped is an error, so a
   recipe always says what happens to every label of its data;
 - the evaluation set (a public ner/ set, never trained on) and its label map;
+- optionally `[dev]`: a gold dev split of the training data's source (e.g. ner-train/uner-pt-bosque/dev),
+  used instead of a random tenth of the training sentences to pick the best epoch and stop early, so
+  that training is steered by running gold text and not by whatever silver set the mix holds;
 - the training options (opencomprehend.nlp.training.TrainingOptions), e.g. max_seconds;
 - `script = "simplified"` (Chinese): texts are converted to Simplified script, one character for one
   character, before training; the "spacy.t2s.v1" engine converts at run time in the same way;
@@ -83,6 +86,7 @@ class Recipe:
     description: str
     test: SourceSet
     sets: tuple[SourceSet, ...]
+    dev: SourceSet | None = None  # picks the best epoch; None: a random share of the training sentences
     options: dict = field(default_factory=dict)
     script: str | None = None  # "simplified": convert Chinese text to Simplified script
     engine: str = "spacy.v1"
@@ -124,7 +128,8 @@ def load_recipe(recipe: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
     if not sets:
         raise ValueError(f"{path}: no [[sets]]")
     test = _source_set(raw["test"], f"{path} [test]")
-    for source in (*sets, test):
+    dev = _source_set(raw["dev"], f"{path} [dev]") if "dev" in raw else None
+    for source in (*sets, test, *([dev] if dev else [])):
         wrong = sorted(set(source.labels.values()) - set(COMPREHEND_TYPES))
         if wrong:
             raise ValueError(f"{path}: {source.name} maps onto {wrong}, which are not Comprehend types")
@@ -142,6 +147,7 @@ def load_recipe(recipe: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
         description=str(raw.get("description", "")),
         test=test,
         sets=sets,
+        dev=dev,
         options=options,
         script=script,
         engine=str(raw.get("engine", "spacy.t2s.v1" if script == "simplified" else "spacy.v1")),
@@ -310,10 +316,15 @@ def train_language(
             + (f", {mapped.trimmed} particles cut" if source.trim else "")
         )
     test = read_mapped(recipe.test, data_dir, recipe.script)
+    dev = read_mapped(recipe.dev, data_dir, recipe.script) if recipe.dev else None
+    if dev is not None:
+        log(f"{recipe.dev.name}: {len(dev.documents)} sentences pick the best epoch (dev, not trained on)")
 
     staging = output_dir.parent / f".{output_dir.name}.training"
     shutil.rmtree(staging, ignore_errors=True)
-    report = train_ner(train, test.documents, language, staging, options, log=log)
+    report = train_ner(
+        train, test.documents, language, staging, options, log=log, dev=dev.documents if dev else None
+    )
     training = json.loads((staging / "training.json").read_text(encoding="utf-8"))
     relative_recipe = (
         recipe.path.relative_to(REPO_DIR) if recipe.path and recipe.path.is_relative_to(REPO_DIR) else None
@@ -339,6 +350,22 @@ def train_language(
             "train_words_per_second": training["train_words_per_second"],
             "spacy_version": training["spacy_version"],
         },
+        **(
+            {
+                "dev_set": {
+                    "set": recipe.dev.name,
+                    "file": recipe.dev.path,
+                    "kind": recipe.dev.kind,
+                    "licence": recipe.dev.licence,
+                    "sentences": len(dev.documents),
+                    "label_map": recipe.dev.labels,
+                    "dropped_labels": list(recipe.dev.drop),
+                    "use": "picks the best epoch and stops training early; never trained on",
+                }
+            }
+            if recipe.dev and dev
+            else {}
+        ),
         "test_set": {
             "set": recipe.test.name,
             "file": recipe.test.path,

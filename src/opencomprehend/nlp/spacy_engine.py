@@ -28,8 +28,9 @@ _merge_windows); nothing is ever truncated.
 The "custom.v1" engine is the same engine for models trained by opencomprehend.nlp.training (custom
 recognizers): their labels are the user's own entity types and pass through unchanged.
 
-This module also registers the character tokenizer that models trained for Chinese, Japanese and Korean
-use ("opencomprehend.CharTokenizer.v1"), so importing it is what lets spacy.load() read such a model.
+This module also registers the character tokenizers that models trained for Chinese, Japanese and Korean
+use ("opencomprehend.CharTokenizer.v1", and "...v2", which gives each character its bigram as NORM), so
+importing it is what lets spacy.load() read such a model.
 """
 
 from __future__ import annotations
@@ -74,10 +75,16 @@ class CharTokenizer(spacy.util.DummyTokenizer):
     with one token per character no segmenter is needed and every entity falls on token boundaries. A
     single space after a character becomes that token's trailing whitespace, as in spaCy's tokenizer;
     any other run of whitespace is one whitespace token, so doc.text is always the input text.
+
+    With bigrams=True each character's NORM is the character and the next one ("中国" for 中 in 中国人;
+    the last one's, and one's before whitespace, is the character alone), so the NORM embedding a model
+    learns is a character-bigram embedding, the cheap word-like feature character-based NER gains from, while
+    PREFIX and SUFFIX (computed from the character itself) still embed the single character.
     """
 
-    def __init__(self, vocab: Vocab) -> None:
+    def __init__(self, vocab: Vocab, bigrams: bool = False) -> None:
         self.vocab = vocab
+        self.bigrams = bigrams
 
     def __call__(self, text: str) -> Doc:
         words: list[str] = []
@@ -95,17 +102,34 @@ class CharTokenizer(spacy.util.DummyTokenizer):
             if piece:
                 words.append(piece)
                 spaces.append(False)
-        return Doc(self.vocab, words=words, spaces=spaces)
+        doc = Doc(self.vocab, words=words, spaces=spaces)
+        if self.bigrams:
+            for token, following in zip(doc, [*words[1:], ""], strict=True):
+                # No bigram across whitespace: "人 在" are two words.
+                if not token.is_space:
+                    joined = following and not token.whitespace_ and not following.isspace()
+                    token.norm_ = token.text + following if joined else token.text
+        return doc
 
     def __reduce__(self) -> tuple:
         # nlp.pipe(n_process=...) pickles the pipeline.
-        return CharTokenizer, (self.vocab,)
+        return CharTokenizer, (self.vocab, self.bigrams)
 
 
 @spacy.util.registry.tokenizers("opencomprehend.CharTokenizer.v1")
 def create_char_tokenizer() -> Callable[[Language], CharTokenizer]:
     def make(nlp: Language) -> CharTokenizer:
         return CharTokenizer(nlp.vocab)
+
+    return make
+
+
+@spacy.util.registry.tokenizers("opencomprehend.CharTokenizer.v2")
+def create_char_bigram_tokenizer() -> Callable[[Language], CharTokenizer]:
+    """One token a character, each with its character bigram as NORM (CharTokenizer(bigrams=True))."""
+
+    def make(nlp: Language) -> CharTokenizer:
+        return CharTokenizer(nlp.vocab, bigrams=True)
 
     return make
 

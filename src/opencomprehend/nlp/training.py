@@ -215,6 +215,8 @@ class TrainingOptions:
     embed_rows: int = 2000
     # Share of the training documents held out (seeded) to choose the best epoch; the test set never is.
     dev_fraction: float = 0.1
+    # zh, ja, ko: each character's NORM is its bigram with the next character ("opencomprehend.CharTokenizer.v2").
+    char_bigrams: bool = False
 
 
 # ------------------------------------------------------------------------------------------- pipeline
@@ -230,7 +232,8 @@ def _pipeline_config(language: str, options: TrainingOptions) -> Config:
     lang = spacy_language(language)
     config["nlp"]["lang"] = lang
     if lang in CHAR_TOKENIZED_LANGUAGES:
-        config["nlp"]["tokenizer"] = {"@tokenizers": "opencomprehend.CharTokenizer.v1"}
+        version = "v2" if options.char_bigrams else "v1"
+        config["nlp"]["tokenizer"] = {"@tokenizers": f"opencomprehend.CharTokenizer.{version}"}
     config["system"]["seed"] = options.seed
     config["training"]["dropout"] = options.dropout
     tok2vec = config["components"]["ner"]["model"]["tok2vec"]
@@ -408,14 +411,16 @@ def train_ner(
     options: TrainingOptions = TrainingOptions(),  # noqa: B008 - read, never mutated
     should_stop: Callable[[], bool] = lambda: False,
     log: Callable[[str], None] | None = None,
+    dev: Sequence[LabelledDocument] | None = None,
 ) -> TrainingReport:
     """Train an entity recognizer on `train`, evaluate it on `test`, and save it to `output_dir`.
 
     A share of `train` (options.dev_fraction, chosen with options.seed) is held out to pick the best
-    epoch and to stop early; `test` is only used to measure the chosen model. The folder is written
-    only when everything succeeded, atomically: it holds spaCy's model (config.cfg, meta.json, ner/,
-    tokenizer, vocab/), loadable with spacy.load() once opencomprehend.nlp.spacy_engine is imported, and
-    training.json (the report, the options, and the per-epoch history).
+    epoch and to stop early, unless `dev` is given: then every training document is trained on and `dev`
+    (e.g. a gold dev split) picks the epoch instead. `test` is only used to measure the chosen model.
+    The folder is written only when everything succeeded, atomically: it holds spaCy's model
+    (config.cfg, meta.json, ner/, tokenizer, vocab/), loadable with spacy.load() once
+    opencomprehend.nlp.spacy_engine is imported, and training.json (the report, the options, and the per-epoch history).
 
     Raises TrainingDataError for unusable documents, TrainingStopped when should_stop() returns True
     (checked between minibatches), FileExistsError when output_dir exists and is not empty, and
@@ -427,7 +432,7 @@ def train_ner(
     # threads ran 3x slower than one when other work shared the two cores, and a fixed thread count keeps
     # runs reproducible across machines. Only the models built in this block use these ops.
     with use_ops("numpy", use_blis=False), _one_blas_thread():
-        return _train_ner(train, test, language, output_dir, options, should_stop, log)
+        return _train_ner(train, test, language, output_dir, options, should_stop, log, dev)
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager:
@@ -445,6 +450,7 @@ def _train_ner(
     options: TrainingOptions,
     should_stop: Callable[[], bool],
     log: Callable[[str], None] | None,
+    dev: Sequence[LabelledDocument] | None = None,
 ) -> TrainingReport:
     started = time.perf_counter()
     output_dir = Path(output_dir)
@@ -482,10 +488,19 @@ def _train_ner(
     for warning in warnings:
         say(f"warning: {warning}")
 
-    train_ids, dev_ids = _dev_split(len(train), options)
+    if dev is None:
+        train_ids, dev_ids = _dev_split(len(train), options)
+        dev_texts = [references[i].text for i in dev_ids]
+        dev_gold = [_entities_of(references[i]) for i in dev_ids]
+    else:
+        train_ids, dev_ids = list(range(len(train))), list(range(len(dev)))
+        dev_references = []
+        for i, doc in enumerate(dev):
+            entities, _duplicates = _validated(doc, i, "dev", "dev document")
+            dev_references.append(_reference_doc(nlp, doc.text, entities, _Adjustments()))
+        dev_texts = [ref.text for ref in dev_references]
+        dev_gold = [_entities_of(ref) for ref in dev_references]
     examples = [Example(nlp.make_doc(references[i].text), references[i]) for i in train_ids]
-    dev_texts = [references[i].text for i in dev_ids]
-    dev_gold = [_entities_of(references[i]) for i in dev_ids]
     # With no dev entities F1 cannot rank epochs; every epoch then counts as the best so far.
     use_dev = any(dev_gold)
     words_per_epoch = sum(sum(not t.is_space for t in eg.reference) for eg in examples)
