@@ -5,6 +5,7 @@ from opencomprehend.service import (
     endpoints,  # noqa: F401
     entities_jobs,  # noqa: F401
     pii_detect,  # noqa: F401
+    pii_jobs,  # noqa: F401
     recognizers,  # noqa: F401
     tags,  # noqa: F401
 )
