@@ -54,7 +54,7 @@ STRUCTURED = [
     ("The VIN is 1HGCM82633A004352.", "1HGCM82633A004352", "VEHICLE_IDENTIFICATION_NUMBER"),
     ("password: Tr0ub4dor&3", "Tr0ub4dor&3", "PASSWORD"),
     ("username: jsmith99", "jsmith99", "USERNAME"),
-    ("She is 42 years old.", "42 years old", "AGE"),
+    ("She is 42 years old.", "42 years", "AGE"),  # Comprehend's AGE: the number and its unit
     ("Your PIN is 4821.", "4821", "PIN"),
 ]
 

@@ -330,7 +330,7 @@ USERNAME_WORDS = [
 ]  # fmt: skip
 # "<n> years (old)" in each language; the span is the number and its unit, as Comprehend's AGE is.
 AGE_UNITS = [
-    "years old", "year old", "years", "yrs", "años", "ans", "jahre", "jahren", "anni", "anos",
+    "years", "year", "yrs", "años", "ans", "jahre", "jahren", "anni", "anos",
     "عامًا", "عاما", "سنة", "वर्ष", "साल", "歳", "세", "살", "岁", "歲",
 ]  # fmt: skip
 
@@ -488,6 +488,14 @@ def _words(words: Iterable[str]) -> str:
     return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+# What stands between "password" and the password: a colon, or a verb ("is", "es", "ist", は, 는, 是...).
+_INTRODUCED = (
+    r"(?:\s*[:=：]\s*|\s+(?:is|es|est|ist|è|é)\s+|\s+(?:الخاص بي\s+)?هو\s+|\s*(?:は|는|은|是|為|为)\s*)"
+)
+# Hindi puts the verb after the value: "मेरा पासवर्ड abc123 है".
+_HINDI_VALUE = r"(?=\s+है)"
+
+
 def _pattern(name: str, expression: str, score: float) -> Pattern:
     return Pattern(name=name, regex=expression, score=score)
 
@@ -517,6 +525,15 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
             vin_valid,
             reject=False,
         ),
+        # libphonenumber accepts only numbers that could be assigned; a number written as a phone number
+        # after a word such as "phone" is one all the same.
+        make(
+            "PHONE",
+            [
+                _pattern("grouped", r"(?<![\d+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?|\d{1,4}[\s.-])\d{2,4}[\s.-]\d{3,4}(?!\d)", 0.1),  # noqa: E501
+                _pattern("digits", r"(?<![\d+])\+?\d{10,12}(?!\d)", 0.05),
+            ],
+        ),
         make("CREDIT_DEBIT_CVV", [_pattern("cvv", r"\b\d{3,4}\b", 0.01)]),
         make(
             "CREDIT_DEBIT_EXPIRY",
@@ -539,11 +556,17 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
         make("IN_NREGA", [_pattern("nrega", r"(?-i:\b[A-Z]{2}-\d{2}-\d{3}-\d{3}-\d{3}/\d{2,3}\b)", 0.5)]),
         make(
             "PASSWORD",
-            [_pattern("password", rf"(?<=(?:{_words(PASSWORD_WORDS)})\s*(?:is|es|est|ist|è|é|は|는|是)?\s*[:=：]?\s*)[^\s,;、。]{{4,64}}", 0.6)],  # noqa: E501
+            [
+                _pattern("password", rf"(?<=(?:{_words(PASSWORD_WORDS)}){_INTRODUCED})[\x21-\x7e]{{4,64}}", 0.6),
+                _pattern("password hi", rf"(?<=(?:पासवर्ड)\s+)[\x21-\x7e]{{4,64}}{_HINDI_VALUE}", 0.6),
+            ],  # noqa: E501
         ),
         make(
             "USERNAME",
-            [_pattern("username", rf"(?<=(?:{_words(USERNAME_WORDS)})\s*(?:is|es|est|ist|è|é|は|는|是)?\s*[:=：]\s*)[\w.@+-]{{3,64}}", 0.6)],  # noqa: E501
+            [
+                _pattern("username", rf"(?<=(?:{_words(USERNAME_WORDS)}){_INTRODUCED})[A-Za-z0-9._@+-]{{3,64}}", 0.6),
+                _pattern("username hi", rf"(?<=(?:यूज़रनेम|उपयोगकर्ता नाम)\s+)[A-Za-z0-9._@+-]{{3,64}}{_HINDI_VALUE}", 0.6),
+            ],  # noqa: E501
         ),
         make("AGE", [_pattern("age", rf"\b\d{{1,3}}\s?(?:{_words(AGE_UNITS)})(?!\w)", 0.85)]),
         make("FR_NIR", [_pattern("nir", r"(?-i:\b[12]\s?\d{2}\s?(?:0[1-9]|1[0-2])\s?(?:\d{2}|2A|2B)\s?\d{3}\s?\d{3}\s?\d{2}\b)", 0.3)], fr_nir_valid),  # noqa: E501
@@ -705,7 +728,15 @@ def build_analyzer(language: str) -> AnalyzerEngine:
 # ------------------------------------------------------------------------------------------- spans
 
 # What may join two address parts into one ADDRESS ("221B Baker Street, London NW1 6XE").
-_ADDRESS_GAP = regex.compile(r"[\s,]{0,3}")
+# Between two parts: separators, house and flat numbers, unit words, capitalised street words ("Drive",
+# "Apt. 661"), and the numbering of Chinese, Japanese and Korean addresses (29丁目16番13号, 444번길).
+_ADDRESS_GAP = regex.compile(
+    r"(?:[\s,.]+|(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|Piso|Appartamento|Wohnung|Bte|Bis)\.?"
+    r"|\d{1,5}[A-Za-z]?|\p{Lu}[\p{Ll}'-]+\.?|[\d０-９-]+(?:丁目|番地|番|号|號|楼|樓|室|층|호|번지|번길|로|길|동)?)*"
+)
+_ADDRESS_GAP_MAX = 40
+# A street right after a house number ("2837 Tricia Trafficway"): the entity model may call it a person.
+_HOUSE_NUMBER_BEFORE = regex.compile(r"\b\d{1,5}[A-Za-z]?,?\s+$")
 # A house number, or a postcode, next to a place.
 _ADDRESS_NUMBER_BEFORE = regex.compile(r"(?:\b\d{1,5}[A-Za-z]?,?\s+(?:[\p{L}.'-]+\s+){0,3})$")
 _ADDRESS_NUMBER_AFTER = regex.compile(
@@ -730,11 +761,33 @@ def _addresses(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int
         if joined:
             last_begin, last_end, last_score = joined[-1]
             gap = text[last_end:begin] if begin >= last_end else ""
-            if begin <= last_end or _ADDRESS_GAP.fullmatch(gap):
+            if begin <= last_end or (len(gap) <= _ADDRESS_GAP_MAX and _ADDRESS_GAP.fullmatch(gap)):
                 joined[-1] = (last_begin, max(end, last_end), max(score, last_score))
                 continue
         joined.append((begin, end, score))
     return joined
+
+
+def _holds(outer: dict[str, Any], inner: dict[str, Any]) -> bool:
+    return (
+        outer["Type"] == "ADDRESS"
+        and outer["BeginOffset"] <= inner["BeginOffset"]
+        and inner["EndOffset"] <= outer["EndOffset"]
+        and (outer["EndOffset"] - outer["BeginOffset"]) > (inner["EndOffset"] - inner["BeginOffset"])
+    )
+
+
+@functools.cache
+def _label_words() -> frozenset[str]:
+    words = {w.lower() for by_language in PII_CONTEXT.values() for ws in by_language.values() for w in ws}
+    return frozenset(words | {w.lower() for w in PASSWORD_WORDS + USERNAME_WORDS})
+
+
+def _label_word(text: str, entity: dict[str, Any]) -> bool:
+    """The entity model sometimes takes a label ("Email:", "VIN:") for a name: such a label is no PII."""
+    span = text[entity["BeginOffset"] : entity["EndOffset"]]
+    followed_by_colon = text[entity["EndOffset"] : entity["EndOffset"] + 2].lstrip().startswith((":", "："))
+    return span.lower() in _label_words() or (followed_by_colon and " " not in span.strip())
 
 
 def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -757,7 +810,19 @@ def _entity(pii_type: str, begin: int, end: int, score: float) -> dict[str, Any]
     return {"Score": round(float(min(1.0, max(0.0, score))), 6), "Type": pii_type, "BeginOffset": begin, "EndOffset": end}  # noqa: E501
 
 
+# Identifiers are ASCII; a URL pattern that runs on into "です" or "입니다" stops before it.
+_SCRIPT_RUN = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Devanagari}\p{Arabic}\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+"  # noqa: E501
+_TRAILING_SCRIPT = regex.compile(_SCRIPT_RUN + "$")
+_LEADING_SCRIPT = regex.compile("^" + _SCRIPT_RUN)
+
+
 def _trim(text: str, begin: int, end: int) -> tuple[int, int]:
+    trailing = _TRAILING_SCRIPT.search(text, begin, end)
+    if trailing and trailing.start() > begin:
+        end = trailing.start()
+    leading = _LEADING_SCRIPT.match(text, begin, end)
+    if leading and leading.end() < end:
+        begin = leading.end()
     while begin < end and text[begin].isspace():
         begin += 1
     while end > begin and text[end - 1] in " \t\r\n.,;:":
@@ -793,6 +858,8 @@ class PiiEngine:
         places = []
         for entity in entities:
             pii_type = NER_TYPES.get(entity["Type"])
+            if pii_type == "NAME" and _HOUSE_NUMBER_BEFORE.search(text[max(0, entity["BeginOffset"] - 12) : entity["BeginOffset"]]):  # noqa: E501
+                pii_type = "ADDRESS"
             if pii_type == "ADDRESS":
                 places.append((entity["BeginOffset"], entity["EndOffset"], entity["Score"]))
             elif pii_type is not None:
@@ -811,8 +878,10 @@ class PiiEngine:
             named_found = [
                 e
                 for e in self._named(text, entities)
-                # A date from the entity model never beats a number a recognizer knows (an age, a card expiry).
-                if e["Type"] != "DATE_TIME" or not any(_overlaps(e, s) for s in structured)
+                # What a recognizer knows (a user name, an age, a card expiry) beats the entity model's guess
+                # at the same characters; only an address that holds the finding whole keeps its chance.
+                if not any(_overlaps(e, s) and not _holds(e, s) for s in structured)
+                and not _label_word(text, e)
             ]
             results.append(resolve_overlaps(structured + named_found))
         return results
