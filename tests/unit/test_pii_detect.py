@@ -118,6 +118,9 @@ def test_offsets_are_code_points(client: TestClient) -> None:
         ("zh-TW", "我的電子郵件是 wang@example.com.tw", "wang@example.com.tw", "EMAIL"),
         ("ar", "بريدي الإلكتروني ahmed@example.com", "ahmed@example.com", "EMAIL"),
         ("hi", "मेरा ईमेल raj@example.in है", "raj@example.in", "EMAIL"),
+        ("ja", "私は42歳です。", "42歳", "AGE"),
+        ("ko", "제 웹사이트는 https://www.kim.kr/입니다.", "https://www.kim.kr/", "URL"),
+        ("ar", "الرقم السري: 4821", "4821", "PIN"),  # a context phrase counts by its words
     ],
 )
 def test_every_language_detects_pii(client: TestClient, language: str, text: str, span: str, pii_type: str):

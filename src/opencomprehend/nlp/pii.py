@@ -364,11 +364,21 @@ PHONE_REGIONS: dict[str, list[str]] = {
 }
 
 
+_CONTEXT_STOPWORDS = frozenset({"de", "la", "le", "di", "da", "do", "the", "of", "von"})
+
+
 def context_for(pii_type: str, language: str) -> list[str]:
+    """English and the language's own context words. Presidio compares a context word with one word of
+    the text at a time, so a phrase of the language ("código de seguridad", "الرقم السري") also counts by
+    its own words."""
     words = PII_CONTEXT.get(pii_type, {})
     merged = list(words.get("en", []))
-    if language != "en":
-        merged += [w for w in words.get(language, []) if w not in merged]
+    if language == "en":
+        return merged
+    for phrase in words.get(language, []):
+        # English phrases stay whole: their words ("code", "valid") say too little on their own.
+        split = [w for w in phrase.split() if len(w) >= 3 and w not in _CONTEXT_STOPWORDS] if " " in phrase else []
+        merged += [w for w in [phrase, *split] if w not in merged]
     return merged
 
 
@@ -812,17 +822,22 @@ def _entity(pii_type: str, begin: int, end: int, score: float) -> dict[str, Any]
 
 # Identifiers are ASCII; a URL pattern that runs on into "です" or "입니다" stops before it.
 _SCRIPT_RUN = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Devanagari}\p{Arabic}\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+"  # noqa: E501
-_TRAILING_SCRIPT = regex.compile(_SCRIPT_RUN + "$")
+_TRAILING_SCRIPT = regex.compile(_SCRIPT_RUN + r"[\s.,;:!?]*$")
 _LEADING_SCRIPT = regex.compile("^" + _SCRIPT_RUN)
 
 
-def _trim(text: str, begin: int, end: int) -> tuple[int, int]:
-    trailing = _TRAILING_SCRIPT.search(text, begin, end)
-    if trailing and trailing.start() > begin:
-        end = trailing.start()
-    leading = _LEADING_SCRIPT.match(text, begin, end)
-    if leading and leading.end() < end:
-        begin = leading.end()
+# Values written in the language's own script: an age ("42歳"), a date, a plate ("名古屋 008 あ 36-08").
+_OWN_SCRIPT_TYPES = frozenset({"AGE", "DATE_TIME", "LICENSE_PLATE"})
+
+
+def _trim(text: str, begin: int, end: int, pii_type: str = "") -> tuple[int, int]:
+    if pii_type not in _OWN_SCRIPT_TYPES:
+        trailing = _TRAILING_SCRIPT.search(text, begin, end)
+        if trailing and trailing.start() > begin:
+            end = trailing.start()
+        leading = _LEADING_SCRIPT.match(text, begin, end)
+        if leading and leading.end() < end:
+            begin = leading.end()
     while begin < end and text[begin].isspace():
         begin += 1
     while end > begin and text[end - 1] in " \t\r\n.,;:":
@@ -848,7 +863,7 @@ class PiiEngine:
         found = []
         for result in results:
             pii_type = PRESIDIO_TYPES.get(result.entity_type, result.entity_type)
-            begin, end = _trim(text, result.start, result.end)
+            begin, end = _trim(text, result.start, result.end, pii_type)
             if end > begin:
                 found.append(_entity(pii_type, begin, end, result.score))
         return found
