@@ -89,6 +89,9 @@ def job_row(
         "client_request_token": token or uuid.uuid4().hex,
         "request_hash": request_hash,
         "documents_done": 0,
+        "job_kind": "ENTITIES",
+        "mode": None,
+        "redaction_config": None,
     }
     row.update(columns)
     return row
@@ -543,3 +546,43 @@ def test_a_database_from_before_migrations_is_upgraded_in_place(
     finally:
         store.engine.dispose()
     JobStore(url).engine.dispose()  # opening it again is a no-op
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_database_at_0002_gains_job_kinds_and_keeps_its_jobs_as_entities_jobs(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import MetaData, create_engine, inspect
+
+    from opencomprehend.jobs import migrate
+    from opencomprehend.jobs.schema import metadata
+
+    url = f"sqlite:///{tmp_path / 'v2.db'}" if database == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    old = MetaData()
+    for table in metadata.sorted_tables:
+        copy = table.to_metadata(old)
+        if table.name == jobs.name:
+            for name in ("job_kind", "mode", "redaction_config"):
+                copy._columns.remove(copy.c[name])
+    old.create_all(engine)
+    row = {k: v for k, v in job_row(token="old").items() if k not in ("job_kind", "mode", "redaction_config")}
+    with engine.begin() as conn:
+        conn.execute(old.tables[jobs.name].insert().values(**row))
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.stamp(config, "0002")
+    engine.dispose()
+
+    store = JobStore(url)  # migrates to 0003
+    try:
+        columns = {c["name"] for c in inspect(store.engine).get_columns(jobs.name)}
+        assert {"job_kind", "mode", "redaction_config"} <= columns
+        [job] = store.list_jobs(ACCOUNT, REGION, JobFilter(), None, 10)
+        assert (job["client_request_token"], job["job_kind"], job["mode"]) == ("old", "ENTITIES", None)
+        assert store.list_jobs(ACCOUNT, REGION, JobFilter(kind="PII"), None, 10) == []
+    finally:
+        store.engine.dispose()

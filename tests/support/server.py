@@ -157,12 +157,20 @@ class Server:
         path.write_bytes(data.encode() if isinstance(data, str) else data)
 
     def wait(
-        self, job_id: str, timeout: float = 180, until: tuple[str, ...] = ("COMPLETED", "FAILED", "STOPPED")
+        self,
+        job_id: str,
+        timeout: float = 180,
+        until: tuple[str, ...] = ("COMPLETED", "FAILED", "STOPPED"),
+        kind: str = "entities",
     ) -> dict[str, Any]:
+        """The job's properties once its status is one of `until`; `kind` "pii" for a PII job."""
         deadline = time.time() + timeout
         client = self.client()
         while time.time() < deadline:
-            props = client.describe_entities_detection_job(JobId=job_id)["EntitiesDetectionJobProperties"]
+            if kind == "pii":
+                props = client.describe_pii_entities_detection_job(JobId=job_id)["PiiEntitiesDetectionJobProperties"]
+            else:
+                props = client.describe_entities_detection_job(JobId=job_id)["EntitiesDetectionJobProperties"]
             if props["JobStatus"] in until:
                 return props
             time.sleep(0.1)

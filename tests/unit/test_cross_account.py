@@ -65,7 +65,15 @@ def world(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
             "EndpointName": "secret-endpoint", "ModelArn": recognizer, "DesiredInferenceUnits": 1,
             "Tags": [{"Key": "owner", "Value": "a"}],
         })["EndpointArn"]  # fmt: skip
-        yield client, {"job_id": job["JobId"], "job_arn": job["JobArn"], "recognizer": recognizer, "endpoint": endpoint}
+        pii = as_a(client, "StartPiiEntitiesDetectionJob", {
+            "InputDataConfig": {"S3Uri": "s3://docs/in/"}, "OutputDataConfig": {"S3Uri": "s3://docs/pii/"},
+            "Mode": "ONLY_OFFSETS", "DataAccessRoleArn": role, "LanguageCode": "en",
+            "Tags": [{"Key": "owner", "Value": "a"}],
+        })  # fmt: skip
+        yield client, {
+            "job_id": job["JobId"], "job_arn": job["JobArn"], "recognizer": recognizer, "endpoint": endpoint,
+            "pii_job_id": pii["JobId"], "pii_job_arn": pii["JobArn"],
+        }  # fmt: skip
 
 
 def unknown_twin(value: str) -> str:
@@ -92,8 +100,10 @@ def requests(ids: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
         ("UpdateEndpoint", {"EndpointArn": ids["endpoint"], "DesiredInferenceUnits": 2}),
         ("DeleteEndpoint", {"EndpointArn": ids["endpoint"]}),
         ("DetectEntities", {"Text": "Paris", "EndpointArn": ids["endpoint"]}),
+        ("DescribePiiEntitiesDetectionJob", {"JobId": ids["pii_job_id"]}),
+        ("StopPiiEntitiesDetectionJob", {"JobId": ids["pii_job_id"]}),
     ]
-    for arn in (ids["job_arn"], ids["recognizer"], ids["endpoint"]):
+    for arn in (ids["job_arn"], ids["recognizer"], ids["endpoint"], ids["pii_job_arn"]):
         found += [
             ("TagResource", {"ResourceArn": arn, "Tags": [{"Key": "owner", "Value": "b"}]}),
             ("UntagResource", {"ResourceArn": arn, "TagKeys": ["owner"]}),
@@ -127,6 +137,7 @@ def test_lists_never_show_another_accounts_resources(world: tuple[TestClient, di
     assert as_b(client, "ListEntityRecognizers", {})[1]["EntityRecognizerPropertiesList"] == []
     assert as_b(client, "ListEntityRecognizerSummaries", {})[1]["EntityRecognizerSummariesList"] == []
     assert as_b(client, "ListEndpoints", {})[1]["EndpointPropertiesList"] == []
+    assert as_b(client, "ListPiiEntitiesDetectionJobs", {})[1]["PiiEntitiesDetectionJobPropertiesList"] == []
     # A's names are free in B's account.
     role = f"arn:aws:iam::{B}:role/ComprehendData"
     status, _ = as_b(client, "CreateEntityRecognizer", {
@@ -147,14 +158,18 @@ def test_nothing_b_tried_changed_what_a_owns(world: tuple[TestClient, dict[str, 
     assert recognizer["EntityRecognizerProperties"]["Status"] == "TRAINED"
     endpoint = as_a(client, "DescribeEndpoint", {"EndpointArn": ids["endpoint"]})["EndpointProperties"]
     assert endpoint["DesiredInferenceUnits"] == 1
-    for arn in (ids["job_arn"], ids["recognizer"], ids["endpoint"]):
+    pii = as_a(client, "DescribePiiEntitiesDetectionJob", {"JobId": ids["pii_job_id"]})
+    assert pii["PiiEntitiesDetectionJobProperties"]["JobStatus"] == "SUBMITTED"
+    for arn in (ids["job_arn"], ids["recognizer"], ids["endpoint"], ids["pii_job_arn"]):
         assert as_a(client, "ListTagsForResource", {"ResourceArn": arn})["Tags"] == [{"Key": "owner", "Value": "a"}]
 
 
 def test_the_suite_covers_every_operation_that_names_a_resource() -> None:
-    named = {
-        operation for operation, _ in requests({"job_id": "x", "job_arn": "x", "recognizer": "x", "endpoint": "x"})
-    }
-    listing = {"ListEntitiesDetectionJobs", "ListEntityRecognizers", "ListEntityRecognizerSummaries", "ListEndpoints"}
-    creating = {"CreateEntityRecognizer", "BatchDetectEntities"}  # name nothing that exists already
+    ids = dict.fromkeys(("job_id", "job_arn", "recognizer", "endpoint", "pii_job_id", "pii_job_arn"), "x")
+    named = {operation for operation, _ in requests(ids)}
+    listing = {"ListEntitiesDetectionJobs", "ListEntityRecognizers", "ListEntityRecognizerSummaries", "ListEndpoints",
+               "ListPiiEntitiesDetectionJobs"}  # fmt: skip
+    # These name nothing that exists already.
+    creating = {"CreateEntityRecognizer", "BatchDetectEntities", "DetectPiiEntities", "ContainsPiiEntities",
+                "StartPiiEntitiesDetectionJob"}  # fmt: skip
     assert set(OPERATIONS) == named | listing | creating

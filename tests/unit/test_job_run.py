@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -156,3 +157,92 @@ def test_with_a_volume_key_nothing_plain_is_spilled_to_disk(
     records = read_archive(output_of(world, job["job_id"]).read_bytes())
     assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in records[0]["Entities"]}
     assert not list((world["settings"].work_dir).rglob("output.tar.gz")), "the archive was never on disk"
+
+
+# -- PII jobs: the second kind of job, on the same engine ---------------------------------------------------
+
+
+def submit_pii(world: dict[str, Any], mode: str, redaction: dict[str, Any] | None = None, **columns: Any):
+    return submit(
+        world,
+        job_kind="PII",
+        mode=mode,
+        redaction_config=json.dumps(redaction) if redaction else None,
+        **columns,
+    )
+
+
+def pii_output(world: dict[str, Any], job_id: str) -> Path:
+    return world["settings"].store_root / "docs" / "out" / f"111122223333-PII-{job_id}" / "output"
+
+
+PII_LINES = [
+    "Hello John Smith, mail john.smith@example.com.",
+    "",
+    "Card 4111 1111 1111 1111, nothing else.",
+]
+
+
+def test_a_pii_job_writes_offsets_per_input_file(world: dict[str, Any]) -> None:
+    world["objects"].put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
+    world["objects"].put_bytes("docs", "in/sub/b.txt", b"Call 206-555-0100.\n")
+    job = submit_pii(world, "ONLY_OFFSETS")
+    run_claimed(world)
+    done = world["store"].get(job["job_id"])
+    assert done["status"] == "COMPLETED" and done["documents_done"] == 4
+    folder = pii_output(world, job["job_id"])
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == ["a.txt.out", "sub/b.txt.out"]  # noqa: E501
+    records = [json.loads(line) for line in (folder / "a.txt.out").read_text().splitlines()]
+    assert [(r["File"], r["Line"]) for r in records] == [("a.txt", 0), ("a.txt", 1), ("a.txt", 2)]
+    assert list(records[0]) == ["Entities", "File", "Line"]
+    found = {(PII_LINES[r["Line"]][e["BeginOffset"] : e["EndOffset"]], e["Type"]) for r in records for e in r["Entities"]}  # noqa: E501
+    assert {("John Smith", "NAME"), ("john.smith@example.com", "EMAIL"), ("4111 1111 1111 1111", "CREDIT_DEBIT_NUMBER")} <= found  # noqa: E501
+    assert all(set(e) == {"BeginOffset", "EndOffset", "Score", "Type"} for r in records for e in r["Entities"])
+    assert records[1]["Entities"] == []
+
+
+def test_a_redaction_job_masks_pii_and_keeps_every_other_byte(world: dict[str, Any]) -> None:
+    lines = [line.encode() for line in PII_LINES]
+    data = b"\xef\xbb\xbf" + lines[0] + b"\r\n" + lines[1] + b"\r" + lines[2] + b"\n"
+    world["objects"].put_bytes("docs", "in/a.txt", data)
+    job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"], "MaskMode": "MASK", "MaskCharacter": "#"})
+    run_claimed(world)
+    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
+    out = (pii_output(world, job["job_id"]) / "a.txt.out").read_bytes()
+    assert len(out) == len(data)
+    assert out == (
+        b"\xef\xbb\xbf" + b"Hello #### #####, mail ######################.\r\n\rCard #### #### #### ####, nothing else.\n"  # noqa: E501
+    )
+
+
+def test_a_redaction_job_replaces_only_the_types_asked_for(world: dict[str, Any]) -> None:
+    text = "Hello John Smith, mail john.smith@example.com."
+    world["objects"].put_bytes("docs", "in/one.txt", text.encode())
+    job = submit_pii(
+        world,
+        "ONLY_REDACTION",
+        {"PiiEntityTypes": ["EMAIL"], "MaskMode": "REPLACE_WITH_PII_ENTITY_TYPE"},
+        input_format="ONE_DOC_PER_FILE",
+    )
+    run_claimed(world)
+    out = (pii_output(world, job["job_id"]) / "one.txt.out").read_text()
+    assert out == "Hello John Smith, mail [EMAIL]."
+
+
+def test_a_redaction_job_never_copies_a_document_it_could_not_read(world: dict[str, Any]) -> None:
+    world["settings"].max_document_bytes = 60
+    secret = "John Smith " * 10
+    world["objects"].put_bytes("docs", "in/a.txt", f"mail jane@example.com\n{secret}\nok\n".encode())
+    job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"]})
+    run_claimed(world)
+    out = (pii_output(world, job["job_id"]) / "a.txt.out").read_text()
+    assert out == "mail ****************\n\nok\n"
+
+
+def test_a_pii_job_stopped_before_it_started_writes_nothing(world: dict[str, Any]) -> None:
+    world["objects"].put_bytes("docs", "in/a.txt", b"mail jane@example.com\n")
+    job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"]})
+    world["store"].request_stop(job["job_id"])
+    run_claimed(world)
+    assert world["store"].get(job["job_id"])["status"] == "STOPPED"
+    assert not pii_output(world, job["job_id"]).exists()

@@ -1,10 +1,15 @@
-"""One entities detection job through its states: claim, run the pipeline on the runner, finish.
+"""One analysis job through its states: claim, run the pipeline on the runner, finish.
+
+Both kinds of job run here: an entities detection job recognises with the language's entity model (or a
+custom recognizer) and writes one archive; a PII job recognises with the language's PII engine and writes
+one object per input file, offsets or redacted text (its Mode).
 
 The lease is renewed while the job runs; a stop request is seen at the next heartbeat.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import threading
@@ -16,13 +21,16 @@ from opencomprehend.config import Settings
 from opencomprehend.io.documents import InputNotFound, list_input
 from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectInfo, ObjectStore, StorageError
 from opencomprehend.io.output import output_uri
+from opencomprehend.io.pii_output import Redaction, pii_output_prefix
+from opencomprehend.jobs.access import SealingStore
 from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
+from opencomprehend.jobs.schema import PII_JOB
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
 from opencomprehend.nlp.registry import supported_languages
 from opencomprehend.runtime.models import fetch_model
-from opencomprehend.runtime.pipeline import Shard, Volume, assemble, cut_shards, write_part
-from opencomprehend.runtime.runner import Runner, WorkerLost, custom_engine_key
-from opencomprehend.security.keyring import KeyRing
+from opencomprehend.runtime.pipeline import Shard, Volume, assemble, assemble_pii, cut_shards, write_part
+from opencomprehend.runtime.runner import Runner, WorkerLost, custom_engine_key, pii_engine_key
+from opencomprehend.security.keyring import Key, KeyRing
 
 log = logging.getLogger("opencomprehend.job")
 
@@ -119,7 +127,8 @@ class JobRun:
         return STOPPED if self.stop_requested else COMPLETED
 
     def _engine(self) -> str:
-        """The runner's engine key: the job's language, or the custom recognizer's model (LanguageCode ignored)."""
+        """The runner's engine key: the job's language (its PII engine for a PII job), or the custom
+        recognizer's model (LanguageCode ignored)."""
         job = self.job
         arn = job["entity_recognizer_arn"]
         if arn is None:
@@ -128,6 +137,8 @@ class JobRun:
                     f"UNSUPPORTED_LANGUAGE: No entity model for language '{job['language_code']}' "
                     "is installed on this server."
                 )
+            if job["job_kind"] == PII_JOB:
+                return pii_engine_key(job["language_code"])
             return job["language_code"]
         recognizer = self.recognizers.get(arn)
         if recognizer is None or recognizer["status"] not in USABLE or not recognizer["model_uri"]:
@@ -224,17 +235,25 @@ class JobRun:
     def _assemble(self, shard_numbers: list[int]) -> None:
         job = self.job
         self._heartbeat_quietly()
+        if job["job_kind"] == PII_JOB:
+            self._assemble_pii(shard_numbers)
+            return
         uri = output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
-        kms = None
-        if job["output_kms_key_id"]:
-            key = self.keys.resolve(job["output_kms_key_id"], job["account_id"], job["region"]) if self.keys else None
-            if key is None:  # disabled or removed since Start
-                raise JobFailed(WRITE_DENIED_KMS)
-            kms = (self.keys, key)
+        kms = self._output_kms()
         try:
             assemble(self.data, self.work, shard_numbers, uri, kms, self._volume())
         except StorageError:
             raise JobFailed(WRITE_DENIED_KMS if kms else WRITE_DENIED) from None
+
+    def _output_kms(self) -> tuple[KeyRing, Key] | None:
+        """The keyring and key of OutputDataConfig.KmsKeyId, if one was given; a key gone since Start fails the job."""
+        job = self.job
+        if not job["output_kms_key_id"]:
+            return None
+        key = self.keys.resolve(job["output_kms_key_id"], job["account_id"], job["region"]) if self.keys else None
+        if key is None:  # disabled or removed since Start
+            raise JobFailed(WRITE_DENIED_KMS)
+        return self.keys, key  # type: ignore[return-value]
 
     def _volume(self) -> Volume | None:
         """The job's VolumeKmsKeyId as a sealer of what it spills to disk; a key disabled since Start fails it."""
@@ -245,6 +264,23 @@ class JobRun:
         if key is None:
             raise JobFailed(f"KMS_KEY_UNAVAILABLE: The volume KMS key {reference} is disabled or no longer exists.")
         return Volume(self.keys, key)  # type: ignore[arg-type]
+
+    def _assemble_pii(self, shard_numbers: list[int]) -> None:
+        job = self.job
+        prefix = pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
+        # Redaction copies the input around the entities, so the input is listed (and read) again here.
+        infos = self._input() if shard_numbers else []
+        redaction = Redaction.from_config(json.loads(job["redaction_config"]) if job["redaction_config"] else None)
+        try:
+            kms = self._output_kms()
+            target = self.data if kms is None else SealingStore(self.data, *kms)
+            assemble_pii(
+                target, self.work, shard_numbers, prefix, job["mode"], job["input_s3_uri"], infos,
+                job["input_format"], redaction,
+            )  # fmt: skip
+        except StorageError:
+            # The input was read a moment ago, so what failed is the write.
+            raise JobFailed(WRITE_DENIED) from None
 
     def _heartbeat_quietly(self) -> None:
         # Stopping after the parts are done only costs a re-assembly; losing the lease must abort.

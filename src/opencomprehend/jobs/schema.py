@@ -16,10 +16,16 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# Every kind of analysis job, one engine: ENTITIES (entities detection) and PII (PII entities detection).
+# The table keeps its first name; `job_kind` says which operation family a row belongs to.
+ENTITIES_JOB = "ENTITIES"
+PII_JOB = "PII"
+
 jobs = Table(
     "entities_detection_jobs",
     metadata,
     Column("job_id", String(32), primary_key=True),
+    Column("job_kind", String(16), nullable=False, default=ENTITIES_JOB, server_default=ENTITIES_JOB),
     Column("account_id", String(12), nullable=False),
     Column("region", String(32), nullable=False),
     Column("job_arn", String(256), nullable=False),
@@ -44,6 +50,9 @@ jobs = Table(
     Column("documents_done", Integer, nullable=False, default=0),
     Column("lease_owner", String(200)),
     Column("lease_expires", Double),
+    # PII jobs: ONLY_OFFSETS or ONLY_REDACTION, and the RedactionConfig as JSON.
+    Column("mode", String(16)),
+    Column("redaction_config", Text),
     UniqueConstraint("account_id", "region", "client_request_token", name="uq_jobs_token"),
 )
 Index("ix_jobs_account_submit", jobs.c.account_id, jobs.c.region, jobs.c.submit_time, jobs.c.job_id)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert,
 
 from opencomprehend.jobs import migrate
 from opencomprehend.jobs.records import Records
-from opencomprehend.jobs.schema import job_shards, jobs, tags
+from opencomprehend.jobs.schema import ENTITIES_JOB, job_shards, jobs, tags
 
 SUBMITTED = "SUBMITTED"
 IN_PROGRESS = "IN_PROGRESS"
@@ -40,6 +40,7 @@ class InvalidTransition(Exception):
 
 @dataclass(frozen=True)
 class JobFilter:
+    kind: str = ENTITIES_JOB  # each List operation sees its own kind of job only
     job_name: str | None = None
     job_status: str | None = None
     submit_time_before: float | None = None
@@ -125,7 +126,7 @@ class JobStore:
         limit: int,
     ) -> list[dict[str, Any]]:
         """One page of jobs; ``after`` is the (submit_time, job_id) of the previous page's last row."""
-        conditions = [jobs.c.account_id == account_id, jobs.c.region == region]
+        conditions = [jobs.c.account_id == account_id, jobs.c.region == region, jobs.c.job_kind == job_filter.kind]
         if job_filter.job_name is not None:
             conditions.append(jobs.c.job_name == job_filter.job_name)
         if job_filter.job_status is not None:

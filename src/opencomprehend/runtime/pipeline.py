@@ -1,4 +1,7 @@
-"""The job pipeline's steps that touch data: cut the input into shards, keep parts, assemble the archive.
+"""The job pipeline's steps that touch data: cut the input into shards, keep parts, assemble the output.
+
+The output writer depends on the job's kind: an entities job's parts become one output.tar.gz, a PII
+job's become one `.out` object per input file (io/pii_output.py).
 
 Shards are cut deterministically from the input, so a resumed job cuts the same shards, skips the
 ones already recorded and writes every document exactly once.
@@ -14,6 +17,7 @@ from pathlib import Path
 from opencomprehend.io.documents import Document, file_name, read_documents
 from opencomprehend.io.objects import ObjectInfo, ObjectStore, parse_s3_uri
 from opencomprehend.io.output import archive_bytes, publish_archive, write_archive
+from opencomprehend.io.pii_output import Redaction, publish_pii_output
 from opencomprehend.security.keyring import Key, KeyRing
 
 
@@ -109,3 +113,22 @@ def assemble(
         sealed = work / "output.tar.gz.sealed"
         sealed.write_bytes(kms[0].seal(kms[1], archive.read_bytes()))
         publish_archive(objects, uri, sealed)
+
+
+def assemble_pii(
+    objects: ObjectStore,
+    work: Path,
+    shard_numbers: list[int],
+    output_prefix: str,
+    mode: str,
+    input_uri: str,
+    infos: list[ObjectInfo],
+    input_format: str,
+    redaction: Redaction,
+) -> int:
+    """Publish a PII job's `<File>.out` objects from the parts in shard order; returns how many."""
+    keys = {file_name(input_uri, info.key): info.key for info in infos}
+    return publish_pii_output(
+        objects, [part_path(work, n) for n in shard_numbers], output_prefix, mode, input_uri, keys, input_format,
+        redaction,
+    )  # fmt: skip

@@ -18,11 +18,22 @@ class Runner(Protocol):
 
 
 CUSTOM_PREFIX = "custom:"
+PII_PREFIX = "pii:"
 
 
 def custom_engine_key(language: str, folder: Path) -> str:
     """The engine key of a trained recognizer's model folder on this node."""
     return f"{CUSTOM_PREFIX}{language}:{folder}"
+
+
+def pii_engine_key(language: str) -> str:
+    """The engine key of a language's PII detection (Comprehend's PII types, not its entity types)."""
+    return f"{PII_PREFIX}{language}"
+
+
+def pii_language(key: str) -> str | None:
+    """The language of a PII engine key; None for any other key."""
+    return key[len(PII_PREFIX) :] if key.startswith(PII_PREFIX) else None
 
 
 def parse_engine_key(key: str) -> tuple[str, Path | None]:

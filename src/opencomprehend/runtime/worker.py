@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from opencomprehend.io.documents import Document
 from opencomprehend.io.output import record_line
 from opencomprehend.nlp.registry import Engine, UnsupportedLanguage, load_engine
-from opencomprehend.runtime.runner import parse_engine_key
+from opencomprehend.runtime.runner import parse_engine_key, pii_language
 
 log = logging.getLogger("opencomprehend.worker")
 
@@ -30,12 +30,19 @@ MAX_CUSTOM_ENGINES = 4
 
 
 def engine_for(key: str) -> Engine:
-    """The warm engine for an engine key: a language's own model, or a trained recognizer's folder."""
+    """The warm engine for an engine key: a language's own model, a trained recognizer's folder, or a
+    language's PII detection (which finds names and addresses with that language's own model)."""
     engine = _engines.pop(key, None)
     if engine is None:
-        language, folder = parse_engine_key(key)
-        models = None if folder is None else {language: ("custom.v1", folder)}
-        engine = load_engine(language, models)
+        pii = pii_language(key)
+        if pii is not None:
+            from opencomprehend.nlp.pii import PiiEngine  # Presidio loads only in workers that detect PII
+
+            engine = PiiEngine(pii, engine_for(pii))
+        else:
+            language, folder = parse_engine_key(key)
+            models = None if folder is None else {language: ("custom.v1", folder)}
+            engine = load_engine(language, models)
     _engines[key] = engine  # re-inserted: the dict's order is the order of use
     custom = [k for k in _engines if parse_engine_key(k)[1] is not None]
     for stale in custom[: max(0, len(custom) - MAX_CUSTOM_ENGINES)]:

@@ -4,6 +4,8 @@ from opencomprehend.service import (
     detect,  # noqa: F401
     endpoints,  # noqa: F401
     entities_jobs,  # noqa: F401
+    pii_detect,  # noqa: F401
+    pii_jobs,  # noqa: F401
     recognizers,  # noqa: F401
     tags,  # noqa: F401
 )

@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from typing import Any, Protocol
 
 from opencomprehend.nlp.registry import UnsupportedLanguage, supported_languages
-from opencomprehend.runtime.runner import WorkerLost
+from opencomprehend.runtime.runner import WorkerLost, pii_language
 from opencomprehend.service.endpoints import endpoint_engine
 from opencomprehend.service.errors import ServiceError, invalid_request
 from opencomprehend.service.registry import Environment, RequestContext, operation
@@ -56,7 +56,7 @@ def _utf8_size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _check_size(text: str, limit: int) -> None:
+def check_size(text: str, limit: int) -> None:
     size = _utf8_size(text)
     if size > limit:
         raise ServiceError(
@@ -75,7 +75,7 @@ def _unsupported(language: str) -> ServiceError:
     )
 
 
-def _check_language(language: str) -> None:
+def check_language(language: str) -> None:
     if language not in supported_languages():
         raise _unsupported(language)
 
@@ -83,16 +83,16 @@ def _check_language(language: str) -> None:
 # ------------------------------------------------------------------------------------------------ running
 
 
-def _internal_error() -> ServiceError:
+def internal_error() -> ServiceError:
     return ServiceError("InternalServerException", ITEM_ERROR_MESSAGE, status=500)
 
 
-def _recognise(env: Environment, language: str, texts: list[str]) -> list[Entities | None]:
+def recognise_on_workers(env: Environment, language: str, texts: list[str]) -> list[Entities | None]:
     """Run on the warm workers; a worker lost under the request gets one retry on a fresh one."""
     runner: TextRunner | None = env.runner  # type: ignore[assignment]
     if runner is None:
         log.error("DetectEntities needs a runner, and this environment has none")
-        raise _internal_error()
+        raise internal_error()
     for attempt in (1, 2):
         try:
             return runner.recognise(language, texts).result()
@@ -100,8 +100,8 @@ def _recognise(env: Environment, language: str, texts: list[str]) -> list[Entiti
             log.warning("a worker died during a detect request (attempt %d)", attempt)
         except UnsupportedLanguage:
             # Installed when the request was checked, gone in the worker: still the caller's answer.
-            raise _unsupported(language) from None
-    raise _internal_error()
+            raise _unsupported(pii_language(language) or language) from None
+    raise internal_error()
 
 
 def _endpoint_engine(env: Environment, ctx: RequestContext, endpoint_arn: str) -> Recognise:
@@ -111,7 +111,7 @@ def _endpoint_engine(env: Environment, ctx: RequestContext, endpoint_arn: str) -
     is not IN_SERVICE or its model is gone.
     """
     key = endpoint_engine(env, ctx, endpoint_arn)
-    return functools.partial(_recognise, env, key)
+    return functools.partial(recognise_on_workers, env, key)
 
 
 # ---------------------------------------------------------------------------------------------- operations
@@ -142,16 +142,16 @@ def detect_entities(
     if endpoint_arn is not None:
         # An endpoint's model fixes the language, so LanguageCode is ignored (spec 2.2).
         recognise = _endpoint_engine(env, ctx, endpoint_arn)
-        _check_size(text, env.settings.max_detect_bytes)
+        check_size(text, env.settings.max_detect_bytes)
     else:
         if language_code is None:
             raise invalid_request("LanguageCode is required when no EndpointArn is given.")
-        _check_size(text, env.settings.max_detect_bytes)
-        _check_language(language_code)
-        recognise = functools.partial(_recognise, env, language_code)
+        check_size(text, env.settings.max_detect_bytes)
+        check_language(language_code)
+        recognise = functools.partial(recognise_on_workers, env, language_code)
     [entities] = recognise([text])
     if entities is None:
-        raise _internal_error()
+        raise internal_error()
     return {"Entities": entities}
 
 
@@ -166,11 +166,11 @@ def batch_detect_entities(
             f"Please use a smaller number of items in a single batch. Maximum batch size is {limit}.",
         )
     for text in text_list:
-        _check_size(text, env.settings.max_batch_item_bytes)
-    _check_language(language_code)
+        check_size(text, env.settings.max_batch_item_bytes)
+    check_language(language_code)
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    for index, entities in enumerate(_recognise(env, language_code, text_list)):
+    for index, entities in enumerate(recognise_on_workers(env, language_code, text_list)):
         if entities is None:
             errors.append({"Index": index, "ErrorCode": ITEM_ERROR_CODE, "ErrorMessage": ITEM_ERROR_MESSAGE})
         else:

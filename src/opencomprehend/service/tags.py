@@ -14,10 +14,13 @@ UntagResource removes at most `max_tags` keys.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from opencomprehend.jobs.schema import ENTITIES_JOB, PII_JOB
+from opencomprehend.service.analysis_jobs import job_of_kind
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.registry import Environment, RequestContext, operation
 
@@ -81,11 +84,8 @@ def _resolve(env: Environment, ctx: RequestContext, resource_arn: str) -> str:
     return resource_arn
 
 
-def _entities_detection_job(env: Environment, ctx: RequestContext, job_id: str) -> bool:
-    return env.store.get_for(ctx.account_id, ctx.region, job_id) is not None
-
-
-register_taggable("entities-detection-job", _entities_detection_job)
+register_taggable("entities-detection-job", functools.partial(job_of_kind, kind=ENTITIES_JOB))
+register_taggable("pii-entities-detection-job", functools.partial(job_of_kind, kind=PII_JOB))
 
 
 @operation("TagResource")

@@ -1,0 +1,910 @@
+"""The "pii.v1" engine: Comprehend's PII entity types in text, in every language that has an entity model.
+
+Two sources, one answer:
+
+- Microsoft Presidio's analyzer finds the structured identifiers: its own pattern, checksum and context
+  recognizers (credit cards with Luhn, IBAN with its mod-97 check, ABA routing numbers, phone numbers
+  through libphonenumber, national numbers...), plus the recognizers below for the types of
+  Comprehend's `PiiEntityType` enum that Presidio has no recognizer for (AWS keys, SWIFT codes, VINs with
+  their check digit, CVV, expiry, PIN, passwords, user names, ages...). Every recognizer is built once
+  per language with that language's context words (PII_CONTEXT), so "contraseña: …" counts as "password:".
+- Our own entity models (the language's spaCy engine, already warm in the worker) give NAME (PERSON),
+  ADDRESS (LOCATION, with adjacent address parts such as a house number or postcode joined in) and
+  DATE_TIME (DATE).
+
+Presidio runs without any model of its own: its NLP engine here is only a tokenizer (TokenNlpEngine),
+which is all its context enhancer needs. So nothing is loaded from the network, ever (Presidio's default
+engine would download a spaCy model; its e-mail recognizer's domain check would fetch the public suffix
+list, and here reads the snapshot that tldextract ships instead).
+
+Overlaps resolve as Comprehend's output shows them: entities never overlap; the higher score wins, then
+the longer span, then the earlier one.
+
+Each entity is {"Score", "Type", "BeginOffset", "EndOffset"}: code-point offsets, EndOffset exclusive,
+no "Text" member (as DetectPiiEntities answers).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import regex
+import tldextract
+from presidio_analyzer import (
+    AnalyzerEngine,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
+from presidio_analyzer import predefined_recognizers as presidio
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from opencomprehend.nlp.registry import Engine
+
+log = logging.getLogger("opencomprehend.pii")
+
+LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW")
+
+# Presidio's patterns score low until a context word (or a checksum) confirms them; below this a finding
+# is not reported. 0.4 is what Presidio gives any finding with a supporting context word.
+MIN_SCORE = 0.4
+
+# What the entity models give, as PII.
+NER_TYPES = {"PERSON": "NAME", "LOCATION": "ADDRESS", "DATE": "DATE_TIME"}
+
+# Presidio's entity names (its own recognizers' and ours) -> Comprehend's PiiEntityType.
+PRESIDIO_TYPES: dict[str, str] = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "URL": "URL",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "MAC_ADDRESS": "MAC_ADDRESS",
+    "CREDIT_CARD": "CREDIT_DEBIT_NUMBER",
+    "IBAN_CODE": "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
+    "ABA_ROUTING_NUMBER": "BANK_ROUTING",
+    "US_BANK_NUMBER": "BANK_ACCOUNT_NUMBER",
+    "US_SSN": "SSN",
+    "US_ITIN": "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
+    "US_DRIVER_LICENSE": "DRIVER_ID",
+    "US_PASSPORT": "PASSPORT_NUMBER",
+    "UK_NHS": "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
+    "UK_NINO": "UK_NATIONAL_INSURANCE_NUMBER",
+    "UK_PASSPORT": "PASSPORT_NUMBER",
+    "UK_DRIVING_LICENCE": "DRIVER_ID",
+    "UK_VEHICLE_REGISTRATION": "LICENSE_PLATE",
+    "CA_SIN": "CA_SOCIAL_INSURANCE_NUMBER",
+    "IN_PAN": "IN_PERMANENT_ACCOUNT_NUMBER",
+    "IN_AADHAAR": "IN_AADHAAR",
+    "IN_VOTER": "IN_VOTER_NUMBER",
+    "IN_PASSPORT": "PASSPORT_NUMBER",
+    "IN_VEHICLE_REGISTRATION": "LICENSE_PLATE",
+    "DATE_TIME": "DATE_TIME",
+    # National identifiers. Comprehend's enum has no generic national-id type; SSN is its national
+    # identification number (docs/pii.md), so each country's own number is reported as SSN.
+    "ES_NIF": "SSN",
+    "ES_NIE": "SSN",
+    "ES_PASSPORT": "PASSPORT_NUMBER",
+    "IT_FISCAL_CODE": "SSN",
+    "IT_IDENTITY_CARD": "SSN",
+    "IT_PASSPORT": "PASSPORT_NUMBER",
+    "IT_DRIVER_LICENSE": "DRIVER_ID",
+    "DE_TAX_ID": "SSN",
+    "DE_SOCIAL_SECURITY": "SSN",
+    "DE_ID_CARD": "SSN",
+    "DE_PASSPORT": "PASSPORT_NUMBER",
+    "DE_FUEHRERSCHEIN": "DRIVER_ID",
+    "DE_KFZ": "LICENSE_PLATE",
+    "KR_RRN": "SSN",
+    "KR_PASSPORT": "PASSPORT_NUMBER",
+    "KR_DRIVER_LICENSE": "DRIVER_ID",
+    "FR_NIR": "SSN",
+    "CN_RESIDENT_ID": "SSN",
+    "JP_MY_NUMBER": "SSN",
+    "PT_NIF": "SSN",
+}
+
+# Context words per type and language: a word within a few tokens before a finding raises its score.
+# English words are added for every language (they are common in any text about accounts and cards).
+PII_CONTEXT: dict[str, dict[str, list[str]]] = {
+    "PHONE": {
+        "en": ["phone", "telephone", "tel", "mobile", "cell", "call", "fax"],
+        "es": ["teléfono", "tel", "móvil", "celular", "llame"],
+        "fr": ["téléphone", "tél", "portable", "mobile", "appelez"],
+        "de": ["telefon", "tel", "handy", "mobil", "rufnummer", "anrufen"],
+        "it": ["telefono", "tel", "cellulare", "chiamare"],
+        "pt": ["telefone", "tel", "celular", "telemóvel", "ligue"],
+        "ar": ["هاتف", "الهاتف", "جوال", "رقم"],
+        "hi": ["फ़ोन", "फोन", "मोबाइल", "नंबर"],
+        "ja": ["電話", "携帯", "tel"],
+        "ko": ["전화", "휴대폰", "연락처"],
+        "zh": ["电话", "手机", "联系"],
+        "zh-TW": ["電話", "手機", "聯絡"],
+    },
+    "EMAIL": {
+        "en": ["email", "e-mail", "mail"],
+        "es": ["correo"],
+        "fr": ["courriel"],
+        "de": ["e-mail"],
+        "it": ["posta"],
+        "pt": ["correio"],
+        "ar": ["البريد"],
+        "hi": ["ईमेल"],
+        "ja": ["メール"],
+        "ko": ["이메일"],
+        "zh": ["邮箱", "邮件"],
+        "zh-TW": ["郵箱", "郵件", "信箱"],
+    },
+    "CREDIT_DEBIT_NUMBER": {
+        "en": ["card", "credit", "debit", "visa", "mastercard", "amex"],
+        "es": ["tarjeta", "crédito", "débito"],
+        "fr": ["carte", "crédit"],
+        "de": ["karte", "kreditkarte"],
+        "it": ["carta", "credito"],
+        "pt": ["cartão", "crédito"],
+        "ar": ["بطاقة", "ائتمان"],
+        "hi": ["कार्ड", "क्रेडिट"],
+        "ja": ["カード", "クレジット"],
+        "ko": ["카드", "신용카드"],
+        "zh": ["卡号", "信用卡", "银行卡"],
+        "zh-TW": ["卡號", "信用卡"],
+    },
+    "CREDIT_DEBIT_CVV": {
+        "en": ["cvv", "cvc", "cvv2", "cvc2", "csc", "security code"],
+        "es": ["código de seguridad"],
+        "fr": ["cryptogramme", "code de sécurité"],
+        "de": ["prüfnummer", "sicherheitscode"],
+        "it": ["codice di sicurezza"],
+        "pt": ["código de segurança"],
+        "ar": ["رمز الأمان"],
+        "hi": ["सुरक्षा कोड"],
+        "ja": ["セキュリティコード"],
+        "ko": ["보안코드"],
+        "zh": ["安全码"],
+        "zh-TW": ["安全碼"],
+    },
+    "CREDIT_DEBIT_EXPIRY": {
+        "en": ["exp", "expiry", "expires", "expiration", "valid thru", "valid until"],
+        "es": ["vencimiento", "caducidad", "vence"],
+        "fr": ["expiration", "expire"],
+        "de": ["ablaufdatum", "gültig bis"],
+        "it": ["scadenza", "scade"],
+        "pt": ["validade", "vencimento"],
+        "ar": ["انتهاء"],
+        "hi": ["समाप्ति"],
+        "ja": ["有効期限"],
+        "ko": ["유효기간", "만료"],
+        "zh": ["有效期", "到期"],
+        "zh-TW": ["有效期", "到期"],
+    },
+    "PIN": {
+        "en": ["pin"],
+        "es": ["pin", "nip"],
+        "fr": ["code pin", "pin"],
+        "de": ["pin", "geheimzahl"],
+        "it": ["pin"],
+        "pt": ["pin", "senha do cartão"],
+        "ar": ["الرقم السري"],
+        "hi": ["पिन"],
+        "ja": ["暗証番号"],
+        "ko": ["비밀번호", "핀"],
+        "zh": ["密码", "pin码"],
+        "zh-TW": ["密碼"],
+    },
+    "BANK_ACCOUNT_NUMBER": {
+        "en": ["account", "acct", "bank"],
+        "es": ["cuenta", "banco"],
+        "fr": ["compte", "banque"],
+        "de": ["konto", "kontonummer", "bank"],
+        "it": ["conto", "banca"],
+        "pt": ["conta", "banco"],
+        "ar": ["حساب", "بنك"],
+        "hi": ["खाता", "बैंक"],
+        "ja": ["口座", "銀行"],
+        "ko": ["계좌", "은행"],
+        "zh": ["账号", "账户", "银行"],
+        "zh-TW": ["帳號", "帳戶", "銀行"],
+    },
+    "BANK_ROUTING": {
+        "en": ["routing", "aba", "transit"],
+        "es": ["ruta", "enrutamiento"],
+        "fr": ["acheminement"],
+        "de": ["bankleitzahl"],
+        "it": ["instradamento"],
+        "pt": ["roteamento"],
+    },
+    "SWIFT_CODE": {
+        "en": ["swift", "bic"],
+        "es": ["código swift"],
+        "fr": ["code swift"],
+        "de": ["bic", "swift"],
+        "ja": ["スウィフト"],
+        "zh": ["银行代码"],
+        "zh-TW": ["銀行代碼"],
+    },
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER": {"en": ["iban"]},
+    "SSN": {
+        "en": ["ssn", "social security", "national id", "identity number"],
+        "es": ["dni", "nie", "nif", "documento", "identidad"],
+        "fr": ["sécurité sociale", "nir", "insee", "numéro de sécu"],
+        "de": ["sozialversicherungsnummer", "steuer-id", "personalausweis"],
+        "it": ["codice fiscale"],
+        "pt": ["nif", "contribuinte", "cpf"],
+        "ar": ["الهوية", "رقم الهوية"],
+        "hi": ["पहचान"],
+        "ja": ["マイナンバー", "個人番号"],
+        "ko": ["주민등록번호", "주민번호"],
+        "zh": ["身份证"],
+        "zh-TW": ["身分證", "身份證"],
+    },
+    "PASSPORT_NUMBER": {
+        "en": ["passport"],
+        "es": ["pasaporte"],
+        "fr": ["passeport"],
+        "de": ["reisepass", "pass"],
+        "it": ["passaporto"],
+        "pt": ["passaporte"],
+        "ar": ["جواز", "جواز السفر"],
+        "hi": ["पासपोर्ट"],
+        "ja": ["旅券", "パスポート"],
+        "ko": ["여권"],
+        "zh": ["护照"],
+        "zh-TW": ["護照"],
+    },
+    "DRIVER_ID": {
+        "en": ["driver", "license", "licence", "dl"],
+        "es": ["licencia", "permiso de conducir", "carné"],
+        "fr": ["permis"],
+        "de": ["führerschein"],
+        "it": ["patente"],
+        "pt": ["carta de condução", "habilitação", "cnh"],
+        "ar": ["رخصة"],
+        "hi": ["ड्राइविंग", "लाइसेंस"],
+        "ja": ["運転免許"],
+        "ko": ["운전면허"],
+        "zh": ["驾驶证", "驾照"],
+        "zh-TW": ["駕照", "駕駛執照"],
+    },
+    "LICENSE_PLATE": {
+        "en": ["plate", "registration", "license plate", "licence plate"],
+        "es": ["matrícula", "placa"],
+        "fr": ["plaque", "immatriculation"],
+        "de": ["kennzeichen", "nummernschild"],
+        "it": ["targa"],
+        "pt": ["matrícula", "placa"],
+        "ar": ["لوحة"],
+        "hi": ["नंबर प्लेट", "पंजीकरण"],
+        "ja": ["ナンバー"],
+        "ko": ["번호판"],
+        "zh": ["车牌"],
+        "zh-TW": ["車牌"],
+    },
+    "VEHICLE_IDENTIFICATION_NUMBER": {
+        "en": ["vin", "vehicle identification", "chassis"],
+        "es": ["bastidor"],
+        "fr": ["châssis"],
+        "de": ["fahrgestellnummer", "fin"],
+        "it": ["telaio"],
+        "pt": ["chassi"],
+        "ja": ["車台番号"],
+        "ko": ["차대번호"],
+        "zh": ["车架号", "车辆识别"],
+        "zh-TW": ["車身號碼"],
+    },
+    "AWS_SECRET_KEY": {"en": ["secret", "aws_secret_access_key", "secret key", "secret access key"]},
+    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER": {"en": ["utr", "unique taxpayer reference", "taxpayer reference"]},
+    "CA_HEALTH_NUMBER": {"en": ["health card", "ohip", "health number", "carte santé", "ramq"]},
+    "IN_NREGA": {"en": ["nrega", "job card", "mgnrega"]},
+    "AGE": {
+        "en": ["age", "aged"],
+        "es": ["edad"],
+        "fr": ["âge"],
+        "de": ["alter"],
+        "it": ["età"],
+        "pt": ["idade"],
+        "ar": ["العمر"],
+        "hi": ["उम्र", "आयु"],
+        "ja": ["年齢"],
+        "ko": ["나이"],
+        "zh": ["年龄"],
+        "zh-TW": ["年齡"],
+    },
+}
+
+# The words that introduce a password or a user name ("password: …"), per language.
+PASSWORD_WORDS = [
+    "password", "passwd", "pwd", "passcode", "contraseña", "clave", "mot de passe", "passwort", "kennwort",
+    "senha", "palavra-passe", "كلمة المرور", "كلمة السر", "पासवर्ड", "パスワード", "비밀번호", "密码", "密碼",
+]  # fmt: skip
+USERNAME_WORDS = [
+    "username", "user name", "user id", "userid", "login", "nombre de usuario", "usuario",
+    "nom d'utilisateur", "identifiant", "benutzername", "nome utente", "nome de usuário", "utilizador",
+    "اسم المستخدم", "यूज़रनेम", "उपयोगकर्ता नाम", "ユーザー名", "ユーザーid", "사용자 이름", "아이디", "用户名", "使用者名稱", "帳號名稱",  # noqa: E501
+]  # fmt: skip
+# "<n> years (old)" in each language; the span is the number and its unit, as Comprehend's AGE is.
+AGE_UNITS = [
+    "years", "year", "yrs", "años", "ans", "jahre", "jahren", "anni", "anos",
+    "عامًا", "عاما", "سنة", "वर्ष", "साल", "歳", "세", "살", "岁", "歲",
+]  # fmt: skip
+
+# ISO 3166 country codes, for SWIFT/BIC codes (letters 5-6).
+_COUNTRIES = set(
+    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW "
+    "BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI "
+    "FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN "
+    "IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME "
+    "MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF "
+    "PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV "
+    "SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE "
+    "YT ZA ZM ZW XK".split()
+)
+
+# Phone numbers are parsed for the regions where each language is spoken (libphonenumber needs a region
+# for numbers written without their country code).
+PHONE_REGIONS: dict[str, list[str]] = {
+    "en": ["US", "GB", "CA", "AU", "IN", "IE", "NZ"],
+    "es": ["ES", "MX", "AR", "CO", "CL", "US"],
+    "fr": ["FR", "BE", "CH", "CA"],
+    "de": ["DE", "AT", "CH"],
+    "it": ["IT", "CH"],
+    "pt": ["PT", "BR"],
+    "ar": ["SA", "AE", "EG", "JO", "MA"],
+    "hi": ["IN"],
+    "ja": ["JP"],
+    "ko": ["KR"],
+    "zh": ["CN", "HK", "SG"],
+    "zh-TW": ["TW", "HK"],
+}
+
+
+_CONTEXT_STOPWORDS = frozenset({"de", "la", "le", "di", "da", "do", "the", "of", "von"})
+
+
+def context_for(pii_type: str, language: str) -> list[str]:
+    """English and the language's own context words. Presidio compares a context word with one word of
+    the text at a time, so a phrase of the language ("código de seguridad", "الرقم السري") also counts by
+    its own words."""
+    words = PII_CONTEXT.get(pii_type, {})
+    merged = list(words.get("en", []))
+    if language == "en":
+        return merged
+    for phrase in words.get(language, []):
+        # English phrases stay whole: their words ("code", "valid") say too little on their own.
+        split = [w for w in phrase.split() if len(w) >= 3 and w not in _CONTEXT_STOPWORDS] if " " in phrase else []
+        merged += [w for w in [phrase, *split] if w not in merged]
+    return merged
+
+
+# ------------------------------------------------------------------------------------------- checksums
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def luhn_valid(number: str) -> bool:
+    digits = [int(d) for d in _digits(number)]
+    if not digits:
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_VIN_VALUES = {**{str(d): d for d in range(10)}, **dict(zip("ABCDEFGH", range(1, 9), strict=True))}
+_VIN_VALUES.update(dict(zip("JKLMN", range(1, 6), strict=True)))
+_VIN_VALUES.update({"P": 7, "R": 9})
+_VIN_VALUES.update(dict(zip("STUVWXYZ", range(2, 10), strict=True)))
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def vin_valid(vin: str) -> bool:
+    """North American VINs carry a check digit in position 9 (ISO 3779 leaves it optional elsewhere)."""
+    vin = vin.upper()
+    if len(vin) != 17 or any(ch not in _VIN_VALUES for ch in vin):
+        return False
+    total = sum(_VIN_VALUES[ch] * w for ch, w in zip(vin, _VIN_WEIGHTS, strict=True))
+    check = total % 11
+    return vin[8] == ("X" if check == 10 else str(check))
+
+
+def fr_nir_valid(nir: str) -> bool:
+    """French social security number: 13 characters (Corsica: 2A/2B) and a key, 97 - (number mod 97)."""
+    compact = regex.sub(r"\s", "", nir).upper()
+    if len(compact) != 15:
+        return False
+    body, key = compact[:13], compact[13:]
+    body = body.replace("2A", "19").replace("2B", "18")
+    if not body.isdigit() or not key.isdigit():
+        return False
+    return 97 - int(body) % 97 == int(key)
+
+
+def cn_resident_id_valid(number: str) -> bool:
+    """Chinese resident identity card: 17 digits and an ISO 7064 MOD 11-2 check character."""
+    if len(number) != 18 or not number[:17].isdigit():
+        return False
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(d) * w for d, w in zip(number[:17], weights, strict=True))
+    return "10X98765432"[total % 11] == number[17].upper()
+
+
+def jp_my_number_valid(number: str) -> bool:
+    """Japanese individual number: 11 digits and a check digit (Cabinet Office ordinance)."""
+    digits = _digits(number)
+    if len(digits) != 12:
+        return False
+    body = [int(d) for d in digits[:11]]
+    total = sum(p * (n + 1 if n <= 6 else n - 5) for n, p in enumerate(reversed(body), start=1))
+    remainder = total % 11
+    check = 0 if remainder <= 1 else 11 - remainder
+    return check == int(digits[11])
+
+
+def pt_nif_valid(number: str) -> bool:
+    """Portuguese tax number (NIF): 9 digits, mod 11 check digit."""
+    digits = _digits(number)
+    if len(digits) != 9 or digits[0] not in "1235689":
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True))
+    check = 11 - total % 11
+    return (0 if check >= 10 else check) == int(digits[8])
+
+
+# ------------------------------------------------------------------------------------------ recognizers
+
+
+class _Checked(PatternRecognizer):
+    """A pattern recognizer whose matches a function validates (True: certain; False: not this type)."""
+
+    def __init__(self, check: Callable[[str], bool], *, reject: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._check = check
+        self._reject = reject
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        if self._check(pattern_text):
+            return True
+        return False if self._reject else None
+
+
+class _OfflineEmailRecognizer(presidio.EmailRecognizer):
+    """Presidio's e-mail recognizer with its domain check on tldextract's shipped suffix list (no fetch)."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return _offline_tld(pattern_text).fqdn != ""
+
+
+@functools.cache
+def _tld_extractor() -> tldextract.TLDExtract:
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def _offline_tld(text: str) -> Any:
+    return _tld_extractor()(text)
+
+
+def _words(words: Iterable[str]) -> str:
+    return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+# What stands between "password" and the password: a colon, or a verb ("is", "es", "ist", は, 는, 是...).
+_INTRODUCED = (
+    r"(?:\s*[:=：]\s*|\s+(?:is|es|est|ist|è|é)\s+|\s+(?:الخاص بي\s+)?هو\s+|\s*(?:は|는|은|是|為|为)\s*)"
+)
+# Hindi puts the verb after the value: "मेरा पासवर्ड abc123 है".
+_HINDI_VALUE = r"(?=\s+है)"
+
+
+def _pattern(name: str, expression: str, score: float) -> Pattern:
+    return Pattern(name=name, regex=expression, score=score)
+
+
+def _own_recognizers(language: str) -> list[EntityRecognizer]:
+    """Recognizers for the enum's types that Presidio has none for, in one language."""
+
+    def make(entity: str, patterns: list[Pattern], check: Callable[[str], bool] | None = None, **kw: Any):
+        context = context_for(entity, language) or None
+        common = {"supported_entity": entity, "patterns": patterns, "context": context, "supported_language": language}
+        if check is None:
+            return PatternRecognizer(**common)
+        return _Checked(check, **common, **kw)
+
+    swift = r"(?-i:\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b)"
+    return [
+        make("AWS_ACCESS_KEY", [_pattern("aws access key", r"(?-i:\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b)", 0.9)]),  # noqa: E501
+        make(
+            "AWS_SECRET_KEY",
+            [_pattern("aws secret key", r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", 0.3)],
+            lambda t: any(c.isupper() for c in t) and any(c.islower() for c in t) and any(c.isdigit() for c in t),
+        ),
+        make("SWIFT_CODE", [_pattern("swift", swift, 0.3)], lambda t: t[4:6].upper() in _COUNTRIES, reject=True),
+        make(
+            "VEHICLE_IDENTIFICATION_NUMBER",
+            [_pattern("vin", r"(?-i:\b[A-HJ-NPR-Z0-9]{17}\b)", 0.3)],
+            vin_valid,
+            reject=False,
+        ),
+        # libphonenumber accepts only numbers that could be assigned; a number written as a phone number
+        # after a word such as "phone" is one all the same.
+        make(
+            "PHONE",
+            [
+                _pattern("grouped", r"(?<![\d+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?|\d{1,4}[\s.-])\d{2,4}[\s.-]\d{3,4}(?!\d)", 0.1),  # noqa: E501
+                _pattern("digits", r"(?<![\d+])\+?\d{10,12}(?!\d)", 0.05),
+            ],
+        ),
+        make("CREDIT_DEBIT_CVV", [_pattern("cvv", r"\b\d{3,4}\b", 0.01)]),
+        make(
+            "CREDIT_DEBIT_EXPIRY",
+            [
+                _pattern("mm/yy", r"\b(?:0[1-9]|1[0-2])\s?[/-]\s?(?:\d{2}|20\d{2})\b", 0.2),
+                _pattern("yyyy/mm", r"\b20\d{2}[/-](?:0[1-9]|1[0-2])\b", 0.1),
+            ],
+        ),
+        make("PIN", [_pattern("pin", r"\b\d{4,6}\b", 0.01)]),
+        make("BANK_ACCOUNT_NUMBER", [_pattern("account", r"\b\d{6,17}\b", 0.05)]),
+        make(
+            "LICENSE_PLATE",
+            [_pattern("plate", r"(?-i:\b(?=[A-Z0-9 ·-]*\d)(?=[A-Z0-9 ·-]*[A-Z])[A-Z0-9]{1,4}(?:[ ·-]?[A-Z0-9]{1,4}){1,2}\b)", 0.05)],  # noqa: E501
+        ),
+        make(
+            "CA_HEALTH_NUMBER",
+            [_pattern("ohip", r"(?-i:\b\d{4}[- ]?\d{3}[- ]?\d{3}[- ]?[A-Z]{2}\b)", 0.3)],
+        ),
+        make("UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER", [_pattern("utr", r"\b\d{5}\s?\d{5}\b", 0.05)]),
+        make("IN_NREGA", [_pattern("nrega", r"(?-i:\b[A-Z]{2}-\d{2}-\d{3}-\d{3}-\d{3}/\d{2,3}\b)", 0.5)]),
+        make(
+            "PASSWORD",
+            [
+                _pattern("password", rf"(?<=(?:{_words(PASSWORD_WORDS)}){_INTRODUCED})[\x21-\x7e]{{4,64}}", 0.6),
+                _pattern("password hi", rf"(?<=(?:पासवर्ड)\s+)[\x21-\x7e]{{4,64}}{_HINDI_VALUE}", 0.6),
+            ],  # noqa: E501
+        ),
+        make(
+            "USERNAME",
+            [
+                _pattern("username", rf"(?<=(?:{_words(USERNAME_WORDS)}){_INTRODUCED})[A-Za-z0-9._@+-]{{3,64}}", 0.6),
+                _pattern("username hi", rf"(?<=(?:यूज़रनेम|उपयोगकर्ता नाम)\s+)[A-Za-z0-9._@+-]{{3,64}}{_HINDI_VALUE}", 0.6),
+            ],  # noqa: E501
+        ),
+        make("AGE", [_pattern("age", rf"\b\d{{1,3}}\s?(?:{_words(AGE_UNITS)})(?!\w)", 0.85)]),
+        make("FR_NIR", [_pattern("nir", r"(?-i:\b[12]\s?\d{2}\s?(?:0[1-9]|1[0-2])\s?(?:\d{2}|2A|2B)\s?\d{3}\s?\d{3}\s?\d{2}\b)", 0.3)], fr_nir_valid),  # noqa: E501
+        make("CN_RESIDENT_ID", [_pattern("resident id", r"\b\d{17}[\dXx]\b", 0.3)], cn_resident_id_valid),
+        make("JP_MY_NUMBER", [_pattern("my number", r"\b\d{4}\s?\d{4}\s?\d{4}\b", 0.1)], jp_my_number_valid),
+        make("PT_NIF", [_pattern("nif", r"\b\d{9}\b", 0.1)], pt_nif_valid),
+    ]  # fmt: skip
+
+
+# Presidio's recognizers by class; each gets the language and the context words of its Comprehend type.
+_PRESIDIO_CLASSES: tuple[type[EntityRecognizer], ...] = (
+    presidio.CreditCardRecognizer,
+    presidio.IbanRecognizer,
+    presidio.IpRecognizer,
+    presidio.MacAddressRecognizer,
+    presidio.UrlRecognizer,
+    presidio.DateRecognizer,
+    presidio.AbaRoutingRecognizer,
+    presidio.UsSsnRecognizer,
+    presidio.UsItinRecognizer,
+    presidio.UsLicenseRecognizer,
+    presidio.UsPassportRecognizer,
+    presidio.NhsRecognizer,
+    presidio.UkNinoRecognizer,
+    presidio.UkPassportRecognizer,
+    presidio.UkDrivingLicenceRecognizer,
+    presidio.UkVehicleRegistrationRecognizer,
+    presidio.CaSinRecognizer,
+    presidio.InPanRecognizer,
+    presidio.InAadhaarRecognizer,
+    presidio.InVoterRecognizer,
+    presidio.InPassportRecognizer,
+    presidio.InVehicleRegistrationRecognizer,
+)
+# Country recognizers that only make sense in their own language (and English).
+_NATIONAL_CLASSES: dict[str, tuple[type[EntityRecognizer], ...]] = {
+    "es": (presidio.EsNifRecognizer, presidio.EsNieRecognizer, presidio.EsPassportRecognizer),
+    "it": (
+        presidio.ItFiscalCodeRecognizer,
+        presidio.ItIdentityCardRecognizer,
+        presidio.ItPassportRecognizer,
+        presidio.ItDriverLicenseRecognizer,
+    ),
+    "de": (
+        presidio.DeTaxIdRecognizer,
+        presidio.DeSocialSecurityRecognizer,
+        presidio.DeIdCardRecognizer,
+        presidio.DePassportRecognizer,
+        presidio.DeFuehrerscheinRecognizer,
+        presidio.DeKfzRecognizer,
+    ),
+    "ko": (presidio.KrRrnRecognizer, presidio.KrPassportRecognizer, presidio.KrDriverLicenseRecognizer),
+}
+
+
+def _presidio_recognizers(language: str) -> list[EntityRecognizer]:
+    found: list[EntityRecognizer] = []
+    for cls in _PRESIDIO_CLASSES + _NATIONAL_CLASSES.get(language, ()):
+        probe = cls()
+        pii_type = PRESIDIO_TYPES[probe.supported_entities[0]]
+        context = list(dict.fromkeys(list(getattr(probe, "context", None) or []) + context_for(pii_type, language)))
+        found.append(cls(supported_language=language, context=context))
+    found.append(
+        _OfflineEmailRecognizer(supported_language=language, context=context_for("EMAIL", language) or None)
+    )
+    found.append(
+        presidio.PhoneRecognizer(
+            supported_language=language,
+            context=context_for("PHONE", language),
+            supported_regions=PHONE_REGIONS.get(language, ["US"]),
+        )
+    )
+    return found
+
+
+# ------------------------------------------------------------------------------------------- tokens
+
+# Words are runs of letters and marks (a run of Han, kana or Hangul is one "word", so a context word such
+# as 電話 is found inside 電話番号), runs of digits, or single other characters.
+_TOKEN = regex.compile(r"[\p{L}\p{M}]+|\p{N}+|[^\s\p{L}\p{M}\p{N}]")
+_STOPWORDS = frozenset({"the", "a", "an", "of", "is", "my", "your", "de", "la", "le", "el", "der", "die", "das"})
+
+
+class TokenNlpEngine(NlpEngine):
+    """Presidio's NLP engine as a tokenizer only: what its context enhancer reads, and nothing to load."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.vocab = Vocab()
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def is_loaded(self) -> bool:
+        return True
+
+    def process_text(self, text: str, language: str) -> NlpArtifacts:
+        matches = list(_TOKEN.finditer(text))
+        words = [m.group() for m in matches]
+        spaces = [
+            (matches[i + 1].start() > m.end()) if i + 1 < len(matches) else m.end() < len(text)
+            for i, m in enumerate(matches)
+        ]
+        doc = Doc(self.vocab, words=words, spaces=spaces)
+        return NlpArtifacts(
+            entities=[],
+            tokens=doc,
+            tokens_indices=[m.start() for m in matches],
+            lemmas=[w.lower() for w in words],
+            nlp_engine=self,
+            language=language,
+        )
+
+    def process_batch(self, texts: Iterable[str], language: str, batch_size: int = 1, n_process: int = 1, **kwargs: Any) -> Iterator[tuple[str, NlpArtifacts]]:  # noqa: E501
+        for text in texts:
+            yield text, self.process_text(text, language)
+
+    def is_stopword(self, word: str, language: str) -> bool:
+        return word.lower() in _STOPWORDS
+
+    def is_punct(self, word: str, language: str) -> bool:
+        return len(word) == 1 and not word.isalnum()
+
+    def get_supported_entities(self) -> list[str]:
+        return []
+
+    def get_supported_languages(self) -> list[str]:
+        return [self.language]
+
+
+# `\b` between 是 and 1 is no boundary (both are word characters), and Chinese, Japanese and Korean put
+# numbers right next to words. Every pattern's word boundaries are ASCII-alphanumeric boundaries instead.
+_ASCII_BOUNDARY = r"(?:(?<![0-9A-Za-z])(?=[0-9A-Za-z])|(?<=[0-9A-Za-z])(?![0-9A-Za-z]))"
+
+
+def _ascii_boundaries(recognizers: list[EntityRecognizer]) -> list[EntityRecognizer]:
+    for recognizer in recognizers:
+        for pattern in getattr(recognizer, "patterns", None) or []:
+            pattern.regex = pattern.regex.replace(r"\b", _ASCII_BOUNDARY).replace(r"(?!\w)", r"(?![0-9A-Za-z])")
+            pattern.compiled_regex = pattern.compiled_with_flags = None
+    return recognizers
+
+
+def build_analyzer(language: str) -> AnalyzerEngine:
+    """Presidio's analyzer for one language: its recognizers and ours, our tokenizer, nothing downloaded."""
+    registry = RecognizerRegistry(
+        recognizers=_ascii_boundaries(_presidio_recognizers(language) + _own_recognizers(language)),
+        supported_languages=[language],
+    )
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=TokenNlpEngine(language),
+        supported_languages=[language],
+        # Context words come before the value ("IBAN: …") or, less often, right after it.
+        context_aware_enhancer=LemmaContextAwareEnhancer(context_prefix_count=6, context_suffix_count=1),
+    )
+
+
+# ------------------------------------------------------------------------------------------- spans
+
+# What may join two address parts into one ADDRESS ("221B Baker Street, London NW1 6XE").
+# Between two parts: separators, house and flat numbers, unit words, capitalised street words ("Drive",
+# "Apt. 661"), and the numbering of Chinese, Japanese and Korean addresses (29丁目16番13号, 444번길).
+_ADDRESS_GAP = regex.compile(
+    r"(?:[\s,.]+|(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|Piso|Appartamento|Wohnung|Bte|Bis)\.?"
+    r"|\d{1,5}[A-Za-z]?|\p{Lu}[\p{Ll}'-]+\.?|[\d０-９-]+(?:丁目|番地|番|号|號|楼|樓|室|층|호|번지|번길|로|길|동)?)*"
+)
+_ADDRESS_GAP_MAX = 40
+# A street right after a house number ("2837 Tricia Trafficway"): the entity model may call it a person.
+_HOUSE_NUMBER_BEFORE = regex.compile(r"\b\d{1,5}[A-Za-z]?,?\s+$")
+# A house number, or a postcode, next to a place.
+_ADDRESS_NUMBER_BEFORE = regex.compile(r"(?:\b\d{1,5}[A-Za-z]?,?\s+(?:[\p{L}.'-]+\s+){0,3})$")
+_ADDRESS_NUMBER_AFTER = regex.compile(
+    r"^(?:,?\s*(?:[A-Z]{2}\s+\d{5}(?:-\d{4})?\b|\d{1,5}[A-Za-z]?\b|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
+    r"|\d{3}-\d{4}\b|\d{5}(?:-\d{4})?\b))"
+)
+
+
+def _addresses(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Address parts widened to house numbers and postcodes, and adjacent parts joined into one address."""
+    widened: list[tuple[int, int, float]] = []
+    for begin, end, score in sorted(spans):
+        before = _ADDRESS_NUMBER_BEFORE.search(text[max(0, begin - 60) : begin])
+        if before and regex.search(r"\d", before.group()):
+            begin -= len(before.group())
+        after = _ADDRESS_NUMBER_AFTER.match(text[end : end + 16])
+        if after:
+            end += len(after.group())
+        widened.append((begin, end, score))
+    joined: list[tuple[int, int, float]] = []
+    for begin, end, score in widened:
+        if joined:
+            last_begin, last_end, last_score = joined[-1]
+            gap = text[last_end:begin] if begin >= last_end else ""
+            if begin <= last_end or (len(gap) <= _ADDRESS_GAP_MAX and _ADDRESS_GAP.fullmatch(gap)):
+                joined[-1] = (last_begin, max(end, last_end), max(score, last_score))
+                continue
+        joined.append((begin, end, score))
+    return joined
+
+
+def _holds(outer: dict[str, Any], inner: dict[str, Any]) -> bool:
+    return (
+        outer["Type"] == "ADDRESS"
+        and outer["BeginOffset"] <= inner["BeginOffset"]
+        and inner["EndOffset"] <= outer["EndOffset"]
+        and (outer["EndOffset"] - outer["BeginOffset"]) > (inner["EndOffset"] - inner["BeginOffset"])
+    )
+
+
+@functools.cache
+def _label_words() -> frozenset[str]:
+    words = {w.lower() for by_language in PII_CONTEXT.values() for ws in by_language.values() for w in ws}
+    return frozenset(words | {w.lower() for w in PASSWORD_WORDS + USERNAME_WORDS})
+
+
+def _label_word(text: str, entity: dict[str, Any]) -> bool:
+    """The entity model sometimes takes a label ("Email:", "VIN:") for a name: such a label is no PII."""
+    span = text[entity["BeginOffset"] : entity["EndOffset"]]
+    followed_by_colon = text[entity["EndOffset"] : entity["EndOffset"] + 2].lstrip().startswith((":", "："))
+    return span.lower() in _label_words() or (followed_by_colon and " " not in span.strip())
+
+
+def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a["BeginOffset"] < b["EndOffset"] and b["BeginOffset"] < a["EndOffset"]
+
+
+def resolve_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """No two entities overlap: the higher score wins, then the longer span, then the earlier one."""
+    ranked = sorted(
+        entities, key=lambda e: (-e["Score"], -(e["EndOffset"] - e["BeginOffset"]), e["BeginOffset"])
+    )
+    kept: list[dict[str, Any]] = []
+    for entity in ranked:
+        if not any(_overlaps(entity, k) for k in kept):
+            kept.append(entity)
+    return sorted(kept, key=lambda e: e["BeginOffset"])
+
+
+def _entity(pii_type: str, begin: int, end: int, score: float) -> dict[str, Any]:
+    return {"Score": round(float(min(1.0, max(0.0, score))), 6), "Type": pii_type, "BeginOffset": begin, "EndOffset": end}  # noqa: E501
+
+
+# Identifiers are ASCII; a URL pattern that runs on into "です" or "입니다" stops before it.
+_SCRIPT_RUN = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Devanagari}\p{Arabic}\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+"  # noqa: E501
+_TRAILING_SCRIPT = regex.compile(_SCRIPT_RUN + r"[\s.,;:!?]*$")
+_LEADING_SCRIPT = regex.compile("^" + _SCRIPT_RUN)
+
+
+# Values written in the language's own script: an age ("42歳"), a date, a plate ("名古屋 008 あ 36-08").
+_OWN_SCRIPT_TYPES = frozenset({"AGE", "DATE_TIME", "LICENSE_PLATE"})
+
+
+def _trim(text: str, begin: int, end: int, pii_type: str = "") -> tuple[int, int]:
+    if pii_type not in _OWN_SCRIPT_TYPES:
+        trailing = _TRAILING_SCRIPT.search(text, begin, end)
+        if trailing and trailing.start() > begin:
+            end = trailing.start()
+        leading = _LEADING_SCRIPT.match(text, begin, end)
+        if leading and leading.end() < end:
+            begin = leading.end()
+    while begin < end and text[begin].isspace():
+        begin += 1
+    while end > begin and text[end - 1] in " \t\r\n.,;:":
+        end -= 1
+    return begin, end
+
+
+class PiiEngine:
+    """PII entities for texts of one language: Presidio for structured identifiers, `ner` for the rest.
+
+    Same shape as an entity engine (registry.Engine), so the warm workers run it like any other.
+    """
+
+    def __init__(self, language: str, ner: Engine) -> None:
+        self.language = language
+        self.ner = ner
+        self.analyzer = build_analyzer(language)
+
+    def _structured(self, text: str) -> list[dict[str, Any]]:
+        results: list[RecognizerResult] = self.analyzer.analyze(
+            text=text, language=self.language, score_threshold=MIN_SCORE
+        )
+        found = []
+        for result in results:
+            pii_type = PRESIDIO_TYPES.get(result.entity_type, result.entity_type)
+            begin, end = _trim(text, result.start, result.end, pii_type)
+            if end > begin:
+                found.append(_entity(pii_type, begin, end, result.score))
+        return found
+
+    def _named(self, text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = []
+        places = []
+        for entity in entities:
+            pii_type = NER_TYPES.get(entity["Type"])
+            if pii_type == "NAME" and _HOUSE_NUMBER_BEFORE.search(text[max(0, entity["BeginOffset"] - 12) : entity["BeginOffset"]]):  # noqa: E501
+                pii_type = "ADDRESS"
+            if pii_type == "ADDRESS":
+                places.append((entity["BeginOffset"], entity["EndOffset"], entity["Score"]))
+            elif pii_type is not None:
+                found.append(_entity(pii_type, entity["BeginOffset"], entity["EndOffset"], entity["Score"]))
+        found += [_entity("ADDRESS", b, e, s) for b, e, s in _addresses(text, places)]
+        return found
+
+    def recognise(self, texts: list[str]) -> list[list[dict[str, Any]]]:
+        named = self.ner.recognise(texts)
+        results = []
+        for text, entities in zip(texts, named, strict=True):
+            if not text.strip():
+                results.append([])
+                continue
+            structured = self._structured(text)
+            named_found = [
+                e
+                for e in self._named(text, entities)
+                # What a recognizer knows (a user name, an age, a card expiry) beats the entity model's guess
+                # at the same characters; only an address that holds the finding whole keeps its chance.
+                if not any(_overlaps(e, s) and not _holds(e, s) for s in structured)
+                and not _label_word(text, e)
+            ]
+            results.append(resolve_overlaps(structured + named_found))
+        return results
+
+
+def contains_labels(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ContainsPiiEntities' Labels: one per type found, with the best score of that type, best first."""
+    best: dict[str, float] = {}
+    for entity in entities:
+        best[entity["Type"]] = max(best.get(entity["Type"], 0.0), entity["Score"])
+    return [{"Name": name, "Score": score} for name, score in sorted(best.items(), key=lambda item: -item[1])]

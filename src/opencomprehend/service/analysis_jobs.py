@@ -1,0 +1,134 @@
+"""What every kind of analysis job does alike at the API: create once per token, look up, list, stop.
+
+An entities detection job and a PII entities detection job are two kinds of one job (jobs/schema.py
+`job_kind`), on one engine; each operation family sees only its own kind, so DescribePiiEntitiesDetectionJob
+on an entities job's id is JobNotFoundException, as it is on AWS, where the two are different resources.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from opencomprehend.jobs.records import IdempotencyMismatch
+from opencomprehend.jobs.schema import ENTITIES_JOB
+from opencomprehend.jobs.store import SUBMITTED, InvalidTransition, JobFilter
+from opencomprehend.service.access import check_kms_keys, check_role
+from opencomprehend.service.errors import invalid_request, job_not_found
+from opencomprehend.service.idempotency import request_hash
+from opencomprehend.service.pagination import Pager, check_time_window
+from opencomprehend.service.registry import Environment, RequestContext
+
+DEFAULT_INPUT_FORMAT = "ONE_DOC_PER_LINE"
+
+
+def create_job(
+    env: Environment,
+    ctx: RequestContext,
+    kind: str,
+    arn_type: str,
+    members: dict[str, Any],
+    client_request_token: str | None,
+    tag_pairs: list[tuple[str, str]],
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    """Queue a job of `kind` (or return the one this token made); `members` are the request's, for the hash.
+
+    `fields` holds the kind's columns, with `input_data_config` and `output_data_config` as the request
+    gave them.
+    """
+    fields = dict(fields)
+    input_data_config = fields.pop("input_data_config")
+    output_data_config = fields.pop("output_data_config")
+    check_role(env, ctx, fields["data_access_role_arn"])
+    check_kms_keys(
+        env, ctx, KmsKeyId=output_data_config.get("KmsKeyId"), VolumeKmsKeyId=fields.get("volume_kms_key_id")
+    )
+    job_id = uuid.uuid4().hex
+    reader_config = input_data_config.get("DocumentReaderConfig")
+    row = {
+        "job_id": job_id,
+        "job_kind": kind,
+        "account_id": ctx.account_id,
+        "region": ctx.region,
+        "job_arn": ctx.arn(f"{arn_type}/{job_id}"),
+        "status": SUBMITTED,
+        "submit_time": time.time(),
+        "input_s3_uri": input_data_config["S3Uri"],
+        "input_format": input_data_config.get("InputFormat", DEFAULT_INPUT_FORMAT),
+        "document_reader_config": json.dumps(reader_config) if reader_config else None,
+        "output_s3_uri": output_data_config["S3Uri"],
+        "output_kms_key_id": output_data_config.get("KmsKeyId"),
+        "client_request_token": client_request_token or uuid.uuid4().hex,
+        # Another kind's request with the same token is another request (entities jobs hash as they always
+        # did, so tokens stored before job kinds existed still replay).
+        "request_hash": request_hash(members if kind == ENTITIES_JOB else {**members, "__kind": kind}),
+        "documents_done": 0,
+        **fields,
+    }
+    try:
+        job, created = env.store.create_job(row, tag_pairs)
+    except IdempotencyMismatch:
+        raise invalid_request(
+            "The ClientRequestToken was already used for a request with different parameters."
+        ) from None
+    if created:
+        env.job_changed()
+    return job
+
+
+def input_config(job: dict[str, Any]) -> dict[str, Any]:
+    """InputDataConfig as Describe echoes it, with the resolved InputFormat."""
+    config: dict[str, Any] = {"S3Uri": job["input_s3_uri"], "InputFormat": job["input_format"]}
+    if job["document_reader_config"]:
+        config["DocumentReaderConfig"] = json.loads(job["document_reader_config"])
+    return config
+
+
+def job_or_404(env: Environment, ctx: RequestContext, kind: str, job_id: str) -> dict[str, Any]:
+    job = env.store.get_for(ctx.account_id, ctx.region, job_id)
+    if job is None or job["job_kind"] != kind:
+        raise job_not_found(job_id)
+    return job
+
+
+def list_jobs(
+    env: Environment,
+    ctx: RequestContext,
+    kind: str,
+    pager_scope: str,
+    members: dict[str, Any] | None,
+    next_token: str | None,
+    max_results: int | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the caller's jobs of `kind` that match the filter, and the token of the next page."""
+    members = members or {}
+    job_filter = JobFilter(
+        kind=kind,
+        job_name=members.get("JobName"),
+        job_status=members.get("JobStatus"),
+        submit_time_before=members.get("SubmitTimeBefore"),
+        submit_time_after=members.get("SubmitTimeAfter"),
+    )
+    check_time_window(job_filter.submit_time_before, job_filter.submit_time_after)
+    pager = Pager.open(env.secret, pager_scope, members, next_token, max_results)
+    rows = env.store.list_jobs(ctx.account_id, ctx.region, job_filter, pager.keyset(), pager.limit + 1)
+    return pager.page(rows, lambda job: [job["submit_time"], job["job_id"]])
+
+
+def stop_job(env: Environment, ctx: RequestContext, kind: str, job_id: str) -> dict[str, Any]:
+    job_or_404(env, ctx, kind, job_id)
+    try:
+        status = env.store.request_stop(job_id)
+    except InvalidTransition as exc:
+        raise invalid_request(f"Job {job_id} is {exc.status} and can no longer be stopped.") from None
+    env.job_changed()
+    return {"JobId": job_id, "JobStatus": status}
+
+
+def job_of_kind(env: Environment, ctx: RequestContext, job_id: str, *, kind: str) -> bool:
+    """Whether the caller has a job of this kind with this id (tagging's resource lookup)."""
+    job = env.store.get_for(ctx.account_id, ctx.region, job_id)
+    return job is not None and job["job_kind"] == kind

@@ -1,0 +1,47 @@
+"""DetectPiiEntities and ContainsPiiEntities: personal data in the text of the request itself.
+
+They run as DetectEntities does (service/detect.py): the same throttle, the same size limit (100 KB of
+UTF-8, `max_detect_bytes`) and message, the same language check, on the warm workers' real-time lane,
+with the language's PII engine (nlp/pii.py) instead of its entity engine.
+
+Comprehend itself detects PII in English and Spanish only; here every language with an entity model is
+supported (docs/pii.md lists what each language recognises). Checks run in the order DetectEntities
+uses: throttle, size, language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opencomprehend.nlp.pii import contains_labels
+from opencomprehend.runtime.runner import pii_engine_key
+from opencomprehend.service.detect import (
+    check_language,
+    check_size,
+    internal_error,
+    recognise_on_workers,
+)
+from opencomprehend.service.registry import Environment, RequestContext, operation
+
+
+def detect_pii(env: Environment, ctx: RequestContext, text: str, language_code: str) -> list[dict[str, Any]]:
+    """PII entities of one text (Score, Type, BeginOffset, EndOffset; no Text member, as in Comprehend).
+
+    The operations are registered on the "detect" lane, so the account's Detect rate applies first.
+    """
+    check_size(text, env.settings.max_detect_bytes)
+    check_language(language_code)
+    [entities] = recognise_on_workers(env, pii_engine_key(language_code), [text])
+    if entities is None:
+        raise internal_error()
+    return entities
+
+
+@operation("DetectPiiEntities", lane="detect")
+def detect_pii_entities(env: Environment, ctx: RequestContext, *, text: str, language_code: str) -> dict[str, Any]:
+    return {"Entities": detect_pii(env, ctx, text, language_code)}
+
+
+@operation("ContainsPiiEntities", lane="detect")
+def contains_pii_entities(env: Environment, ctx: RequestContext, *, text: str, language_code: str) -> dict[str, Any]:
+    return {"Labels": contains_labels(detect_pii(env, ctx, text, language_code))}

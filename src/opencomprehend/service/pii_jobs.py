@@ -1,0 +1,127 @@
+"""StartPiiEntitiesDetectionJob and its family: the second kind of job on the one job engine.
+
+Decisions where Comprehend's documentation leaves room (docs/pii.md says the same for users):
+
+- Mode ONLY_REDACTION needs a RedactionConfig with PiiEntityTypes (the model's documentation says so);
+  without one the request is InvalidRequestException. MaskMode defaults to MASK and MaskCharacter to
+  "*"; Describe echoes the RedactionConfig as it was given. With ONLY_OFFSETS a RedactionConfig is
+  accepted and echoed, and has no effect.
+- Describe's OutputDataConfig.S3Uri is the job's output folder, `<prefix>/<account>-PII-<JobId>/output/`,
+  where each input file's `<File>.out` is written (no archive: PiiOutputDataConfig's documentation).
+- Tags, ClientRequestToken, List filters and paging, Stop: as for entities jobs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opencomprehend.io.pii_output import ONLY_REDACTION, pii_output_prefix
+from opencomprehend.jobs.schema import PII_JOB
+from opencomprehend.jobs.store import TERMINAL
+from opencomprehend.service.analysis_jobs import create_job, input_config, job_or_404, list_jobs, stop_job
+from opencomprehend.service.errors import invalid_request
+from opencomprehend.service.registry import Environment, RequestContext, operation
+from opencomprehend.service.tags import check_tags
+
+
+@operation("StartPiiEntitiesDetectionJob")
+def start_pii_entities_detection_job(
+    env: Environment,
+    ctx: RequestContext,
+    *,
+    input_data_config: dict[str, Any],
+    output_data_config: dict[str, Any],
+    mode: str,
+    data_access_role_arn: str,
+    language_code: str,
+    redaction_config: dict[str, Any] | None = None,
+    job_name: str | None = None,
+    client_request_token: str | None = None,
+    tags: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    members = {
+        "InputDataConfig": input_data_config,
+        "OutputDataConfig": output_data_config,
+        "Mode": mode,
+        "RedactionConfig": redaction_config,
+        "DataAccessRoleArn": data_access_role_arn,
+        "JobName": job_name,
+        "LanguageCode": language_code,
+        "Tags": tags,
+    }
+    if mode == ONLY_REDACTION and not (redaction_config or {}).get("PiiEntityTypes"):
+        raise invalid_request(
+            "Mode ONLY_REDACTION needs a RedactionConfig with the PiiEntityTypes to redact (ALL for every type)."
+        )
+    tag_pairs = check_tags(env, tags)
+    job = create_job(
+        env,
+        ctx,
+        PII_JOB,
+        "pii-entities-detection-job",
+        members,
+        client_request_token,
+        tag_pairs,
+        {
+            "job_name": job_name,
+            "language_code": language_code,
+            "input_data_config": input_data_config,
+            "output_data_config": output_data_config,
+            "data_access_role_arn": data_access_role_arn,
+            "mode": mode,
+            "redaction_config": json.dumps(redaction_config) if redaction_config else None,
+        },
+    )
+    return {"JobId": job["job_id"], "JobArn": job["job_arn"], "JobStatus": job["status"]}
+
+
+def pii_job_properties(job: dict[str, Any]) -> dict[str, Any]:
+    """PiiEntitiesDetectionJobProperties: optional members appear only when they were supplied."""
+    output_config: dict[str, Any] = {
+        "S3Uri": pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
+    }
+    if job["output_kms_key_id"]:
+        output_config["KmsKeyId"] = job["output_kms_key_id"]
+    props: dict[str, Any] = {
+        "JobId": job["job_id"],
+        "JobArn": job["job_arn"],
+        "JobName": job["job_name"],
+        "JobStatus": job["status"],
+        "Message": job["message"],
+        "SubmitTime": job["submit_time"],
+        "EndTime": job["end_time"] if job["status"] in TERMINAL else None,
+        "InputDataConfig": input_config(job),
+        "OutputDataConfig": output_config,
+        "RedactionConfig": json.loads(job["redaction_config"]) if job["redaction_config"] else None,
+        "LanguageCode": job["language_code"],
+        "DataAccessRoleArn": job["data_access_role_arn"],
+        "Mode": job["mode"],
+    }
+    return {key: value for key, value in props.items() if value is not None}
+
+
+@operation("DescribePiiEntitiesDetectionJob")
+def describe_pii_entities_detection_job(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
+    return {"PiiEntitiesDetectionJobProperties": pii_job_properties(job_or_404(env, ctx, PII_JOB, job_id))}
+
+
+@operation("ListPiiEntitiesDetectionJobs")
+def list_pii_entities_detection_jobs(
+    env: Environment,
+    ctx: RequestContext,
+    *,
+    filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    page, token = list_jobs(env, ctx, PII_JOB, "pii-entities-detection-jobs", filter, next_token, max_results)
+    response: dict[str, Any] = {"PiiEntitiesDetectionJobPropertiesList": [pii_job_properties(job) for job in page]}
+    if token:
+        response["NextToken"] = token
+    return response
+
+
+@operation("StopPiiEntitiesDetectionJob")
+def stop_pii_entities_detection_job(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
+    return stop_job(env, ctx, PII_JOB, job_id)
