@@ -246,3 +246,22 @@ def test_a_pii_job_stopped_before_it_started_writes_nothing(world: dict[str, Any
     run_claimed(world)
     assert world["store"].get(job["job_id"])["status"] == "STOPPED"
     assert not pii_output(world, job["job_id"]).exists()
+
+
+def test_a_pii_jobs_output_is_sealed_under_its_kms_key(world: dict[str, Any]) -> None:
+    from opencomprehend.server import open_keyring
+
+    keys = open_keyring(world["settings"])
+    key = keys.create("111122223333", "us-east-1", alias="pii-output")
+    world["objects"].put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
+    job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"], "MaskMode": "MASK"},
+                     output_kms_key_id="alias/pii-output")  # fmt: skip
+    for claimed in world["store"].claim(OWNER, 30.0, 10):
+        JobRun(claimed, world["store"], world["recognizers"], world["objects"], world["runner"], world["settings"],
+               OWNER, threading.Event(), None, keys).run()  # fmt: skip
+    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
+    stored = (pii_output(world, job["job_id"]) / "a.txt.out").read_bytes()
+    assert b"Hello" not in stored and b"nothing else" not in stored
+    redacted = keys.open(stored, "111122223333").decode()
+    assert redacted.splitlines()[0].startswith("Hello ") and "John Smith" not in redacted
+    assert key.key_id in stored.decode("latin-1")
