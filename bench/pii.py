@@ -144,7 +144,12 @@ def _luhn_card(rng: random.Random) -> str:
     return " ".join(digits[i : i + 4] for i in range(0, 16, 4)) if rng.random() < 0.5 else digits
 
 
+IBAN_LENGTHS = {"GB": 22, "DE": 22, "FR": 27, "ES": 24, "IT": 27, "PT": 25, "SA": 24, "NL": 18, "BE": 16}
+
+
 def _iban_valid(iban: str) -> bool:
+    if len(iban) != IBAN_LENGTHS.get(iban[:2], len(iban)):
+        return False
     rearranged = iban[4:] + iban[:4]
     return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
 

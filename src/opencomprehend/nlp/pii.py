@@ -364,7 +364,11 @@ PHONE_REGIONS: dict[str, list[str]] = {
 }
 
 
-_CONTEXT_STOPWORDS = frozenset({"de", "la", "le", "di", "da", "do", "the", "of", "von"})
+# Words of a phrase that say nothing on their own ("code" is in both "code PIN" and "code de sécurité").
+_CONTEXT_STOPWORDS = frozenset(
+    {"de", "la", "le", "di", "da", "do", "the", "of", "von", "code", "código", "codice", "número", "numéro",
+     "numero", "nummer", "date", "data", "fecha", "carta", "carte", "cartão", "tarjeta"}
+)  # fmt: skip
 
 
 def context_for(pii_type: str, language: str) -> list[str]:
@@ -793,11 +797,25 @@ def _label_words() -> frozenset[str]:
     return frozenset(words | {w.lower() for w in PASSWORD_WORDS + USERNAME_WORDS})
 
 
+# No name or address begins with a possessive or a greeting; the small entity models sometimes take
+# "Mon CVV", "Mon code" or "Bonjour" for one.
+_NOT_A_FIRST_WORD = frozenset(
+    {"my", "mon", "ma", "mes", "mi", "mis", "mein", "meine", "meinen", "il", "o", "meu", "minha", "hello", "hi",
+     "bonjour", "hola", "hallo", "ciao", "olá", "ola", "merci", "bitte", "please", "por", "per", "peça"}
+)  # fmt: skip
+
+
 def _label_word(text: str, entity: dict[str, Any]) -> bool:
-    """The entity model sometimes takes a label ("Email:", "VIN:") for a name: such a label is no PII."""
+    """The entity model sometimes takes a label ("Email:", "VIN:") or a sentence's first words ("Mon CVV")
+    for a name or a place: they are no PII."""
     span = text[entity["BeginOffset"] : entity["EndOffset"]]
     followed_by_colon = text[entity["EndOffset"] : entity["EndOffset"] + 2].lstrip().startswith((":", "："))
-    return span.lower() in _label_words() or (followed_by_colon and " " not in span.strip())
+    first = span.split(maxsplit=1)[0].strip(",.").lower() if span.strip() else ""
+    return (
+        span.lower() in _label_words()
+        or (followed_by_colon and " " not in span.strip())
+        or (entity["Type"] in ("NAME", "ADDRESS") and first in _NOT_A_FIRST_WORD)
+    )
 
 
 def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
