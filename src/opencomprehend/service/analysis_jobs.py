@@ -14,7 +14,7 @@ from typing import Any
 
 from opencomprehend.jobs.records import IdempotencyMismatch
 from opencomprehend.jobs.schema import ENTITIES_JOB
-from opencomprehend.jobs.store import SUBMITTED, InvalidTransition, JobFilter
+from opencomprehend.jobs.store import SUBMITTED, TERMINAL, InvalidTransition, JobFilter
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import invalid_request, job_not_found
 from opencomprehend.service.idempotency import request_hash
@@ -85,6 +85,31 @@ def input_config(job: dict[str, Any]) -> dict[str, Any]:
     if job["document_reader_config"]:
         config["DocumentReaderConfig"] = json.loads(job["document_reader_config"])
     return config
+
+
+def properties(job: dict[str, Any], output_s3_uri: str, **members: Any) -> dict[str, Any]:
+    """A job's Properties: the members every kind has, then the kind's own `members` (by their wire names).
+
+    Optional members appear only when they were supplied (None is left out).
+    """
+    output_config: dict[str, Any] = {"S3Uri": output_s3_uri}
+    if job["output_kms_key_id"]:
+        output_config["KmsKeyId"] = job["output_kms_key_id"]
+    props: dict[str, Any] = {
+        "JobId": job["job_id"],
+        "JobArn": job["job_arn"],
+        "JobName": job["job_name"],
+        "JobStatus": job["status"],
+        "Message": job["message"],
+        "SubmitTime": job["submit_time"],
+        "EndTime": job["end_time"] if job["status"] in TERMINAL else None,
+        "InputDataConfig": input_config(job),
+        "OutputDataConfig": output_config,
+        "LanguageCode": job["language_code"],
+        "DataAccessRoleArn": job["data_access_role_arn"],
+        **members,
+    }
+    return {key: value for key, value in props.items() if value is not None}
 
 
 def job_or_404(env: Environment, ctx: RequestContext, kind: str, job_id: str) -> dict[str, Any]:

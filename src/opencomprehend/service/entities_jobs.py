@@ -7,8 +7,7 @@ from typing import Any
 
 from opencomprehend.io.output import output_uri
 from opencomprehend.jobs.schema import ENTITIES_JOB
-from opencomprehend.jobs.store import TERMINAL
-from opencomprehend.service.analysis_jobs import create_job, input_config, job_or_404, list_jobs, stop_job
+from opencomprehend.service.analysis_jobs import create_job, job_or_404, list_jobs, properties, stop_job
 from opencomprehend.service.errors import resource_not_found
 from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
@@ -80,27 +79,14 @@ def start_entities_detection_job(
 
 def job_properties(env: Environment, job: dict[str, Any]) -> dict[str, Any]:
     """EntitiesDetectionJobProperties: optional members appear only when they were supplied."""
-    output_config: dict[str, Any] = {"S3Uri": output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])}
-    if job["output_kms_key_id"]:
-        output_config["KmsKeyId"] = job["output_kms_key_id"]
-    props: dict[str, Any] = {
-        "JobId": job["job_id"],
-        "JobArn": job["job_arn"],
-        "JobName": job["job_name"],
-        "JobStatus": job["status"],
-        "Message": job["message"],
-        "SubmitTime": job["submit_time"],
-        "EndTime": job["end_time"] if job["status"] in TERMINAL else None,
-        "EntityRecognizerArn": job["entity_recognizer_arn"],
-        "InputDataConfig": input_config(job),
-        "OutputDataConfig": output_config,
-        "LanguageCode": job["language_code"],
-        "DataAccessRoleArn": job["data_access_role_arn"],
-        "VolumeKmsKeyId": job["volume_kms_key_id"],
-        "VpcConfig": json.loads(job["vpc_config"]) if job["vpc_config"] else None,
-        "FlywheelArn": job["flywheel_arn"],
-    }
-    return {key: value for key, value in props.items() if value is not None}
+    return properties(
+        job,
+        output_uri(job["output_s3_uri"], job["account_id"], job["job_id"]),
+        EntityRecognizerArn=job["entity_recognizer_arn"],
+        VolumeKmsKeyId=job["volume_kms_key_id"],
+        VpcConfig=json.loads(job["vpc_config"]) if job["vpc_config"] else None,
+        FlywheelArn=job["flywheel_arn"],
+    )
 
 
 @operation("DescribeEntitiesDetectionJob")

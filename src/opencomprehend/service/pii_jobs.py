@@ -18,8 +18,7 @@ from typing import Any
 
 from opencomprehend.io.pii_output import ONLY_REDACTION, pii_output_prefix
 from opencomprehend.jobs.schema import PII_JOB
-from opencomprehend.jobs.store import TERMINAL
-from opencomprehend.service.analysis_jobs import create_job, input_config, job_or_404, list_jobs, stop_job
+from opencomprehend.service.analysis_jobs import create_job, job_or_404, list_jobs, properties, stop_job
 from opencomprehend.service.errors import invalid_request
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags
@@ -78,27 +77,12 @@ def start_pii_entities_detection_job(
 
 def pii_job_properties(job: dict[str, Any]) -> dict[str, Any]:
     """PiiEntitiesDetectionJobProperties: optional members appear only when they were supplied."""
-    output_config: dict[str, Any] = {
-        "S3Uri": pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
-    }
-    if job["output_kms_key_id"]:
-        output_config["KmsKeyId"] = job["output_kms_key_id"]
-    props: dict[str, Any] = {
-        "JobId": job["job_id"],
-        "JobArn": job["job_arn"],
-        "JobName": job["job_name"],
-        "JobStatus": job["status"],
-        "Message": job["message"],
-        "SubmitTime": job["submit_time"],
-        "EndTime": job["end_time"] if job["status"] in TERMINAL else None,
-        "InputDataConfig": input_config(job),
-        "OutputDataConfig": output_config,
-        "RedactionConfig": json.loads(job["redaction_config"]) if job["redaction_config"] else None,
-        "LanguageCode": job["language_code"],
-        "DataAccessRoleArn": job["data_access_role_arn"],
-        "Mode": job["mode"],
-    }
-    return {key: value for key, value in props.items() if value is not None}
+    return properties(
+        job,
+        pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"]),
+        RedactionConfig=json.loads(job["redaction_config"]) if job["redaction_config"] else None,
+        Mode=job["mode"],
+    )
 
 
 @operation("DescribePiiEntitiesDetectionJob")
