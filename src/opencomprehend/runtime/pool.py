@@ -224,6 +224,7 @@ class _Slot:
                 try:
                     outcome, value = active.conn.recv()
                 except (EOFError, OSError):
+                    active.process.join(1)  # the pipe closes a moment before the exit status is known
                     self._lost(active, task, f"it exited with code {active.process.exitcode}")
                     return
                 if outcome == "ok":
