@@ -94,3 +94,33 @@ def test_port_zero_prints_the_real_port_and_ctrl_c_stops_cleanly(tmp_path: Path)
     assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
     assert "leaked" not in output, output
     assert output.rstrip().endswith("OpenComprehend stopped."), output
+
+
+def test_the_listening_socket_gives_connections_tcp_nodelay() -> None:
+    # Without TCP_NODELAY every answer waits on Nagle and delayed ACKs (about 40 ms a request); asyncio sets
+    # it only on sockets whose proto says TCP, so this is what `serve` hands uvicorn.
+    import asyncio
+    import socket
+
+    from opencomprehend.cli import _listen
+
+    async def main() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        listener = _listen("127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        port = listener.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(accepted, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(main()) != 0

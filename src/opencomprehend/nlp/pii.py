@@ -918,11 +918,3 @@ class PiiEngine:
             ]
             results.append(resolve_overlaps(structured + named_found))
         return results
-
-
-def contains_labels(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """ContainsPiiEntities' Labels: one per type found, with the best score of that type, best first."""
-    best: dict[str, float] = {}
-    for entity in entities:
-        best[entity["Type"]] = max(best.get(entity["Type"], 0.0), entity["Score"])
-    return [{"Name": name, "Score": score} for name, score in sorted(best.items(), key=lambda item: -item[1])]

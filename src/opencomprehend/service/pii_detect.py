@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from opencomprehend.nlp.pii import contains_labels
 from opencomprehend.runtime.runner import pii_engine_key
 from opencomprehend.service.detect import (
     check_language,
@@ -22,6 +21,18 @@ from opencomprehend.service.detect import (
     recognise_on_workers,
 )
 from opencomprehend.service.registry import Environment, RequestContext, operation
+
+
+def contains_labels(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ContainsPiiEntities' Labels: one per type found, with the best score of that type, best first.
+
+    It lives here, not beside the PII engine (nlp/pii.py), so that the API process never imports Presidio
+    or spaCy: detection runs on the workers.
+    """
+    best: dict[str, float] = {}
+    for entity in entities:
+        best[entity["Type"]] = max(best.get(entity["Type"], 0.0), entity["Score"])
+    return [{"Name": name, "Score": score} for name, score in sorted(best.items(), key=lambda item: -item[1])]
 
 
 def detect_pii(env: Environment, ctx: RequestContext, text: str, language_code: str) -> list[dict[str, Any]]:
