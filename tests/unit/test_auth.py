@@ -146,7 +146,7 @@ def test_a_captured_request_replayed_after_its_window_is_refused(client: TestCli
                            at=at)  # fmt: skip
     assert send(client, data, headers)[0] == 200
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
-    with mock.patch("opencomprehend.api.auth._now", return_value=later):  # the server's clock, a minute on
+    with mock.patch("opencomprehend.api.auth._now", return_value=later):  # the server's clock, two minutes on
         status, body = send(client, data, headers)
     assert (status, body["__type"]) == (400, "InvalidSignatureException") and "expired" in body["Message"]
 
