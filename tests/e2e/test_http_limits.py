@@ -52,7 +52,7 @@ def test_headers_that_never_finish_get_408_and_the_connection_closes(server: Ser
         status, headers, body = answer(sock)
         assert (status, body["__type"]) == (408, "RequestTimeoutException")
         assert headers["content-type"] == "application/x-amz-json-1.1"
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 8  # the 1 s limit, not the 10 s default or never
         assert sock.recv(100) == b""  # closed
 
 
