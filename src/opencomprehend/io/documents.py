@@ -24,7 +24,7 @@ UNSUPPORTED_ENCODING = "UNSUPPORTED_ENCODING"
 UNSUPPORTED_ENCODING_MESSAGE = "Document is not in UTF-8 format and all subsequent lines are ignored."
 
 # Only these three end a line; bytes.splitlines would agree, but it builds the whole list at once.
-_LINE_END = re.compile(rb"\r\n|\r|\n")
+LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def _read_file(data: bytes, file: str, max_document_bytes: int) -> Iterator[Docu
 def _read_lines(data: bytes, file: str, max_document_bytes: int) -> Iterator[Document]:
     start = 0
     number = 0
-    for end in _LINE_END.finditer(data):
+    for end in LINE_END.finditer(data):
         document = _document(data[start : end.start()], file, number, max_document_bytes)
         yield document
         if document.error_code == UNSUPPORTED_ENCODING:

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .documents import ONE_DOC_PER_FILE
+from .documents import LINE_END, ONE_DOC_PER_FILE
 from .objects import ObjectStore, parse_s3_uri
 
 ONLY_OFFSETS = "ONLY_OFFSETS"
@@ -35,9 +34,6 @@ MASK = "MASK"
 REPLACE_WITH_PII_ENTITY_TYPE = "REPLACE_WITH_PII_ENTITY_TYPE"
 ALL = "ALL"
 DEFAULT_MASK_CHARACTER = "*"
-
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-
 
 def pii_output_prefix(output_prefix_uri: str, account_id: str, job_id: str) -> str:
     """The folder of a PII job's output: `<prefix without trailing "/">/<account>-PII-<JobId>/output/`."""
@@ -142,7 +138,7 @@ def redacted_file(data: bytes, records: list[dict[str, Any]], input_format: str,
     by_line = {record["Line"]: record for record in records}
     out = [bom]
     start, number = 0, 0
-    ends = list(_LINE_END.finditer(body))
+    ends = list(LINE_END.finditer(body))
     segments = [(m.start(), m.group()) for m in ends]
     if not ends or ends[-1].end() < len(body):
         segments.append((len(body), b""))

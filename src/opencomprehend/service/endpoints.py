@@ -17,7 +17,7 @@ from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.runner import custom_engine_key
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import Pager
+from opencomprehend.service.pagination import Pager, listed
 from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags, register_taggable
@@ -146,10 +146,7 @@ def list_endpoints(
     pager = Pager.open(env.secret, "endpoints", members, next_token, max_results)
     rows = env.endpoints.list(ctx.account_id, ctx.region, where, pager.keyset(), pager.limit + 1)
     page, token = pager.page(rows, lambda e: [e["creation_time"], e["endpoint_arn"]])
-    response: dict[str, Any] = {"EndpointPropertiesList": [endpoint_properties(e) for e in page]}
-    if token:
-        response["NextToken"] = token
-    return response
+    return listed("EndpointPropertiesList", [endpoint_properties(e) for e in page], token)
 
 
 @operation("UpdateEndpoint")

@@ -9,6 +9,7 @@ from opencomprehend.io.output import output_uri
 from opencomprehend.jobs.schema import ENTITIES_JOB
 from opencomprehend.service.analysis_jobs import create_job, job_or_404, list_jobs, properties, stop_job
 from opencomprehend.service.errors import resource_not_found
+from opencomprehend.service.pagination import listed
 from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags
@@ -104,10 +105,7 @@ def list_entities_detection_jobs(
     max_results: int | None = None,
 ) -> dict[str, Any]:
     page, token = list_jobs(env, ctx, ENTITIES_JOB, "entities-detection-jobs", filter, next_token, max_results)
-    response: dict[str, Any] = {"EntitiesDetectionJobPropertiesList": [job_properties(env, job) for job in page]}
-    if token:
-        response["NextToken"] = token
-    return response
+    return listed("EntitiesDetectionJobPropertiesList", [job_properties(env, job) for job in page], token)
 
 
 @operation("StopEntitiesDetectionJob")

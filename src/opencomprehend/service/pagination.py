@@ -86,3 +86,11 @@ class Pager:
         if len(rows) <= self.limit:
             return page, None
         return page, make_token(self.secret, self.fingerprint, position(page[-1]))
+
+
+def listed(member: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    """A List operation's answer: the page under its member name, and NextToken only when more follow."""
+    response: dict[str, Any] = {member: items}
+    if token:
+        response["NextToken"] = token
+    return response

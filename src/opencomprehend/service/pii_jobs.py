@@ -20,6 +20,7 @@ from opencomprehend.io.pii_output import ONLY_REDACTION, pii_output_prefix
 from opencomprehend.jobs.schema import PII_JOB
 from opencomprehend.service.analysis_jobs import create_job, job_or_404, list_jobs, properties, stop_job
 from opencomprehend.service.errors import invalid_request
+from opencomprehend.service.pagination import listed
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags
 
@@ -100,10 +101,7 @@ def list_pii_entities_detection_jobs(
     max_results: int | None = None,
 ) -> dict[str, Any]:
     page, token = list_jobs(env, ctx, PII_JOB, "pii-entities-detection-jobs", filter, next_token, max_results)
-    response: dict[str, Any] = {"PiiEntitiesDetectionJobPropertiesList": [pii_job_properties(job) for job in page]}
-    if token:
-        response["NextToken"] = token
-    return response
+    return listed("PiiEntitiesDetectionJobPropertiesList", [pii_job_properties(job) for job in page], token)
 
 
 @operation("StopPiiEntitiesDetectionJob")

@@ -19,7 +19,7 @@ from opencomprehend.jobs.store import InvalidTransition
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import Pager, check_time_window
+from opencomprehend.service.pagination import Pager, check_time_window, listed
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags, register_taggable
 
@@ -214,10 +214,7 @@ def list_entity_recognizers(
     pager = Pager.open(env.secret, "entity-recognizers", members, next_token, max_results)
     rows = env.recognizers.list(ctx.account_id, ctx.region, where, pager.keyset(), pager.limit + 1)
     page, token = pager.page(rows, lambda r: [r["submit_time"], r["recognizer_arn"]])
-    response: dict[str, Any] = {"EntityRecognizerPropertiesList": [recognizer_properties(r) for r in page]}
-    if token:
-        response["NextToken"] = token
-    return response
+    return listed("EntityRecognizerPropertiesList", [recognizer_properties(r) for r in page], token)
 
 
 @operation("ListEntityRecognizerSummaries")
@@ -239,10 +236,7 @@ def list_entity_recognizer_summaries(
             "LatestVersionStatus": row["status"],
         }
         summaries.append({key: value for key, value in summary.items() if value is not None})
-    response: dict[str, Any] = {"EntityRecognizerSummariesList": summaries}
-    if token:
-        response["NextToken"] = token
-    return response
+    return listed("EntityRecognizerSummariesList", summaries, token)
 
 
 @operation("DeleteEntityRecognizer")
