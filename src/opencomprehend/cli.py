@@ -64,6 +64,13 @@ def serve(
             "against `opencomprehend credentials`)."
         ),
     ] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option(help="Where shards run: local (default: this node's warm worker processes) or dask."),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="The Dask scheduler's address for --runtime dask (tcp://host:port).")
+    ] = None,
 ) -> None:
     """Start the API and the workers."""
     import pydantic
@@ -74,7 +81,15 @@ def serve(
 
     overrides = {
         key: value
-        for key, value in {"host": host, "port": port, "data_dir": data_dir, "workers": workers, "auth": auth}.items()
+        for key, value in {
+            "host": host,
+            "port": port,
+            "data_dir": data_dir,
+            "workers": workers,
+            "auth": auth,
+            "runtime": runtime,
+            "dask_scheduler": scheduler,
+        }.items()
         if value is not None
     }
     try:
@@ -94,8 +109,14 @@ def serve(
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise _fail(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.runtime == "dask" and not settings.dask_scheduler:
+        listener.close()
+        raise _fail("--runtime dask needs the Dask scheduler's address: --scheduler tcp://host:port")
     try:
         application = create_app(settings)
+    except (TimeoutError, ConnectionError) as exc:  # the Dask scheduler could not be reached
+        listener.close()
+        raise _fail(f"cannot reach the Dask scheduler {settings.dask_scheduler}: {exc}") from None
     except OSError as exc:
         listener.close()
         where = f" ({exc.filename})" if exc.filename else ""

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     # without a KMS (SeaweedFS), where the output is sealed before upload as on the local folder.
     s3_sse_kms: bool = True
 
+    # Where shards run: "local", this node's own warm worker processes (the embedded default), or "dask",
+    # the tasks of a Dask cluster whose scheduler is `dask_scheduler` (tcp://host:port).
+    runtime: Literal["local", "dask"] = "local"
+    dask_scheduler: str | None = None
+    # Where a job's finished parts are kept until its output is assembled: None, this node's data dir (one
+    # node); an s3:// URI on the server's object store, so that any node can resume a job another node
+    # began, and assemble it. The dask runtime defaults to <models_uri bucket>/work/.
+    work_uri: str | None = None
+
     # Workers.
     workers: int = Field(2, ge=1)
     worker_recycle_documents: int = 20_000
@@ -67,6 +76,7 @@ class Settings(BaseSettings):
     # Comprehend's limits, as defaults an operator may raise.
     max_document_bytes: int = 1_048_576
     max_job_input_bytes: int = 5 * 1024**3
+    max_job_documents: int = 1_000_000  # files (ONE_DOC_PER_FILE) or lines (ONE_DOC_PER_LINE) per job
     max_active_jobs: int = 10
     max_tags: int = 50
     max_detect_bytes: int = 100_000
@@ -101,6 +111,15 @@ class Settings(BaseSettings):
     @property
     def resolved_credentials_file(self) -> Path:
         return self.credentials_file or self.data_dir / "credentials.json"
+
+    def resolved_work_uri(self) -> str | None:
+        """Where parts are kept: `work_uri`, else the models bucket's work/ folder on a cluster, else None."""
+        if self.work_uri:
+            return self.work_uri if self.work_uri.endswith("/") else self.work_uri + "/"
+        if self.runtime == "dask":
+            bucket = self.models_uri.removeprefix("s3://").split("/", 1)[0]
+            return f"s3://{bucket}/work/"
+        return None
 
     def resolved_database_url(self) -> str:
         if self.database_url:

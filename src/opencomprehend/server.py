@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import hashlib
+import hmac
 import logging
 import os
 import secrets
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
@@ -25,6 +27,9 @@ from opencomprehend.security.keys import master_cipher
 from opencomprehend.security.roles import RoleRegistry
 from opencomprehend.service.registry import Environment
 
+if TYPE_CHECKING:
+    from opencomprehend.runtime.cluster import DaskRunner
+
 log = logging.getLogger("opencomprehend")
 
 
@@ -41,9 +46,13 @@ def open_object_store(settings: Settings) -> ObjectStore:
     return LocalFolderStore(settings.store_root)
 
 
-def _secret(data_dir: Path) -> bytes:
-    """The key that signs pagination tokens; kept in the data dir so tokens survive a restart."""
-    path = data_dir / "secret.key"
+def _secret(settings: Settings) -> bytes:
+    """The key that signs pagination tokens, so that they survive a restart: derived from the master key when
+    the operator gives one (every node of a cluster then accepts the tokens of the others), else a random
+    key kept in the data dir."""
+    if settings.master_key:
+        return hmac.new(settings.master_key.encode(), b"opencomprehend pagination tokens", hashlib.sha256).digest()
+    path = settings.data_dir / "secret.key"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with open(fd, "wb") as out:
@@ -83,27 +92,34 @@ def open_roles(settings: Settings) -> RoleRegistry:
     return RoleRegistry(settings.data_dir / "roles.json", master_cipher(settings.data_dir, settings.master_key))
 
 
+def open_runner(settings: Settings) -> LocalPool | DaskRunner:
+    """The runtime shards run on: this node's warm worker processes, or a Dask cluster's workers."""
+    if settings.runtime == "dask":
+        from opencomprehend.runtime.cluster import DaskRunner
+
+        if not settings.dask_scheduler:
+            raise ValueError("The dask runtime needs the scheduler's address (--scheduler tcp://host:port).")
+        return DaskRunner(settings.dask_scheduler, settings.preload_languages, settings.worker_task_timeout_s)
+    return LocalPool(
+        settings.workers,
+        settings.preload_languages,
+        max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
+        settings.worker_task_timeout_s,
+    )
+
+
 def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
     """The service. Without workers (in-process tests) Detect runs in this process and jobs stay queued."""
     prepare_data_dir(settings)
     store = JobStore(settings.resolved_database_url())
     objects = open_object_store(settings)
-    pool = (
-        LocalPool(
-            settings.workers,
-            settings.preload_languages,
-            max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
-            settings.worker_task_timeout_s,
-        )
-        if run_workers
-        else None
-    )
+    pool = open_runner(settings) if run_workers else None
     env = Environment(
         settings=settings,
         store=store,
         recognizers=RecognizerStore(store.engine),
         endpoints=EndpointStore(store.engine),
-        secret=_secret(settings.data_dir),
+        secret=_secret(settings),
         credentials=open_credentials(settings) if settings.auth == "sigv4" else None,
         # Roles are enforced with real accounts; in development mode every role reaches every local bucket.
         roles=open_roles(settings) if settings.auth == "sigv4" else None,

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import codecs
+import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opencomprehend.io.documents import (
+    DOCUMENT_SIZE_EXCEEDED,
+    LINE_END,
     ONE_DOC_PER_FILE,
     ONE_DOC_PER_LINE,
     Document,
@@ -13,6 +19,7 @@ from opencomprehend.io.documents import (
     list_input,
     read_documents,
 )
+from opencomprehend.io.documents import _document as document_of
 from opencomprehend.io.objects import LocalFolderStore, NoSuchBucket
 
 LIMIT = 1_000_000
@@ -251,3 +258,72 @@ def test_list_input_with_nothing_under_the_prefix_names_the_uri(tmp_path: Path) 
 def test_list_input_lets_no_such_bucket_through(tmp_path: Path) -> None:
     with pytest.raises(NoSuchBucket):
         list_input(LocalFolderStore(tmp_path), "s3://missing/in/")
+
+
+# --- streaming: the same documents whatever the chunks, and memory bounded by the size limit ----------
+
+_pieces = st.lists(
+    st.sampled_from([b"a", b"\xc3\xa9", b"\xe4\xb8\xad", b"\r", b"\n", b"\r\n", b"\xff", b" ", b"\xef\xbb\xbf"]),
+    max_size=60,
+)
+
+
+def _oracle(data: bytes, input_format: str, limit: int) -> list[Document]:
+    """The rules read off the whole object at once: the reference the streaming reader must match."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[3:]
+    if input_format == ONE_DOC_PER_FILE:
+        return [document_of(data, "f.txt", None, limit)]
+    out, start = [], 0
+    for end in LINE_END.finditer(data):
+        out.append(document_of(data[start : end.start()], "f.txt", len(out), limit))
+        if out[-1].text is None and out[-1].error_code != DOCUMENT_SIZE_EXCEEDED:
+            return out
+        start = end.end()
+    if start < len(data):
+        out.append(document_of(data[start:], "f.txt", len(out), limit))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(_pieces, st.integers(1, 7), st.integers(1, 12), st.sampled_from([ONE_DOC_PER_LINE, ONE_DOC_PER_FILE]))
+def test_streamed_reading_matches_reading_the_whole_object(pieces, chunk, limit, input_format):
+    data = b"".join(pieces)
+    streamed = list(read_documents(io.BytesIO(data), "f.txt", input_format, limit, chunk_size=chunk))
+    assert streamed == _oracle(data, input_format, limit)
+
+
+class _CountingStream(io.RawIOBase):
+    """A large input generated as it is read: lines of 1 KB, one of them 3 MB long."""
+
+    def __init__(self, lines: int) -> None:
+        self.lines = lines
+        self.served = 0
+        self.largest_read = 0
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.largest_read = max(self.largest_read, size)
+        while len(self._buffer) < size and self.served < self.lines:
+            width = 3_000_000 if self.served == 5 else 1023
+            self._buffer += b"x" * width + b"\n"
+            self.served += 1
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+
+def test_a_stream_is_read_in_chunks_and_a_huge_line_is_not_held():
+    stream = _CountingStream(20_000)
+    docs = read_documents(stream, "big.txt", ONE_DOC_PER_LINE, 100_000, chunk_size=65_536)
+    count = 0
+    for doc in docs:
+        if doc.line == 5:
+            assert doc.error_code == DOCUMENT_SIZE_EXCEEDED
+        else:
+            assert doc.text is not None and len(doc.text) == 1023
+        count += 1
+    assert count == 20_000
+    assert stream.largest_read == 65_536

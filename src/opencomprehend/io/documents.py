@@ -8,9 +8,11 @@ normalisation, and per-document error records instead of failing the job.
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from .objects import ObjectInfo, ObjectStore, parse_s3_uri
 
@@ -61,41 +63,122 @@ def file_name(input_uri: str, key: str) -> str:
     return key[prefix.rfind("/") + 1 :]
 
 
-def read_documents(data: bytes, file: str, input_format: str, max_document_bytes: int) -> Iterator[Document]:
-    """The documents in one input object, lazily, in order.
+# Input is read this many bytes at a time: a job's memory does not grow with the size of its files.
+READ_CHUNK = 1 << 20
+
+
+def read_documents(
+    data: bytes | BinaryIO, file: str, input_format: str, max_document_bytes: int, chunk_size: int = READ_CHUNK
+) -> Iterator[Document]:
+    """The documents in one input object, lazily, in order: from its bytes, or streamed from a readable.
+
+    A stream is read `chunk_size` bytes at a time and never held whole: at most one document's
+    `max_document_bytes` (plus a chunk) is in memory, however large the file or a line in it is.
 
     When a document is both too large and not UTF-8, the encoding error wins: it is a property of the
     whole file and stops the rest of it, which a size error would not.
     """
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
+    if input_format not in (ONE_DOC_PER_FILE, ONE_DOC_PER_LINE):
+        raise ValueError(
+            f"Unknown InputFormat {input_format!r}; expected {ONE_DOC_PER_LINE} or {ONE_DOC_PER_FILE}."
+        )
+    stream: BinaryIO = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
     if input_format == ONE_DOC_PER_FILE:
-        return _read_file(data, file, max_document_bytes)
-    if input_format == ONE_DOC_PER_LINE:
-        return _read_lines(data, file, max_document_bytes)
-    raise ValueError(
-        f"Unknown InputFormat {input_format!r}; expected {ONE_DOC_PER_LINE} or {ONE_DOC_PER_FILE}."
-    )
+        return _read_file(stream, file, max_document_bytes, chunk_size)
+    return _read_lines(stream, file, max_document_bytes, chunk_size)
 
 
-def _read_file(data: bytes, file: str, max_document_bytes: int) -> Iterator[Document]:
-    yield _document(data, file, None, max_document_bytes)
+def _chunks(stream: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    """The stream's bytes in chunks, a leading UTF-8 byte order mark removed."""
+    first = b""
+    while len(first) < len(codecs.BOM_UTF8):  # a short first read must not hide a BOM
+        more = stream.read(chunk_size)
+        if not more:
+            break
+        first += more
+    if first.startswith(codecs.BOM_UTF8):
+        first = first[len(codecs.BOM_UTF8) :]
+    if first:
+        yield first
+    while chunk := stream.read(chunk_size):
+        yield chunk
 
 
-def _read_lines(data: bytes, file: str, max_document_bytes: int) -> Iterator[Document]:
-    start = 0
-    number = 0
-    for end in LINE_END.finditer(data):
-        document = _document(data[start : end.start()], file, number, max_document_bytes)
-        yield document
-        if document.error_code == UNSUPPORTED_ENCODING:
+class _Pending:
+    """One document's bytes as they arrive: held up to the size limit, past it only checked for UTF-8."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = bytearray()
+        self.size = 0
+        self._check: codecs.IncrementalDecoder | None = None
+        self._valid = True
+
+    def add(self, piece: bytes | memoryview) -> None:
+        if not piece:
             return
-        start = end.end()
-        number += 1
+        self.size += len(piece)
+        if self._check is None and self.size <= self.limit:
+            self.held += piece
+            return
+        if self._check is None:  # just went past the limit: validate what was held, then drop it
+            self._check = codecs.getincrementaldecoder("utf-8")()
+            self._feed(bytes(self.held))
+            self.held = bytearray()
+        self._feed(piece)
+
+    def _feed(self, piece: bytes | memoryview) -> None:
+        if self._valid:
+            try:
+                self._check.decode(piece)  # type: ignore[union-attr]
+            except UnicodeDecodeError:
+                self._valid = False
+
+    def document(self, file: str, line: int | None) -> Document:
+        if self._check is None:
+            return _document(bytes(self.held), file, line, self.limit)
+        if self._valid:
+            try:
+                self._check.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self._valid = False
+        if not self._valid:
+            return Document(file, line, None, UNSUPPORTED_ENCODING, UNSUPPORTED_ENCODING_MESSAGE)
+        return Document(
+            file, line, None, DOCUMENT_SIZE_EXCEEDED, f"Document size exceeds maximum size limit {self.limit} bytes."
+        )
+
+
+def _read_file(stream: BinaryIO, file: str, max_document_bytes: int, chunk_size: int) -> Iterator[Document]:
+    pending = _Pending(max_document_bytes)
+    for chunk in _chunks(stream, chunk_size):
+        pending.add(chunk)
+    yield pending.document(file, None)
+
+
+def _read_lines(stream: BinaryIO, file: str, max_document_bytes: int, chunk_size: int) -> Iterator[Document]:
+    number = 0
+    pending = _Pending(max_document_bytes)
+    after_cr = False  # the previous chunk ended in CR: an LF opening this one completes that line end
+    for chunk in _chunks(stream, chunk_size):
+        view = memoryview(chunk)
+        start = 1 if after_cr and chunk.startswith(b"\n") else 0
+        after_cr = False
+        for end in LINE_END.finditer(chunk, start):
+            pending.add(view[start : end.start()])
+            document = pending.document(file, number)
+            yield document
+            if document.error_code == UNSUPPORTED_ENCODING:
+                return
+            pending = _Pending(max_document_bytes)
+            number += 1
+            start = end.end()
+            after_cr = start == len(chunk) and chunk.endswith(b"\r")
+        pending.add(view[start:])
     # Text after the last line end is a final unterminated line; nothing after it means the file ended
     # with a line end, which closes the previous line rather than opening an empty one.
-    if start < len(data):
-        yield _document(data[start:], file, number, max_document_bytes)
+    if pending.size:
+        yield pending.document(file, number)
 
 
 def _document(raw: bytes, file: str, line: int | None, max_document_bytes: int) -> Document:

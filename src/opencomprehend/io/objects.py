@@ -62,6 +62,13 @@ class ObjectStore(Protocol):
 
     def get_bytes(self, bucket: str, key: str) -> bytes: ...
 
+    def open_stream(self, bucket: str, key: str) -> BinaryIO:
+        """The object as a readable stream, read as it is consumed (never whole); close it after use.
+
+        Errors while reading are StorageErrors too.
+        """
+        ...
+
     # True when the store encrypts objects itself under a named KMS key (S3's SSE-KMS).
     server_side_kms: bool
 
@@ -214,6 +221,18 @@ class LocalFolderStore:
         except OSError as e:
             raise StorageError(f"Cannot read s3://{bucket}/{key}: {e.strerror or e}.") from e
 
+    def open_stream(self, bucket: str, key: str) -> BinaryIO:
+        path = self._object_path(self._existing_bucket_dir(bucket), bucket, key)
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            return _LocalStream(open(fd, "rb"), f"s3://{bucket}/{key}")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
+            raise NoSuchKey(f"The object s3://{bucket}/{key} does not exist.") from e
+        except PermissionError as e:
+            raise AccessDenied(f"Cannot read s3://{bucket}/{key}: permission denied.") from e
+        except OSError as e:
+            raise StorageError(f"Cannot read s3://{bucket}/{key}: {e.strerror or e}.") from e
+
     # -- writing ----------------------------------------------------------------------------------------
 
     def put_bytes(self, bucket: str, key: str, data: bytes, kms_key_id: str | None = None) -> None:
@@ -280,6 +299,29 @@ class LocalFolderStore:
 # A store seen through a data access role
 
 
+class _LocalStream:
+    """A local object's file, its read errors as StorageErrors."""
+
+    def __init__(self, file: BinaryIO, uri: str) -> None:
+        self._file = file
+        self._uri = uri
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._file.read(size)
+        except OSError as e:
+            raise StorageError(f"Cannot read {self._uri}: {e.strerror or e}.") from e
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> _LocalStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class ScopedStore:
     """Another store, limited to the S3 locations a role may read and write: anything else is AccessDenied.
 
@@ -306,6 +348,10 @@ class ScopedStore:
         self._check(self._may_read, bucket, key, "read")
         return self.inner.get_bytes(bucket, key)
 
+    def open_stream(self, bucket: str, key: str) -> BinaryIO:
+        self._check(self._may_read, bucket, key, "read")
+        return self.inner.open_stream(bucket, key)
+
     @property
     def server_side_kms(self) -> bool:
         return self.inner.server_side_kms
@@ -331,6 +377,70 @@ class ScopedStore:
 
 # ---------------------------------------------------------------------------------------------------------
 # S3-compatible server
+
+# A stream that loses its connection part-way is reopened where it stopped (a ranged GET), this many
+# times, after 0.5 s, 1 s, 2 s, ... (botocore's own retries cover each request before that).
+STREAM_ATTEMPTS = 5
+STREAM_BACKOFF_S = 0.5
+
+
+class _S3Stream:
+    """An object read as it is consumed; a broken connection is resumed with a ranged GET from the
+    offset reached, with backoff, so one reset does not fail a job that is hours into a large file."""
+
+    def __init__(self, store: S3Store, bucket: str, key: str) -> None:
+        self._store = store
+        self._bucket = bucket
+        self._key = key
+        self._offset = 0
+        self._etag: str | None = None
+        self._body: Any = None
+        self._open()  # a missing object fails here, as LocalFolderStore's open does
+
+    def _open(self) -> None:
+        extra: dict[str, str] = {"Range": f"bytes={self._offset}-"} if self._offset else {}
+        if self._etag is not None:
+            extra["IfMatch"] = self._etag  # the object must not change under a resumed read
+        with _mapped_errors(f"read s3://{self._bucket}/{self._key}"):
+            response = self._store.client.get_object(Bucket=self._bucket, Key=self._key, **extra)
+        self._etag = self._etag or response.get("ETag")
+        self._body = response["Body"]
+
+    def read(self, size: int = -1) -> bytes:
+        import time
+
+        for attempt in range(STREAM_ATTEMPTS):
+            try:
+                if self._body is None:
+                    self._open()
+                data = self._body.read() if size is None or size < 0 else self._body.read(size)
+                self._offset += len(data)
+                return data
+            except NoSuchKey:
+                raise
+            except Exception as exc:  # noqa: BLE001  (classified below: storage errors are retried)
+                error = exc if isinstance(exc, StorageError) else _translate(exc, f"read s3://{self._bucket}/{self._key}")
+                if error is None:
+                    error = StorageError(f"Cannot read s3://{self._bucket}/{self._key}: {exc}.")
+                if isinstance(error, (AccessDenied, NoSuchBucket)) or attempt == STREAM_ATTEMPTS - 1:
+                    raise error from exc
+                self.close()
+                time.sleep(STREAM_BACKOFF_S * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._body is not None:
+            try:
+                self._body.close()
+            except Exception:  # noqa: BLE001  (closing a broken connection)
+                pass
+            self._body = None
+
+    def __enter__(self) -> _S3Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class S3Store:
@@ -403,6 +513,9 @@ class S3Store:
         with _mapped_errors(f"read s3://{bucket}/{key}"):
             response = self.client.get_object(Bucket=bucket, Key=key)
             return response["Body"].read()
+
+    def open_stream(self, bucket: str, key: str) -> BinaryIO:
+        return _S3Stream(self, bucket, key)  # type: ignore[return-value]
 
     def put_bytes(self, bucket: str, key: str, data: bytes, kms_key_id: str | None = None) -> None:
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}

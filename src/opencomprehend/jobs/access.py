@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import ObjectInfo, ObjectStore, S3Store, ScopedStore
@@ -61,6 +62,9 @@ class SealingStore:
 
     def get_bytes(self, bucket: str, key: str) -> bytes:
         return self.inner.get_bytes(bucket, key)
+
+    def open_stream(self, bucket: str, key: str) -> BinaryIO:
+        return self.inner.open_stream(bucket, key)
 
     def delete(self, bucket: str, key: str) -> None:
         self.inner.delete(bucket, key)

@@ -28,7 +28,15 @@ from opencomprehend.jobs.schema import PII_JOB
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
 from opencomprehend.nlp.registry import supported_languages
 from opencomprehend.runtime.models import fetch_model
-from opencomprehend.runtime.pipeline import Shard, Volume, assemble, assemble_pii, cut_shards, write_part
+from opencomprehend.runtime.pipeline import (
+    Shard,
+    SharedParts,
+    Volume,
+    assemble,
+    assemble_pii,
+    cut_shards,
+    write_part,
+)
 from opencomprehend.runtime.runner import Runner, WorkerLost, custom_engine_key, pii_engine_key
 from opencomprehend.security.keyring import Key, KeyRing
 
@@ -81,6 +89,8 @@ class JobRun:
         self.shutdown = shutdown
         self.work = settings.work_dir / job["job_id"]
         self.stop_requested = job["status"] == STOP_REQUESTED
+        work_uri = settings.resolved_work_uri()
+        self.shared = None if work_uri is None else SharedParts.for_job(objects, work_uri, job["job_id"])
         self._progress = time.monotonic()  # when a shard last finished (or the run began)
 
     def run(self) -> None:
@@ -98,9 +108,16 @@ class JobRun:
             self._finish(FAILED, INTERNAL_ERROR)
 
     def _finish(self, status: str, message: str | None) -> None:
-        if self.store.finish(self.job["job_id"], self.owner, status, message):
-            self.store.forget_shards(self.job["job_id"])
+        job_id = self.job["job_id"]
+        shards = self.store.finished_shards(job_id) if self.shared is not None else set()
+        if self.store.finish(job_id, self.owner, status, message):
+            self.store.forget_shards(job_id)
             shutil.rmtree(self.work, ignore_errors=True)
+            if self.shared is not None:
+                try:
+                    self.shared.delete(shards)
+                except StorageError:
+                    log.warning("job %s: could not delete its parts under %s", job_id, self.shared.uri)
 
     def _heartbeat(self) -> None:
         if self.shutdown.is_set():
@@ -163,7 +180,16 @@ class JobRun:
                 f"INPUT_SIZE_EXCEEDED: The input data is {size} bytes; the limit is "
                 f"{self.settings.max_job_input_bytes} bytes per job."
             )
+        if self.job["input_format"] == "ONE_DOC_PER_FILE" and len(infos) > self.settings.max_job_documents:
+            raise JobFailed(self._too_many_documents())
         return infos
+
+    def _too_many_documents(self) -> str:
+        limit = self.settings.max_job_documents
+        return (
+            f"INPUT_SIZE_EXCEEDED: The input data holds more than {limit} documents (files or lines); "
+            f"the limit is {limit} per job."
+        )
 
     def _recognise(self, done: set[int]) -> int:
         """Run every shard not yet done; return how many documents the input holds."""
@@ -184,6 +210,8 @@ class JobRun:
             )
             for shard in shards:
                 total += len(shard.documents)
+                if total > self.settings.max_job_documents:
+                    raise JobFailed(self._too_many_documents())
                 if shard.number in done:
                     continue
                 while len(in_flight) >= limit:
@@ -229,12 +257,20 @@ class JobRun:
             self._write_part(shard, lines)
 
     def _write_part(self, shard: Shard, lines: list[str]) -> None:
-        write_part(self.work, shard.number, lines, self._volume())
+        try:
+            write_part(self.work, shard.number, lines, self._volume(), self.shared)
+        except StorageError as exc:
+            raise JobFailed(f"INTERNAL_SERVER_ERROR: The job's parts could not be stored: {exc}") from None
         self.store.record_shard(self.job["job_id"], shard.number, len(shard.documents))
 
     def _assemble(self, shard_numbers: list[int]) -> None:
         job = self.job
         self._heartbeat_quietly()
+        if self.shared is not None:
+            try:
+                self.shared.fetch(self.work, shard_numbers)  # the shards other nodes ran
+            except StorageError as exc:
+                raise JobFailed(f"INTERNAL_SERVER_ERROR: The job's parts could not be read: {exc}") from None
         if job["job_kind"] == PII_JOB:
             self._assemble_pii(shard_numbers)
             return

@@ -39,13 +39,14 @@ def cut_shards(
     bucket, _ = parse_s3_uri(input_uri)
     number, batch, chars = 0, [], 0
     for info in infos:
-        data = objects.get_bytes(bucket, info.key)
-        for doc in read_documents(data, file_name(input_uri, info.key), input_format, max_document_bytes):
-            batch.append(doc)
-            chars += len(doc.text or "")
-            if len(batch) >= shard_documents or chars >= shard_chars:
-                yield Shard(number, batch)
-                number, batch, chars = number + 1, [], 0
+        # Streamed: an input object is never held whole, however large (io/documents.py).
+        with objects.open_stream(bucket, info.key) as stream:
+            for doc in read_documents(stream, file_name(input_uri, info.key), input_format, max_document_bytes):
+                batch.append(doc)
+                chars += len(doc.text or "")
+                if len(batch) >= shard_documents or chars >= shard_chars:
+                    yield Shard(number, batch)
+                    number, batch, chars = number + 1, [], 0
     if batch:
         yield Shard(number, batch)
 
@@ -68,14 +69,54 @@ class Volume:
         return self.keys.open(data)
 
 
-def write_part(work: Path, number: int, lines: list[str], volume: Volume | None = None) -> None:
-    """A shard's output lines, written whole or not at all (sealed, with a volume key)."""
-    path = part_path(work, number)
+@dataclass(frozen=True)
+class SharedParts:
+    """A job's parts kept in the server's object store too (`work_uri`), so that any node of a cluster can
+    resume the job another began, and assemble it: the node's own work folder is then only a cache."""
+
+    store: ObjectStore
+    uri: str  # s3://bucket/prefix/ of this job's parts
+
+    @classmethod
+    def for_job(cls, store: ObjectStore, work_uri: str, job_id: str) -> SharedParts:
+        return cls(store, f"{work_uri}{job_id}/")
+
+    def _location(self, number: int) -> tuple[str, str]:
+        bucket, prefix = parse_s3_uri(self.uri)
+        return bucket, f"{prefix}part-{number:06d}.jsonl"
+
+    def put(self, number: int, data: bytes) -> None:
+        self.store.put_bytes(*self._location(number), data)
+
+    def fetch(self, work: Path, numbers: list[int]) -> None:
+        """Copy into `work` every part that this node does not have (another node ran its shard)."""
+        for number in numbers:
+            path = part_path(work, number)
+            if not path.exists():
+                _write_atomically(path, self.store.get_bytes(*self._location(number)))
+
+    def delete(self, numbers: set[int]) -> None:
+        for number in numbers:
+            self.store.delete(*self._location(number))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
     temp = path.with_suffix(".tmp")
-    content = "".join(f"{line}\n" for line in lines).encode("utf-8")
     with open(temp, "wb") as out:
-        out.write(volume.seal(content) if volume else content)
+        out.write(data)
     os.replace(temp, path)
+
+
+def write_part(
+    work: Path, number: int, lines: list[str], volume: Volume | None = None, shared: SharedParts | None = None
+) -> None:
+    """A shard's output lines, written whole or not at all (sealed, with a volume key); with `shared`, stored
+    there before this returns, so the shard may be recorded as done for the whole cluster."""
+    content = "".join(f"{line}\n" for line in lines).encode("utf-8")
+    data = volume.seal(content) if volume else content
+    _write_atomically(part_path(work, number), data)
+    if shared is not None:
+        shared.put(number, data)
 
 
 def assemble(

@@ -1,0 +1,188 @@
+"""Cluster mode, all of it real and on 127.0.0.1: two `opencomprehend serve` API nodes sharing one PostgreSQL
+job store and one SeaweedFS object store, their shards run by a Dask scheduler's two workers.
+
+A job submitted to one node is described on the other and run on the Dask workers; a node killed mid-job
+leaves its job to the other node, which finishes it from the parts kept in the object store.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, select
+from support.components import free_port, missing
+from support.dask_cluster import INSTALL_HINT, DaskCluster, find_dask, running_dask
+from support.output import check_offsets, read_archive
+from support.seaweedfs import SeaweedFS
+from support.server import ROLE, Server, worker_pids
+
+from opencomprehend.jobs.schema import jobs
+
+pytestmark = pytest.mark.e2e
+
+SENTENCES = [
+    "Angela Merkel met Emmanuel Macron in Paris on Tuesday.",
+    "Microsoft is based in Redmond, Washington.",
+    "",
+    "Toyota opened a plant in Kentucky in 1988.",
+]
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    dask = find_dask()
+    if dask is None:
+        missing(f"the `dask` command was not found; {INSTALL_HINT}")
+    with running_dask(dask, tmp_path_factory.mktemp("dask"), workers=2) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def cluster_env(postgres: Any, seaweedfs: SeaweedFS, dask_cluster: DaskCluster) -> dict[str, str]:
+    """What every API node of the cluster shares: database, object store, Dask scheduler, master key."""
+    models_bucket = f"oc-models-{secrets.token_hex(4)}"
+    seaweedfs.s3_client().create_bucket(Bucket=models_bucket)
+    return {
+        "OPENCOMPREHEND_DATABASE_URL": postgres.create_database(),
+        "OPENCOMPREHEND_S3_ENDPOINT_URL": seaweedfs.endpoint_url,
+        "OPENCOMPREHEND_S3_REGION": seaweedfs.region,
+        "OPENCOMPREHEND_S3_ACCESS_KEY_ID": seaweedfs.access_key_id,
+        "OPENCOMPREHEND_S3_SECRET_ACCESS_KEY": seaweedfs.secret_access_key,
+        "OPENCOMPREHEND_S3_SSE_KMS": "false",
+        "OPENCOMPREHEND_MODELS_URI": f"s3://{models_bucket}/",
+        "OPENCOMPREHEND_RUNTIME": "dask",
+        "OPENCOMPREHEND_DASK_SCHEDULER": dask_cluster.address,
+        "OPENCOMPREHEND_MASTER_KEY": Fernet.generate_key().decode(),
+        # Small shards, so that a job has many and two workers share them.
+        "OPENCOMPREHEND_SHARD_DOCUMENTS": "8",
+        "OPENCOMPREHEND_LEASE_S": "5",
+        "OPENCOMPREHEND_HEARTBEAT_S": "1",
+    }
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, cluster_env: dict[str, str], aws_available: None) -> Iterator[list[Server]]:
+    """Two API nodes, each with a data folder of its own."""
+    started: list[Server] = []
+    try:
+        for name in ("a", "b"):
+            node = Server(data_dir=tmp_path / name, port=free_port(), extra_env=cluster_env)
+            node.data_dir.mkdir()
+            node.start()
+            started.append(node)
+        yield started
+    finally:
+        for node in started:
+            node.stop()
+
+
+def _tasks_run(cluster: DaskCluster) -> dict[str, dict[str, int]]:
+    from distributed import Client
+
+    from opencomprehend.runtime.cluster import tasks_run
+
+    with Client(cluster.address, timeout="30s", set_as_default=False) as client:
+        return client.run(tasks_run)
+
+
+def _lines(count: int) -> list[str]:
+    return [f"{i}: {SENTENCES[i % len(SENTENCES)]}" if SENTENCES[i % len(SENTENCES)] else "" for i in range(count)]
+
+
+def _row(url: str, job_id: str) -> dict[str, Any]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(select(jobs).where(jobs.c.job_id == job_id)).one()._mapping)
+    finally:
+        engine.dispose()
+
+
+def test_a_job_submitted_to_one_node_runs_on_the_dask_workers_and_is_seen_on_the_other(
+    nodes: list[Server], seaweedfs: SeaweedFS, dask_cluster: DaskCluster
+) -> None:
+    a, b = nodes
+    run = f"cluster-{uuid.uuid4().hex[:8]}"
+    s3 = seaweedfs.s3_client()
+    s3.create_bucket(Bucket=run)
+    files = {"in/one.txt": _lines(40), "in/two/three.txt": _lines(13)}
+    for key, lines in files.items():
+        s3.put_object(Bucket=run, Key=key, Body="\n".join(lines).encode())
+    before = _tasks_run(dask_cluster)
+
+    job_id = a.aws_json(
+        "start-entities-detection-job",
+        "--input-data-config", f"S3Uri=s3://{run}/in/,InputFormat=ONE_DOC_PER_LINE",
+        "--output-data-config", f"S3Uri=s3://{run}/out/",
+        "--data-access-role-arn", ROLE, "--language-code", "en", "--job-name", run,
+    )["JobId"]  # fmt: skip
+    props = b.wait(job_id)  # described on the node it was not submitted to
+    assert props["JobStatus"] == "COMPLETED", (props, a.log()[-2000:], b.log()[-2000:])
+    listed = b.client().list_entities_detection_jobs(Filter={"JobName": run})["EntitiesDetectionJobPropertiesList"]
+    assert [job["JobId"] for job in listed] == [job_id]
+
+    key = f"out/111122223333-NER-{job_id}/output/output.tar.gz"
+    assert props["OutputDataConfig"]["S3Uri"] == f"s3://{run}/{key}"
+    records = read_archive(s3.get_object(Bucket=run, Key=key)["Body"].read())
+    expected = [("one.txt", i) for i in range(40)] + [("two/three.txt", i) for i in range(13)]
+    assert [(r["File"], r["Line"]) for r in records] == expected, "every document once, in input order"
+    check_offsets(records, {("one.txt", i): t for i, t in enumerate(files["in/one.txt"])} | {
+        ("two/three.txt", i): t for i, t in enumerate(files["in/two/three.txt"])
+    })  # fmt: skip
+    found = {(e["Text"], e["Type"]) for r in records for e in r["Entities"]}
+    assert {("Angela Merkel", "PERSON"), ("Microsoft", "ORGANIZATION"), ("Kentucky", "LOCATION")} <= found
+
+    # The Dask workers ran the shards, both of them; the API nodes have no worker processes of their own.
+    after = _tasks_run(dask_cluster)
+    ran = {address: after[address]["documents"] - before.get(address, {}).get("documents", 0) for address in after}
+    assert sum(ran.values()) == len(expected) and all(count > 0 for count in ran.values()), ran
+    assert worker_pids(a.process.pid) == [] and worker_pids(b.process.pid) == []
+    # The parts kept for the cluster are gone once the output is published.
+    models_bucket = a.extra_env["OPENCOMPREHEND_MODELS_URI"].removeprefix("s3://").rstrip("/")
+    left = s3.list_objects_v2(Bucket=models_bucket, Prefix=f"work/{job_id}/").get("KeyCount", 0)
+    assert left == 0
+
+
+def test_detect_entities_runs_on_the_cluster_too(nodes: list[Server], dask_cluster: DaskCluster) -> None:
+    before = sum(counts["realtime"] for counts in _tasks_run(dask_cluster).values())
+    found = nodes[1].client().detect_entities(Text="Angela Merkel visited Berlin.", LanguageCode="en")["Entities"]
+    assert [(e["Text"], e["Type"]) for e in found] == [("Angela Merkel", "PERSON"), ("Berlin", "LOCATION")]
+    assert sum(counts["realtime"] for counts in _tasks_run(dask_cluster).values()) == before + 1
+
+
+def test_a_node_killed_mid_job_leaves_the_job_to_the_other_node(
+    nodes: list[Server], seaweedfs: SeaweedFS, cluster_env: dict[str, str]
+) -> None:
+    a, b = nodes
+    run = f"takeover-{uuid.uuid4().hex[:8]}"
+    s3 = seaweedfs.s3_client()
+    s3.create_bucket(Bucket=run)
+    lines = _lines(3_000)
+    s3.put_object(Bucket=run, Key="in/big.txt", Body="\n".join(lines).encode())
+    job_id = a.start_job(f"s3://{run}/in/", f"s3://{run}/out/", InputFormat="ONE_DOC_PER_LINE")
+
+    url = cluster_env["OPENCOMPREHEND_DATABASE_URL"]
+    deadline = time.time() + 120
+    while (row := _row(url, job_id))["documents_done"] < 200:
+        assert time.time() < deadline and row["status"] in ("SUBMITTED", "IN_PROGRESS"), row
+        time.sleep(0.05)
+    holder, other = (a, b) if f":{a.process.pid}:" in row["lease_owner"] else (b, a)
+    assert f":{holder.process.pid}:" in row["lease_owner"], row
+    holder.kill()  # SIGKILL, mid-job: its parts so far are in the object store, its local folder is lost
+    for path in sorted(holder.data_dir.joinpath("work").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+
+    props = other.wait(job_id, timeout=240)
+    assert props["JobStatus"] == "COMPLETED", (props, other.log()[-3000:])
+    assert f"job {job_id} resumed" in other.log()
+    key = f"out/111122223333-NER-{job_id}/output/output.tar.gz"
+    records = read_archive(s3.get_object(Bucket=run, Key=key)["Body"].read())
+    assert [r["Line"] for r in records] == list(range(len(lines))), "every document exactly once, in order"
+    assert _row(url, job_id)["documents_done"] >= len(lines)

@@ -1,0 +1,95 @@
+"""A real Dask cluster on 127.0.0.1: `dask scheduler` and `dask worker` processes, started by the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from support.components import free_port
+
+LOOPBACK = "127.0.0.1"
+INSTALL_HINT = "pip install distributed (a dependency of opencomprehend: make test installs it)"
+START_TIMEOUT_S = 120.0
+
+
+def find_dask() -> Path | None:
+    """The `dask` command beside this interpreter (the project's virtual environment)."""
+    found = Path(sys.executable).parent / "dask"
+    return found if found.is_file() and os.access(found, os.X_OK) else None
+
+
+@dataclass
+class DaskCluster:
+    address: str
+    workdir: Path
+    dask: Path
+    scheduler: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def add_worker(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """One more worker process (one thread, no nanny: killing it kills the worker), joined to the scheduler."""
+        n = len(self.workers)
+        log = open(self.workdir / f"worker-{n}.log", "wb")  # noqa: SIM115  (the child's for its lifetime)
+        process = subprocess.Popen(
+            [
+                str(self.dask), "worker", self.address, "--host", LOOPBACK, "--nthreads", "1", "--no-nanny",
+                "--no-dashboard", "--name", f"w{n}", "--local-directory", str(self.workdir / f"w{n}"),
+            ],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True,
+        )  # fmt: skip
+        self.workers.append(process)
+        return process
+
+    def wait_for_workers(self, count: int, timeout: float = START_TIMEOUT_S) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout="30s", set_as_default=False) as client:
+            client.wait_for_workers(count, timeout=timeout)
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-30:])
+            for path in sorted(self.workdir.glob("*.log"))
+        )
+
+    def stop(self) -> None:
+        for process in [*self.workers, self.scheduler]:
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in [*self.workers, self.scheduler]:
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=20)
+
+
+@contextmanager
+def running_dask(dask: Path, workdir: Path, workers: int = 2) -> Iterator[DaskCluster]:
+    """A scheduler and `workers` one-thread workers on loopback; every process is stopped after."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    cluster = DaskCluster(f"tcp://{LOOPBACK}:{port}", workdir, dask)
+    log = open(workdir / "scheduler.log", "wb")  # noqa: SIM115
+    cluster.scheduler = subprocess.Popen(
+        [str(dask), "scheduler", "--host", LOOPBACK, "--port", str(port), "--no-dashboard"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        try:
+            for _ in range(workers):
+                cluster.add_worker()
+            cluster.wait_for_workers(workers)
+        except Exception as exc:
+            raise RuntimeError(f"the Dask cluster did not start: {exc}\n{cluster.logs()}") from exc
+        yield cluster
+    finally:
+        cluster.stop()
