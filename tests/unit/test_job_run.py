@@ -265,3 +265,55 @@ def test_a_pii_jobs_output_is_sealed_under_its_kms_key(world: dict[str, Any]) ->
     redacted = keys.open(stored, "111122223333").decode()
     assert redacted.splitlines()[0].startswith("Hello ") and "John Smith" not in redacted
     assert key.key_id in stored.decode("latin-1")
+
+
+class _CrashingRunner(InlineRunner):
+    """The inline runner, except that a shard holding "POISON" loses its worker, as a crashing one would;
+    with `flaky`, the first `flaky` shards lose theirs once whatever they hold."""
+
+    def __init__(self, flaky: int = 0) -> None:
+        super().__init__()
+        self.flaky = flaky
+        self.calls = 0
+
+    def submit(self, language, documents):  # type: ignore[no-untyped-def]
+        from concurrent.futures import Future
+
+        from opencomprehend.runtime.runner import WorkerLost
+
+        self.calls += 1
+        if any("POISON" in (doc.text or "") for doc in documents) or self.calls <= self.flaky:
+            lost: Future[list[str]] = Future()
+            lost.set_exception(WorkerLost("The worker running this task was lost: it exited with code -9."))
+            return lost
+        return super().submit(language, documents)
+
+
+def test_a_document_that_keeps_killing_its_worker_fails_the_job_by_name(world: dict[str, Any]) -> None:
+    world["runner"] = _CrashingRunner()
+    lines = [f"Line {i} about Paris." for i in range(7)]
+    lines[5] = "POISON in Berlin."
+    world["objects"].put_bytes("docs", "in/a.txt", ("\n".join(lines) + "\n").encode())
+    job = submit(world)
+    run_claimed(world)
+    failed = world["store"].get(job["job_id"])
+    assert failed["status"] == "FAILED"
+    assert failed["message"] == (
+        "INTERNAL_SERVER_ERROR: The worker processing the document a.txt (line 5) was lost 3 times "
+        "(it crashed or ran past the task time limit); the job stops at that document."
+    )
+    assert not output_of(world, job["job_id"]).exists()
+    # Four shards; the third (lines 4-5) tried whole twice more, then each of its two documents alone, and
+    # line 5 twice more.
+    assert world["runner"].calls == 4 + 2 + 2 + 2
+
+
+def test_a_shard_that_lost_its_worker_runs_again_and_every_document_is_written_once(world: dict[str, Any]) -> None:
+    world["runner"] = _CrashingRunner(flaky=2)
+    lines = [f"Line {i}: Angela Merkel visited Paris." for i in range(9)]
+    world["objects"].put_bytes("docs", "in/a.txt", ("\n".join(lines) + "\n").encode())
+    job = submit(world)
+    run_claimed(world)
+    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
+    records = read_archive(output_of(world, job["job_id"]).read_bytes())
+    assert [r["Line"] for r in records] == list(range(9))

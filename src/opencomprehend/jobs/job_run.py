@@ -15,6 +15,7 @@ import shutil
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
 from typing import Any
 
 from opencomprehend.config import Settings
@@ -51,7 +52,27 @@ WRITE_DENIED_KMS = (
     "NO_WRITE_ACCESS_TO_OUTPUT: The provided data access role does not have write access to the output S3 URI "
     "or it does not have access to the output S3 KMS Key."
 )
+# A shard whose worker is lost this many times is run again one document at a time, to find the document
+# that kills the worker; a document whose worker is lost this many times fails the job, named.
 MAX_SHARD_ATTEMPTS = 3
+
+
+@dataclass
+class _Attempt:
+    """A task in flight: a shard, or one document of a shard being run alone (`split`, at `index`)."""
+
+    shard: Shard
+    attempt: int
+    split: _Split | None = None
+    index: int = 0
+
+
+@dataclass
+class _Split:
+    """A shard run one document a time after repeated worker loss; its part is written when all are back."""
+
+    shard: Shard
+    lines: list[str | None]
 
 
 class JobFailed(Exception):
@@ -195,7 +216,7 @@ class JobRun:
         """Run every shard not yet done; return how many documents the input holds."""
         job = self.job
         infos = self._input()
-        in_flight: dict[Future[list[str]], tuple[Shard, int]] = {}
+        in_flight: dict[Future[list[str]], _Attempt] = {}
         limit = 2 * self.runner.workers
         total = 0
         try:
@@ -218,7 +239,7 @@ class JobRun:
                     self._collect(in_flight)
                 if self.stop_requested:
                     break
-                in_flight[self._submit(shard)] = (shard, 1)
+                in_flight[self._submit(shard)] = _Attempt(shard, 1)
             while in_flight:
                 self._collect(in_flight)
         except (NoSuchBucket, AccessDenied):
@@ -233,7 +254,7 @@ class JobRun:
     def _submit(self, shard: Shard) -> Future[list[str]]:
         return self.runner.submit(self.engine, shard.documents)
 
-    def _collect(self, in_flight: dict[Future[list[str]], tuple[Shard, int]]) -> None:
+    def _collect(self, in_flight: dict[Future[list[str]], _Attempt]) -> None:
         finished, _ = wait(list(in_flight), timeout=self.settings.heartbeat_s, return_when=FIRST_COMPLETED)
         if finished:
             self._progress = time.monotonic()
@@ -244,17 +265,41 @@ class JobRun:
             raise LeaseLost()
         self._heartbeat()
         for future in finished:
-            shard, attempt = in_flight.pop(future)
+            task = in_flight.pop(future)
             try:
                 lines = future.result()
             except WorkerLost:
-                if attempt >= MAX_SHARD_ATTEMPTS:
-                    raise JobFailed(
-                        f"INTERNAL_SERVER_ERROR: A worker died {attempt} times on shard {shard.number}."
-                    ) from None
-                in_flight[self._submit(shard)] = (shard, attempt + 1)
+                self._retry(task, in_flight)
                 continue
-            self._write_part(shard, lines)
+            if task.split is None:
+                self._write_part(task.shard, lines)
+                continue
+            task.split.lines[task.index] = lines[0]
+            if all(line is not None for line in task.split.lines):
+                self._write_part(task.split.shard, task.split.lines)  # type: ignore[arg-type]
+
+    def _retry(self, task: _Attempt, in_flight: dict[Future[list[str]], _Attempt]) -> None:
+        """Run a task whose worker was lost again; a shard that keeps losing its worker runs a document at a
+        time, and a document that does fails the job, named."""
+        if task.attempt < MAX_SHARD_ATTEMPTS:
+            in_flight[self._submit(task.shard)] = _Attempt(task.shard, task.attempt + 1, task.split, task.index)
+            return
+        if task.split is None and len(task.shard.documents) > 1:
+            log.warning(
+                "job %s: shard %d lost its worker %d times; running its documents one at a time",
+                self.job["job_id"], task.shard.number, task.attempt,
+            )  # fmt: skip
+            split = _Split(task.shard, [None] * len(task.shard.documents))
+            for index, doc in enumerate(task.shard.documents):
+                alone = Shard(task.shard.number, [doc])
+                in_flight[self._submit(alone)] = _Attempt(alone, 1, split, index)
+            return
+        doc = task.shard.documents[0]
+        where = f"the document {doc.file}" + ("" if doc.line is None else f" (line {doc.line})")
+        raise JobFailed(
+            f"INTERNAL_SERVER_ERROR: The worker processing {where} was lost {task.attempt} times "
+            "(it crashed or ran past the task time limit); the job stops at that document."
+        )
 
     def _write_part(self, shard: Shard, lines: list[str]) -> None:
         try:
