@@ -4,6 +4,7 @@ import os
 import pickle
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -324,3 +325,66 @@ def test_writing_through_a_link_is_refused(store: LocalFolderStore, outside: Pat
     with pytest.raises(StorageError):
         store.put_bytes("bkt", "out/deeper/output.tar.gz", b"archive")
     assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+
+
+class _BreakingBody:
+    """An S3 response body whose connection drops after `cut` bytes (as urllib3 reports it)."""
+
+    def __init__(self, data: bytes, cut: int | None) -> None:
+        self.data, self.cut, self.at = data, cut, 0
+
+    def read(self, size: int = -1) -> bytes:
+        from urllib3.exceptions import ProtocolError
+
+        if self.cut is not None and self.at >= self.cut:
+            raise ProtocolError("Connection broken: IncompleteRead")
+        end = len(self.data) if size < 0 else self.at + size
+        if self.cut is not None:
+            end = min(end, self.cut)
+        chunk, self.at = self.data[self.at : end], end
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+
+class _FlakyS3:
+    """get_object that drops the connection `breaks` times, each after `cut` bytes of what it serves (the
+    first time after 100)."""
+
+    def __init__(self, data: bytes, breaks: int, cut: int = 100) -> None:
+        self.data, self.breaks, self.cut, self.requests = data, breaks, cut, []
+
+    def get_object(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        start = int(request["Range"].removeprefix("bytes=").rstrip("-")) if "Range" in request else 0
+        cut = (100 if len(self.requests) == 1 else self.cut) if len(self.requests) <= self.breaks else None
+        return {"Body": _BreakingBody(self.data[start:], cut), "ETag": '"abc"'}
+
+
+def test_an_s3_stream_resumes_where_a_dropped_connection_left_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opencomprehend.io import objects
+
+    monkeypatch.setattr(objects, "STREAM_BACKOFF_S", 0.001)
+    data = bytes(range(256)) * 10
+    store = S3Store("http://127.0.0.1:1", "us-east-1", "AK", "SK")
+    store._client = _FlakyS3(data, breaks=2)
+    with store.open_stream("b", "k") as stream:
+        read = b"".join(iter(lambda: stream.read(64), b""))
+    assert read == data
+    ranges = [r.get("Range") for r in store._client.requests]
+    assert ranges == [None, "bytes=100-", "bytes=200-"]
+    assert all(r.get("IfMatch") == '"abc"' for r in store._client.requests[1:]), "the object may not change"
+
+
+def test_an_s3_stream_that_keeps_breaking_fails_with_a_storage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resumed as long as it makes progress; a connection that breaks at once, again and again, fails."""
+    from opencomprehend.io import objects
+
+    monkeypatch.setattr(objects, "STREAM_BACKOFF_S", 0.001)
+    store = S3Store("http://127.0.0.1:1", "us-east-1", "AK", "SK")
+    store._client = _FlakyS3(b"x" * 10_000, breaks=100, cut=0)
+    with pytest.raises(StorageError, match="Cannot read s3://b/k"), store.open_stream("b", "k") as stream:
+        while stream.read(1000):
+            pass
+    assert len(store._client.requests) == objects.STREAM_ATTEMPTS  # the first GET, then the reopenings
