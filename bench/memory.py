@@ -192,7 +192,9 @@ def main() -> None:
         server_ratio = figures["server_mb"] / base["server_mb"]
         worker_ratio = figures["worker_mb"] / base["worker_mb"]
         flat = "flat" if server_ratio <= 1.10 and worker_ratio <= 1.10 else "NOT flat"
-        print(f"{name:>16}: server {server_ratio:.3f}x, worker {worker_ratio:.3f}x the baseline ({flat}, target <= 1.10x)")
+        print(
+            f"{name:>16}: server {server_ratio:.3f}x, worker {worker_ratio:.3f}x the baseline ({flat}, target <= 1.10x)"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -186,3 +186,53 @@ def test_a_node_killed_mid_job_leaves_the_job_to_the_other_node(
     records = read_archive(s3.get_object(Bucket=run, Key=key)["Body"].read())
     assert [r["Line"] for r in records] == list(range(len(lines))), "every document exactly once, in order"
     assert _row(url, job_id)["documents_done"] >= len(lines)
+
+
+def test_a_recognizer_trains_on_a_dask_worker_and_its_jobs_run_there(
+    nodes: list[Server], seaweedfs: SeaweedFS, dask_cluster: DaskCluster
+) -> None:
+    from support import training_sets
+
+    a, b = nodes
+    run = f"recognizer-{uuid.uuid4().hex[:8]}"
+    s3 = seaweedfs.s3_client()
+    s3.create_bucket(Bucket=run)
+    train, unseen = training_sets.sentences(400), training_sets.sentences(40, offset=1200)
+    s3.put_object(Bucket=run, Key="docs/sentences.txt", Body=training_sets.documents_file(train).encode())
+    annotations = training_sets.annotations_csv(train, "sentences.txt")
+    s3.put_object(Bucket=run, Key="annotations.csv", Body=annotations.encode())
+    s3.put_object(Bucket=run, Key="in/unseen.txt", Body=training_sets.documents_file(unseen).encode())
+    before = _tasks_run(dask_cluster)
+
+    arn = a.client().create_entity_recognizer(
+        RecognizerName=run,
+        LanguageCode="en",
+        DataAccessRoleArn=ROLE,
+        InputDataConfig={
+            "EntityTypes": [{"Type": "PERSON_NAME"}, {"Type": "ORG_NAME"}],
+            "Documents": {"S3Uri": f"s3://{run}/docs/"},
+            "Annotations": {"S3Uri": f"s3://{run}/annotations.csv"},
+        },
+    )["EntityRecognizerArn"]
+    deadline = time.time() + 300
+    while (props := b.client().describe_entity_recognizer(EntityRecognizerArn=arn)["EntityRecognizerProperties"])[
+        "Status"
+    ] in ("SUBMITTED", "TRAINING"):
+        assert time.time() < deadline, (a.log()[-2000:], b.log()[-2000:])
+        time.sleep(0.5)
+    assert props["Status"] == "TRAINED", props
+    assert props["RecognizerMetadata"]["EvaluationMetrics"]["F1Score"] > 25
+    after = _tasks_run(dask_cluster)
+    assert sum(c["trainings"] for c in after.values()) == sum(c.get("trainings", 0) for c in before.values()) + 1
+
+    job_id = b.start_job(f"s3://{run}/in/", f"s3://{run}/out/", EntityRecognizerArn=arn)
+    job = a.wait(job_id, timeout=180)
+    assert job["JobStatus"] == "COMPLETED", job
+    key = job["OutputDataConfig"]["S3Uri"].removeprefix(f"s3://{run}/")
+    records = read_archive(s3.get_object(Bucket=run, Key=key)["Body"].read())
+    assert [r["Line"] for r in records] == list(range(len(unseen)))
+    gold = {(i, begin, end, kind) for i, (_, spans) in enumerate(unseen) for begin, end, kind in spans}
+    found = {(r["Line"], e["BeginOffset"], e["EndOffset"], e["Type"]) for r in records for e in r["Entities"]}
+    assert len(gold & found) >= len(gold) // 3, "the shipped model finds real mentions on the Dask workers"
+    shards = sum(c["shards"] for c in _tasks_run(dask_cluster).values()) - sum(c["shards"] for c in after.values())
+    assert shards >= 1

@@ -12,6 +12,7 @@ import random
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +102,11 @@ class TrainingRun:
         shutdown: threading.Event,
         data: ObjectStore | None = None,
         keys: KeyRing | None = None,
+        trainer: Callable[..., dict[str, Any]] = train_in_process,
     ) -> None:
         self.recognizer = recognizer
+        # Where the training runs: a process of this node's own, or the runner's (a Dask worker).
+        self.trainer = trainer
         self.store = store
         self.objects = objects  # the server's own store: where the trained model goes
         self.data = data if data is not None else objects  # the training data, as the role sees it
@@ -257,7 +261,7 @@ class TrainingRun:
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(dir=self.settings.work_dir, prefix="training-"))
         try:
-            report = train_in_process(
+            report = self.trainer(
                 train,
                 test,
                 self.recognizer["language_code"],

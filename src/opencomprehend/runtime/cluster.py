@@ -46,7 +46,7 @@ PLUGIN_NAME = "opencomprehend-warm-engines"
 
 _task_lock = threading.Lock()
 # What this worker process ran: {"shards": n, "documents": n, "realtime": n} (`tasks_run`).
-_counts = {"shards": 0, "documents": 0, "realtime": 0}
+_counts = {"shards": 0, "documents": 0, "realtime": 0, "trainings": 0}
 
 
 class WarmEngines(WorkerPlugin):
@@ -116,6 +116,42 @@ def recognise_texts(engine: str, texts: list[str], model: tuple[str, bytes] | No
         found = worker.recognise_texts(_local_engine(engine, model), texts)
         _counts["realtime"] += 1
         return found
+
+
+def train_recognizer(
+    train: list[Any], test: list[Any], language: str, options: dict[str, Any], stop_event: str
+) -> tuple[str, Any, bytes | None]:
+    """A Dask task: train a custom recognizer on this worker; (outcome, detail, the packed model folder).
+
+    Stopping is asked through the Dask Event `stop_event`, checked at most once a second.
+    """
+    import shutil
+    import time
+
+    from distributed import Event
+
+    from opencomprehend.nlp.training import TrainingDataError, TrainingOptions, TrainingStopped, train_ner
+
+    stop = Event(stop_event)
+    checked = [0.0, False]
+
+    def should_stop() -> bool:
+        now = time.monotonic()
+        if now - checked[0] >= 1.0:
+            checked[0], checked[1] = now, stop.is_set()
+        return bool(checked[1])
+
+    folder = Path(tempfile.mkdtemp(prefix="training-", dir=_ensure(_models_dir())))
+    try:
+        report = train_ner(train, test, language, folder / "model", TrainingOptions(**options), should_stop=should_stop)
+        _counts["trainings"] += 1
+        return "ok", report.to_dict(), _pack(folder / "model")[1]
+    except TrainingStopped:
+        return "stopped", None, None
+    except TrainingDataError as exc:
+        return "data", str(exc), None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def tasks_run() -> dict[str, int]:
@@ -225,6 +261,51 @@ class DaskRunner:
     def recognise(self, engine: str, texts: list[str]) -> Future[list[list[dict] | None]]:
         """Entities for a few texts, ahead of the job shards queued on the cluster."""
         return self._submit(recognise_texts, engine, texts, REALTIME_PRIORITY)
+
+    def train(
+        self,
+        train: list[Any],
+        test: list[Any],
+        language: str,
+        output_dir: Path,
+        options: dict[str, Any],
+        check: Any,
+        poll_s: float = 1.0,
+    ) -> dict[str, Any]:
+        """Train a custom recognizer on a Dask worker (runtime/trainer.py's `train_in_process`, on the cluster):
+        the trained model is unpacked into `output_dir` here; `check` runs every `poll_s` s, True stops it."""
+        import uuid
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        from distributed import Event
+
+        from opencomprehend.nlp.training import TrainingDataError, TrainingStopped
+        from opencomprehend.runtime.trainer import TrainingCrashed
+
+        name = f"opencomprehend-stop-{uuid.uuid4().hex}"
+        stop = Event(name, client=self.client)
+        task = self.client.submit(train_recognizer, train, test, language, options, name, pure=False)
+        try:
+            while True:
+                try:
+                    outcome, detail, packed = task.result(timeout=poll_s)
+                    break
+                except (FutureTimeout, TimeoutError):
+                    if check():
+                        stop.set()
+                except Exception as exc:  # noqa: BLE001  (the worker died, or the task raised)
+                    raise TrainingCrashed(f"Training on the Dask cluster failed: {type(exc).__name__}: {exc}") from None
+        except BaseException:
+            task.cancel()
+            raise
+        if outcome == "stopped":
+            raise TrainingStopped()
+        if outcome == "data":
+            raise TrainingDataError(detail)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
+            tar.extractall(output_dir, filter="data")
+        return detail
 
     def close(self) -> None:
         try:
