@@ -29,6 +29,8 @@ class Outcome:
     status: str
     records: int
     problems: list[str]
+    lost: int = 0  # documents a COMPLETED job's output lacks
+    duplicated: int = 0  # documents an output holds more than once
 
 
 def _alive(pid: int) -> bool:
@@ -106,6 +108,7 @@ def trial(data_dir: Path, victim: str, moment: str, ending: str = "complete", li
         problems.append(f"ended {status} ({props.get('Message')}), expected {' or '.join(expected)}")
     archive = data_dir / "s3" / props["OutputDataConfig"]["S3Uri"].removeprefix("s3://")
     records: list[dict] = []
+    lost = duplicated = 0
     if status == "FAILED":
         if archive.exists():
             problems.append("a FAILED job left an output at its output key")
@@ -114,10 +117,13 @@ def trial(data_dir: Path, victim: str, moment: str, ending: str = "complete", li
     else:
         records = read_archive(archive.read_bytes())
         seen = [(r["File"], r["Line"]) for r in records]
-        if len(set(seen)) != len(seen):
-            problems.append(f"duplicated documents: {len(seen) - len(set(seen))}")
-        if status == "COMPLETED" and [line for _, line in seen] != list(range(lines)):
-            problems.append(f"COMPLETED with {len(seen)} of {lines} documents, or out of order")
+        duplicated = len(seen) - len(set(seen))
+        if duplicated:
+            problems.append(f"duplicated documents: {duplicated}")
+        if status == "COMPLETED":
+            lost = lines - len(set(seen))
+            if [line for _, line in seen] != list(range(lines)):
+                problems.append(f"COMPLETED with {len(set(seen))} of {lines} documents, or out of order")
         if status == "STOPPED" and sorted(seen) != seen:
             problems.append("a STOPPED job's documents are out of order")
-    return Outcome(status, len(records), problems)
+    return Outcome(status, len(records), problems, lost, duplicated)
