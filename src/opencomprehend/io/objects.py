@@ -208,22 +208,13 @@ class LocalFolderStore:
     # -- reading ----------------------------------------------------------------------------------------
 
     def get_bytes(self, bucket: str, key: str) -> bytes:
-        path = self._object_path(self._existing_bucket_dir(bucket), bucket, key)
-        try:
-            # O_NOFOLLOW: a link made after the check above is refused by the kernel too.
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with open(fd, "rb") as stream:
-                return stream.read()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
-            raise NoSuchKey(f"The object s3://{bucket}/{key} does not exist.") from e
-        except PermissionError as e:
-            raise AccessDenied(f"Cannot read s3://{bucket}/{key}: permission denied.") from e
-        except OSError as e:
-            raise StorageError(f"Cannot read s3://{bucket}/{key}: {e.strerror or e}.") from e
+        with self.open_stream(bucket, key) as stream:
+            return stream.read()
 
     def open_stream(self, bucket: str, key: str) -> BinaryIO:
         path = self._object_path(self._existing_bucket_dir(bucket), bucket, key)
         try:
+            # O_NOFOLLOW: a link made after the checks above is refused by the kernel too.
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
             return _LocalStream(open(fd, "rb"), f"s3://{bucket}/{key}")
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
