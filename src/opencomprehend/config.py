@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # OutputDataConfig.KmsKeyId toward S3: SSE-KMS by the store (AWS S3, MinIO with a KMS); false for a store
     # without a KMS (SeaweedFS), where the output is sealed before upload as on the local folder.
     s3_sse_kms: bool = True
+    # Tries of each S3 request (botocore's standard retry mode: exponential backoff with jitter, up to 20 s
+    # apart): 8 rides out about a minute of an unreachable or failing store before the job fails.
+    s3_max_attempts: int = Field(8, ge=1)
 
     # Where shards run: "local", this node's own warm worker processes (the embedded default), or "dask",
     # the tasks of a Dask cluster whose scheduler is `dask_scheduler` (tcp://host:port).

@@ -41,6 +41,7 @@ def open_object_store(settings: Settings) -> ObjectStore:
             settings.s3_access_key_id,
             settings.s3_secret_access_key,
             settings.s3_sse_kms,
+            settings.s3_max_attempts,
         )
     settings.store_root.mkdir(mode=0o700, parents=True, exist_ok=True)
     return LocalFolderStore(settings.store_root)

@@ -160,9 +160,32 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=STOP_TIMEOUT_S)
 
 
+@dataclass
+class Outage:
+    """A private SeaweedFS that a test can take down and bring back (same ports, same data)."""
+
+    server: SeaweedFS
+    command: list[str]
+    workdir: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+    def start(self) -> None:
+        with open(self.workdir / f"weed-restart-{int(time.time() * 1000)}.log", "wb") as log:
+            self.process = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
+            )
+        _wait_until_ready(self.server, self.process, time.monotonic() + START_TIMEOUT_S)
+
+
 @contextmanager
-def running_seaweedfs(weed: Path, workdir: Path) -> Iterator[SeaweedFS]:
-    """Start `weed mini` on loopback with data under `workdir`, yield once S3 answers, stop it after."""
+def running_seaweedfs(weed: Path, workdir: Path, with_outages: bool = False) -> Iterator[SeaweedFS]:
+    """Start `weed mini` on loopback with data under `workdir`, yield once S3 answers, stop it after.
+
+    With `with_outages`, yield an Outage instead: the server, and a way to stop it and start it again.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     access_key_id = "OC" + secrets.token_hex(9).upper()
     secret_access_key = secrets.token_urlsafe(30)
@@ -209,9 +232,10 @@ def running_seaweedfs(weed: Path, workdir: Path) -> Iterator[SeaweedFS]:
             last_error = e
             continue
         server = dataclasses.replace(server, start_seconds=time.monotonic() - started)
+        control = Outage(server, command, workdir, process)
         try:
-            yield server
+            yield server if not with_outages else control  # type: ignore[misc]
         finally:
-            _stop(process)
+            _stop(control.process)
         return
     raise RuntimeError(f"SeaweedFS did not start after {START_ATTEMPTS} attempts: {last_error}")

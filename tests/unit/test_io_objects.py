@@ -266,7 +266,7 @@ def test_s3_store_pickles_without_its_client() -> None:
 
 def test_s3_store_unreachable_endpoint_is_a_storage_error() -> None:
     # Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    store = S3Store("http://127.0.0.1:1", "us-east-1", "AK", "SK")
+    store = S3Store("http://127.0.0.1:1", "us-east-1", "AK", "SK", max_attempts=1)
     with pytest.raises(StorageError, match="127.0.0.1:1"):
         list(store.list_objects("bkt", ""))
 

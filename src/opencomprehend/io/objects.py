@@ -369,8 +369,8 @@ class ScopedStore:
 # ---------------------------------------------------------------------------------------------------------
 # S3-compatible server
 
-# A stream that loses its connection part-way is reopened where it stopped (a ranged GET), this many
-# times, after 0.5 s, 1 s, 2 s, ... (botocore's own retries cover each request before that).
+# A stream that cannot be opened, or loses its connection part-way, is (re)opened where it stopped (a ranged
+# GET), this many times, after 0.5 s, 1 s, 2 s, ... (botocore's own retries cover each request before that).
 STREAM_ATTEMPTS = 5
 STREAM_BACKOFF_S = 0.5
 
@@ -385,8 +385,7 @@ class _S3Stream:
         self._key = key
         self._offset = 0
         self._etag: str | None = None
-        self._body: Any = None
-        self._open()  # a missing object fails here, as LocalFolderStore's open does
+        self._body: Any = None  # opened by the first read, inside its retries
 
     def _open(self) -> None:
         extra: dict[str, str] = {"Range": f"bytes={self._offset}-"} if self._offset else {}
@@ -448,6 +447,7 @@ class S3Store:
         access_key_id: str | None,
         secret_access_key: str | None,
         server_side_kms: bool = True,
+        max_attempts: int = 8,
     ) -> None:
         # False for S3-compatible servers without a KMS (SeaweedFS): output is then sealed before upload.
         self.server_side_kms = server_side_kms
@@ -455,6 +455,7 @@ class S3Store:
         self.region = region
         self.access_key_id = access_key_id
         self.secret_access_key = secret_access_key
+        self.max_attempts = max_attempts
         self._client: Any = None
 
     def __repr__(self) -> str:
@@ -479,7 +480,10 @@ class S3Store:
                 aws_secret_access_key=self.secret_access_key,
                 # Path-style because SeaweedFS and MinIO are usually reached by IP or a name without
                 # wildcard DNS, where virtual-hosted bucket names cannot resolve.
-                config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
+                config=Config(
+                    s3={"addressing_style": "path"},
+                    retries={"mode": "standard", "max_attempts": self.max_attempts},
+                ),
             )
         return self._client
 

@@ -42,6 +42,7 @@ class DataAccess:
                 role.s3_access_key_id or settings.s3_access_key_id,
                 role.s3_secret_access_key or settings.s3_secret_access_key,
                 settings.s3_sse_kms,
+                settings.s3_max_attempts,
             )
         return ScopedStore(inner, role.may_read, role.may_write)
 
