@@ -51,6 +51,32 @@ def list_input(store: ObjectStore, input_uri: str) -> list[ObjectInfo]:
     return objects
 
 
+class InputListing:
+    """A job's input objects, listed again each time they are iterated (never held): with the count and
+    total size of a first listing, which `measure` takes."""
+
+    def __init__(self, store: ObjectStore, input_uri: str) -> None:
+        self.store = store
+        self.input_uri = input_uri
+        self.count = 0
+        self.size = 0
+
+    def measure(self) -> InputListing:
+        """List once, counting objects and bytes; raises InputNotFound when there is none."""
+        bucket, prefix = parse_s3_uri(self.input_uri)
+        self.count = self.size = 0
+        for info in self.store.list_objects(bucket, prefix):
+            self.count += 1
+            self.size += info.size
+        if not self.count:
+            raise InputNotFound(f"No input object was found under the S3 URI {self.input_uri}.")
+        return self
+
+    def __iter__(self) -> Iterator[ObjectInfo]:
+        bucket, prefix = parse_s3_uri(self.input_uri)
+        return iter(self.store.list_objects(bucket, prefix))
+
+
 def file_name(input_uri: str, key: str) -> str:
     """The record's `File`: the key relative to the input prefix's last "/".
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from opencomprehend.config import Settings
-from opencomprehend.io.documents import InputNotFound, list_input
-from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectInfo, ObjectStore, StorageError
+from opencomprehend.io.documents import InputListing, InputNotFound
+from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectStore, StorageError
 from opencomprehend.io.output import output_uri
 from opencomprehend.io.pii_output import Redaction, pii_output_prefix
 from opencomprehend.jobs.access import SealingStore
@@ -187,21 +187,22 @@ class JobRun:
             raise JobFailed(f"RESOURCE_UNAVAILABLE: The model of {arn} could not be read: {exc}") from None
         return custom_engine_key(recognizer["language_code"], folder)
 
-    def _input(self) -> list[ObjectInfo]:
+    def _input(self) -> InputListing:
         uri = self.job["input_s3_uri"]
         try:
-            infos = list_input(self.data, uri)
+            # Listed lazily (again for the shards): a job of a million files does not hold their names.
+            infos = InputListing(self.data, uri).measure()
         except (NoSuchBucket, AccessDenied):
             raise JobFailed(READ_DENIED) from None
         except InputNotFound as exc:
             raise JobFailed(f"INVALID_INPUT: {exc}") from None
-        size = sum(info.size for info in infos)
+        size = infos.size
         if size > self.settings.max_job_input_bytes:
             raise JobFailed(
                 f"INPUT_SIZE_EXCEEDED: The input data is {size} bytes; the limit is "
                 f"{self.settings.max_job_input_bytes} bytes per job."
             )
-        if self.job["input_format"] == "ONE_DOC_PER_FILE" and len(infos) > self.settings.max_job_documents:
+        if self.job["input_format"] == "ONE_DOC_PER_FILE" and infos.count > self.settings.max_job_documents:
             raise JobFailed(self._too_many_documents())
         return infos
 
@@ -350,7 +351,7 @@ class JobRun:
         job = self.job
         prefix = pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
         # Redaction copies the input around the entities, so the input is listed (and read) again here.
-        infos = self._input() if shard_numbers else []
+        infos = list(self._input()) if shard_numbers else []
         redaction = Redaction.from_config(json.loads(job["redaction_config"]) if job["redaction_config"] else None)
         try:
             kms = self._output_kms()

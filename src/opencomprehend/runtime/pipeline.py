@@ -10,7 +10,7 @@ ones already recorded and writes every document exactly once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ class Shard:
 def cut_shards(
     objects: ObjectStore,
     input_uri: str,
-    infos: list[ObjectInfo],
+    infos: Iterable[ObjectInfo],
     input_format: str,
     max_document_bytes: int,
     shard_documents: int,
