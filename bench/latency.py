@@ -30,7 +30,7 @@ from throughput import corpus  # noqa: E402
 
 
 def texts_of_1kb(count: int) -> list[str]:
-    sentences = corpus(count * 12)
+    sentences = corpus(count * 30)
     out, current = [], ""
     for sentence in sentences:
         current = f"{current} {sentence}".strip()

@@ -7,7 +7,9 @@ leaves its job to the other node, which finishes it from the parts kept in the o
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -236,3 +238,33 @@ def test_a_recognizer_trains_on_a_dask_worker_and_its_jobs_run_there(
     assert len(gold & found) >= len(gold) // 3, "the shipped model finds real mentions on the Dask workers"
     shards = sum(c["shards"] for c in _tasks_run(dask_cluster).values()) - sum(c["shards"] for c in after.values())
     assert shards >= 1
+
+
+def test_a_dask_worker_killed_mid_job_costs_the_job_nothing(
+    nodes: list[Server], seaweedfs: SeaweedFS, dask_cluster: DaskCluster, cluster_env: dict[str, str]
+) -> None:
+    a, _ = nodes
+    run = f"dask-kill-{uuid.uuid4().hex[:8]}"
+    s3 = seaweedfs.s3_client()
+    s3.create_bucket(Bucket=run)
+    lines = _lines(2_000)
+    s3.put_object(Bucket=run, Key="in/big.txt", Body="\n".join(lines).encode())
+    job_id = a.start_job(f"s3://{run}/in/", f"s3://{run}/out/", InputFormat="ONE_DOC_PER_LINE")
+    url = cluster_env["OPENCOMPREHEND_DATABASE_URL"]
+    deadline = time.time() + 120
+    while _row(url, job_id)["documents_done"] < 100:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    victim = dask_cluster.workers[0]
+    os.kill(victim.pid, signal.SIGKILL)  # one Dask worker dies mid-job; the other carries on
+    victim.wait(10)
+    try:
+        props = a.wait(job_id, timeout=240)
+        assert props["JobStatus"] == "COMPLETED", (props, a.log()[-3000:])
+        key = f"out/111122223333-NER-{job_id}/output/output.tar.gz"
+        records = read_archive(s3.get_object(Bucket=run, Key=key)["Body"].read())
+        assert [r["Line"] for r in records] == list(range(len(lines))), "every document exactly once, in order"
+    finally:
+        dask_cluster.workers.remove(victim)
+        dask_cluster.add_worker()  # the cluster whole again for the tests after this one
+        dask_cluster.wait_for_workers(2)

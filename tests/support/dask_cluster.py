@@ -31,10 +31,12 @@ class DaskCluster:
     dask: Path
     scheduler: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    started: int = 0  # workers started so far (each gets a name of its own)
 
     def add_worker(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """One more worker process (one thread, no nanny: killing it kills the worker), joined to the scheduler."""
-        n = len(self.workers)
+        n = self.started
+        self.started += 1
         log = open(self.workdir / f"worker-{n}.log", "wb")  # noqa: SIM115  (the child's for its lifetime)
         process = subprocess.Popen(
             [
