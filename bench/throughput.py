@@ -81,9 +81,12 @@ def children(pid: int) -> dict[int, str]:
     """Child pid -> role: a pool worker, or multiprocessing's resource tracker."""
     found = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace")
-            found[int(child)] = "resource tracker" if "resource_tracker" in cmdline else "worker"
+        try:  # a thread or a child may end while we look
+            for child in (task / "children").read_text().split():
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace")
+                found[int(child)] = "resource tracker" if "resource_tracker" in cmdline else "worker"
+        except OSError:
+            continue
     return found
 
 

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
 
     # Workers.
     workers: int = Field(2, ge=1)
+    # More worker processes that take DetectEntities and BatchDetectEntities only (the local runtime), so
+    # that a request never waits for a job's shard to finish; a free batch worker serves requests too.
+    realtime_workers: int = Field(1, ge=0)
     worker_recycle_documents: int = 20_000
     # A task (shard or detect request) running longer is taken to be hung: its worker is killed and
     # replaced, and the shard runs again. 0 means no limit.

@@ -106,6 +106,7 @@ def open_runner(settings: Settings) -> LocalPool | DaskRunner:
         settings.preload_languages,
         max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
         settings.worker_task_timeout_s,
+        settings.realtime_workers,
     )
 
 

@@ -169,3 +169,24 @@ def test_workers_exit_when_their_server_is_killed() -> None:
         standin.kill()
         standin.wait(10)
     assert until(lambda: not any(alive(p) for p in pids), timeout=15), "workers outlived their server"
+
+
+def test_a_realtime_worker_serves_detect_while_every_batch_worker_is_busy() -> None:
+    workers = LocalPool(1, [], 1000, realtime_workers=1)
+    try:
+        assert workers.warm_up(60)
+        assert workers.live() == 2
+        shards = [workers._submit(BATCH, pool_tasks.pid_after, 2.0) for _ in range(3)]
+        time.sleep(0.3)
+        started = time.monotonic()
+        urgent = workers._submit(REALTIME, pool_tasks.pid_after, 0)
+        urgent_pid = urgent.result(timeout=30)
+        assert time.monotonic() - started < 1.5, "the real-time task waited for a shard"
+        assert not shards[0].done()
+        # The shards never ran on the real-time worker, and each ran exactly once.
+        assert {f.result(timeout=30) for f in shards}.isdisjoint({urgent_pid})
+        # With the batch worker idle, real-time tasks are served by whichever slot is free, each once.
+        many = [workers._submit(REALTIME, pool_tasks.pid_after, 0.05) for _ in range(20)]
+        assert len([f.result(timeout=30) for f in many]) == 20
+    finally:
+        workers.close()

@@ -26,6 +26,7 @@ import logging
 import tarfile
 import tempfile
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ log = logging.getLogger("opencomprehend.cluster")
 REALTIME_PRIORITY = 100
 BATCH_PRIORITY = 0
 PLUGIN_NAME = "opencomprehend-warm-engines"
+# Custom models kept scattered on the cluster at once (each a few MB in the workers' memory).
+MAX_SHIPPED_MODELS = 8
 
 _task_lock = threading.Lock()
 # What this worker process ran: {"shards": n, "documents": n, "realtime": n} (`tasks_run`).
@@ -179,7 +182,8 @@ class DaskRunner:
         self.task_timeout_s = task_timeout_s if task_timeout_s and task_timeout_s > 0 else None
         self.client = Client(scheduler, set_as_default=False, timeout="30s")
         self.client.register_plugin(WarmEngines(preload), name=PLUGIN_NAME)
-        self._models: dict[str, Any] = {}  # engine key -> the scattered (digest, packed model)
+        # engine key -> the scattered (digest, packed model); the oldest are let go (Dask then frees them)
+        self._models: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -215,10 +219,12 @@ class DaskRunner:
         if folder is None:
             return None
         with self._lock:
-            scattered = self._models.get(engine)
+            scattered = self._models.pop(engine, None)
             if scattered is None:
                 scattered = self.client.scatter(_pack(folder), hash=True)
-                self._models[engine] = scattered
+            self._models[engine] = scattered
+            while len(self._models) > MAX_SHIPPED_MODELS:
+                self._models.popitem(last=False)
             return scattered
 
     def _submit(self, fn: Any, engine: str, payload: list[Any], priority: int) -> Future[Any]:

@@ -49,6 +49,19 @@ class _Task:
     fn: Callable[..., Any] = field(compare=False)
     args: tuple[Any, ...] = field(compare=False)
     future: Future[Any] = field(compare=False)
+    taken: bool = field(default=False, compare=False)
+
+    def claim(self) -> bool:
+        """True for the one slot that may run this task (a real-time task waits in two queues at once);
+        False for the others, and for a cancelled task."""
+        with _CLAIMS:
+            if self.taken:
+                return False
+            self.taken = True
+        return self.future.set_running_or_notify_cancel()
+
+
+_CLAIMS = threading.Lock()
 
 
 class _Worker:
@@ -102,9 +115,10 @@ class _Worker:
 class _Slot:
     """A thread that keeps one live worker and feeds it tasks from the pool's queue."""
 
-    def __init__(self, pool: LocalPool, number: int) -> None:
+    def __init__(self, pool: LocalPool, number: int, tasks: queue.PriorityQueue[_Task]) -> None:
         self.pool = pool
         self.number = number
+        self.tasks = tasks  # the pool's shared queue, or (a real-time slot) the real-time queue
         self.current: _Worker | None = None
         self.replacement: _Worker | None = None
         self.ready = threading.Event()
@@ -192,12 +206,12 @@ class _Slot:
                 self._maybe_recycle()
                 try:
                     # A short wait so that a due replacement is switched in even while the queue is empty.
-                    task = self.pool.tasks.get(timeout=0.5)
+                    task = self.tasks.get(timeout=0.5)
                 except queue.Empty:
                     continue
                 if task.fn is None:  # close() puts one per slot
                     return
-                if task.future.set_running_or_notify_cancel():
+                if task.claim():
                     self._run(self.current, task)  # type: ignore[arg-type]
         finally:
             for leftover in (self.replacement, self.current):
@@ -249,7 +263,11 @@ class _Slot:
 
 
 class LocalPool:
-    """Warm worker processes that keep their models loaded, recycled after `recycle_after` tasks each."""
+    """Warm worker processes that keep their models loaded, recycled after `recycle_after` tasks each.
+
+    `realtime_workers` more processes take real-time tasks only, so that DetectEntities never waits for a
+    job's shard to finish: a real-time task waits in both queues and the first slot free runs it.
+    """
 
     def __init__(
         self,
@@ -257,6 +275,7 @@ class LocalPool:
         preload: list[str],
         recycle_after: int,
         task_timeout_s: float | None = None,
+        realtime_workers: int = 0,
     ) -> None:
         self.workers = max(1, workers)
         self.preload = list(preload)
@@ -265,9 +284,12 @@ class LocalPool:
         # spawn, not fork: the server process has threads.
         self.context = multiprocessing.get_context("spawn")
         self.tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
+        self.realtime_tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
         self.closing = threading.Event()
         self._seq = itertools.count()
-        self._slots = [_Slot(self, n) for n in range(self.workers)]
+        self._slots = [_Slot(self, n, self.tasks) for n in range(self.workers)]
+        self._slots += [_Slot(self, self.workers + n, self.realtime_tasks) for n in range(max(0, realtime_workers))]
+        self.realtime_workers = max(0, realtime_workers)
         for slot in self._slots:
             slot.thread.start()
 
@@ -277,7 +299,8 @@ class LocalPool:
         return all(slot.ready.wait(max(0.0, deadline - time.monotonic())) for slot in self._slots)
 
     def live(self) -> int:
-        """How many workers are up and ready for tasks (the health check's figure; `workers` when whole)."""
+        """How many workers are up and ready for tasks (the health check's figure; `workers` plus
+        `realtime_workers` when whole)."""
         return sum(slot.serving() for slot in self._slots)
 
     def pids(self) -> list[int]:
@@ -289,7 +312,10 @@ class LocalPool:
         if self.closing.is_set():
             future.set_exception(WorkerLost("The worker pool is stopping."))
             return future
-        self.tasks.put(_Task(priority, next(self._seq), fn, args, future))
+        task = _Task(priority, next(self._seq), fn, args, future)
+        self.tasks.put(task)
+        if priority == REALTIME and self.realtime_workers:
+            self.realtime_tasks.put(task)
         return future
 
     def submit(self, language: str, documents: list[Document]) -> Future[list[str]]:
@@ -303,15 +329,16 @@ class LocalPool:
     def close(self) -> None:
         """Stop every worker; queued tasks are cancelled and running ones fail with WorkerLost. Bounded."""
         self.closing.set()
-        while True:
-            try:
-                task = self.tasks.get_nowait()
-            except queue.Empty:
-                break
-            if task.fn is not None:
-                task.future.cancel()
-        for _ in self._slots:
-            self.tasks.put(_Task(BATCH + 1, next(self._seq), None, (), Future()))  # type: ignore[arg-type]
+        for tasks in (self.tasks, self.realtime_tasks):
+            while True:
+                try:
+                    task = tasks.get_nowait()
+                except queue.Empty:
+                    break
+                if task.fn is not None:
+                    task.future.cancel()
+        for slot in self._slots:
+            slot.tasks.put(_Task(BATCH + 1, next(self._seq), None, (), Future()))  # type: ignore[arg-type]
         for slot in self._slots:
             slot.thread.join(EXIT_GRACE_S * 3)
 
