@@ -176,6 +176,10 @@ def test_a_realtime_worker_serves_detect_while_every_batch_worker_is_busy() -> N
     try:
         assert workers.warm_up(60)
         assert workers.live() == 2
+        # The batch worker yields the CPU to the real-time one (field 19 of /proc/<pid>/stat is the nice value).
+        if Path("/proc").is_dir():
+            stats = [Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() for pid in workers.pids()]
+            assert sorted(int(fields[16]) for fields in stats) == [os.nice(0), min(19, os.nice(0) + 10)]
         shards = [workers._submit(BATCH, pool_tasks.pid_after, 2.0) for _ in range(3)]
         time.sleep(0.3)
         started = time.monotonic()

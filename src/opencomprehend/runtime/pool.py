@@ -38,6 +38,8 @@ T = TypeVar("T")
 REALTIME, BATCH = 0, 1
 # How long a new worker may take to load its models before it counts as failed.
 START_TIMEOUT_S = 300.0
+# The nice increment of batch workers beside a real-time worker.
+BATCH_NICE = 10
 # How long a worker asked to exit gets before it is killed.
 EXIT_GRACE_S = 5.0
 
@@ -67,10 +69,10 @@ _CLAIMS = threading.Lock()
 class _Worker:
     """One worker process and the server's end of its pipe."""
 
-    def __init__(self, context: Any, preload: list[str]) -> None:
+    def __init__(self, context: Any, preload: list[str], nice: int = 0) -> None:
         self.conn, child = context.Pipe(duplex=True)
         self.process = context.Process(
-            target=worker.serve, args=(child, preload, multiprocessing.current_process().pid), daemon=True
+            target=worker.serve, args=(child, preload, multiprocessing.current_process().pid, nice), daemon=True
         )
         self.process.start()
         child.close()
@@ -115,10 +117,11 @@ class _Worker:
 class _Slot:
     """A thread that keeps one live worker and feeds it tasks from the pool's queue."""
 
-    def __init__(self, pool: LocalPool, number: int, tasks: queue.PriorityQueue[_Task]) -> None:
+    def __init__(self, pool: LocalPool, number: int, tasks: queue.PriorityQueue[_Task], nice: int = 0) -> None:
         self.pool = pool
         self.number = number
         self.tasks = tasks  # the pool's shared queue, or (a real-time slot) the real-time queue
+        self.nice = nice  # the worker's CPU priority: batch workers yield to the real-time one
         self.current: _Worker | None = None
         self.replacement: _Worker | None = None
         self.ready = threading.Event()
@@ -134,7 +137,7 @@ class _Slot:
     # -- worker lifecycle ---------------------------------------------------------------------------------
 
     def _start_worker(self) -> _Worker:
-        return _Worker(self.pool.context, self.pool.preload)
+        return _Worker(self.pool.context, self.pool.preload, self.nice)
 
     def _ensure_worker(self) -> _Worker | None:
         """A ready worker, starting one (and waiting for it) when there is none; None when closing."""
@@ -287,7 +290,10 @@ class LocalPool:
         self.realtime_tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
         self.closing = threading.Event()
         self._seq = itertools.count()
-        self._slots = [_Slot(self, n, self.tasks) for n in range(self.workers)]
+        # With a real-time worker, the batch workers run at a lower CPU priority (nice), so a request's few
+        # milliseconds of work preempt a job's shards rather than share the cores with them.
+        batch_nice = BATCH_NICE if realtime_workers > 0 else 0
+        self._slots = [_Slot(self, n, self.tasks, batch_nice) for n in range(self.workers)]
         self._slots += [_Slot(self, self.workers + n, self.realtime_tasks) for n in range(max(0, realtime_workers))]
         self.realtime_workers = max(0, realtime_workers)
         for slot in self._slots:

@@ -83,13 +83,15 @@ def _picklable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def serve(conn: Connection, preload: list[str], parent_pid: int | None) -> None:
+def serve(conn: Connection, preload: list[str], parent_pid: int | None, nice: int = 0) -> None:
     """A worker's main loop: load the usual engines, then run (function, args) tasks until told to stop.
 
     Ctrl-C in the server's terminal reaches every process of its group: the server stops the workers
-    itself, so they ignore SIGINT rather than print tracebacks.
+    itself, so they ignore SIGINT rather than print tracebacks. `nice` lowers the worker's CPU priority.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice:
+        os.nice(nice)  # a batch worker: the real-time worker and the API process go first
     _exit_with(parent_pid)
     warm(preload)
     conn.send(("ready", os.getpid()))
