@@ -138,7 +138,8 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
             scheduler = Scheduler(store, env.recognizers, objects, pool, settings, access)
             scheduler.start()
             env.on_job_change.append(scheduler.wake)
-            log.info("%d warm workers ready", pool.workers)
+            extra = getattr(pool, "realtime_workers", 0)
+            log.info("%d warm workers ready%s", pool.workers, f" (and {extra} for real time)" if extra else "")
 
             def stop() -> None:
                 env.on_job_change.remove(scheduler.wake)

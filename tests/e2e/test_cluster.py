@@ -166,7 +166,7 @@ def test_a_node_killed_mid_job_leaves_the_job_to_the_other_node(
     run = f"takeover-{uuid.uuid4().hex[:8]}"
     s3 = seaweedfs.s3_client()
     s3.create_bucket(Bucket=run)
-    lines = _lines(3_000)
+    lines = _lines(1_500)
     s3.put_object(Bucket=run, Key="in/big.txt", Body="\n".join(lines).encode())
     job_id = a.start_job(f"s3://{run}/in/", f"s3://{run}/out/", InputFormat="ONE_DOC_PER_LINE")
 
@@ -247,7 +247,7 @@ def test_a_dask_worker_killed_mid_job_costs_the_job_nothing(
     run = f"dask-kill-{uuid.uuid4().hex[:8]}"
     s3 = seaweedfs.s3_client()
     s3.create_bucket(Bucket=run)
-    lines = _lines(2_000)
+    lines = _lines(1_200)
     s3.put_object(Bucket=run, Key="in/big.txt", Body="\n".join(lines).encode())
     job_id = a.start_job(f"s3://{run}/in/", f"s3://{run}/out/", InputFormat="ONE_DOC_PER_LINE")
     url = cluster_env["OPENCOMPREHEND_DATABASE_URL"]

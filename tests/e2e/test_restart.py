@@ -33,7 +33,11 @@ def test_job_in_progress_when_the_server_dies_finishes_after_restart(tmp_path: P
         props = server.wait(job_id)
         assert props["JobStatus"] == "COMPLETED", props
         resumed = [line for line in server.log().splitlines() if f"job {job_id} resumed" in line]
-        assert resumed and f"with {parts_before} shards already done" in resumed[0], server.log()
+        assert resumed, server.log()
+        # A part is written, then its shard recorded: the kill may fall between the two for the last one,
+        # which then runs again (its file is rewritten whole).
+        done = int(resumed[0].split("resumed with ")[1].split()[0])
+        assert parts_before - 1 <= done <= parts_before and done >= 2, (done, parts_before)
     finally:
         server.stop()
     records = read_archive((tmp_path / "s3" / props["OutputDataConfig"]["S3Uri"].removeprefix("s3://")).read_bytes())

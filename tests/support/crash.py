@@ -59,6 +59,17 @@ def _wait_for_moment(server: Server, job_id: str, moment: str, shards: int, time
     raise AssertionError(f"job {job_id} never reached {moment!r}: {server.log()[-2000:]}")
 
 
+def _stop(server: Server, job_id: str) -> None:
+    """StopEntitiesDetectionJob; a job that ended first (COMPLETED, FAILED) refuses it, as Comprehend does."""
+    from botocore.exceptions import ClientError
+
+    try:
+        server.client().stop_entities_detection_job(JobId=job_id)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "InvalidRequestException":
+            raise
+
+
 def trial(data_dir: Path, victim: str, moment: str, ending: str = "complete", lines: int = 1_200) -> Outcome:
     """One crash trial in its own data folder; the Outcome lists every broken promise in `problems`."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -86,9 +97,8 @@ def trial(data_dir: Path, victim: str, moment: str, ending: str = "complete", li
             server.process.wait(20)
         else:
             server.kill()  # the whole process group at once
-        if ending == "stop":
-            if victim == "worker":
-                server.client().stop_entities_detection_job(JobId=job_id)
+        if ending == "stop" and victim == "worker":
+            _stop(server, job_id)
         if victim != "worker":
             deadline = time.time() + 15
             while any(_alive(p) for p in pool) and time.time() < deadline:
@@ -98,7 +108,7 @@ def trial(data_dir: Path, victim: str, moment: str, ending: str = "complete", li
             server.port = free_port()
             server.start()
             if ending == "stop":
-                server.client().stop_entities_detection_job(JobId=job_id)
+                _stop(server, job_id)
         props = server.wait(job_id, timeout=300)
     finally:
         server.stop()
