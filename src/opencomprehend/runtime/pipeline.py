@@ -72,7 +72,7 @@ class Volume:
 @dataclass(frozen=True)
 class SharedParts:
     """A job's parts kept in the server's object store too (`work_uri`), so that any node of a cluster can
-    resume the job another began, and assemble it: the node's own work folder is then only a cache."""
+    resume the job another began, and assemble it: a node's disk holds parts only while it assembles."""
 
     store: ObjectStore
     uri: str  # s3://bucket/prefix/ of this job's parts
@@ -89,7 +89,7 @@ class SharedParts:
         self.store.put_bytes(*self._location(number), data)
 
     def fetch(self, work: Path, numbers: list[int]) -> None:
-        """Copy into `work` every part that this node does not have (another node ran its shard)."""
+        """Copy the parts into `work`, for the assembly (a part already there is a complete earlier copy)."""
         for number in numbers:
             path = part_path(work, number)
             if not path.exists():
@@ -110,13 +110,15 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def write_part(
     work: Path, number: int, lines: list[str], volume: Volume | None = None, shared: SharedParts | None = None
 ) -> None:
-    """A shard's output lines, written whole or not at all (sealed, with a volume key); with `shared`, stored
-    there before this returns, so the shard may be recorded as done for the whole cluster."""
+    """A shard's output lines, written whole or not at all (sealed, with a volume key): to this node's work
+    folder, or with `shared` to the object store only (fetched by whichever node assembles), stored before
+    this returns, so the shard may be recorded as done for the whole cluster."""
     content = "".join(f"{line}\n" for line in lines).encode("utf-8")
     data = volume.seal(content) if volume else content
-    _write_atomically(part_path(work, number), data)
     if shared is not None:
         shared.put(number, data)
+    else:
+        _write_atomically(part_path(work, number), data)
 
 
 def assemble(
