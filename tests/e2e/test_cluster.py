@@ -107,6 +107,24 @@ def _row(url: str, job_id: str) -> dict[str, Any]:
         engine.dispose()
 
 
+def _running_job(
+    node: Server, seaweedfs: SeaweedFS, cluster_env: dict[str, str], name: str, count: int, progress: int
+) -> tuple[str, list[str], str, dict[str, Any]]:
+    """A line job of `count` documents submitted to `node`, once `progress` of them are done: (bucket,
+    lines, job id, its job store row)."""
+    run = f"{name}-{uuid.uuid4().hex[:8]}"
+    s3 = seaweedfs.s3_client()
+    s3.create_bucket(Bucket=run)
+    lines = _lines(count)
+    s3.put_object(Bucket=run, Key="in/big.txt", Body="\n".join(lines).encode())
+    job_id = node.start_job(f"s3://{run}/in/", f"s3://{run}/out/", InputFormat="ONE_DOC_PER_LINE")
+    deadline = time.time() + 120
+    while (row := _row(cluster_env["OPENCOMPREHEND_DATABASE_URL"], job_id))["documents_done"] < progress:
+        assert time.time() < deadline and row["status"] in ("SUBMITTED", "IN_PROGRESS"), row
+        time.sleep(0.05)
+    return run, lines, job_id, row
+
+
 def test_a_job_submitted_to_one_node_runs_on_the_dask_workers_and_is_seen_on_the_other(
     nodes: list[Server], seaweedfs: SeaweedFS, dask_cluster: DaskCluster
 ) -> None:
@@ -163,18 +181,7 @@ def test_a_node_killed_mid_job_leaves_the_job_to_the_other_node(
     nodes: list[Server], seaweedfs: SeaweedFS, cluster_env: dict[str, str]
 ) -> None:
     a, b = nodes
-    run = f"takeover-{uuid.uuid4().hex[:8]}"
-    s3 = seaweedfs.s3_client()
-    s3.create_bucket(Bucket=run)
-    lines = _lines(1_500)
-    s3.put_object(Bucket=run, Key="in/big.txt", Body="\n".join(lines).encode())
-    job_id = a.start_job(f"s3://{run}/in/", f"s3://{run}/out/", InputFormat="ONE_DOC_PER_LINE")
-
-    url = cluster_env["OPENCOMPREHEND_DATABASE_URL"]
-    deadline = time.time() + 120
-    while (row := _row(url, job_id))["documents_done"] < 200:
-        assert time.time() < deadline and row["status"] in ("SUBMITTED", "IN_PROGRESS"), row
-        time.sleep(0.05)
+    run, lines, job_id, row = _running_job(a, seaweedfs, cluster_env, "takeover", 1_500, 200)
     holder, other = (a, b) if f":{a.process.pid}:" in row["lease_owner"] else (b, a)
     assert f":{holder.process.pid}:" in row["lease_owner"], row
     assert not list(holder.data_dir.joinpath("work").rglob("part-*")), "on a cluster, parts are not on a node's disk"
@@ -184,9 +191,9 @@ def test_a_node_killed_mid_job_leaves_the_job_to_the_other_node(
     assert props["JobStatus"] == "COMPLETED", (props, other.log()[-3000:])
     assert f"job {job_id} resumed" in other.log()
     key = f"out/111122223333-NER-{job_id}/output/output.tar.gz"
-    records = read_archive(s3.get_object(Bucket=run, Key=key)["Body"].read())
+    records = read_archive(seaweedfs.s3_client().get_object(Bucket=run, Key=key)["Body"].read())
     assert [r["Line"] for r in records] == list(range(len(lines))), "every document exactly once, in order"
-    assert _row(url, job_id)["documents_done"] >= len(lines)
+    assert _row(cluster_env["OPENCOMPREHEND_DATABASE_URL"], job_id)["documents_done"] >= len(lines)
 
 
 def test_a_recognizer_trains_on_a_dask_worker_and_its_jobs_run_there(
@@ -243,17 +250,8 @@ def test_a_dask_worker_killed_mid_job_costs_the_job_nothing(
     nodes: list[Server], seaweedfs: SeaweedFS, dask_cluster: DaskCluster, cluster_env: dict[str, str]
 ) -> None:
     a, _ = nodes
-    run = f"dask-kill-{uuid.uuid4().hex[:8]}"
+    run, lines, job_id, _ = _running_job(a, seaweedfs, cluster_env, "dask-kill", 1_200, 100)
     s3 = seaweedfs.s3_client()
-    s3.create_bucket(Bucket=run)
-    lines = _lines(1_200)
-    s3.put_object(Bucket=run, Key="in/big.txt", Body="\n".join(lines).encode())
-    job_id = a.start_job(f"s3://{run}/in/", f"s3://{run}/out/", InputFormat="ONE_DOC_PER_LINE")
-    url = cluster_env["OPENCOMPREHEND_DATABASE_URL"]
-    deadline = time.time() + 120
-    while _row(url, job_id)["documents_done"] < 100:
-        assert time.time() < deadline
-        time.sleep(0.05)
     victim = dask_cluster.workers[0]
     os.kill(victim.pid, signal.SIGKILL)  # one Dask worker dies mid-job; the other carries on
     victim.wait(10)
