@@ -49,6 +49,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from opencomprehend.nlp.labels import comprehend_type
+from opencomprehend.nlp.patterns import DATE, QUANTITY, merge, patterns_for
 from opencomprehend.nlp.registry import register_engine
 
 # spaCy factories that produce doc.ents through a transition-based parser (beam_parse available).
@@ -413,9 +414,28 @@ class SpacyEngine:
         self._before_ner = self.nlp.pipeline[:ner_index]
         self.max_chunk_chars = min(max_chunk_chars, self.nlp.max_length)
         self.chunk_overlap = chunk_overlap
+        # DATE and QUANTITY from CLDR patterns where the model cannot answer them (nlp/patterns.py).
+        self._pattern_types: set[str] = set()
+        self._patterns = None
+        if self.uses_patterns:
+            answered = {self.entity_type(label) for label in self._ner.labels}
+            self._pattern_types = {DATE, QUANTITY} - answered
+            self._patterns = patterns_for(language) if self._pattern_types else None
+
+    # Custom recognizers report their user's own types only.
+    uses_patterns = True
 
     def recognise(self, texts: list[str]) -> list[list[dict]]:
         """One list of entities per text (see registry.Engine for the entity format)."""
+        results = self._recognise_model(texts)
+        if self._patterns is not None:
+            for text, entities in zip(texts, results, strict=True):
+                extra = self._patterns.find(text, self._pattern_types)
+                if extra:
+                    entities[:] = merge(entities, extra, text)
+        return results
+
+    def _recognise_model(self, texts: list[str]) -> list[list[dict]]:
         results: list[list[dict]] = [[] for _ in texts]
         plans: list[list[tuple[int, int]]] = []
         work: list[tuple[int, int, str]] = []  # (text index, window index, window text)
@@ -475,6 +495,8 @@ class CustomEngine(SpacyEngine):
     The same engine and options as "spacy.v1", except that labels are reported unchanged: a custom
     recognizer's entity types are its user's own ("DEVICE"), not Comprehend's nine.
     """
+
+    uses_patterns = False
 
     @staticmethod
     def entity_type(label: str) -> str:
