@@ -194,7 +194,7 @@ def test_restore_case_capitalises_names_and_the_sentence_start_and_keeps_offsets
     assert restore_case("( ''irish times'' )", [(2, 17)]) == "( ''Irish Times'' )"
 
 
-def test_case_restore_skip_limit_and_lower_share_when_reading_a_set(tmp_path: Path) -> None:
+def test_case_restore_held_out_and_lower_share_when_reading_a_set(tmp_path: Path) -> None:
     rows = [
         {
             "text": f"vive en roma y habla con ana {i} .",
@@ -211,17 +211,20 @@ def test_case_restore_skip_limit_and_lower_share_when_reading_a_set(tmp_path: Pa
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     labels = {"LOC": "LOCATION", "PER": "PERSON"}
 
-    def read(**kwargs: object) -> list:
+    def read(dev: bool = False, **kwargs: object) -> list:
         source = SourceSet("lower", "ner-train/lower/dev.jsonl", "CC BY 4.0", labels, drop=("MED",), **kwargs)
-        return read_mapped(source, tmp_path).documents
+        return read_mapped(source, tmp_path, dev=dev).documents
 
     assert read()[0].text == "vive en roma y habla con ana 0 ."
     restored = read(case="restore")
     assert restored[0].text == "Vive en Roma y habla con Ana 0 ."
     assert restored[0].entities == ((8, 12, "LOCATION"), (25, 28, "PERSON"))
-    # skip leaves out the first N sentences; limit then counts from there.
-    assert [d.text for d in read(skip=150)] == [f"vive en roma y habla con ana {i} ." for i in range(150, 200)]
-    assert [d.text for d in read(skip=10, limit=5, case="restore")] == [d.text for d in restored[10:15]]
+    # held_out: a seeded share of the sentences is left out of training and is all that dev reads.
+    kept, held = read(held_out=0.3), read(dev=True, held_out=0.3)
+    assert 30 <= len(held) <= 90 and len(kept) + len(held) == 200
+    assert sorted(d.text for d in kept + held) == sorted(d.text for d in read())
+    assert [d.text for d in read(dev=True, held_out=0.3)] == [d.text for d in held]
+    assert [d.text for d in read(limit=5, case="restore")] == [d.text for d in restored[:5]]
     # lower_share: that share of the sentences (seeded, the same every time) stays lower-cased.
     mixed = read(case="restore", lower_share=0.25)
     lower = [d.text.islower() for d in mixed]
@@ -231,6 +234,8 @@ def test_case_restore_skip_limit_and_lower_share_when_reading_a_set(tmp_path: Pa
         read(lower_share=0.5)
     with pytest.raises(ValueError, match="case must be"):
         read(case="upper")
+    with pytest.raises(ValueError, match="held_out"):
+        read(held_out=1.0)
 
 
 # ----------------------------------------------------------------------------------- training pipeline

@@ -15,8 +15,9 @@ training/<lang>.toml, which names:
 - the training options (opencomprehend.nlp.training.TrainingOptions), e.g. max_seconds;
 - `script = "simplified"` (Chinese): texts are converted to Simplified script, one character for one
   character, before training; the "spacy.t2s.v1" engine converts at run time in the same way;
-- per set, `skip = N` (leave out the first N sentences, e.g. those a [dev] set with `limit = N` holds
-  out of the same file), `limit = N` (only the first N sentences after those), `trim = "ko-particles"`
+- per set, `limit = N` (only the first N sentences), `held_out = x` (a seeded share x of the file's
+  sentences: a [[sets]] entry leaves them out and a [dev] entry naming the same file and share reads only
+  them, so one gold file can both train and pick the epoch), `trim = "ko-particles"`
   (Korean particles cut off the end of entities, see trim_korean_particles), and `case = "restore"`
   (lower-cased text such as MultiCoNER's given back its capitals, see restore_case) with
   `lower_share = x` (that share of the set's sentences, chosen with a fixed seed, kept lower-cased).
@@ -82,8 +83,9 @@ class SourceSet:
     select: str | None = None
     # "ko-particles": cut Korean particles off the end of entities (see trim_korean_particles).
     trim: str | None = None
-    # Leave out the first N sentences (before `limit` counts), e.g. those a [dev] set holds out.
-    skip: int = 0
+    # A seeded share of the file's sentences: left out of a [[sets]] entry, the only ones a [dev] entry
+    # reads (read_mapped(..., dev=True)), so the two never share a sentence.
+    held_out: float = 0.0
     # "restore": capitals given back to lower-cased text (see restore_case); lower_share of the sentences
     # (seeded) are kept lower-cased, so the model also meets lower-case input.
     case: str | None = None
@@ -115,7 +117,7 @@ def _source_set(raw: dict, where: str) -> SourceSet:
             kind=str(raw.get("kind", "")),
             select=raw.get("select"),
             trim=raw.get("trim"),
-            skip=int(raw.get("skip", 0)),
+            held_out=float(raw.get("held_out", 0.0)),
             case=raw.get("case"),
             lower_share=float(raw.get("lower_share", 0.0)),
         )
@@ -180,8 +182,11 @@ class MappedSet:
     trimmed: int = 0  # entities whose trailing particle was cut (trim = "ko-particles")
 
 
-def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None) -> MappedSet:
+def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None, dev: bool = False) -> MappedSet:
     """The set's sentences with every label mapped onto a Comprehend type (or dropped, as the recipe says).
+
+    With source.held_out, a seeded share of the sentences (the same ones each time) is left out, or, with
+    dev=True, only those are read.
 
     Raises ValueError for a label the recipe neither maps nor drops.
     """
@@ -203,12 +208,15 @@ def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None) ->
         raise ValueError(f'{source.path}: case must be "restore" or absent, not {source.case!r}')
     if not 0.0 <= source.lower_share <= 1.0 or (source.lower_share and source.case is None):
         raise ValueError(f'{source.path}: lower_share must be between 0 and 1, and needs case = "restore"')
-    if source.skip < 0:
-        raise ValueError(f"{source.path}: skip must not be negative")
-    rows = read_jsonl(Path(data_dir) / source.path, None if source.limit is None else source.skip + source.limit)
+    if not 0.0 <= source.held_out < 1.0:
+        raise ValueError(f"{source.path}: held_out must be at least 0 and less than 1")
+    rows = read_jsonl(Path(data_dir) / source.path, source.limit)
+    if source.held_out:
+        picks = random.Random(f"held-out:{source.path}")
+        rows = [row for row in rows if (picks.random() < source.held_out) == dev]
     # One draw per sentence, in file order, so the same sentences stay lower-cased from run to run.
     draws = random.Random(f"lower-share:{source.path}")
-    for doc in rows[source.skip :]:
+    for doc in rows:
         if source.select == "traditional":
             from opencomprehend.nlp.chinese import is_traditional
 
@@ -361,8 +369,8 @@ def trim_korean_particles(documents: list) -> tuple[list, int]:
 def _selection(source: SourceSet) -> dict:
     """The per-set reading options a recipe used, for source.json (none: nothing)."""
     chosen: dict = {}
-    if source.skip:
-        chosen["skip"] = source.skip
+    if source.held_out:
+        chosen["held_out"] = source.held_out
     if source.limit is not None:
         chosen["limit"] = source.limit
     if source.case:
@@ -427,7 +435,7 @@ def train_language(
             + (f", {mapped.trimmed} particles cut" if source.trim else "")
         )
     test = read_mapped(recipe.test, data_dir, recipe.script)
-    dev = read_mapped(recipe.dev, data_dir, recipe.script) if recipe.dev else None
+    dev = read_mapped(recipe.dev, data_dir, recipe.script, dev=True) if recipe.dev else None
     if dev is not None:
         log(f"{recipe.dev.name}: {len(dev.documents)} sentences pick the best epoch (dev, not trained on)")
 
