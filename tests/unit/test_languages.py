@@ -16,7 +16,14 @@ import pytest
 
 from opencomprehend.nlp.chinese import _CHAIN, is_traditional, to_simplified
 from opencomprehend.nlp.labels import COMPREHEND_TYPES
-from opencomprehend.nlp.language_models import LANGUAGES, RECIPES_DIR, load_recipe
+from opencomprehend.nlp.language_models import (
+    LANGUAGES,
+    RECIPES_DIR,
+    SourceSet,
+    load_recipe,
+    read_mapped,
+    restore_case,
+)
 from opencomprehend.nlp.registry import DEFAULT_MODELS, Engine, load_engine, supported_languages
 
 MAX_MODEL_BYTES = 10 * 1024 * 1024
@@ -204,6 +211,69 @@ def test_no_conversion_table_entry_changes_the_length() -> None:
             for line in text.splitlines():
                 key, _, values = line.partition("\t")
                 assert len(values.split(" ")[0]) == len(key), (name, line)
+
+
+# --------------------------------------------------------------------------- lower-cased data (MultiCoNER)
+
+
+def test_restore_case_capitalises_names_and_the_sentence_start_and_keeps_offsets() -> None:
+    text = "el explorador juan manuel de rosas visitó la chiesa di sant'alessandro en castilla-la mancha ."
+    names = ["juan manuel de rosas", "chiesa di sant'alessandro", "castilla-la mancha"]
+    spans = [(text.index(n), text.index(n) + len(n)) for n in names]
+    restored = restore_case(text, spans)
+    assert restored == (
+        "El explorador Juan Manuel de Rosas visitó la Chiesa di Sant'Alessandro en Castilla-la Mancha ."
+    )
+    assert len(restored) == len(text)
+    # A particle opening a name is capitalised; digits, punctuation and "ß" (whose capital is two letters)
+    # are left alone, so no offset moves.
+    assert restore_case("vimos the silence of the lambs", [(6, 30)]) == "Vimos The Silence of the Lambs"
+    assert restore_case("¿ 2011 o ßtraße ?", [(2, 6), (9, 15)]) == "¿ 2011 o ßtraße ?"
+    assert restore_case("( ''irish times'' )", [(2, 17)]) == "( ''Irish Times'' )"
+
+
+def test_case_restore_held_out_and_lower_share_when_reading_a_set(tmp_path: Path) -> None:
+    rows = [
+        {
+            "text": f"vive en roma y habla con ana {i} .",
+            "entities": [
+                {"begin": 8, "end": 12, "type": "LOC"},
+                {"begin": 25, "end": 28, "type": "PER"},
+                {"begin": 29, "end": 29 + len(str(i)), "type": "MED"},
+            ],
+        }
+        for i in range(200)
+    ]
+    path = tmp_path / "ner-train" / "lower" / "dev.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    labels = {"LOC": "LOCATION", "PER": "PERSON"}
+
+    def read(dev: bool = False, **kwargs: object) -> list:
+        source = SourceSet("lower", "ner-train/lower/dev.jsonl", "CC BY 4.0", labels, drop=("MED",), **kwargs)
+        return read_mapped(source, tmp_path, dev=dev).documents
+
+    assert read()[0].text == "vive en roma y habla con ana 0 ."
+    restored = read(case="restore")
+    assert restored[0].text == "Vive en Roma y habla con Ana 0 ."
+    assert restored[0].entities == ((8, 12, "LOCATION"), (25, 28, "PERSON"))
+    # held_out: a seeded share of the sentences is left out of training and is all that dev reads.
+    kept, held = read(held_out=0.3), read(dev=True, held_out=0.3)
+    assert 30 <= len(held) <= 90 and len(kept) + len(held) == 200
+    assert sorted(d.text for d in kept + held) == sorted(d.text for d in read())
+    assert [d.text for d in read(dev=True, held_out=0.3)] == [d.text for d in held]
+    assert [d.text for d in read(limit=5, case="restore")] == [d.text for d in restored[:5]]
+    # lower_share: that share of the sentences (seeded, the same every time) stays lower-cased.
+    mixed = read(case="restore", lower_share=0.25)
+    lower = [d.text.islower() for d in mixed]
+    assert 25 <= sum(lower) <= 75
+    assert lower == [d.text.islower() for d in read(case="restore", lower_share=0.25)]
+    with pytest.raises(ValueError, match="lower_share"):
+        read(lower_share=0.5)
+    with pytest.raises(ValueError, match="case must be"):
+        read(case="upper")
+    with pytest.raises(ValueError, match="held_out"):
+        read(held_out=1.0)
 
 
 # ----------------------------------------------------------------------------------- training pipeline

@@ -15,8 +15,12 @@ training/<lang>.toml, which names:
 - the training options (opencomprehend.nlp.training.TrainingOptions), e.g. max_seconds;
 - `script = "simplified"` (Chinese): texts are converted to Simplified script, one character for one
   character, before training; the "spacy.t2s.v1" engine converts at run time in the same way;
-- per set, `limit = N` (only the first N sentences) and `trim = "ko-particles"` (Korean particles cut off
-  the end of entities, see trim_korean_particles).
+- per set, `limit = N` (only the first N sentences), `held_out = x` (a seeded share x of the file's
+  sentences: a [[sets]] entry leaves them out and a [dev] entry naming the same file and share reads only
+  them, so one gold file can both train and pick the epoch), `trim = "ko-particles"`
+  (Korean particles cut off the end of entities, see trim_korean_particles), and `case = "restore"`
+  (lower-cased text such as MultiCoNER's given back its capitals, see restore_case) with
+  `lower_share = x` (that share of the set's sentences, chosen with a fixed seed, kept lower-cased).
 
 Because every label is mapped at training time, the model's own labels ARE Comprehend types, and the
 "spacy.v1" engine (whose label map sends Comprehend's names to themselves) serves them unchanged.
@@ -32,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
 import shutil
 import tomllib
 from collections import Counter
@@ -78,6 +83,13 @@ class SourceSet:
     select: str | None = None
     # "ko-particles": cut Korean particles off the end of entities (see trim_korean_particles).
     trim: str | None = None
+    # A seeded share of the file's sentences: left out of a [[sets]] entry, the only ones a [dev] entry
+    # reads (read_mapped(..., dev=True)), so the two never share a sentence.
+    held_out: float = 0.0
+    # "restore": capitals given back to lower-cased text (see restore_case); lower_share of the sentences
+    # (seeded) are kept lower-cased, so the model also meets lower-case input.
+    case: str | None = None
+    lower_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,9 @@ def _source_set(raw: dict, where: str) -> SourceSet:
             kind=str(raw.get("kind", "")),
             select=raw.get("select"),
             trim=raw.get("trim"),
+            held_out=float(raw.get("held_out", 0.0)),
+            case=raw.get("case"),
+            lower_share=float(raw.get("lower_share", 0.0)),
         )
     except KeyError as exc:
         raise ValueError(f"{where}: missing key {exc}") from None
@@ -167,8 +182,11 @@ class MappedSet:
     trimmed: int = 0  # entities whose trailing particle was cut (trim = "ko-particles")
 
 
-def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None) -> MappedSet:
+def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None, dev: bool = False) -> MappedSet:
     """The set's sentences with every label mapped onto a Comprehend type (or dropped, as the recipe says).
+
+    With source.held_out, a seeded share of the sentences (the same ones each time) is left out, or, with
+    dev=True, only those are read.
 
     Raises ValueError for a label the recipe neither maps nor drops.
     """
@@ -186,7 +204,19 @@ def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None) ->
         raise ValueError(f'{source.path}: trim must be "ko-particles" or absent, not {source.trim!r}')
     if source.select not in (None, "traditional"):
         raise ValueError(f'{source.path}: select must be "traditional" or absent, not {source.select!r}')
-    for doc in read_jsonl(Path(data_dir) / source.path, source.limit):
+    if source.case not in (None, "restore"):
+        raise ValueError(f'{source.path}: case must be "restore" or absent, not {source.case!r}')
+    if not 0.0 <= source.lower_share <= 1.0 or (source.lower_share and source.case is None):
+        raise ValueError(f'{source.path}: lower_share must be between 0 and 1, and needs case = "restore"')
+    if not 0.0 <= source.held_out < 1.0:
+        raise ValueError(f"{source.path}: held_out must be at least 0 and less than 1")
+    rows = read_jsonl(Path(data_dir) / source.path, source.limit)
+    if source.held_out:
+        picks = random.Random(f"held-out:{source.path}")
+        rows = [row for row in rows if (picks.random() < source.held_out) == dev]
+    # One draw per sentence, in file order, so the same sentences stay lower-cased from run to run.
+    draws = random.Random(f"lower-share:{source.path}")
+    for doc in rows:
         if source.select == "traditional":
             from opencomprehend.nlp.chinese import is_traditional
 
@@ -201,11 +231,86 @@ def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None) ->
                 dropped[label] += 1
             else:
                 raise ValueError(f"{source.path}: label {label!r} is neither mapped nor dropped by the recipe")
-        documents.append(LabelledDocument(convert(doc.text), tuple(entities)))
+        text = doc.text
+        if source.case == "restore" and draws.random() >= source.lower_share:
+            # Only the entities kept: a dropped one (MultiCoNER's diseases, "diabetes") is no name.
+            text = restore_case(text, [(b, e) for b, e, _ in entities])
+        documents.append(LabelledDocument(convert(text), tuple(entities)))
     trimmed = 0
     if source.trim == "ko-particles":
         documents, trimmed = trim_korean_particles(documents)
     return MappedSet(source, documents, kept, dropped, trimmed)
+
+
+# Words that stay lower-case inside a name unless they open it ("Juan Manuel de Rosas", "Università degli
+# Studi di Milano", "The Silence of the Lambs"): articles, prepositions and conjunctions of Spanish,
+# Italian, Portuguese, French, English, German and Dutch. Elided forms ("dell'", "d'") are split off at the
+# apostrophe; ELIDED are the heads split there ("sant'alessandro" -> "Sant'Alessandro").
+NAME_PARTICLES: frozenset[str] = frozenset(
+    "de del la las los el lo y e o u en a al con por para sin sobre entre "
+    "di da dal dai dalla dei degli della delle dello dell il le gli i per su sul sulla nel nella nei in tra fra "
+    "do dos das na no nos com "
+    "du des et au aux sur l d "
+    "and of the for on at to by an from with "
+    "von vom zu zum zur der den das und van het op".split()
+)
+ELIDED: frozenset[str] = frozenset("l d dell dall nell sull all coll sant o".split())
+
+
+def _capitalised(word: str) -> str:
+    """The word with its first letter upper-cased, if the word starts with a letter (after punctuation)."""
+    for i, char in enumerate(word):
+        if char.isalnum():
+            upper = char.upper()
+            # Only a one-to-one change ("ß".upper() is "SS"), so every offset stays valid.
+            return word[:i] + upper + word[i + 1 :] if char.isalpha() and len(upper) == 1 else word
+    return word
+
+
+def _name_cased(span: str) -> str:
+    """A lower-cased name as names are written: every word capitalised but the particles inside it."""
+    out = []
+    first = True
+    for word in span.split(" "):
+        parts = []
+        for piece in word.split("-"):
+            head, apostrophe, tail = piece.partition("'")
+            if apostrophe and head.lower() in ELIDED and tail[:1].isalpha():
+                pieces = [head, tail]
+            else:
+                pieces, apostrophe = [piece], ""
+            cased = []
+            for sub in pieces:
+                if not sub:
+                    cased.append(sub)
+                    continue
+                keep = not first and sub.lower() in NAME_PARTICLES
+                cased.append(sub if keep else _capitalised(sub))
+                first = False
+            parts.append(apostrophe.join(cased))
+        out.append("-".join(parts))
+    return " ".join(out)
+
+
+def restore_case(text: str, spans: list[tuple[int, int]]) -> str:
+    """Lower-cased text (MultiCoNER) with the capitals a writer would use: the first letter of the sentence
+    and of each word of every entity span, except particles inside a name (NAME_PARTICLES).
+
+    Only single characters change, so every character offset into the text stays valid. Acronyms cannot
+    be restored ("onu" becomes "Onu"), nor names outside the spans; Spanish and Italian write months,
+    weekdays and nationalities in lower case, so the rest of the sentence is mostly right as it is.
+    """
+    chars = list(text)
+    for begin, end in spans:
+        chars[begin:end] = _name_cased(text[begin:end])
+    restored = "".join(chars)
+    for i, char in enumerate(restored):
+        if char.isalnum():
+            upper = char.upper()
+            if char.isalpha() and len(upper) == 1:
+                restored = restored[:i] + upper + restored[i + 1 :]
+            break
+    return restored
 
 
 # Korean particles (josa) that WikiANN's word-level spans carry ("서울에서" = 서울 + 에서). Those of two
@@ -261,6 +366,19 @@ def trim_korean_particles(documents: list) -> tuple[list, int]:
 # -------------------------------------------------------------------------------------------- training
 
 
+def _selection(source: SourceSet) -> dict:
+    """The per-set reading options a recipe used, for source.json (none: nothing)."""
+    chosen: dict = {}
+    if source.held_out:
+        chosen["held_out"] = source.held_out
+    if source.limit is not None:
+        chosen["limit"] = source.limit
+    if source.case:
+        chosen["case"] = source.case
+        chosen["lower_share"] = source.lower_share
+    return chosen
+
+
 def _folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -308,6 +426,7 @@ def train_language(
                 "mentions": dict(sorted(mapped.kept.items())),
                 "dropped_mentions": dict(sorted(mapped.dropped.items())),
                 **({"trim": source.trim, "trimmed_mentions": mapped.trimmed} if source.trim else {}),
+                **_selection(source),
             }
         )
         log(
@@ -316,7 +435,7 @@ def train_language(
             + (f", {mapped.trimmed} particles cut" if source.trim else "")
         )
     test = read_mapped(recipe.test, data_dir, recipe.script)
-    dev = read_mapped(recipe.dev, data_dir, recipe.script) if recipe.dev else None
+    dev = read_mapped(recipe.dev, data_dir, recipe.script, dev=True) if recipe.dev else None
     if dev is not None:
         log(f"{recipe.dev.name}: {len(dev.documents)} sentences pick the best epoch (dev, not trained on)")
 
@@ -360,6 +479,7 @@ def train_language(
                     "sentences": len(dev.documents),
                     "label_map": recipe.dev.labels,
                     "dropped_labels": list(recipe.dev.drop),
+                    **_selection(recipe.dev),
                     "use": "picks the best epoch and stops training early; never trained on",
                 }
             }
