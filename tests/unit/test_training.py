@@ -189,9 +189,10 @@ def test_spacy_v1_maps_the_custom_labels_and_custom_v1_keeps_them(
     custom = load_engine("en", {"en": ("custom.v1", output)}).recognise(text)[0]
     mapped = load_engine("en", {"en": ("spacy.v1", output)}).recognise(text)[0]
     assert [e["Type"] for e in custom] == ["CITY", "PERSON"]
-    # CITY is none of Comprehend's labels, so spacy.v1 reports OTHER; PERSON is Comprehend's own.
-    assert [e["Type"] for e in mapped] == ["OTHER", "PERSON"]
-    assert [e["Score"] for e in custom] == [e["Score"] for e in mapped]
+    # CITY is none of Comprehend's labels, so spacy.v1 reports OTHER; PERSON is Comprehend's own. A language
+    # model that cannot answer DATE gets it from CLDR patterns ("Monday"); a custom recognizer never does.
+    assert [e["Type"] for e in mapped] == ["OTHER", "PERSON", "DATE"]
+    assert [e["Score"] for e in custom] == [e["Score"] for e in mapped[:2]]
 
 
 def test_training_is_reproducible(tmp_path: Path) -> None:
