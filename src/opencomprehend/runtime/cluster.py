@@ -188,9 +188,10 @@ class DaskRunner:
 
     @property
     def workers(self) -> int:
-        """Task slots on the cluster now (its workers' threads), at least one."""
+        """Task slots on the cluster now: its workers' threads, twice (a job keeps twice this many shards in
+        flight, so each worker has two queued behind the one it runs and never waits on a round trip)."""
         try:
-            return max(1, sum(self.client.nthreads().values()))
+            return max(1, 2 * sum(self.client.nthreads().values()))
         except Exception:  # noqa: BLE001  (scheduler unreachable: the next task says so)
             return 1
 
