@@ -97,7 +97,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--dask-shard-documents", type=int, help="shard size for the Dask runs (default: the server's)")
     args = parser.parse_args()
+    extra = {"OPENCOMPREHEND_SHARD_DOCUMENTS": str(args.dask_shard_documents)} if args.dask_shard_documents else {}
     dask = find_dask()
     if dask is None:
         raise SystemExit("the `dask` command is missing: pip install distributed")
@@ -106,7 +108,7 @@ def main() -> None:
     local, local_runs = job_words_per_second(texts, args.repeat, {"OPENCOMPREHEND_WORKERS": "2"})
     print(f"local pool, 2 workers: {local:,.0f} words/s (runs {', '.join(f'{r:.2f} s' for r in local_runs)})")
     with tempfile.TemporaryDirectory() as tmp, running_dask(dask, Path(tmp), workers=1) as cluster:
-        env = {"OPENCOMPREHEND_RUNTIME": "dask", "OPENCOMPREHEND_DASK_SCHEDULER": cluster.address}
+        env = {"OPENCOMPREHEND_RUNTIME": "dask", "OPENCOMPREHEND_DASK_SCHEDULER": cluster.address, **extra}
         one, one_runs = job_words_per_second(texts, args.repeat, env)
         print(f"dask, 1 worker: {one:,.0f} words/s (runs {', '.join(f'{r:.2f} s' for r in one_runs)})")
         cluster.add_worker()
