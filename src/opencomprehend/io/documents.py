@@ -42,15 +42,6 @@ class InputNotFound(Exception):
     """No object exists under a job's input S3 URI."""
 
 
-def list_input(store: ObjectStore, input_uri: str) -> list[ObjectInfo]:
-    """The objects a job reads, in key order. NoSuchBucket from the store propagates unchanged."""
-    bucket, prefix = parse_s3_uri(input_uri)
-    objects = list(store.list_objects(bucket, prefix))
-    if not objects:
-        raise InputNotFound(f"No input object was found under the S3 URI {input_uri}.")
-    return objects
-
-
 class InputListing:
     """A job's input objects, listed again each time they are iterated (never held): with the count and
     total size of a first listing, which `measure` takes."""
@@ -69,12 +60,24 @@ class InputListing:
             self.count += 1
             self.size += info.size
         if not self.count:
-            raise InputNotFound(f"No input object was found under the S3 URI {self.input_uri}.")
+            raise _not_found(self.input_uri)
         return self
 
     def __iter__(self) -> Iterator[ObjectInfo]:
         bucket, prefix = parse_s3_uri(self.input_uri)
         return iter(self.store.list_objects(bucket, prefix))
+
+
+def list_input(store: ObjectStore, input_uri: str) -> list[ObjectInfo]:
+    """The objects a job reads, in key order, held. NoSuchBucket from the store propagates unchanged."""
+    objects = list(InputListing(store, input_uri))
+    if not objects:
+        raise _not_found(input_uri)
+    return objects
+
+
+def _not_found(input_uri: str) -> InputNotFound:
+    return InputNotFound(f"No input object was found under the S3 URI {input_uri}.")
 
 
 def file_name(input_uri: str, key: str) -> str:

@@ -14,12 +14,14 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from opencomprehend.config import Settings
-from opencomprehend.io.documents import InputListing, InputNotFound
+from opencomprehend.io.documents import InputListing, InputNotFound, list_input
 from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectStore, StorageError
 from opencomprehend.io.output import output_uri
 from opencomprehend.io.pii_output import Redaction, pii_output_prefix
@@ -187,15 +189,20 @@ class JobRun:
             raise JobFailed(f"RESOURCE_UNAVAILABLE: The model of {arn} could not be read: {exc}") from None
         return custom_engine_key(recognizer["language_code"], folder)
 
-    def _input(self) -> InputListing:
-        uri = self.job["input_s3_uri"]
+    @contextmanager
+    def _reading_input(self) -> Iterator[None]:
+        """Listing the input: a bucket the role cannot read, or nothing under the prefix, fails the job."""
         try:
-            # Listed lazily (again for the shards): a job of a million files does not hold their names.
-            infos = InputListing(self.data, uri).measure()
+            yield
         except (NoSuchBucket, AccessDenied):
             raise JobFailed(READ_DENIED) from None
         except InputNotFound as exc:
             raise JobFailed(f"INVALID_INPUT: {exc}") from None
+
+    def _input(self) -> InputListing:
+        with self._reading_input():
+            # Listed lazily (again for the shards): a job of a million files does not hold their names.
+            infos = InputListing(self.data, self.job["input_s3_uri"]).measure()
         size = infos.size
         if size > self.settings.max_job_input_bytes:
             raise JobFailed(
@@ -351,7 +358,8 @@ class JobRun:
         job = self.job
         prefix = pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
         # Redaction copies the input around the entities, so the input is listed (and read) again here.
-        infos = list(self._input()) if shard_numbers else []
+        with self._reading_input():
+            infos = list_input(self.data, job["input_s3_uri"]) if shard_numbers else []
         redaction = Redaction.from_config(json.loads(job["redaction_config"]) if job["redaction_config"] else None)
         try:
             kms = self._output_kms()

@@ -190,6 +190,7 @@ def patterns_for(language: str) -> Patterns | None:
         locale = Locale.parse(code)
     except (UnknownLocaleError, ValueError):
         return None
+    cjk = language in _CJK
     digit = _digits(locale)
     months: set[str] = set()
     abbreviated: set[str] = set()
@@ -206,7 +207,7 @@ def patterns_for(language: str) -> Patterns | None:
     month = f"(?:{_alternatives(months)})"
     short = f"(?:{_alternatives(abbreviated)})" if abbreviated else month
     weekday = f"(?:{_alternatives(days)})"
-    if language in _CJK:
+    if cjk:
         date = (
             rf"{digit}{{2,4}}年(?:{digit}{{1,2}}月(?:{digit}{{1,2}}[日号])?)?"
             rf"|{digit}{{1,2}}月{digit}{{1,2}}[日号]|{digit}{{1,2}}月(?!{digit})|{weekday}"
@@ -223,7 +224,6 @@ def patterns_for(language: str) -> Patterns | None:
             rf"|{digit}{{4}}-{digit}{{2}}-{digit}{{2}}"
         )
         date = rf"(?<!\w)(?:{date})(?!\w)"
-    cjk = language in _CJK
     number = rf"{digit}+(?:[.,\u00a0\u202f' ]{digit}{{3}})*(?:[.,]{digit}+)?"
     sep = "" if cjk else rf"{_SPACE}?"
     magnitudes = _magnitude_words(locale, cjk)
@@ -231,11 +231,10 @@ def patterns_for(language: str) -> Patterns | None:
     symbols = _alternatives(set(SYMBOLS) | {s for s in (locale.currency_symbols.get(c) for c in CURRENCIES) if s})
     # "3 millones de euros", "500 millions d'euros", "20 milioni di euro", "3亿元"
     connector = "" if cjk else rf"(?:{_SPACE}+(?:de|di|of){_SPACE}+|{_SPACE}+d['’]|{_SPACE}+)"
-    scaled = rf"{number}{sep}(?:{_alternatives(magnitudes)})(?:{connector}{units})?" if magnitudes else None
-    forms = [rf"(?:{symbols}){_SPACE}?{number}(?:{sep}(?:{_alternatives(magnitudes)}))?" if magnitudes else
-             rf"(?:{symbols}){_SPACE}?{number}"]
-    if scaled:
-        forms.append(scaled)
+    magnitude = rf"{sep}(?:{_alternatives(magnitudes)})" if magnitudes else None
+    forms = [rf"(?:{symbols}){_SPACE}?{number}" + (f"(?:{magnitude})?" if magnitude else "")]
+    if magnitude:
+        forms.append(rf"{number}{magnitude}(?:{connector}{units})?")
     forms.append(rf"{number}{sep}{units}")
     before = r"(?<![0-9.,/-])" if cjk else r"(?<![\w.,/-])"
     after = "" if cjk else r"(?!\w)"

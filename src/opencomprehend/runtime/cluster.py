@@ -21,9 +21,7 @@ threads. Should a worker have more, a lock keeps its tasks one at a time.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
-import tarfile
 import tempfile
 import threading
 from collections import OrderedDict
@@ -36,7 +34,9 @@ from distributed.comm.core import CommClosedError
 
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
+from opencomprehend.runtime.models import pack_model, unpack_model
 from opencomprehend.runtime.runner import WorkerLost, custom_engine_key, parse_engine_key
+from opencomprehend.runtime.trainer import TrainingCrashed, run_training, training_report
 
 log = logging.getLogger("opencomprehend.cluster")
 
@@ -48,7 +48,7 @@ PLUGIN_NAME = "opencomprehend-warm-engines"
 MAX_SHIPPED_MODELS = 8
 
 _task_lock = threading.Lock()
-# What this worker process ran: {"shards": n, "documents": n, "realtime": n} (`tasks_run`).
+# What this worker process ran: shards, their documents, real-time requests, trainings (`tasks_run`).
 _counts = {"shards": 0, "documents": 0, "realtime": 0, "trainings": 0}
 
 
@@ -87,16 +87,7 @@ def _local_engine(engine: str, model: tuple[str, bytes] | None) -> str:
         return engine
     digest, packed = model
     language, _ = parse_engine_key(engine)
-    folder = _models_dir() / digest
-    if not folder.exists():
-        temp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=_ensure(_models_dir())))
-        with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
-            tar.extractall(temp, filter="data")
-        try:
-            temp.rename(folder)
-        except OSError:  # another task of this worker unpacked it first
-            pass
-    return custom_engine_key(language, folder)
+    return custom_engine_key(language, unpack_model(packed, _models_dir() / digest / "model"))
 
 
 def _ensure(path: Path) -> Path:
@@ -133,8 +124,6 @@ def train_recognizer(
 
     from distributed import Event
 
-    from opencomprehend.nlp.training import TrainingDataError, TrainingOptions, TrainingStopped, train_ner
-
     stop = Event(stop_event)
     checked = [0.0, False]
 
@@ -146,13 +135,11 @@ def train_recognizer(
 
     folder = Path(tempfile.mkdtemp(prefix="training-", dir=_ensure(_models_dir())))
     try:
-        report = train_ner(train, test, language, folder / "model", TrainingOptions(**options), should_stop=should_stop)
+        result, detail = run_training(train, test, language, folder / "model", options, should_stop)
+        if result != "ok":
+            return result, detail, None
         _counts["trainings"] += 1
-        return "ok", report.to_dict(), _pack(folder / "model")[1]
-    except TrainingStopped:
-        return "stopped", None, None
-    except TrainingDataError as exc:
-        return "data", str(exc), None
+        return result, detail, pack_model(folder / "model")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -166,11 +153,7 @@ def tasks_run() -> dict[str, int]:
 
 
 def _pack(folder: Path) -> tuple[str, bytes]:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path in sorted(folder.rglob("*")):
-            tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
-    data = buffer.getvalue()
+    data = pack_model(folder)
     return hashlib.sha256(data).hexdigest()[:32], data
 
 
@@ -286,16 +269,13 @@ class DaskRunner:
 
         from distributed import Event
 
-        from opencomprehend.nlp.training import TrainingDataError, TrainingStopped
-        from opencomprehend.runtime.trainer import TrainingCrashed
-
         name = f"opencomprehend-stop-{uuid.uuid4().hex}"
         stop = Event(name, client=self.client)
         task = self.client.submit(train_recognizer, train, test, language, options, name, pure=False)
         try:
             while True:
                 try:
-                    outcome, detail, packed = task.result(timeout=poll_s)
+                    result, detail, packed = task.result(timeout=poll_s)
                     break
                 except (FutureTimeout, TimeoutError):
                     if check():
@@ -305,14 +285,9 @@ class DaskRunner:
         except BaseException:
             task.cancel()
             raise
-        if outcome == "stopped":
-            raise TrainingStopped()
-        if outcome == "data":
-            raise TrainingDataError(detail)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
-            tar.extractall(output_dir, filter="data")
-        return detail
+        report = training_report(result, detail)
+        unpack_model(packed, output_dir)  # type: ignore[arg-type]
+        return report
 
     def close(self) -> None:
         try:

@@ -290,12 +290,12 @@ class LocalPool:
         self.realtime_tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
         self.closing = threading.Event()
         self._seq = itertools.count()
+        self.realtime_workers = max(0, realtime_workers)
         # With a real-time worker, the batch workers run at a lower CPU priority (nice), so a request's few
         # milliseconds of work preempt a job's shards rather than share the cores with them.
-        batch_nice = BATCH_NICE if realtime_workers > 0 else 0
+        batch_nice = BATCH_NICE if self.realtime_workers else 0
         self._slots = [_Slot(self, n, self.tasks, batch_nice) for n in range(self.workers)]
-        self._slots += [_Slot(self, self.workers + n, self.realtime_tasks) for n in range(max(0, realtime_workers))]
-        self.realtime_workers = max(0, realtime_workers)
+        self._slots += [_Slot(self, self.workers + n, self.realtime_tasks) for n in range(self.realtime_workers)]
         for slot in self._slots:
             slot.thread.start()
 

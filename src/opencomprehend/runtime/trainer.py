@@ -21,6 +21,37 @@ class TrainingCrashed(Exception):
     """The training process died or failed unexpectedly; str(e) says how."""
 
 
+def run_training(
+    train: list[LabelledDocument],
+    test: list[LabelledDocument],
+    language: str,
+    output_dir: Path,
+    options: dict[str, Any],
+    should_stop: Callable[[], bool],
+) -> tuple[str, Any]:
+    """Train where this runs (a child process, a Dask worker): (result, detail), picklable, for `training_report`."""
+    try:
+        report = train_ner(train, test, language, output_dir, TrainingOptions(**options), should_stop=should_stop)
+        return "ok", report.to_dict()
+    except TrainingStopped:
+        return "stopped", None
+    except TrainingDataError as exc:
+        return "data", str(exc)
+    except Exception as exc:  # noqa: BLE001  (reported to the caller, which ends the recognizer IN_ERROR)
+        return "error", f"{type(exc).__name__}: {exc}"
+
+
+def training_report(result: str, detail: Any) -> dict[str, Any]:
+    """The report of a `run_training` result; raises TrainingStopped, TrainingDataError or TrainingCrashed."""
+    if result == "ok":
+        return detail
+    if result == "stopped":
+        raise TrainingStopped()
+    if result == "data":
+        raise TrainingDataError(detail)
+    raise TrainingCrashed(detail)
+
+
 def _train(
     train: list[LabelledDocument],
     test: list[LabelledDocument],
@@ -30,15 +61,7 @@ def _train(
     stop: Any,
     results: Any,
 ) -> None:
-    try:
-        report = train_ner(train, test, language, Path(output_dir), TrainingOptions(**options), should_stop=stop.is_set)
-        results.put(("ok", report.to_dict()))
-    except TrainingStopped:
-        results.put(("stopped", None))
-    except TrainingDataError as exc:
-        results.put(("data", str(exc)))
-    except Exception as exc:  # noqa: BLE001  (reported to the parent, which ends the recognizer IN_ERROR)
-        results.put(("error", f"{type(exc).__name__}: {exc}"))
+    results.put(run_training(train, test, language, Path(output_dir), options, stop.is_set))
 
 
 def train_in_process(
@@ -69,7 +92,7 @@ def train_in_process(
     try:
         while True:
             try:
-                outcome, detail = results.get(timeout=poll_s)
+                result, detail = results.get(timeout=poll_s)
                 break
             except queue.Empty:
                 if not child.is_alive():
@@ -81,10 +104,4 @@ def train_in_process(
         child.join(timeout=10)
         raise
     child.join(timeout=30)
-    if outcome == "ok":
-        return detail
-    if outcome == "stopped":
-        raise TrainingStopped()
-    if outcome == "data":
-        raise TrainingDataError(detail)
-    raise TrainingCrashed(detail)
+    return training_report(result, detail)
