@@ -57,33 +57,53 @@ FRAMES = {
     "zh-TW": ["我的{label}是{value}。", "{label}：{value}"],
 }
 NAME_FRAMES = {
-    "en": ["Hello, my name is {value}.", "Please ask {value} to sign the contract."],
-    "es": ["Hola, me llamo {value}.", "Por favor, pida a {value} que firme el contrato."],
-    "fr": ["Bonjour, je m'appelle {value}.", "Merci de demander à {value} de signer le contrat."],
-    "de": ["Hallo, mein Name ist {value}.", "Bitte bitten Sie {value}, den Vertrag zu unterschreiben."],
-    "it": ["Ciao, mi chiamo {value}.", "Per favore chieda a {value} di firmare il contratto."],
-    "pt": ["Olá, o meu nome é {value}.", "Peça a {value} que assine o contrato."],
-    "ar": ["مرحبا، اسمي {value}.", "يرجى أن تطلب من {value} توقيع العقد."],
-    "hi": ["नमस्ते, मेरा नाम {value} है।", "कृपया {value} से अनुबंध पर हस्ताक्षर करने को कहें।"],
-    "ja": ["こんにちは、{value}と申します。", "{value}さんに契約書への署名をお願いしてください。"],
-    "ko": ["안녕하세요, 제 이름은 {value}입니다.", "{value} 씨에게 계약서 서명을 부탁해 주세요."],
-    "zh": ["你好，我叫{value}。", "请让{value}签署合同。"],
-    "zh-TW": ["你好，我叫{value}。", "請讓{value}簽署合約。"],
-}
+    "en": ["Hello, my name is {value}.", "Please ask {value} to sign the contract.",
+           "Yesterday {value} called about the invoice.", "The report was written by {value} and sent to the board."],
+    "es": ["Hola, me llamo {value}.", "Por favor, pida a {value} que firme el contrato.",
+           "Ayer {value} llamó por la factura.", "El informe lo escribió {value} y se envió a la junta."],
+    "fr": ["Bonjour, je m'appelle {value}.", "Merci de demander à {value} de signer le contrat.",
+           "Hier, {value} a appelé au sujet de la facture.", "Le rapport a été rédigé par {value} et envoyé au conseil."],
+    "de": ["Hallo, mein Name ist {value}.", "Bitte bitten Sie {value}, den Vertrag zu unterschreiben.",
+           "Gestern hat {value} wegen der Rechnung angerufen.", "Der Bericht wurde von {value} geschrieben und an den Vorstand geschickt."],  # noqa: E501
+    "it": ["Ciao, mi chiamo {value}.", "Per favore chieda a {value} di firmare il contratto.",
+           "Ieri {value} ha chiamato per la fattura.", "La relazione è stata scritta da {value} e inviata al consiglio."],
+    "pt": ["Olá, o meu nome é {value}.", "Peça a {value} que assine o contrato.",
+           "Ontem {value} ligou por causa da fatura.", "O relatório foi escrito por {value} e enviado à direção."],  # noqa: E501
+    "ar": ["مرحبا، اسمي {value}.", "يرجى أن تطلب من {value} توقيع العقد.",
+           "اتصل {value} أمس بخصوص الفاتورة.", "كتب {value} التقرير وأرسله إلى مجلس الإدارة."],
+    "hi": ["नमस्ते, मेरा नाम {value} है।", "कृपया {value} से अनुबंध पर हस्ताक्षर करने को कहें।",
+           "कल {value} ने बिल के बारे में फ़ोन किया।", "यह रिपोर्ट {value} ने लिखी और बोर्ड को भेजी।"],
+    "ja": ["こんにちは、{value}と申します。", "{value}さんに契約書への署名をお願いしてください。",
+           "昨日、{value}さんから請求書の件で電話がありました。", "報告書は{value}が作成し、役員会に送付しました。"],
+    "ko": ["안녕하세요, 제 이름은 {value}입니다.", "{value} 씨에게 계약서 서명을 부탁해 주세요.",
+           "어제 {value} 씨가 청구서 때문에 전화했습니다.", "보고서는 {value}이 작성해서 이사회에 보냈습니다."],
+    "zh": ["你好，我叫{value}。", "请让{value}签署合同。", "昨天{value}打电话询问发票的事。", "这份报告由{value}撰写，已发给董事会。"],  # noqa: E501
+    "zh-TW": ["你好，我叫{value}。", "請讓{value}簽署合約。", "昨天{value}打電話詢問發票的事。", "這份報告由{value}撰寫，已寄給董事會。"],  # noqa: E501
+}  # fmt: skip
 ADDRESS_FRAMES = {
-    "en": ["I live at {value}.", "Send the package to {value}."],
-    "es": ["Vivo en {value}.", "Envíe el paquete a {value}."],
-    "fr": ["J'habite au {value}.", "Envoyez le colis au {value}."],
-    "de": ["Ich wohne in der {value}.", "Schicken Sie das Paket an {value}."],
-    "it": ["Abito in {value}.", "Spedisca il pacco a {value}."],
-    "pt": ["Moro na {value}.", "Envie a encomenda para {value}."],
-    "ar": ["أسكن في {value}.", "أرسل الطرد إلى {value}."],
-    "hi": ["मैं {value} में रहता हूँ।", "पैकेज {value} पर भेजें।"],
-    "ja": ["住所は{value}です。", "荷物を{value}に送ってください。"],
-    "ko": ["저는 {value}에 삽니다.", "소포를 {value}로 보내 주세요."],
-    "zh": ["我住在{value}。", "请把包裹寄到{value}。"],
-    "zh-TW": ["我住在{value}。", "請把包裹寄到{value}。"],
-}
+    "en": ["I live at {value}.", "Send the package to {value}.", "Our new office is at {value}, on the second floor.",
+           "The invoice address is {value}"],
+    "es": ["Vivo en {value}.", "Envíe el paquete a {value}.", "Nuestra nueva oficina está en {value}, en la segunda planta.",  # noqa: E501
+           "La dirección de facturación es {value}"],
+    "fr": ["J'habite au {value}.", "Envoyez le colis au {value}.", "Notre nouveau bureau se trouve au {value}, au deuxième étage.",  # noqa: E501
+           "L'adresse de facturation est {value}"],
+    "de": ["Ich wohne in der {value}.", "Schicken Sie das Paket an {value}.",
+           "Unser neues Büro ist in der {value}, im zweiten Stock.", "Die Rechnungsadresse lautet {value}"],
+    "it": ["Abito in {value}.", "Spedisca il pacco a {value}.", "Il nostro nuovo ufficio è in {value}, al secondo piano.",  # noqa: E501
+           "L'indirizzo di fatturazione è {value}"],
+    "pt": ["Moro na {value}.", "Envie a encomenda para {value}.", "O nosso novo escritório fica na {value}, no segundo andar.",  # noqa: E501
+           "A morada de faturação é {value}"],
+    "ar": ["أسكن في {value}.", "أرسل الطرد إلى {value}.", "مكتبنا الجديد في {value}.",
+           "عنوان الفاتورة هو {value}"],
+    "hi": ["मैं {value} में रहता हूँ।", "पैकेज {value} पर भेजें।", "हमारा नया दफ़्तर {value} में है।",
+           "बिल का पता है {value}"],
+    "ja": ["住所は{value}です。", "荷物を{value}に送ってください。", "新しい事務所の所在地は{value}です。", "請求先：{value}"],  # noqa: E501
+    "ko": ["저는 {value}에 삽니다.", "소포를 {value}로 보내 주세요.", "새 사무실 주소는 {value}입니다.", "청구지 주소: {value}"],  # noqa: E501
+    "zh": ["我住在{value}。", "请把包裹寄到{value}。", "我们的新办公室位于{value}。", "账单地址：{value}"],
+    "zh-TW": ["我住在{value}。", "請把包裹寄到{value}。", "我們的新辦公室位於{value}。", "帳單地址：{value}"],
+}  # fmt: skip
+# Saudi cities for Arabic addresses (Faker's ar_SA addresses are United States ones with Arabic names).
+AR_CITIES = ["الرياض", "جدة", "مكة المكرمة", "المدينة المنورة", "الدمام", "الطائف", "تبوك", "بريدة", "أبها", "الخبر"]
 # The label a person writes before each type, per language.
 LABELS: dict[str, dict[str, str]] = {
     "EMAIL": {"en": "email", "es": "correo", "fr": "courriel", "de": "E-Mail", "it": "email", "pt": "email",
@@ -125,6 +145,15 @@ LABELS: dict[str, dict[str, str]] = {
             "it": "codice fiscale", "ko": "주민등록번호", "zh": "身份证号码"},
     "BANK_ROUTING": {"en": "routing number"},
     "PASSPORT_NUMBER": {"en": "passport number"},
+    "LICENSE_PLATE": {"en": "license plate", "es": "matrícula", "fr": "plaque d'immatriculation", "de": "Kennzeichen",
+                      "it": "targa", "pt": "matrícula", "ar": "لوحة السيارة", "hi": "गाड़ी नंबर", "ja": "ナンバープレート",  # noqa: E501
+                      "ko": "차량 번호", "zh": "车牌号", "zh-TW": "車牌號碼"},
+    "AWS_SECRET_KEY": {lang: "AWS secret access key" for lang in LOCALES},
+    # National numbers of the countries whose language is English, in the English corpus.
+    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER": {"en": "ITIN"},
+    "UK_NATIONAL_INSURANCE_NUMBER": {"en": "National Insurance number"},
+    "CA_SOCIAL_INSURANCE_NUMBER": {"en": "SIN"},
+    "IN_AADHAAR": {"en": "Aadhaar number", "hi": "आधार नंबर"},
 }  # fmt: skip
 AGE_FRAMES = {
     "en": "I am {n} years old.", "es": "Tengo {n} años.", "fr": "J'ai {n} ans.", "de": "Ich bin {n} Jahre alt.",
@@ -157,8 +186,16 @@ def _iban_valid(iban: str) -> bool:
 def _value(pii_type: str, fake: Faker, rng: random.Random, language: str) -> str | None:
     match pii_type:
         case "NAME":
-            return fake.name()
+            # Given and family name, as people write them (Faker's name() adds titles: "Dr.", "السيد", and
+            # in hi_IN the word "honorific" itself).
+            if language in ("ja", "zh", "zh-TW", "ko"):
+                return fake.last_name() + ("" if language != "ko" or rng.random() < 0.9 else " ") + fake.first_name()
+            return f"{fake.first_name()} {fake.last_name()}"
         case "ADDRESS":
+            if language == "ar":
+                district = fake.first_name()
+                return (f"{fake.building_number()} شارع {fake.last_name()}، حي {district}، "
+                        f"{rng.choice(AR_CITIES)} {fake.postcode()}")
             return fake.address().replace("\n", ", ")
         case "EMAIL":
             return fake.email()
@@ -199,7 +236,69 @@ def _value(pii_type: str, fake: Faker, rng: random.Random, language: str) -> str
             return fake.aba()
         case "PASSPORT_NUMBER":
             return fake.passport_number()
+        case "LICENSE_PLATE":
+            return fake.license_plate()
+        case "AWS_SECRET_KEY":
+            alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+            while True:
+                key = "".join(rng.choice(alphabet) for _ in range(40))
+                if any(c.isdigit() for c in key) and any(c.islower() for c in key) and any(c.isupper() for c in key):
+                    return key
+        case "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER":
+            return _itin(rng)
+        case "UK_NATIONAL_INSURANCE_NUMBER":
+            return _nino(rng)
+        case "CA_SOCIAL_INSURANCE_NUMBER":
+            return _ca_sin(rng)
+        case "IN_AADHAAR":
+            return _aadhaar(rng)
     return None
+
+
+def _itin(rng: random.Random) -> str:
+    """A US ITIN: 9NN-7N-NNNN or 9NN-8N-NNNN (IRS ranges)."""
+    return f"9{rng.randrange(100):02d}-{rng.choice([7, 8])}{rng.randrange(10)}-{rng.randrange(10_000):04d}"
+
+
+def _nino(rng: random.Random) -> str:
+    """A UK National Insurance number: two prefix letters HMRC allocates, six digits, A-D."""
+    first = rng.choice("ABCEGHJKLMNOPRSTWXYZ")
+    second = rng.choice("ABCEGHJKLMNPRSTWXYZ")
+    while first + second in ("BG", "GB", "NK", "KN", "NT", "TN", "ZZ"):
+        second = rng.choice("ABCEGHJKLMNPRSTWXYZ")
+    digits = f"{rng.randrange(1_000_000):06d}"
+    sep = " " if rng.random() < 0.5 else ""
+    return f"{first}{second}{sep}{digits[:2]}{sep}{digits[2:4]}{sep}{digits[4:]}{sep}{rng.choice('ABCD')}"
+
+
+def _ca_sin(rng: random.Random) -> str:
+    """A Canadian SIN that passes Luhn, grouped 3-3-3."""
+    while True:
+        body = [rng.choice([1, 2, 3, 4, 5, 6, 7, 9])] + [rng.randrange(10) for _ in range(7)]
+        for check in range(10):
+            digits = body + [check]
+            total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits))
+            if total % 10 == 0:
+                text = "".join(map(str, digits))
+                return f"{text[:3]} {text[3:6]} {text[6:]}"
+
+
+def _aadhaar(rng: random.Random) -> str:
+    """An Aadhaar number (12 digits, first 2-9, Verhoeff check digit), grouped 4-4-4."""
+    d = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+         [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+         [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+         [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]]  # fmt: skip
+    p = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4], [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+         [8, 9, 1, 6, 0, 4, 3, 5, 2, 7], [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+         [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8]]  # fmt: skip
+    inverse = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9]
+    body = [rng.randrange(2, 10)] + [rng.randrange(10) for _ in range(10)]
+    c = 0
+    for i, digit in enumerate(reversed(body)):
+        c = d[c][p[(i + 1) % 8][digit]]
+    text = "".join(map(str, body)) + str(inverse[c])
+    return f"{text[:4]} {text[4:8]} {text[8:]}"
 
 
 @dataclass
@@ -234,9 +333,9 @@ def corpus(language: str, per_type: int, seed: int) -> list[Example]:
             if not value:
                 continue
             if pii_type == "NAME":
-                example = _framed(NAME_FRAMES[language][i % 2], "", value)
+                example = _framed(NAME_FRAMES[language][i % len(NAME_FRAMES[language])], "", value)
             elif pii_type == "ADDRESS":
-                example = _framed(ADDRESS_FRAMES[language][i % 2], "", value)
+                example = _framed(ADDRESS_FRAMES[language][i % len(ADDRESS_FRAMES[language])], "", value)
             else:
                 example = _framed(FRAMES[language][i % 2], LABELS[pii_type][language], value)
             begin, end, _ = example.spans[0]

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import regex
+import spacy
 import tldextract
 from presidio_analyzer import (
     AnalyzerEngine,
@@ -47,6 +48,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from opencomprehend.nlp.addresses import find_addresses
 from opencomprehend.nlp.registry import Engine
 
 log = logging.getLogger("opencomprehend.pii")
@@ -282,7 +284,7 @@ PII_CONTEXT: dict[str, dict[str, list[str]]] = {
         "ar": ["لوحة"],
         "hi": ["नंबर प्लेट", "पंजीकरण"],
         "ja": ["ナンバー"],
-        "ko": ["번호판"],
+        "ko": ["번호판", "차량"],
         "zh": ["车牌"],
         "zh-TW": ["車牌"],
     },
@@ -560,7 +562,16 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
         make("BANK_ACCOUNT_NUMBER", [_pattern("account", r"\b\d{6,17}\b", 0.05)]),
         make(
             "LICENSE_PLATE",
-            [_pattern("plate", r"(?-i:\b(?=[A-Z0-9 ·-]*\d)(?=[A-Z0-9 ·-]*[A-Z])[A-Z0-9]{1,4}(?:[ ·-]?[A-Z0-9]{1,4}){1,2}\b)", 0.05)],  # noqa: E501
+            [
+                _pattern("plate", r"(?-i:\b(?=[A-Z0-9 ·-]*\d)(?=[A-Z0-9 ·-]*[A-Z])[A-Z0-9]{1,4}(?:[ ·-]?[A-Z0-9]{1,4}){1,2}\b)", 0.05),  # noqa: E501
+                # Plates in the national scripts: Saudi Arabia (three Arabic letters, up to four digits),
+                # Japan (office, class number, kana, serial: "札幌 597 わ 12-34"), Korea ("59러7919",
+                # "서울12가3456") and mainland China (province, letter, serial: "黑S-82597").
+                _pattern("plate sa", r"(?<!\p{Arabic})\p{Arabic}(?:\s\p{Arabic}){1,2}\s[0-9٠-٩]{1,4}(?![0-9٠-٩])", 0.05),  # noqa: E501
+                _pattern("plate jp", r"(?<!\p{Han})\p{Han}{1,4}\s?\d{2,3}\s?\p{Hiragana}\s?(?:[\d・]{1,2}-[\d・]{2}|[\d・]{4}|[\d・]{1,4})(?![\d・])", 0.05),  # noqa: E501
+                _pattern("plate kr", r"(?<![\p{Hangul}\d])(?:\p{Hangul}{2}\s?)?\d{2,3}\s?\p{Hangul}\s?\d{4}(?!\d)", 0.05),  # noqa: E501
+                _pattern("plate cn", r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][-·•]?[A-Z0-9]{5,6}(?![A-Z0-9])", 0.3),  # noqa: E501
+            ],
         ),
         make(
             "CA_HEALTH_NUMBER",
@@ -759,9 +770,12 @@ _ADDRESS_NUMBER_AFTER = regex.compile(
 )
 
 
-def _addresses(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
-    """Address parts widened to house numbers and postcodes, and adjacent parts joined into one address."""
-    widened: list[tuple[int, int, float]] = []
+def _addresses(
+    text: str, spans: list[tuple[int, int, float]], written: list[tuple[int, int, float]] = ()  # type: ignore[assignment]
+) -> list[tuple[int, int, float]]:
+    """Places widened to house numbers and postcodes, and adjacent parts (those places, and the addresses
+    `written` out in full, as they are) joined into one address."""
+    widened: list[tuple[int, int, float]] = list(written)
     for begin, end, score in sorted(spans):
         before = _ADDRESS_NUMBER_BEFORE.search(text[max(0, begin - 60) : begin])
         if before and regex.search(r"\d", before.group()):
@@ -771,7 +785,7 @@ def _addresses(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int
             end += len(after.group())
         widened.append((begin, end, score))
     joined: list[tuple[int, int, float]] = []
-    for begin, end, score in widened:
+    for begin, end, score in sorted(widened):
         if joined:
             last_begin, last_end, last_score = joined[-1]
             gap = text[last_end:begin] if begin >= last_end else ""
@@ -803,6 +817,55 @@ _NOT_A_FIRST_WORD = frozenset(
     {"my", "mon", "ma", "mes", "mi", "mis", "mein", "meine", "meinen", "il", "o", "meu", "minha", "hello", "hi",
      "bonjour", "hola", "hallo", "ciao", "olá", "ola", "merci", "bitte", "please", "por", "per", "peça"}
 )  # fmt: skip
+# Words that begin a sentence and are no part of the name after them (greetings, "please", "yesterday",
+# "today"), per language; with spaCy's stop words of the language (except English, where "Will" and
+# "May" are names), a name the entity model ran into them is cut back to the name.
+_LEADING_WORDS = {
+    "en": ["hello", "hi", "dear", "please", "yesterday", "today", "tomorrow", "thanks", "thank"],
+    "es": ["hola", "ayer", "hoy", "mañana", "gracias", "estimado", "estimada", "querido", "querida"],
+    "fr": ["bonjour", "salut", "hier", "aujourd'hui", "demain", "cher", "chère", "merci"],
+    "de": ["hallo", "gestern", "heute", "morgen", "bitte", "danke", "liebe", "lieber", "sehr", "geehrte", "geehrter"],  # noqa: E501
+    "it": ["ciao", "buongiorno", "ieri", "oggi", "domani", "gentile", "caro", "cara", "grazie"],
+    "pt": ["olá", "ola", "ontem", "hoje", "amanhã", "caro", "cara", "prezado", "prezada", "obrigado", "obrigada"],
+    "ar": ["مرحبا", "مرحباً", "أمس", "اليوم", "غدا", "عزيزي", "عزيزتي", "شكرا"],
+    "hi": ["नमस्ते", "नमस्कार", "कृपया", "कल", "आज", "प्रिय", "धन्यवाद"],
+    "ja": ["こんにちは", "昨日", "今日", "明日"],
+    "ko": ["안녕하세요", "어제", "오늘", "내일", "감사합니다"],
+    "zh": ["你好", "昨天", "今天", "明天", "请", "谢谢"],
+    "zh-TW": ["你好", "昨天", "今天", "明天", "請", "謝謝"],
+}  # fmt: skip
+# A name that an honorific follows is a person's, whatever the entity model called it ("田中さん",
+# "김민수 씨", "王先生").
+_HONORIFIC_AFTER = regex.compile(r"[ \t]?(?:さん|様|さま|氏|君|くん|ちゃん|先生|씨|님|선생님|女士|小姐|老师|老師|जी)")
+
+
+@functools.cache
+def _leading_words(language: str) -> frozenset[str]:
+    words = set(_LEADING_WORDS.get(language, ())) | _NOT_A_FIRST_WORD
+    if language != "en":
+        try:
+            words |= set(spacy.util.get_lang_class(language.split("-")[0]).Defaults.stop_words)
+        except ImportError:  # pragma: no cover - every language here is spaCy's
+            pass
+    return frozenset(w.lower() for w in words)
+
+
+def _trim_name(text: str, begin: int, end: int, language: str) -> tuple[int, int]:
+    """A name without the sentence words the entity model ran it into: leading greetings, "please" and
+    adverbs ("Ayer Rita Falcó" -> "Rita Falcó"), and, in a cased script, trailing lower-case words
+    ("Madeleine Blanchard de signer le contrat" -> "Madeleine Blanchard")."""
+    tokens = [(m.start() + begin, m.end() + begin) for m in regex.finditer(r"\S+", text[begin:end])]
+    leading = _leading_words(language)
+    while tokens and text[tokens[0][0] : tokens[0][1]].strip(",.;:!?¡¿、，").lower() in leading:
+        tokens.pop(0)
+    while len(tokens) > 1 and text[tokens[-1][0]].islower() and text[tokens[0][0]].isupper():
+        tokens.pop()
+    if not tokens:
+        return begin, begin
+    b, e = tokens[0][0], tokens[-1][1]
+    while e > b and text[e - 1] in ",.;:!?":
+        e -= 1
+    return b, e
 
 
 def _label_word(text: str, entity: dict[str, Any]) -> bool:
@@ -888,16 +951,32 @@ class PiiEngine:
 
     def _named(self, text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found = []
+        # Addresses written out in full (street, number, town, postcode): inside one, a name is a street's,
+        # a number no date, and a place one of its parts.
+        written = find_addresses(text, self.language)
         places = []
         for entity in entities:
+            begin, end = entity["BeginOffset"], entity["EndOffset"]
+            if entity["Type"] in ("PERSON", "DATE", "LOCATION") and any(
+                begin < e and b < end and (entity["Type"] != "LOCATION" or b <= begin and end <= e)
+                for b, e, _ in written
+            ):
+                continue
             pii_type = NER_TYPES.get(entity["Type"])
+            if entity["Type"] in ("PERSON", "LOCATION", "ORGANIZATION") and _HONORIFIC_AFTER.match(text, end):
+                pii_type = "NAME"
+            if pii_type == "NAME":
+                trimmed = _trim_name(text, begin, end, self.language)
+                if trimmed[1] <= trimmed[0]:
+                    continue
+                entity = {**entity, "BeginOffset": trimmed[0], "EndOffset": trimmed[1]}
             if pii_type == "NAME" and _HOUSE_NUMBER_BEFORE.search(text[max(0, entity["BeginOffset"] - 12) : entity["BeginOffset"]]):  # noqa: E501
                 pii_type = "ADDRESS"
             if pii_type == "ADDRESS":
                 places.append((entity["BeginOffset"], entity["EndOffset"], entity["Score"]))
             elif pii_type is not None:
                 found.append(_entity(pii_type, entity["BeginOffset"], entity["EndOffset"], entity["Score"]))
-        found += [_entity("ADDRESS", b, e, s) for b, e, s in _addresses(text, places)]
+        found += [_entity("ADDRESS", b, e, s) for b, e, s in _addresses(text, places, written)]
         return found
 
     def recognise(self, texts: list[str]) -> list[list[dict[str, Any]]]:

@@ -1,0 +1,114 @@
+"""Addresses written out in full, names cut back to the name, and plates in national scripts: the PII
+engine of each language on real-world forms (public buildings' addresses, not the benchmark's generator)."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from opencomprehend.nlp import pii
+from opencomprehend.nlp.addresses import find_addresses
+from opencomprehend.runtime import worker
+
+ADDRESSES = [
+    ("en", "Send it to 1600 Pennsylvania Avenue NW, Washington, DC 20500 by Friday.", "1600 Pennsylvania Avenue NW, Washington, DC 20500"),  # noqa: E501
+    ("en", "The office is at 10 Downing Street, London SW1A 2AA now.", "10 Downing Street, London SW1A 2AA"),
+    ("en", "Ship to 350 Fifth Avenue Suite 3400, New York, NY 10118", "350 Fifth Avenue Suite 3400, New York, NY 10118"),  # noqa: E501
+    ("es", "La sede está en Calle de Alcalá, 48, 28014 Madrid desde 2010.", "Calle de Alcalá, 48, 28014 Madrid"),
+    ("es", "Vivo en Avenida Diagonal 640 Piso 3, Barcelona, 08017.", "Avenida Diagonal 640 Piso 3, Barcelona, 08017"),
+    ("fr", "Écrivez au 55, rue du Faubourg Saint-Honoré, 75008 Paris.", "55, rue du Faubourg Saint-Honoré, 75008 Paris"),
+    ("de", "Wir sind in der Friedrichstraße 43, 10117 Berlin zu finden.", "Friedrichstraße 43, 10117 Berlin"),
+    ("it", "La mostra è in Piazza del Colosseo, 1, 00184 Roma (RM).", "Piazza del Colosseo, 1, 00184 Roma (RM)"),
+    ("pt", "A loja fica na Avenida da Liberdade, 120, 1250-146 Lisboa.", "Avenida da Liberdade, 120, 1250-146 Lisboa"),
+    ("ar", "العنوان: شارع الملك فهد، حي العليا، الرياض 12214", "شارع الملك فهد، حي العليا، الرياض 12214"),
+    ("hi", "हमारा पता 12 गांधी मार्ग, पुणे 411001 है।", "12 गांधी मार्ग, पुणे 411001"),
+    ("ja", "所在地は東京都千代田区千代田1丁目1番1号です。", "東京都千代田区千代田1丁目1番1号"),
+    ("ko", "주소는 서울특별시 종로구 세종대로 209입니다.", "서울특별시 종로구 세종대로 209"),
+    ("zh", "我们的办公室位于北京市朝阳区建国路88号。", "北京市朝阳区建国路88号"),
+    ("zh-TW", "請寄到110 臺北市信義區信義路五段7號。", "110 臺北市信義區信義路五段7號"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "address"), ADDRESSES, ids=[a[0] + "-" + a[2][:12] for a in ADDRESSES])
+def test_an_address_written_out_is_one_span(language: str, text: str, address: str) -> None:
+    begin = text.index(address)
+    assert [(b, e) for b, e, _ in find_addresses(text, language)] == [(begin, begin + len(address))]
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "I have 3 cats and 2 dogs, and 14 fish."),
+        ("en", "In 2019 the team won 4 of its 6 games."),
+        ("es", "La Calle Mayor es muy bonita."),  # a street without a number or town is the model's to find
+        ("fr", "Il a pris la rue à gauche 3 fois."),
+        ("de", "Das Wetter war 3 Tage lang schön."),
+        ("it", "Ho comprato 12 uova."),
+        ("ja", "今日は3時に会いましょう。"),
+        ("zh", "我有3个苹果。"),
+        ("ko", "사과 3개를 샀습니다."),
+    ],
+)
+def test_numbers_in_ordinary_sentences_are_no_address(language: str, text: str) -> None:
+    assert find_addresses(text, language) == []
+
+
+@functools.cache
+def engine(language: str) -> pii.PiiEngine:
+    return pii.PiiEngine(language, worker.engine_for(language))
+
+
+def spans(language: str, text: str) -> set[tuple[str, str]]:
+    return {(text[e["BeginOffset"] : e["EndOffset"]], e["Type"]) for e in engine(language).recognise([text])[0]}
+
+
+def test_a_written_address_is_one_entity_and_its_street_is_no_name() -> None:
+    text = "Envíe el paquete a Pasaje de Andrea Hernández 56, Santa Cruz de Tenerife, 29239."
+    found = spans("es", text)
+    assert ("Pasaje de Andrea Hernández 56, Santa Cruz de Tenerife, 29239", "ADDRESS") in found
+    assert not any(t == "NAME" for _, t in found)
+
+
+def test_house_numbers_and_postcodes_are_no_dates() -> None:
+    found = spans("en", "Mail it to 1231 Brian Union, Thompsonside, ID 59145 please.")
+    assert found == {("1231 Brian Union, Thompsonside, ID 59145", "ADDRESS")}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "name"),
+    [
+        ("fr", "Merci de demander à Théophile Delaunay de signer le contrat.", "Théophile Delaunay"),
+        ("es", "Ayer Rita Falcó llamó por la factura.", "Rita Falcó"),
+        ("it", "Ieri Rocco Tomasetti ha chiamato per la fattura.", "Rocco Tomasetti"),
+    ],
+)
+def test_a_name_is_cut_back_to_the_name(language: str, text: str, name: str) -> None:
+    names = {s for s, t in spans(language, text) if t == "NAME"}
+    assert names == {name}
+
+
+def test_the_name_cutter_keeps_particles_inside_a_name() -> None:
+    text = "Bonjour Élisabeth de la Blanchet de Paris"
+    begin = text.index("Élisabeth")
+    assert pii._trim_name(text, 0, len("Bonjour Élisabeth de la Blanchet"), "fr") == (begin, begin + 24)
+    assert pii._trim_name("hola", 0, 4, "es") == (0, 0)
+
+
+def test_an_honorific_makes_a_name() -> None:
+    assert pii._HONORIFIC_AFTER.match("田中直樹さんから", 4)
+    assert pii._HONORIFIC_AFTER.match("김민수 씨에게", 3)
+    assert not pii._HONORIFIC_AFTER.match("東京都から", 3)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "plate"),
+    [
+        ("ar", "لوحة السيارة: د ص س ٣٩٨٢", "د ص س ٣٩٨٢"),
+        ("ja", "ナンバープレート：札幌 597 わ 12-34", "札幌 597 わ 12-34"),
+        ("ko", "제 차량 번호는 59러7919입니다.", "59러7919"),
+        ("zh", "我的车牌号是吉X-23028。", "吉X-23028"),
+    ],
+)
+def test_plates_in_national_scripts(language: str, text: str, plate: str) -> None:
+    assert (plate, "LICENSE_PLATE") in spans(language, text)
