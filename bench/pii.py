@@ -62,11 +62,11 @@ NAME_FRAMES = {
     "es": ["Hola, me llamo {value}.", "Por favor, pida a {value} que firme el contrato.",
            "Ayer {value} llamó por la factura.", "El informe lo escribió {value} y se envió a la junta."],
     "fr": ["Bonjour, je m'appelle {value}.", "Merci de demander à {value} de signer le contrat.",
-           "Hier, {value} a appelé au sujet de la facture.", "Le rapport a été rédigé par {value} et envoyé au conseil."],
+           "Hier, {value} a appelé au sujet de la facture.", "Le rapport a été rédigé par {value} et envoyé au conseil."],  # noqa: E501
     "de": ["Hallo, mein Name ist {value}.", "Bitte bitten Sie {value}, den Vertrag zu unterschreiben.",
            "Gestern hat {value} wegen der Rechnung angerufen.", "Der Bericht wurde von {value} geschrieben und an den Vorstand geschickt."],  # noqa: E501
     "it": ["Ciao, mi chiamo {value}.", "Per favore chieda a {value} di firmare il contratto.",
-           "Ieri {value} ha chiamato per la fattura.", "La relazione è stata scritta da {value} e inviata al consiglio."],
+           "Ieri {value} ha chiamato per la fattura.", "La relazione è stata scritta da {value} e inviata al consiglio."],  # noqa: E501
     "pt": ["Olá, o meu nome é {value}.", "Peça a {value} que assine o contrato.",
            "Ontem {value} ligou por causa da fatura.", "O relatório foi escrito por {value} e enviado à direção."],  # noqa: E501
     "ar": ["مرحبا، اسمي {value}.", "يرجى أن تطلب من {value} توقيع العقد.",

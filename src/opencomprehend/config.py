@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     shard_documents: int = 64
     shard_chars: int = 100_000
     preload_languages: list[str] = ["en"]
+    # Also build those languages' PII analyzers (Presidio's recognizers, about 3 s each) in every worker
+    # before its first task, so the first DetectPiiEntities or PII shard does not wait for them.
+    preload_pii: bool = True
 
     # Scheduler and leases.
     poll_interval_s: float = 0.2

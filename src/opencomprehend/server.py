@@ -21,6 +21,7 @@ from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.scheduler import Scheduler
 from opencomprehend.jobs.store import JobStore
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
+from opencomprehend.runtime.runner import pii_engine_key
 from opencomprehend.security.credentials import CredentialStore
 from opencomprehend.security.keyring import KeyRing
 from opencomprehend.security.keys import master_cipher
@@ -93,6 +94,15 @@ def open_roles(settings: Settings) -> RoleRegistry:
     return RoleRegistry(settings.data_dir / "roles.json", master_cipher(settings.data_dir, settings.master_key))
 
 
+def preload_keys(settings: Settings) -> list[str]:
+    """The engines every worker loads before its first task: the preloaded languages' entity models, and
+    their PII detection unless `preload_pii` is off."""
+    keys = list(settings.preload_languages)
+    if settings.preload_pii:
+        keys += [pii_engine_key(language) for language in settings.preload_languages]
+    return keys
+
+
 def open_runner(settings: Settings) -> LocalPool | DaskRunner:
     """The runtime shards run on: this node's warm worker processes, or a Dask cluster's workers."""
     if settings.runtime == "dask":
@@ -100,10 +110,10 @@ def open_runner(settings: Settings) -> LocalPool | DaskRunner:
 
         if not settings.dask_scheduler:
             raise ValueError("The dask runtime needs the scheduler's address (--scheduler tcp://host:port).")
-        return DaskRunner(settings.dask_scheduler, settings.preload_languages, settings.worker_task_timeout_s)
+        return DaskRunner(settings.dask_scheduler, preload_keys(settings), settings.worker_task_timeout_s)
     return LocalPool(
         settings.workers,
-        settings.preload_languages,
+        preload_keys(settings),
         max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
         settings.worker_task_timeout_s,
         settings.realtime_workers,

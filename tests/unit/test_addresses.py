@@ -17,7 +17,7 @@ ADDRESSES = [
     ("en", "Ship to 350 Fifth Avenue Suite 3400, New York, NY 10118", "350 Fifth Avenue Suite 3400, New York, NY 10118"),  # noqa: E501
     ("es", "La sede está en Calle de Alcalá, 48, 28014 Madrid desde 2010.", "Calle de Alcalá, 48, 28014 Madrid"),
     ("es", "Vivo en Avenida Diagonal 640 Piso 3, Barcelona, 08017.", "Avenida Diagonal 640 Piso 3, Barcelona, 08017"),
-    ("fr", "Écrivez au 55, rue du Faubourg Saint-Honoré, 75008 Paris.", "55, rue du Faubourg Saint-Honoré, 75008 Paris"),
+    ("fr", "Écrivez au 55, rue du Faubourg Saint-Honoré, 75008 Paris.", "55, rue du Faubourg Saint-Honoré, 75008 Paris"),  # noqa: E501
     ("de", "Wir sind in der Friedrichstraße 43, 10117 Berlin zu finden.", "Friedrichstraße 43, 10117 Berlin"),
     ("it", "La mostra è in Piazza del Colosseo, 1, 00184 Roma (RM).", "Piazza del Colosseo, 1, 00184 Roma (RM)"),
     ("pt", "A loja fica na Avenida da Liberdade, 120, 1250-146 Lisboa.", "Avenida da Liberdade, 120, 1250-146 Lisboa"),

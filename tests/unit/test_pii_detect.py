@@ -188,6 +188,17 @@ def test_the_worker_serves_pii_under_its_own_engine_key() -> None:
     assert entities == [{"Score": 1.0, "Type": "EMAIL", "BeginOffset": 0, "EndOffset": 16}]
 
 
+def test_workers_preload_the_pii_detection_of_their_languages() -> None:
+    from opencomprehend.config import Settings
+    from opencomprehend.server import preload_keys
+
+    settings = Settings(preload_languages=["en", "de"])
+    assert preload_keys(settings) == ["en", "de", pii_engine_key("en"), pii_engine_key("de")]
+    assert preload_keys(settings.model_copy(update={"preload_pii": False})) == ["en", "de"]
+    worker.warm([pii_engine_key("de")])
+    assert isinstance(worker._engines[pii_engine_key("de")], pii.PiiEngine)
+
+
 @pytest.mark.parametrize(
     ("check", "good", "bad"),
     [

@@ -19,11 +19,14 @@ it is left out of the analysis.
 from __future__ import annotations
 
 import codecs
+import io
+import itertools
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .documents import LINE_END, ONE_DOC_PER_FILE
 from .objects import ObjectStore, parse_s3_uri
@@ -91,67 +94,150 @@ def read_records(parts: Iterable[Path]) -> Iterator[dict[str, Any]]:
                     yield json.loads(line)
 
 
-def _by_file(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """Consecutive records of one file: the parts hold documents in input order, file after file."""
-    current: str | None = None
-    batch: list[dict[str, Any]] = []
-    for record in records:
-        if record["File"] != current:
-            if current is not None:
-                yield current, batch
-            current, batch = record["File"], []
-        batch.append(record)
-    if current is not None:
-        yield current, batch
+def _by_file(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
+    """Consecutive records of one file, as they are read: the parts hold documents in input order, file
+    after file, so no file's records are ever all in memory."""
+    return itertools.groupby(records, key=lambda record: record["File"])
 
 
-def offsets_file(records: list[dict[str, Any]]) -> bytes:
-    """An ONLY_OFFSETS .out file: the records as JSON lines, in Comprehend's key order."""
-    lines = []
+def _offset_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A record in Comprehend's key order."""
+    ordered: dict[str, Any] = {}
+    if "Entities" in record:
+        ordered["Entities"] = record["Entities"]
+    ordered["File"] = record["File"]
+    if "Line" in record:
+        ordered["Line"] = record["Line"]
+    for key in ("ErrorCode", "ErrorMessage"):
+        if key in record:
+            ordered[key] = record[key]
+    return ordered
+
+
+def write_offsets(records: Iterable[dict[str, Any]], out: BinaryIO) -> None:
+    """An ONLY_OFFSETS .out file: the records as JSON lines."""
     for record in records:
-        ordered: dict[str, Any] = {}
+        out.write(json.dumps(_offset_record(record), ensure_ascii=False).encode("utf-8") + b"\n")
+
+
+def offsets_file(records: Iterable[dict[str, Any]]) -> bytes:
+    """An ONLY_OFFSETS .out file's bytes."""
+    out = io.BytesIO()
+    write_offsets(records, out)
+    return out.getvalue()
+
+
+# A line longer than this is not held while redacting: it was over the document size limit (100 KB), so
+# its record has no entities and its redacted form is an empty line.
+HOLD_BYTES = 4 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+
+
+def _stream_lines(stream: BinaryIO, chunk_size: int = READ_CHUNK) -> Iterator[tuple[bytes | None, bytes]]:
+    """(content, line end) of each line of `stream`, read a chunk at a time; content None for a line
+    longer than HOLD_BYTES. Line ends as documents.LINE_END splits them (CRLF, CR, LF); the last line has
+    an empty line end, and is there only if it has content (or the stream has no line end at all)."""
+    line = bytearray()
+    too_long = False
+    pending_cr = False  # a chunk ended in CR: CRLF or CR is decided by the next chunk
+    yielded = False
+
+    def add(piece: bytes) -> None:
+        nonlocal too_long
+        if not too_long:
+            line.extend(piece)
+            if len(line) > HOLD_BYTES:
+                too_long = True
+                line.clear()
+
+    def take(end: bytes) -> tuple[bytes | None, bytes]:
+        nonlocal too_long, yielded
+        content = None if too_long else bytes(line)
+        line.clear()
+        too_long, yielded = False, True
+        return content, end
+
+    while chunk := stream.read(chunk_size):
+        pos = 0
+        if pending_cr:
+            pending_cr = False
+            if chunk.startswith(b"\n"):
+                yield take(b"\r\n")
+                pos = 1
+            else:
+                yield take(b"\r")
+        for match in LINE_END.finditer(chunk, pos):
+            add(chunk[pos : match.start()])
+            pos = match.end()
+            if match.group() == b"\r" and pos == len(chunk):
+                pending_cr = True
+                break
+            yield take(match.group())
+        else:
+            add(chunk[pos:])
+    if pending_cr:
+        yield take(b"\r")
+    elif line or too_long or not yielded:
+        yield take(b"")
+
+
+def write_redacted(
+    stream: BinaryIO, records: Iterable[dict[str, Any]], input_format: str, redaction: Redaction, out: BinaryIO
+) -> bool:
+    """An ONLY_REDACTION .out file: the input `stream` with the entities of `records` redacted, written to
+    `out` as it is read. Only documents that have a record are written (a stopped job's unfinished
+    documents are not); False when nothing of the file may be written."""
+    first = stream.read(len(codecs.BOM_UTF8))
+    bom = codecs.BOM_UTF8 if first == codecs.BOM_UTF8 else b""
+    if input_format == ONE_DOC_PER_FILE:
+        record = next(iter(records), None)
+        if record is None or "Entities" not in record:
+            return False
+        # A document with entities was within the size limit, so it is read whole.
+        body = first[len(bom) :] + stream.read()
+        out.write(bom + redaction.apply(body.decode("utf-8"), record["Entities"]).encode("utf-8"))
+        return True
+    out.write(bom)
+    rest = io.BufferedReader(_Prefixed(first[len(bom) :], stream))  # type: ignore[arg-type]
+    pending = iter(records)
+    record = next(pending, None)
+    for number, (content, line_end) in enumerate(_stream_lines(rest)):
+        if record is None or record.get("Line") != number or record.get("ErrorCode") == "UNSUPPORTED_ENCODING":
+            break  # not analysed (stopped, or unreadable from here on): nothing more of this file
         if "Entities" in record:
-            ordered["Entities"] = record["Entities"]
-        ordered["File"] = record["File"]
-        if "Line" in record:
-            ordered["Line"] = record["Line"]
-        for key in ("ErrorCode", "ErrorMessage"):
-            if key in record:
-                ordered[key] = record[key]
-        lines.append(json.dumps(ordered, ensure_ascii=False))
-    return ("\n".join(lines) + "\n").encode("utf-8")
+            if content is None:
+                break  # never held, so never copied: nothing more of this file
+            out.write(redaction.apply(content.decode("utf-8"), record["Entities"]).encode("utf-8"))
+        out.write(line_end)
+        record = next(pending, None)
+    return True
+
+
+class _Prefixed(io.RawIOBase):
+    """`prefix`, then the rest of `stream`: what was read to look for a byte order mark is not lost."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def redacted_file(data: bytes, records: list[dict[str, Any]], input_format: str, redaction: Redaction) -> bytes | None:
-    """An ONLY_REDACTION .out file: the input bytes with the entities of `records` redacted.
-
-    Only documents that have a record are written (a stopped job's unfinished documents are not); None
-    when nothing of the file may be written.
-    """
-    bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
-    body = data[len(bom) :]
-    if input_format == ONE_DOC_PER_FILE:
-        record = records[0] if records else None
-        if record is None or "Entities" not in record:
-            return None
-        return bom + redaction.apply(body.decode("utf-8"), record["Entities"]).encode("utf-8")
-    by_line = {record["Line"]: record for record in records}
-    out = [bom]
-    start, number = 0, 0
-    ends = list(LINE_END.finditer(body))
-    segments = [(m.start(), m.group()) for m in ends]
-    if not ends or ends[-1].end() < len(body):
-        segments.append((len(body), b""))
-    for stop, line_end in segments:
-        record = by_line.get(number)
-        if record is None or record.get("ErrorCode") == "UNSUPPORTED_ENCODING":
-            break  # not analysed (stopped, or unreadable from here on): nothing more of this file
-        if "Entities" in record:
-            out.append(redaction.apply(body[start:stop].decode("utf-8"), record["Entities"]).encode("utf-8"))
-        out.append(line_end)
-        start = stop + len(line_end)
-        number += 1
-    return b"".join(out)
+    """write_redacted on bytes: the redacted file's bytes, or None when nothing of it may be written."""
+    out = io.BytesIO()
+    return out.getvalue() if write_redacted(io.BytesIO(data), records, input_format, redaction, out) else None
 
 
 def publish_pii_output(
@@ -163,22 +249,31 @@ def publish_pii_output(
     input_keys: dict[str, str],
     input_format: str,
     redaction: Redaction,
+    work: Path | None = None,
 ) -> int:
     """Write one `<File>.out` per input file with records; returns how many objects were written.
 
     `input_keys` maps each record's File to its key in the input bucket (redaction re-reads the input, so
-    that every byte outside an entity is copied exactly as it was).
+    that every byte outside an entity is copied exactly as it was). Each file is streamed: from the
+    input object and the parts into a file in `work` (or the system's temporary folder), then uploaded,
+    so neither an input file nor its records are held in memory, however large.
     """
     out_bucket, out_key = parse_s3_uri(output_prefix)
     in_bucket, _ = parse_s3_uri(input_uri)
     written = 0
     for file, records in _by_file(read_records(parts)):
-        if mode == ONLY_REDACTION:
-            data = redacted_file(objects.get_bytes(in_bucket, input_keys[file]), records, input_format, redaction)
-            if data is None:
-                continue
-        else:
-            data = offsets_file(records)
-        objects.put_bytes(out_bucket, f"{out_key}{file}.out", data)
+        with tempfile.NamedTemporaryFile(dir=work, prefix="pii-", suffix=".out") as spool:
+            if mode == ONLY_REDACTION:
+                stream = objects.open_stream(in_bucket, input_keys[file])
+                try:
+                    wanted = write_redacted(stream, records, input_format, redaction, spool)
+                finally:
+                    stream.close()
+                if not wanted:
+                    continue
+            else:
+                write_offsets(records, spool)
+            spool.flush()
+            objects.put_file(out_bucket, f"{out_key}{file}.out", Path(spool.name))
         written += 1
     return written

@@ -173,5 +173,5 @@ def assemble_pii(
     keys = {file_name(input_uri, info.key): info.key for info in infos}
     return publish_pii_output(
         objects, [part_path(work, n) for n in shard_numbers], output_prefix, mode, input_uri, keys, input_format,
-        redaction,
+        redaction, work,
     )  # fmt: skip
