@@ -72,7 +72,7 @@ def test_redaction_streams_to_the_same_bytes_as_the_whole_file(parts: list[bytes
 
 
 def test_redaction_stops_where_the_records_stop() -> None:
-    body = "Ann\nBob\nCid\n".encode()
+    body = b"Ann\nBob\nCid\n"
     records = records_for(body)[:2]  # a stopped job finished two documents
     out = io.BytesIO()
     write_redacted(io.BytesIO(body), records, "ONE_DOC_PER_LINE", MASK_ALL, out)
