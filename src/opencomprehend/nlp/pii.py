@@ -471,16 +471,18 @@ def pt_nif_valid(number: str) -> bool:
 
 
 class _Checked(PatternRecognizer):
-    """A pattern recognizer whose matches a function validates (True: certain; False: not this type)."""
+    """A pattern recognizer whose matches a function validates (True: certain, or only possible when
+    `certain` is off; False: not this type, unless `reject` is off)."""
 
-    def __init__(self, check: Callable[[str], bool], *, reject: bool = True, **kwargs: Any) -> None:
+    def __init__(self, check: Callable[[str], bool], *, reject: bool = True, certain: bool = True, **kwargs: Any) -> None:  # noqa: E501
         super().__init__(**kwargs)
         self._check = check
         self._reject = reject
+        self._certain = certain
 
     def validate_result(self, pattern_text: str) -> bool | None:
         if self._check(pattern_text):
-            return True
+            return True if self._certain else None
         return False if self._reject else None
 
 
@@ -546,9 +548,13 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
         make(
             "PHONE",
             [
-                _pattern("grouped", r"(?<![\d+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?|\d{1,4}[\s.-])\d{2,4}[\s.-]\d{3,4}(?!\d)", 0.1),  # noqa: E501
+                _pattern("grouped", r"(?<![\d+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?|\d{1,5}[\s.-])(?:\d{2,4}[\s.-]){0,2}\d{3,10}(?![\d-])", 0.1),  # noqa: E501
+                _pattern("international", r"(?<![\d+])\+\d{1,3}[\s.-]?\d{6,12}(?!\d)", 0.1),
                 _pattern("digits", r"(?<![\d+])\+?\d{10,12}(?!\d)", 0.05),
             ],
+            # A phone number has 7 to 15 digits (ITU-T E.164).
+            lambda t: 7 <= len(_digits(t)) <= 15,
+            certain=False,
         ),
         make("CREDIT_DEBIT_CVV", [_pattern("cvv", r"\b\d{3,4}\b", 0.01)]),
         make(
@@ -926,6 +932,34 @@ def _trim(text: str, begin: int, end: int, pii_type: str = "") -> tuple[int, int
     return begin, end
 
 
+def _widest(text: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One finding per identifier: a finding inside a longer one of its type (libphonenumber's "3955185831"
+    inside "+91 3955185831") is that one, with the better score; and a number inside a phone number
+    written with its country code or area code ("+91 132 2419027") is part of the phone number."""
+
+    def inside(inner: dict[str, Any], outer: dict[str, Any]) -> bool:
+        return (
+            outer["BeginOffset"] <= inner["BeginOffset"]
+            and inner["EndOffset"] <= outer["EndOffset"]
+            and outer["EndOffset"] - outer["BeginOffset"] > inner["EndOffset"] - inner["BeginOffset"]
+        )
+
+    kept = []
+    for entity in found:
+        outer = [
+            o
+            for o in found
+            if inside(entity, o)
+            and (o["Type"] == entity["Type"] or (o["Type"] == "PHONE" and text[o["BeginOffset"]] in "+("))
+        ]
+        if not outer:
+            kept.append(entity)
+            continue
+        for o in outer:
+            o["Score"] = max(o["Score"], entity["Score"])
+    return kept
+
+
 class PiiEngine:
     """PII entities for texts of one language: Presidio for structured identifiers, `ner` for the rest.
 
@@ -947,7 +981,7 @@ class PiiEngine:
             begin, end = _trim(text, result.start, result.end, pii_type)
             if end > begin:
                 found.append(_entity(pii_type, begin, end, result.score))
-        return found
+        return _widest(text, found)
 
     def _named(self, text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found = []

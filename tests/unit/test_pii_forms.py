@@ -1,5 +1,6 @@
-"""Addresses written out in full, names cut back to the name, and plates in national scripts: the PII
-engine of each language on real-world forms (public buildings' addresses, not the benchmark's generator)."""
+"""The PII engine of each language on real-world forms (public buildings' addresses, not the benchmark's
+generator): addresses written out in full, names cut back to the name, plates in national scripts, phone
+numbers whole."""
 
 from __future__ import annotations
 
@@ -112,3 +113,16 @@ def test_an_honorific_makes_a_name() -> None:
 )
 def test_plates_in_national_scripts(language: str, text: str, plate: str) -> None:
     assert (plate, "LICENSE_PLATE") in spans(language, text)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "phone"),
+    [
+        ("hi", "फ़ोन नंबर: +91 3955185831", "+91 3955185831"),
+        ("hi", "फ़ोन नंबर: +91 132 2419027", "+91 132 2419027"),  # not a UK NHS number inside it
+        ("zh-TW", "電話：071 60590344", "071 60590344"),
+        ("en", "Call me on 01718 906267 tomorrow.", "01718 906267"),
+    ],
+)
+def test_a_phone_number_is_found_whole(language: str, text: str, phone: str) -> None:
+    assert {(s, t) for s, t in spans(language, text) if t != "DATE_TIME"} == {(phone, "PHONE")}
