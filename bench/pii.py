@@ -231,7 +231,11 @@ def _value(pii_type: str, fake: Faker, rng: random.Random, language: str) -> str
         case "VEHICLE_IDENTIFICATION_NUMBER":
             return fake.vin()
         case "SSN":
-            return {"es": fake.nif() if hasattr(fake, "nif") else None}.get(language) or fake.ssn()
+            number = {"es": fake.nif() if hasattr(fake, "nif") else None}.get(language) or fake.ssn()
+            # Some of Faker's Korean resident numbers have month 00: no such number exists, so they are left out.
+            if language == "ko" and not (1 <= int(number[2:4]) <= 12 and 1 <= int(number[4:6]) <= 31):
+                return None
+            return number
         case "BANK_ROUTING":
             return fake.aba()
         case "PASSPORT_NUMBER":

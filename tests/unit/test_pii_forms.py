@@ -126,3 +126,26 @@ def test_plates_in_national_scripts(language: str, text: str, plate: str) -> Non
 )
 def test_a_phone_number_is_found_whole(language: str, text: str, phone: str) -> None:
     assert {(s, t) for s, t in spans(language, text) if t != "DATE_TIME"} == {(phone, "PHONE")}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        # An IPv6 address right after Japanese text, and nothing inside it.
+        ("ja", "私のIPアドレスは5c15:ebe0:1129:8ea3:b713:ca72:aaca:2235です。",
+         {("5c15:ebe0:1129:8ea3:b713:ca72:aaca:2235", "IP_ADDRESS")}),
+        ("hi", "IP: 876:b34d:77d0:696d:6979:3680:3314:1a2b", {("876:b34d:77d0:696d:6979:3680:3314:1a2b", "IP_ADDRESS")}),  # noqa: E501
+        # The words of a label are no name ("my card number"), and a label is no address.
+        ("ko", "제 카드 번호는 4111 1111 1111 1111입니다.", {("4111 1111 1111 1111", "CREDIT_DEBIT_NUMBER")}),
+        ("ko", "청구지 주소: 서울특별시 종로구 세종대로 209", {("서울특별시 종로구 세종대로 209", "ADDRESS")}),
+        # A Korean phone number that happens to pass the NHS checksum is a phone number.
+        ("ko", "전화번호: 033-668-2360", {("033-668-2360", "PHONE")}),
+    ],
+)
+def test_what_a_finding_holds_and_what_labels_are(language: str, text: str, expected: set) -> None:
+    assert spans(language, text) == expected
+
+
+def test_weak_checksum_numbers_are_recognized_in_english_only() -> None:
+    assert ("110000000", "BANK_ROUTING") in spans("en", "My routing number is 110000000.")
+    assert not any(t == "BANK_ROUTING" for _, t in spans("de", "Die Nummer ist 110000000."))

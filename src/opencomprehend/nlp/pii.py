@@ -615,25 +615,28 @@ _PRESIDIO_CLASSES: tuple[type[EntityRecognizer], ...] = (
     presidio.MacAddressRecognizer,
     presidio.UrlRecognizer,
     presidio.DateRecognizer,
-    presidio.AbaRoutingRecognizer,
     presidio.UsSsnRecognizer,
     presidio.UsItinRecognizer,
     presidio.UsLicenseRecognizer,
     presidio.UsPassportRecognizer,
-    presidio.NhsRecognizer,
     presidio.UkNinoRecognizer,
     presidio.UkPassportRecognizer,
     presidio.UkDrivingLicenceRecognizer,
     presidio.UkVehicleRegistrationRecognizer,
     presidio.CaSinRecognizer,
     presidio.InPanRecognizer,
-    presidio.InAadhaarRecognizer,
     presidio.InVoterRecognizer,
     presidio.InPassportRecognizer,
     presidio.InVehicleRegistrationRecognizer,
 )
+# Numbers whose only check is a weak checksum (one random number in 10 or 11 passes it: ABA routing, NHS,
+# Aadhaar) would take the phone and account numbers of other countries' text for those of the US, the UK
+# and India; so they are recognized in English (and Aadhaar in Hindi) only.
+_WEAK_CHECKSUM_CLASSES = (presidio.AbaRoutingRecognizer, presidio.NhsRecognizer, presidio.InAadhaarRecognizer)
 # Country recognizers that only make sense in their own language (and English).
 _NATIONAL_CLASSES: dict[str, tuple[type[EntityRecognizer], ...]] = {
+    "en": _WEAK_CHECKSUM_CLASSES,
+    "hi": (presidio.InAadhaarRecognizer,),
     "es": (presidio.EsNifRecognizer, presidio.EsNieRecognizer, presidio.EsPassportRecognizer),
     "it": (
         presidio.ItFiscalCodeRecognizer,
@@ -736,7 +739,12 @@ _ASCII_BOUNDARY = r"(?:(?<![0-9A-Za-z])(?=[0-9A-Za-z])|(?<=[0-9A-Za-z])(?![0-9A-
 def _ascii_boundaries(recognizers: list[EntityRecognizer]) -> list[EntityRecognizer]:
     for recognizer in recognizers:
         for pattern in getattr(recognizer, "patterns", None) or []:
-            pattern.regex = pattern.regex.replace(r"\b", _ASCII_BOUNDARY).replace(r"(?!\w)", r"(?![0-9A-Za-z])")
+            pattern.regex = (
+                pattern.regex.replace(r"\b", _ASCII_BOUNDARY)
+                .replace(r"(?!\w)", r"(?![0-9A-Za-z])")
+                .replace(r"(?<![\w:]", r"(?<![0-9A-Za-z_:]")
+                .replace(r"(?![\w:]", r"(?![0-9A-Za-z_:]")
+            )
             pattern.compiled_regex = pattern.compiled_with_flags = None
     return recognizers
 
@@ -814,7 +822,14 @@ def _holds(outer: dict[str, Any], inner: dict[str, Any]) -> bool:
 @functools.cache
 def _label_words() -> frozenset[str]:
     words = {w.lower() for by_language in PII_CONTEXT.values() for ws in by_language.values() for w in ws}
-    return frozenset(words | {w.lower() for w in PASSWORD_WORDS + USERNAME_WORDS})
+    return frozenset(words | {w.lower() for w in PASSWORD_WORDS + USERNAME_WORDS + ADDRESS_WORDS})
+
+
+# The word for "address" in each language: a label before one, never a place itself.
+ADDRESS_WORDS = [
+    "address", "dirección", "domicilio", "adresse", "anschrift", "indirizzo", "morada", "endereço", "عنوان",
+    "العنوان", "पता", "住所", "주소", "地址", "地點", "地点",
+]  # fmt: skip
 
 
 # No name or address begins with a possessive or a greeting; the small entity models sometimes take
@@ -836,7 +851,7 @@ _LEADING_WORDS = {
     "ar": ["مرحبا", "مرحباً", "أمس", "اليوم", "غدا", "عزيزي", "عزيزتي", "شكرا"],
     "hi": ["नमस्ते", "नमस्कार", "कृपया", "कल", "आज", "प्रिय", "धन्यवाद"],
     "ja": ["こんにちは", "昨日", "今日", "明日"],
-    "ko": ["안녕하세요", "어제", "오늘", "내일", "감사합니다"],
+    "ko": ["안녕하세요", "어제", "오늘", "내일", "감사합니다", "제", "저의", "나의"],
     "zh": ["你好", "昨天", "今天", "明天", "请", "谢谢"],
     "zh-TW": ["你好", "昨天", "今天", "明天", "請", "謝謝"],
 }  # fmt: skip
@@ -881,10 +896,43 @@ def _label_word(text: str, entity: dict[str, Any]) -> bool:
     followed_by_colon = text[entity["EndOffset"] : entity["EndOffset"] + 2].lstrip().startswith((":", "："))
     first = span.split(maxsplit=1)[0].strip(",.").lower() if span.strip() else ""
     return (
-        span.lower() in _label_words()
-        or (followed_by_colon and " " not in span.strip())
+        span.lower().strip(":：.,") in _label_words()
+        or (followed_by_colon and (" " not in span.strip() or span.split()[-1].lower() in _label_words()))
         or (entity["Type"] in ("NAME", "ADDRESS") and first in _NOT_A_FIRST_WORD)
+        or (entity["Type"] in ("NAME", "ADDRESS") and _label_fragments(span))
     )
+
+
+def _after_label(text: str, entity: dict[str, Any]) -> dict[str, Any]:
+    """A name or an address never holds the label before it: "청구지 주소: 광주광역시 …" is cut after the colon."""
+    if entity["Type"] not in ("NAME", "ADDRESS"):
+        return entity
+    span = text[entity["BeginOffset"] : entity["EndOffset"]]
+    colon = max(span.rfind(":"), span.rfind("："))
+    if colon < 0:
+        return entity
+    begin = entity["BeginOffset"] + colon + 1
+    while begin < entity["EndOffset"] and text[begin].isspace():
+        begin += 1
+    return {**entity, "BeginOffset": begin} if begin < entity["EndOffset"] else entity
+
+
+def _label_fragments(span: str) -> bool:
+    """A "name" made of the words of a label ("제 카드 번호", "제 주민" of 주민등록번호): in a script without
+    capitals, where nothing else tells a name from the words around it, every word a possessive or a
+    label word, or the start of one."""
+    words = span.split()
+    if not words or any(ch.isupper() or ch.islower() for ch in span):
+        return False
+    labels = _label_words()
+    return all(
+        word in _POSSESSIVES or word in labels or (len(word) >= 2 and any(label.startswith(word) for label in labels))
+        for word in words
+    )
+
+
+# Possessives before a label in scripts without capitals ("제 이메일", "私の", "我的", "मेरा", "بريدي").
+_POSSESSIVES = frozenset({"제", "저의", "나의", "내", "私の", "我的", "मेरा", "मेरी", "मेरे"})
 
 
 def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -932,6 +980,11 @@ def _trim(text: str, begin: int, end: int, pii_type: str = "") -> tuple[int, int
     return begin, end
 
 
+# Identifiers whose form delimits them: nothing inside one is another identifier (the digits of an IPv6
+# address are no Aadhaar number, the path of a URL no licence number).
+_SELF_DELIMITED = frozenset({"URL", "EMAIL", "IP_ADDRESS", "MAC_ADDRESS", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"})
+
+
 def _widest(text: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One finding per identifier: a finding inside a longer one of its type (libphonenumber's "3955185831"
     inside "+91 3955185831") is that one, with the better score; and a number inside a phone number
@@ -950,7 +1003,11 @@ def _widest(text: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
             o
             for o in found
             if inside(entity, o)
-            and (o["Type"] == entity["Type"] or (o["Type"] == "PHONE" and text[o["BeginOffset"]] in "+("))
+            and (
+                o["Type"] == entity["Type"]
+                or o["Type"] in _SELF_DELIMITED
+                or (o["Type"] == "PHONE" and text[o["BeginOffset"]] in "+(")
+            )
         ]
         if not outer:
             kept.append(entity)
@@ -1011,7 +1068,7 @@ class PiiEngine:
             elif pii_type is not None:
                 found.append(_entity(pii_type, entity["BeginOffset"], entity["EndOffset"], entity["Score"]))
         found += [_entity("ADDRESS", b, e, s) for b, e, s in _addresses(text, places, written)]
-        return found
+        return [_after_label(text, e) for e in found]
 
     def recognise(self, texts: list[str]) -> list[list[dict[str, Any]]]:
         named = self.ner.recognise(texts)
