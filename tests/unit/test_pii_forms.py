@@ -8,7 +8,7 @@ import functools
 
 import pytest
 
-from opencomprehend.nlp import pii
+from opencomprehend.nlp import names, pii
 from opencomprehend.nlp.addresses import find_addresses
 from opencomprehend.runtime import worker
 
@@ -92,14 +92,14 @@ def test_a_name_is_cut_back_to_the_name(language: str, text: str, name: str) -> 
 def test_the_name_cutter_keeps_particles_inside_a_name() -> None:
     text = "Bonjour Élisabeth de la Blanchet de Paris"
     begin = text.index("Élisabeth")
-    assert pii._trim_name(text, 0, len("Bonjour Élisabeth de la Blanchet"), "fr") == (begin, begin + 24)
-    assert pii._trim_name("hola", 0, 4, "es") == (0, 0)
+    assert names.trim_name(text, 0, len("Bonjour Élisabeth de la Blanchet"), "fr") == (begin, begin + 24)
+    assert names.trim_name("hola", 0, 4, "es") == (0, 0)
 
 
 def test_an_honorific_makes_a_name() -> None:
-    assert pii._HONORIFIC_AFTER.match("田中直樹さんから", 4)
-    assert pii._HONORIFIC_AFTER.match("김민수 씨에게", 3)
-    assert not pii._HONORIFIC_AFTER.match("東京都から", 3)
+    assert names.HONORIFIC_AFTER.match("田中直樹さんから", 4)
+    assert names.HONORIFIC_AFTER.match("김민수 씨에게", 3)
+    assert not names.HONORIFIC_AFTER.match("東京都から", 3)
 
 
 @pytest.mark.parametrize(
@@ -149,3 +149,21 @@ def test_what_a_finding_holds_and_what_labels_are(language: str, text: str, expe
 def test_weak_checksum_numbers_are_recognized_in_english_only() -> None:
     assert ("110000000", "BANK_ROUTING") in spans("en", "My routing number is 110000000.")
     assert not any(t == "BANK_ROUTING" for _, t in spans("de", "Die Nummer ist 110000000."))
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "Good morning, my name is Ana Lima and I need help.", ["Ana Lima"]),
+        ("en", "Call me Ishmael.", ["Ishmael"]),
+        ("en", "My name is not important. Call me tomorrow.", []),
+        ("de", "Sehr geehrte Frau Schneider, vielen Dank.", ["Schneider"]),
+        ("fr", "Je m'appelle Jean-Luc Picard de la Tour.", ["Jean-Luc Picard de la Tour"]),
+        ("ko", "저는 김민수라고 합니다.", ["김민수"]),
+        ("zh", "我的名字叫李明，来自上海。", ["李明"]),
+        ("ja", "私は佐藤と申します。", ["佐藤"]),
+        ("ar", "السيد خالد العتيبي في المكتب.", ["خالد العتيبي"]),
+    ],
+)
+def test_a_phrase_introduces_a_name(language: str, text: str, expected: list[str]) -> None:
+    assert [text[b:e] for b, e, _ in names.introduced_names(text, language)] == expected

@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import regex
-import spacy
 import tldextract
 from presidio_analyzer import (
     AnalyzerEngine,
@@ -49,6 +48,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from opencomprehend.nlp.addresses import find_addresses
+from opencomprehend.nlp.names import HONORIFIC_AFTER, NOT_A_FIRST_WORD, introduced_names, trim_name
 from opencomprehend.nlp.registry import Engine
 
 log = logging.getLogger("opencomprehend.pii")
@@ -832,63 +832,6 @@ ADDRESS_WORDS = [
 ]  # fmt: skip
 
 
-# No name or address begins with a possessive or a greeting; the small entity models sometimes take
-# "Mon CVV", "Mon code" or "Bonjour" for one.
-_NOT_A_FIRST_WORD = frozenset(
-    {"my", "mon", "ma", "mes", "mi", "mis", "mein", "meine", "meinen", "il", "o", "meu", "minha", "hello", "hi",
-     "bonjour", "hola", "hallo", "ciao", "olá", "ola", "merci", "bitte", "please", "por", "per", "peça"}
-)  # fmt: skip
-# Words that begin a sentence and are no part of the name after them (greetings, "please", "yesterday",
-# "today"), per language; with spaCy's stop words of the language (except English, where "Will" and
-# "May" are names), a name the entity model ran into them is cut back to the name.
-_LEADING_WORDS = {
-    "en": ["hello", "hi", "dear", "please", "yesterday", "today", "tomorrow", "thanks", "thank"],
-    "es": ["hola", "ayer", "hoy", "mañana", "gracias", "estimado", "estimada", "querido", "querida"],
-    "fr": ["bonjour", "salut", "hier", "aujourd'hui", "demain", "cher", "chère", "merci"],
-    "de": ["hallo", "gestern", "heute", "morgen", "bitte", "danke", "liebe", "lieber", "sehr", "geehrte", "geehrter"],  # noqa: E501
-    "it": ["ciao", "buongiorno", "ieri", "oggi", "domani", "gentile", "caro", "cara", "grazie"],
-    "pt": ["olá", "ola", "ontem", "hoje", "amanhã", "caro", "cara", "prezado", "prezada", "obrigado", "obrigada"],
-    "ar": ["مرحبا", "مرحباً", "أمس", "اليوم", "غدا", "عزيزي", "عزيزتي", "شكرا"],
-    "hi": ["नमस्ते", "नमस्कार", "कृपया", "कल", "आज", "प्रिय", "धन्यवाद"],
-    "ja": ["こんにちは", "昨日", "今日", "明日"],
-    "ko": ["안녕하세요", "어제", "오늘", "내일", "감사합니다", "제", "저의", "나의"],
-    "zh": ["你好", "昨天", "今天", "明天", "请", "谢谢"],
-    "zh-TW": ["你好", "昨天", "今天", "明天", "請", "謝謝"],
-}  # fmt: skip
-# A name that an honorific follows is a person's, whatever the entity model called it ("田中さん",
-# "김민수 씨", "王先生").
-_HONORIFIC_AFTER = regex.compile(r"[ \t]?(?:さん|様|さま|氏|君|くん|ちゃん|先生|씨|님|선생님|女士|小姐|老师|老師|जी)")
-
-
-@functools.cache
-def _leading_words(language: str) -> frozenset[str]:
-    words = set(_LEADING_WORDS.get(language, ())) | _NOT_A_FIRST_WORD
-    if language != "en":
-        try:
-            words |= set(spacy.util.get_lang_class(language.split("-")[0]).Defaults.stop_words)
-        except ImportError:  # pragma: no cover - every language here is spaCy's
-            pass
-    return frozenset(w.lower() for w in words)
-
-
-def _trim_name(text: str, begin: int, end: int, language: str) -> tuple[int, int]:
-    """A name without the sentence words the entity model ran it into: leading greetings, "please" and
-    adverbs ("Ayer Rita Falcó" -> "Rita Falcó"), and, in a cased script, trailing lower-case words
-    ("Madeleine Blanchard de signer le contrat" -> "Madeleine Blanchard")."""
-    tokens = [(m.start() + begin, m.end() + begin) for m in regex.finditer(r"\S+", text[begin:end])]
-    leading = _leading_words(language)
-    while tokens and text[tokens[0][0] : tokens[0][1]].strip(",.;:!?¡¿、，").lower() in leading:
-        tokens.pop(0)
-    while len(tokens) > 1 and text[tokens[-1][0]].islower() and text[tokens[0][0]].isupper():
-        tokens.pop()
-    if not tokens:
-        return begin, begin
-    b, e = tokens[0][0], tokens[-1][1]
-    while e > b and text[e - 1] in ",.;:!?":
-        e -= 1
-    return b, e
-
-
 def _label_word(text: str, entity: dict[str, Any]) -> bool:
     """The entity model sometimes takes a label ("Email:", "VIN:") or a sentence's first words ("Mon CVV")
     for a name or a place: they are no PII."""
@@ -898,7 +841,7 @@ def _label_word(text: str, entity: dict[str, Any]) -> bool:
     return (
         span.lower().strip(":：.,") in _label_words()
         or (followed_by_colon and (" " not in span.strip() or span.split()[-1].lower() in _label_words()))
-        or (entity["Type"] in ("NAME", "ADDRESS") and first in _NOT_A_FIRST_WORD)
+        or (entity["Type"] in ("NAME", "ADDRESS") and first in NOT_A_FIRST_WORD)
         or (entity["Type"] in ("NAME", "ADDRESS") and _label_fragments(span))
     )
 
@@ -1054,10 +997,10 @@ class PiiEngine:
             ):
                 continue
             pii_type = NER_TYPES.get(entity["Type"])
-            if entity["Type"] in ("PERSON", "LOCATION", "ORGANIZATION") and _HONORIFIC_AFTER.match(text, end):
+            if entity["Type"] in ("PERSON", "LOCATION", "ORGANIZATION") and HONORIFIC_AFTER.match(text, end):
                 pii_type = "NAME"
             if pii_type == "NAME":
-                trimmed = _trim_name(text, begin, end, self.language)
+                trimmed = trim_name(text, begin, end, self.language)
                 if trimmed[1] <= trimmed[0]:
                     continue
                 entity = {**entity, "BeginOffset": trimmed[0], "EndOffset": trimmed[1]}
@@ -1067,6 +1010,16 @@ class PiiEngine:
                 places.append((entity["BeginOffset"], entity["EndOffset"], entity["Score"]))
             elif pii_type is not None:
                 found.append(_entity(pii_type, entity["BeginOffset"], entity["EndOffset"], entity["Score"]))
+        # A name that a phrase introduces ("my name is …", "Herr …", "我叫…"): unless the entity model found
+        # that name, the phrase's reading wins over the model's (a place or nothing).
+        for begin, end, score in introduced_names(text, self.language):
+            if any(f["Type"] == "NAME" and f["BeginOffset"] < end and begin < f["EndOffset"] for f in found):
+                continue
+            if any(begin < e and b < end for b, e, _ in written):
+                continue
+            places = [p for p in places if not (begin < p[1] and p[0] < end)]
+            found = [f for f in found if not (begin < f["EndOffset"] and f["BeginOffset"] < end)]
+            found.append(_entity("NAME", begin, end, score))
         found += [_entity("ADDRESS", b, e, s) for b, e, s in _addresses(text, places, written)]
         return [_after_label(text, e) for e in found]
 

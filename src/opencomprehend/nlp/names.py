@@ -1,0 +1,131 @@
+"""People's names around what the entity model finds: the sentence words it runs a name into, the
+honorifics that make a name of whatever it called the span, and the phrases that introduce a name.
+
+Per-language data, like the context words of nlp/pii.py; spaCy's stop words of each language fill in the
+function words.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import regex
+import spacy
+
+# No name or address begins with a possessive or a greeting; the small entity models sometimes take
+# "Mon CVV", "Mon code" or "Bonjour" for one.
+NOT_A_FIRST_WORD = frozenset(
+    {"my", "mon", "ma", "mes", "mi", "mis", "mein", "meine", "meinen", "il", "o", "meu", "minha", "hello", "hi",
+     "bonjour", "hola", "hallo", "ciao", "olá", "ola", "merci", "bitte", "please", "por", "per", "peça"}
+)  # fmt: skip
+# Words that begin a sentence and are no part of the name after them (greetings, "please", "yesterday",
+# "today"), per language; with spaCy's stop words of the language (except English, where "Will" and
+# "May" are names), a name the entity model ran into them is cut back to the name.
+_LEADING_WORDS = {
+    "en": ["hello", "hi", "dear", "please", "yesterday", "today", "tomorrow", "thanks", "thank"],
+    "es": ["hola", "ayer", "hoy", "mañana", "gracias", "estimado", "estimada", "querido", "querida"],
+    "fr": ["bonjour", "salut", "hier", "aujourd'hui", "demain", "cher", "chère", "merci"],
+    "de": ["hallo", "gestern", "heute", "morgen", "bitte", "danke", "liebe", "lieber", "sehr", "geehrte", "geehrter"],  # noqa: E501
+    "it": ["ciao", "buongiorno", "ieri", "oggi", "domani", "gentile", "caro", "cara", "grazie"],
+    "pt": ["olá", "ola", "ontem", "hoje", "amanhã", "caro", "cara", "prezado", "prezada", "obrigado", "obrigada"],
+    "ar": ["مرحبا", "مرحباً", "أمس", "اليوم", "غدا", "عزيزي", "عزيزتي", "شكرا"],
+    "hi": ["नमस्ते", "नमस्कार", "कृपया", "कल", "आज", "प्रिय", "धन्यवाद"],
+    "ja": ["こんにちは", "昨日", "今日", "明日"],
+    "ko": ["안녕하세요", "어제", "오늘", "내일", "감사합니다", "제", "저의", "나의"],
+    "zh": ["你好", "昨天", "今天", "明天", "请", "谢谢"],
+    "zh-TW": ["你好", "昨天", "今天", "明天", "請", "謝謝"],
+}  # fmt: skip
+# A name that an honorific follows is a person's, whatever the entity model called it ("田中さん",
+# "김민수 씨", "王先生").
+HONORIFIC_AFTER = regex.compile(r"[ \t]?(?:さん|様|さま|氏|君|くん|ちゃん|先生|씨|님|선생님|女士|小姐|老师|老師|जी)")
+
+
+@functools.cache
+def _leading_words(language: str) -> frozenset[str]:
+    words = set(_LEADING_WORDS.get(language, ())) | NOT_A_FIRST_WORD
+    if language != "en":
+        try:
+            words |= set(spacy.util.get_lang_class(language.split("-")[0]).Defaults.stop_words)
+        except ImportError:  # pragma: no cover - every language here is spaCy's
+            pass
+    return frozenset(w.lower() for w in words)
+
+
+def trim_name(text: str, begin: int, end: int, language: str) -> tuple[int, int]:
+    """A name without the sentence words the entity model ran it into: leading greetings, "please" and
+    adverbs ("Ayer Rita Falcó" -> "Rita Falcó"), and, in a cased script, trailing lower-case words
+    ("Madeleine Blanchard de signer le contrat" -> "Madeleine Blanchard")."""
+    tokens = [(m.start() + begin, m.end() + begin) for m in regex.finditer(r"\S+", text[begin:end])]
+    leading = _leading_words(language)
+    while tokens and text[tokens[0][0] : tokens[0][1]].strip(",.;:!?¡¿、，").lower() in leading:
+        tokens.pop(0)
+    while len(tokens) > 1 and text[tokens[-1][0]].islower() and text[tokens[0][0]].isupper():
+        tokens.pop()
+    if not tokens:
+        return begin, begin
+    b, e = tokens[0][0], tokens[-1][1]
+    while e > b and text[e - 1] in ",.;:!?":
+        e -= 1
+    return b, e
+
+
+# What introduces a name in each language: "my name is" and its kin, and the titles written before a
+# name ("Mr.", "Frau", "السيد", "श्री"). Only phrases that are followed by a name and nothing else: "I am"
+# and "soy" are as often followed by "happy" or "Spanish", so they are not here.
+_INTRODUCERS = {
+    "en": ["my name is", "my name's", "call me", "Mr.", "Mrs.", "Ms.", "Miss", "Dr.", "Prof."],
+    "es": ["me llamo", "mi nombre es", "Sr.", "Sra.", "Srta.", "don", "doña", "Dr.", "Dra."],
+    "fr": ["je m'appelle", "je m’appelle", "mon nom est", "M.", "Mme", "Mlle", "Dr", "Pr"],
+    "de": ["ich heiße", "mein Name ist", "Herr", "Herrn", "Frau", "Dr.", "Prof."],
+    "it": ["mi chiamo", "il mio nome è", "Sig.", "Sig.ra", "signor", "signora", "dott.", "dott.ssa", "Dr."],
+    "pt": ["chamo-me", "me chamo", "o meu nome é", "meu nome é", "Sr.", "Sra.", "dona", "Dr.", "Dra."],
+    "ar": ["اسمي", "السيد", "السيدة", "الأستاذ", "الأستاذة", "الدكتور", "الدكتورة", "المهندس", "المهندسة"],
+    "hi": ["मेरा नाम", "श्री", "श्रीमती", "सुश्री", "डॉ.", "डॉक्टर"],
+    "ja": [], "ko": ["제 이름은", "제 이름은요", "저는"], "zh": ["我叫", "我的名字是", "我的名字叫"],
+    "zh-TW": ["我叫", "我的名字是", "我的名字叫"],
+}  # fmt: skip
+# What closes a name in the scripts without capitals or spaces: Japanese "…と申します", Korean "…입니다".
+_CLOSERS = {
+    "ja": r"(?:と申します|といいます|と言います|です)",
+    "ko": r"(?:입니다|이에요|예요|이라고|라고|이고|씨|님)",
+}
+_CAP_WORD = r"[\p{Lu}\p{Lt}][\p{L}\p{M}'’-]+"
+_PARTICLE = r"(?:de|del|de la|da|das|do|dos|di|della|du|des|von|van|der|den|al|bin|ibn|y|e|la|le)"
+# Score of a name found by its introducer alone (the entity model did not find it): the phrase is a
+# strong cue, but where the name ends is only a guess.
+INTRODUCED_SCORE = 0.8
+
+
+@functools.cache
+def _introducer_pattern(language: str) -> regex.Pattern[str] | None:
+    phrases = _INTRODUCERS.get(language, [])
+    script = {"ar": r"\p{Arabic}", "hi": r"[\p{Devanagari}\p{M}]"}.get(language)
+    if language in ("ja",):
+        # The name stands before "と申します", after punctuation, a space or the topic particle ("私は").
+        return regex.compile(
+            rf"(?:(?<=^|[\s、。，,!！?？「」]|は))(?!私は|わたしは|僕は|ぼくは)"
+            rf"[\p{{Han}}\p{{Katakana}}\p{{Hiragana}}ー]{{2,8}}?(?=\s?{_CLOSERS['ja']})"
+        )
+    if not phrases:
+        return None
+    intro = "(?:" + "|".join(regex.escape(p) for p in sorted(phrases, key=len, reverse=True)) + ")"
+    if language == "ko":
+        name = rf"\p{{Hangul}}{{2,4}}(?={_CLOSERS['ko']}|[\s.,!?]|$)"
+    elif language in ("zh", "zh-TW"):
+        name = r"\p{Han}{2,4}(?=[\s，。,.!?！？、]|$)"
+    elif script:
+        word = rf"(?!(?:في|من|إلى|على|و|है|हूँ|हूं|और|का|की|के)(?!{script})){script}+"
+        stop = rf"(?:है|हूँ|हूं|ने|को|से|في|من|إلى|على|عن|مع|و)(?!{script})"
+        name = rf"{word}(?:[ \t]+{word}){{0,3}}?(?=[ \t]*(?:[.,،!?।]|{stop}|$))"
+    else:
+        name = rf"{_CAP_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_CAP_WORD}){{0,3}}"
+    # Case-insensitive for the phrase only; a name still needs its capitals.
+    return regex.compile(rf"(?:(?<![\p{{L}}])(?i:{intro})[ \t]*[:：]?[ \t]*)\K{name}")
+
+
+def introduced_names(text: str, language: str) -> list[tuple[int, int, float]]:
+    """Names that a phrase introduces ("my name is …", "Herr …", "我叫…", "…と申します"): (begin, end, score)."""
+    pattern = _introducer_pattern(language)
+    if pattern is None:
+        return []
+    return [(m.start(), m.end(), INTRODUCED_SCORE) for m in pattern.finditer(text)]
