@@ -58,27 +58,27 @@ FRAMES = {
 }
 NAME_FRAMES = {
     "en": ["Hello, my name is {value}.", "Please ask {value} to sign the contract.",
-           "Yesterday {value} called about the invoice.", "The report was written by {value} and sent to the board."],
+           "The customer {value} called about the invoice.", "The report was written by {value} and sent to the board."],  # noqa: E501
     "es": ["Hola, me llamo {value}.", "Por favor, pida a {value} que firme el contrato.",
-           "Ayer {value} llamó por la factura.", "El informe lo escribió {value} y se envió a la junta."],
+           "El cliente {value} llamó por la factura.", "El informe lo escribió {value} y se envió a la junta."],
     "fr": ["Bonjour, je m'appelle {value}.", "Merci de demander à {value} de signer le contrat.",
-           "Hier, {value} a appelé au sujet de la facture.", "Le rapport a été rédigé par {value} et envoyé au conseil."],  # noqa: E501
+           "Le client {value} a appelé au sujet de la facture.", "Le rapport a été rédigé par {value} et envoyé au conseil."],  # noqa: E501
     "de": ["Hallo, mein Name ist {value}.", "Bitte bitten Sie {value}, den Vertrag zu unterschreiben.",
-           "Gestern hat {value} wegen der Rechnung angerufen.", "Der Bericht wurde von {value} geschrieben und an den Vorstand geschickt."],  # noqa: E501
+           "Der Kunde {value} hat wegen der Rechnung angerufen.", "Der Bericht wurde von {value} geschrieben und an den Vorstand geschickt."],  # noqa: E501
     "it": ["Ciao, mi chiamo {value}.", "Per favore chieda a {value} di firmare il contratto.",
-           "Ieri {value} ha chiamato per la fattura.", "La relazione è stata scritta da {value} e inviata al consiglio."],  # noqa: E501
+           "Il cliente {value} ha chiamato per la fattura.", "La relazione è stata scritta da {value} e inviata al consiglio."],  # noqa: E501
     "pt": ["Olá, o meu nome é {value}.", "Peça a {value} que assine o contrato.",
-           "Ontem {value} ligou por causa da fatura.", "O relatório foi escrito por {value} e enviado à direção."],  # noqa: E501
+           "O cliente {value} ligou por causa da fatura.", "O relatório foi escrito por {value} e enviado à direção."],  # noqa: E501
     "ar": ["مرحبا، اسمي {value}.", "يرجى أن تطلب من {value} توقيع العقد.",
-           "اتصل {value} أمس بخصوص الفاتورة.", "كتب {value} التقرير وأرسله إلى مجلس الإدارة."],
+           "اتصل العميل {value} بخصوص الفاتورة.", "كتب {value} التقرير وأرسله إلى مجلس الإدارة."],
     "hi": ["नमस्ते, मेरा नाम {value} है।", "कृपया {value} से अनुबंध पर हस्ताक्षर करने को कहें।",
-           "कल {value} ने बिल के बारे में फ़ोन किया।", "यह रिपोर्ट {value} ने लिखी और बोर्ड को भेजी।"],
+           "ग्राहक {value} ने बिल के बारे में फ़ोन किया।", "यह रिपोर्ट {value} ने लिखी और बोर्ड को भेजी।"],
     "ja": ["こんにちは、{value}と申します。", "{value}さんに契約書への署名をお願いしてください。",
-           "昨日、{value}さんから請求書の件で電話がありました。", "報告書は{value}が作成し、役員会に送付しました。"],
+           "お客様の{value}さんから請求書の件で電話がありました。", "報告書は{value}が作成し、役員会に送付しました。"],
     "ko": ["안녕하세요, 제 이름은 {value}입니다.", "{value} 씨에게 계약서 서명을 부탁해 주세요.",
-           "어제 {value} 씨가 청구서 때문에 전화했습니다.", "보고서는 {value}이 작성해서 이사회에 보냈습니다."],
-    "zh": ["你好，我叫{value}。", "请让{value}签署合同。", "昨天{value}打电话询问发票的事。", "这份报告由{value}撰写，已发给董事会。"],  # noqa: E501
-    "zh-TW": ["你好，我叫{value}。", "請讓{value}簽署合約。", "昨天{value}打電話詢問發票的事。", "這份報告由{value}撰寫，已寄給董事會。"],  # noqa: E501
+           "고객 {value} 씨가 청구서 때문에 전화했습니다.", "보고서는 {value}이 작성해서 이사회에 보냈습니다."],
+    "zh": ["你好，我叫{value}。", "请让{value}签署合同。", "客户{value}打电话询问发票的事。", "这份报告由{value}撰写，已发给董事会。"],  # noqa: E501
+    "zh-TW": ["你好，我叫{value}。", "請讓{value}簽署合約。", "客戶{value}打電話詢問發票的事。", "這份報告由{value}撰寫，已寄給董事會。"],  # noqa: E501
 }  # fmt: skip
 ADDRESS_FRAMES = {
     "en": ["I live at {value}.", "Send the package to {value}.", "Our new office is at {value}, on the second floor.",
@@ -260,8 +260,9 @@ def _value(pii_type: str, fake: Faker, rng: random.Random, language: str) -> str
 
 
 def _itin(rng: random.Random) -> str:
-    """A US ITIN: 9NN-7N-NNNN or 9NN-8N-NNNN (IRS ranges)."""
-    return f"9{rng.randrange(100):02d}-{rng.choice([7, 8])}{rng.randrange(10)}-{rng.randrange(10_000):04d}"
+    """A US ITIN: 9NN-GG-NNNN, the group in the IRS ranges (50-65, 70-88, 90-92, 94-99)."""
+    group = rng.choice([*range(50, 66), *range(70, 89), 90, 91, 92, *range(94, 100)])
+    return f"9{rng.randrange(100):02d}-{group}-{rng.randrange(10_000):04d}"
 
 
 def _nino(rng: random.Random) -> str:

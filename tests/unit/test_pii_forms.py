@@ -167,3 +167,19 @@ def test_weak_checksum_numbers_are_recognized_in_english_only() -> None:
 )
 def test_a_phrase_introduces_a_name(language: str, text: str, expected: list[str]) -> None:
     assert [text[b:e] for b, e, _ in names.introduced_names(text, language)] == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "My ITIN is 914-78-5725.", {("914-78-5725", "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER")}),
+        ("en", "My website is http://www.franco.biz/.", {("http://www.franco.biz/", "URL")}),
+        ("fr", "Ma clé AWS est AKIAIOSFODNN7EXAMPLE.", {("AKIAIOSFODNN7EXAMPLE", "AWS_ACCESS_KEY")}),
+        # A weak check digit alone is no identifier: twelve digits that pass My Number's are nothing here...
+        ("en", "The order 2316 1691 2560 shipped.", set()),
+        # ...and one with its context word is.
+        ("ja", "マイナンバー：2316 1691 2560", {("2316 1691 2560", "SSN")}),
+    ],
+)
+def test_identifiers_and_what_is_none(language: str, text: str, expected: set) -> None:
+    assert {(s, t) for s, t in spans(language, text) if t != "DATE_TIME"} == expected

@@ -522,7 +522,7 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
     """Recognizers for the enum's types that Presidio has none for, in one language."""
 
     def make(entity: str, patterns: list[Pattern], check: Callable[[str], bool] | None = None, **kw: Any):
-        context = context_for(entity, language) or None
+        context = context_for(PRESIDIO_TYPES.get(entity, entity), language) or None
         common = {"supported_entity": entity, "patterns": patterns, "context": context, "supported_language": language}
         if check is None:
             return PatternRecognizer(**common)
@@ -530,6 +530,9 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
 
     swift = r"(?-i:\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b)"
     return [
+        # A URL with its scheme, whole ("http://www.franco.biz/": Presidio's pattern stops inside a TLD
+        # that another one starts, ".bi", and before a trailing slash); _widest keeps the longer.
+        make("URL", [_pattern("url with scheme", r"(?i:\b(?:https?|ftp)://[^\s<>\"'()\[\]{}\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+)", 0.6)]),  # noqa: E501
         make("AWS_ACCESS_KEY", [_pattern("aws access key", r"(?-i:\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b)", 0.9)]),  # noqa: E501
         make(
             "AWS_SECRET_KEY",
@@ -602,8 +605,9 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
         make("AGE", [_pattern("age", rf"\b\d{{1,3}}\s?(?:{_words(AGE_UNITS)})(?!\w)", 0.85)]),
         make("FR_NIR", [_pattern("nir", r"(?-i:\b[12]\s?\d{2}\s?(?:0[1-9]|1[0-2])\s?(?:\d{2}|2A|2B)\s?\d{3}\s?\d{3}\s?\d{2}\b)", 0.3)], fr_nir_valid),  # noqa: E501
         make("CN_RESIDENT_ID", [_pattern("resident id", r"\b\d{17}[\dXx]\b", 0.3)], cn_resident_id_valid),
-        make("JP_MY_NUMBER", [_pattern("my number", r"\b\d{4}\s?\d{4}\s?\d{4}\b", 0.1)], jp_my_number_valid),
-        make("PT_NIF", [_pattern("nif", r"\b\d{9}\b", 0.1)], pt_nif_valid),
+        # Weak check digits (about one random number in 11 passes): they filter, and context words decide.
+        make("JP_MY_NUMBER", [_pattern("my number", r"\b\d{4}\s?\d{4}\s?\d{4}\b", 0.1)], jp_my_number_valid, certain=False),  # noqa: E501
+        make("PT_NIF", [_pattern("nif", r"\b\d{9}\b", 0.1)], pt_nif_valid, certain=False),
     ]  # fmt: skip
 
 
@@ -629,14 +633,27 @@ _PRESIDIO_CLASSES: tuple[type[EntityRecognizer], ...] = (
     presidio.InPassportRecognizer,
     presidio.InVehicleRegistrationRecognizer,
 )
+def _uncertain(cls: type[PatternRecognizer]) -> type[PatternRecognizer]:
+    """`cls` with its checksum made a filter only: a number that fails it is none, one that passes keeps
+    the pattern's score (context words raise it) rather than certainty."""
+
+    def validate_result(self: PatternRecognizer, pattern_text: str) -> bool | None:
+        return None if cls.validate_result(self, pattern_text) else False
+
+    return type(cls.__name__, (cls,), {"validate_result": validate_result})
+
+
 # Numbers whose only check is a weak checksum (one random number in 10 or 11 passes it: ABA routing, NHS,
-# Aadhaar) would take the phone and account numbers of other countries' text for those of the US, the UK
-# and India; so they are recognized in English (and Aadhaar in Hindi) only.
-_WEAK_CHECKSUM_CLASSES = (presidio.AbaRoutingRecognizer, presidio.NhsRecognizer, presidio.InAadhaarRecognizer)
+# Aadhaar): a pass is no certainty (a phone number written "447-310-5903" passes NHS's), so they need
+# their context words; and in other languages' text they took local phone and account numbers for those
+# of the US, the UK and India, so they are recognized in English (and Aadhaar in Hindi) only.
+_WEAK_CHECKSUM_CLASSES = tuple(
+    _uncertain(cls) for cls in (presidio.AbaRoutingRecognizer, presidio.NhsRecognizer, presidio.InAadhaarRecognizer)
+)
 # Country recognizers that only make sense in their own language (and English).
 _NATIONAL_CLASSES: dict[str, tuple[type[EntityRecognizer], ...]] = {
     "en": _WEAK_CHECKSUM_CLASSES,
-    "hi": (presidio.InAadhaarRecognizer,),
+    "hi": (_WEAK_CHECKSUM_CLASSES[2],),
     "es": (presidio.EsNifRecognizer, presidio.EsNieRecognizer, presidio.EsPassportRecognizer),
     "it": (
         presidio.ItFiscalCodeRecognizer,
@@ -843,6 +860,8 @@ def _label_word(text: str, entity: dict[str, Any]) -> bool:
         or (followed_by_colon and (" " not in span.strip() or span.split()[-1].lower() in _label_words()))
         or (entity["Type"] in ("NAME", "ADDRESS") and first in NOT_A_FIRST_WORD)
         or (entity["Type"] in ("NAME", "ADDRESS") and _label_fragments(span))
+        # An acronym ("AWS", "MAC", "CVV") is no person's name.
+        or (entity["Type"] == "NAME" and regex.fullmatch(r"[A-Z]{2,5}", span) is not None)
     )
 
 
@@ -979,6 +998,9 @@ class PiiEngine:
         for result in results:
             pii_type = PRESIDIO_TYPES.get(result.entity_type, result.entity_type)
             begin, end = _trim(text, result.start, result.end, pii_type)
+            # The Social Security Administration never issues a number that starts with 9: those are ITINs.
+            if pii_type == "SSN" and result.entity_type == "US_SSN" and text[begin : begin + 1] == "9":
+                continue
             if end > begin:
                 found.append(_entity(pii_type, begin, end, result.score))
         return _widest(text, found)
