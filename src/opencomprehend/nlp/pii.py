@@ -486,6 +486,17 @@ class _Checked(PatternRecognizer):
         return False if self._reject else None
 
 
+class _PhoneRecognizer(presidio.PhoneRecognizer):
+    """Presidio's libphonenumber recognizer, skipped for a text with fewer digits than any phone number
+    has (seven): libphonenumber tries every region of the language on each text, the analyzer's largest
+    cost."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:  # noqa: E501
+        if sum(ch.isdigit() for ch in text) < 7:
+            return []
+        return super().analyze(text, entities, nlp_artifacts)
+
+
 class _OfflineEmailRecognizer(presidio.EmailRecognizer):
     """Presidio's e-mail recognizer with its domain check on tldextract's shipped suffix list (no fetch)."""
 
@@ -684,7 +695,7 @@ def _presidio_recognizers(language: str) -> list[EntityRecognizer]:
         _OfflineEmailRecognizer(supported_language=language, context=context_for("EMAIL", language) or None)
     )
     found.append(
-        presidio.PhoneRecognizer(
+        _PhoneRecognizer(
             supported_language=language,
             context=context_for("PHONE", language),
             supported_regions=PHONE_REGIONS.get(language, ["US"]),
