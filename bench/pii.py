@@ -33,7 +33,7 @@ from typing import Any
 from faker import Faker
 
 from opencomprehend.io.pii_output import Redaction
-from opencomprehend.nlp.pii import PiiEngine
+from opencomprehend.nlp.pii import PiiEngine, sa_national_id_valid
 from opencomprehend.nlp.registry import load_engine
 
 LOCALES = {
@@ -141,7 +141,7 @@ LABELS: dict[str, dict[str, str]] = {
                                       "de": "Fahrgestellnummer", "it": "numero di telaio", "pt": "chassi",
                                       "ar": "VIN", "hi": "VIN", "ja": "車台番号", "ko": "차대번호", "zh": "车架号",
                                       "zh-TW": "車身號碼"},
-    "SSN": {"en": "social security number", "es": "DNI", "fr": "numéro de sécurité sociale",
+    "SSN": {"en": "social security number", "es": "DNI", "fr": "numéro de sécurité sociale", "ar": "رقم الهوية",
             "it": "codice fiscale", "ko": "주민등록번호", "zh": "身份证号码"},
     "BANK_ROUTING": {"en": "routing number"},
     "PASSPORT_NUMBER": {"en": "passport number"},
@@ -149,6 +149,7 @@ LABELS: dict[str, dict[str, str]] = {
                       "it": "targa", "pt": "matrícula", "ar": "لوحة السيارة", "hi": "गाड़ी नंबर", "ja": "ナンバープレート",  # noqa: E501
                       "ko": "차량 번호", "zh": "车牌号", "zh-TW": "車牌號碼"},
     "AWS_SECRET_KEY": {lang: "AWS secret access key" for lang in LOCALES},
+    "DRIVER_ID": {"en": "driver's license number", "ko": "운전면허번호"},
     # National numbers of the countries whose language is English, in the English corpus.
     "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER": {"en": "ITIN"},
     "UK_NATIONAL_INSURANCE_NUMBER": {"en": "National Insurance number"},
@@ -231,6 +232,11 @@ def _value(pii_type: str, fake: Faker, rng: random.Random, language: str) -> str
         case "VEHICLE_IDENTIFICATION_NUMBER":
             return fake.vin()
         case "SSN":
+            if language == "ar":  # a Saudi national ID: 1 + nine digits, Luhn
+                while True:
+                    number = "1" + "".join(str(rng.randrange(10)) for _ in range(9))
+                    if sa_national_id_valid(number):
+                        return number
             number = {"es": fake.nif() if hasattr(fake, "nif") else None}.get(language) or fake.ssn()
             # Some of Faker's Korean resident numbers have month 00: no such number exists, so they are left out.
             if language == "ko" and not (1 <= int(number[2:4]) <= 12 and 1 <= int(number[4:6]) <= 31):
@@ -248,6 +254,12 @@ def _value(pii_type: str, fake: Faker, rng: random.Random, language: str) -> str
                 key = "".join(rng.choice(alphabet) for _ in range(40))
                 if any(c.isdigit() for c in key) and any(c.islower() for c in key) and any(c.isupper() for c in key):
                     return key
+        case "DRIVER_ID":
+            if language == "ko":  # region code (11-26, 28), year, serial, check: 11-12-345678-90
+                return f"{rng.choice([*range(11, 27), 28])}-{rng.randrange(100):02d}-{rng.randrange(1_000_000):06d}-{rng.randrange(100):02d}"  # noqa: E501
+            # United States forms: California's letter + 7 digits, Florida's letter + 12 digits.
+            letter = rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            return letter + "".join(str(rng.randrange(10)) for _ in range(rng.choice([7, 12])))
         case "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER":
             return _itin(rng)
         case "UK_NATIONAL_INSURANCE_NUMBER":

@@ -183,3 +183,18 @@ def test_a_phrase_introduces_a_name(language: str, text: str, expected: list[str
 )
 def test_identifiers_and_what_is_none(language: str, text: str, expected: set) -> None:
     assert {(s, t) for s, t in spans(language, text) if t != "DATE_TIME"} == expected
+
+
+@pytest.mark.parametrize(
+    ("check", "good", "bad"),
+    [
+        (pii.sa_national_id_valid, "1000000008", "1000000009"),
+        (pii.eg_national_id_valid, "29001011234567", "29013011234567"),  # month 13
+    ],
+)
+def test_arabic_national_numbers(check, good: str, bad: str) -> None:
+    assert check(good) and not check(bad)
+
+
+def test_a_saudi_national_id_with_its_context_word() -> None:
+    assert ("1000000008", "SSN") in spans("ar", "رقم الهوية: 1000000008")

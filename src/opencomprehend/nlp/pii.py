@@ -111,6 +111,8 @@ PRESIDIO_TYPES: dict[str, str] = {
     "CN_RESIDENT_ID": "SSN",
     "JP_MY_NUMBER": "SSN",
     "PT_NIF": "SSN",
+    "SA_NATIONAL_ID": "SSN",
+    "EG_NATIONAL_ID": "SSN",
 }
 
 # Context words per type and language: a word within a few tokens before a finding raises its score.
@@ -239,7 +241,7 @@ PII_CONTEXT: dict[str, dict[str, list[str]]] = {
         "de": ["sozialversicherungsnummer", "steuer-id", "personalausweis"],
         "it": ["codice fiscale"],
         "pt": ["nif", "contribuinte", "cpf"],
-        "ar": ["الهوية", "رقم الهوية"],
+        "ar": ["الهوية", "رقم الهوية", "الهوية الوطنية", "السجل المدني", "الإقامة", "رقم الإقامة", "البطاقة الشخصية", "الرقم القومي"],  # noqa: E501
         "hi": ["पहचान"],
         "ja": ["マイナンバー", "個人番号"],
         "ko": ["주민등록번호", "주민번호"],
@@ -412,6 +414,21 @@ _VIN_VALUES.update(dict(zip("JKLMN", range(1, 6), strict=True)))
 _VIN_VALUES.update({"P": 7, "R": 9})
 _VIN_VALUES.update(dict(zip("STUVWXYZ", range(2, 10), strict=True)))
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def sa_national_id_valid(number: str) -> bool:
+    """Saudi Arabia's national ID (1…) or residence permit (iqama, 2…): ten digits, Luhn."""
+    digits = _digits(number)
+    return len(digits) == 10 and digits[0] in "12" and luhn_valid(digits)
+
+
+def eg_national_id_valid(number: str) -> bool:
+    """Egypt's national ID: 14 digits, century (2: 1900s, 3: 2000s), a real birth date, a governorate."""
+    digits = _digits(number)
+    if len(digits) != 14 or digits[0] not in "23":
+        return False
+    month, day, governorate = int(digits[3:5]), int(digits[5:7]), int(digits[7:9])
+    return 1 <= month <= 12 and 1 <= day <= 31 and (1 <= governorate <= 35 or governorate == 88)
 
 
 def vin_valid(vin: str) -> bool:
@@ -619,6 +636,8 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
         # Weak check digits (about one random number in 11 passes): they filter, and context words decide.
         make("JP_MY_NUMBER", [_pattern("my number", r"\b\d{4}\s?\d{4}\s?\d{4}\b", 0.1)], jp_my_number_valid, certain=False),  # noqa: E501
         make("PT_NIF", [_pattern("nif", r"\b\d{9}\b", 0.1)], pt_nif_valid, certain=False),
+        make("SA_NATIONAL_ID", [_pattern("sa id", r"\b[12]\d{9}\b", 0.1)], sa_national_id_valid, certain=False),
+        make("EG_NATIONAL_ID", [_pattern("eg id", r"\b[23]\d{13}\b", 0.3)], eg_national_id_valid),
     ]  # fmt: skip
 
 
