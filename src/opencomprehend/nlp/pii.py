@@ -234,6 +234,7 @@ PII_CONTEXT: dict[str, dict[str, list[str]]] = {
         "zh-TW": ["銀行代碼"],
     },
     "INTERNATIONAL_BANK_ACCOUNT_NUMBER": {"en": ["iban"]},
+    "IN_AADHAAR": {"en": ["aadhaar", "aadhar", "uidai", "uid"], "hi": ["आधार", "आधार नंबर", "आधार संख्या"]},
     "SSN": {
         "en": ["ssn", "social security", "national id", "identity number"],
         "es": ["dni", "nie", "nif", "documento", "identidad"],
@@ -489,18 +490,35 @@ def pt_nif_valid(number: str) -> bool:
 
 class _Checked(PatternRecognizer):
     """A pattern recognizer whose matches a function validates (True: certain, or only possible when
-    `certain` is off; False: not this type, unless `reject` is off)."""
+    `certain` is off, then scored at least `passed`; False: not this type, unless `reject` is off)."""
 
-    def __init__(self, check: Callable[[str], bool], *, reject: bool = True, certain: bool = True, **kwargs: Any) -> None:  # noqa: E501
+    def __init__(
+        self,
+        check: Callable[[str], bool],
+        *,
+        reject: bool = True,
+        certain: bool = True,
+        passed: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._check = check
         self._reject = reject
         self._certain = certain
+        self._passed = passed
 
     def validate_result(self, pattern_text: str) -> bool | None:
         if self._check(pattern_text):
             return True if self._certain else None
         return False if self._reject else None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None, **kw: Any) -> Any:
+        results = super().analyze(text, entities, nlp_artifacts, **kw)
+        if self._passed is not None and self._reject:
+            # What is left passed the check: likelier than the bare pattern, short of certain.
+            for result in results:
+                result.score = max(result.score, self._passed)
+        return results
 
 
 class _PhoneRecognizer(presidio.PhoneRecognizer):
@@ -634,9 +652,9 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
         make("FR_NIR", [_pattern("nir", r"(?-i:\b[12]\s?\d{2}\s?(?:0[1-9]|1[0-2])\s?(?:\d{2}|2A|2B)\s?\d{3}\s?\d{3}\s?\d{2}\b)", 0.3)], fr_nir_valid),  # noqa: E501
         make("CN_RESIDENT_ID", [_pattern("resident id", r"\b\d{17}[\dXx]\b", 0.3)], cn_resident_id_valid),
         # Weak check digits (about one random number in 11 passes): they filter, and context words decide.
-        make("JP_MY_NUMBER", [_pattern("my number", r"\b\d{4}\s?\d{4}\s?\d{4}\b", 0.1)], jp_my_number_valid, certain=False),  # noqa: E501
-        make("PT_NIF", [_pattern("nif", r"\b\d{9}\b", 0.1)], pt_nif_valid, certain=False),
-        make("SA_NATIONAL_ID", [_pattern("sa id", r"\b[12]\d{9}\b", 0.1)], sa_national_id_valid, certain=False),
+        make("JP_MY_NUMBER", [_pattern("my number", r"\b\d{4}\s?\d{4}\s?\d{4}\b", 0.1)], jp_my_number_valid, certain=False, passed=_CHECKSUM_PASSED),  # noqa: E501
+        make("PT_NIF", [_pattern("nif", r"\b\d{9}\b", 0.1)], pt_nif_valid, certain=False, passed=_CHECKSUM_PASSED),
+        make("SA_NATIONAL_ID", [_pattern("sa id", r"\b[12]\d{9}\b", 0.1)], sa_national_id_valid, certain=False, passed=_CHECKSUM_PASSED),  # noqa: E501
         make("EG_NATIONAL_ID", [_pattern("eg id", r"\b[23]\d{13}\b", 0.3)], eg_national_id_valid),
     ]  # fmt: skip
 
@@ -670,7 +688,18 @@ def _uncertain(cls: type[PatternRecognizer]) -> type[PatternRecognizer]:
     def validate_result(self: PatternRecognizer, pattern_text: str) -> bool | None:
         return None if cls.validate_result(self, pattern_text) else False
 
-    return type(cls.__name__, (cls,), {"validate_result": validate_result})
+    def analyze(self: PatternRecognizer, text: str, entities: list[str], nlp_artifacts: Any = None, **kw: Any) -> Any:
+        # What is left passed the checksum: likelier than the bare pattern, short of certain.
+        results = cls.analyze(self, text, entities, nlp_artifacts, **kw)
+        for result in results:
+            result.score = max(result.score, _CHECKSUM_PASSED)
+        return results
+
+    return type(cls.__name__, (cls,), {"validate_result": validate_result, "analyze": analyze})
+
+
+# The score of a number that passed a weak checksum, before context words raise it.
+_CHECKSUM_PASSED = 0.3
 
 
 # Numbers whose only check is a weak checksum (one random number in 10 or 11 passes it: ABA routing, NHS,
