@@ -198,3 +198,13 @@ def test_arabic_national_numbers(check, good: str, bad: str) -> None:
 
 def test_a_saudi_national_id_with_its_context_word() -> None:
     assert ("1000000008", "SSN") in spans("ar", "رقم الهوية: 1000000008")
+
+
+def test_a_national_number_beats_a_card_number_on_the_same_digits() -> None:
+    # 198074604221017 passes both the NIR's mod-97 key and Luhn.
+    assert pii.luhn_valid("198074604221017") and pii.fr_nir_valid("198074604221017")
+    assert spans("fr", "Mon numéro de sécurité sociale est 198074604221017.") == {("198074604221017", "SSN")}
+
+
+def test_a_bare_nine_digit_number_after_a_phone_word_is_a_phone_number() -> None:
+    assert ("248151415", "PHONE") in spans("pt", "O meu telefone é 248151415.")

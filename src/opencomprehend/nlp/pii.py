@@ -599,7 +599,7 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
             [
                 _pattern("grouped", r"(?<![\d+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?|\d{1,5}[\s.-])(?:\d{2,4}[\s.-]){0,2}\d{3,10}(?![\d-])", 0.1),  # noqa: E501
                 _pattern("international", r"(?<![\d+])\+\d{1,3}[\s.-]?\d{6,12}(?!\d)", 0.1),
-                _pattern("digits", r"(?<![\d+])\+?\d{10,12}(?!\d)", 0.05),
+                _pattern("digits", r"(?<![\d+])\+?\d{9,12}(?!\d)", 0.05),
             ],
             # A phone number has 7 to 15 digits (ITU-T E.164).
             lambda t: 7 <= len(_digits(t)) <= 15,
@@ -961,9 +961,12 @@ def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def resolve_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """No two entities overlap: the higher score wins, then the longer span, then the earlier one."""
+    """No two entities overlap: the higher score wins, then the longer span, then a national identity
+    number (a French NIR's mod-97 key says more than the Luhn check a card number shares with it), then
+    the earlier one."""
     ranked = sorted(
-        entities, key=lambda e: (-e["Score"], -(e["EndOffset"] - e["BeginOffset"]), e["BeginOffset"])
+        entities,
+        key=lambda e: (-e["Score"], -(e["EndOffset"] - e["BeginOffset"]), e["Type"] != "SSN", e["BeginOffset"]),
     )
     kept: list[dict[str, Any]] = []
     for entity in ranked:
