@@ -451,13 +451,45 @@ def latency_1kb(samples: int = 30) -> tuple[float, float]:
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """docs/pii.md's tables from a --json report: strict F1 per type and language (lenient in brackets
+    for NAME and ADDRESS), then redaction and throughput per language."""
+    languages = list(report["languages"])
+    types = sorted({t for result in report["languages"].values() for t, row in result["types"].items() if row["gold"]})
+    lines = ["| Type | " + " | ".join(languages) + " |", "|---|" + "---|" * len(languages)]
+    for pii_type in types:
+        cells = []
+        for language in languages:
+            row = report["languages"][language]["types"].get(pii_type)
+            if not row or not row["gold"]:
+                cells.append("–")
+                continue
+            cell = f"{row['strict'][2]:.2f}"
+            if pii_type in ("NAME", "ADDRESS"):
+                cell += f" ({row['lenient'][2]:.2f})"
+            cells.append(cell)
+        lines.append(f"| {pii_type} | " + " | ".join(cells) + " |")
+    lines += ["", "| Language | PII characters left | non-PII characters changed | PII engine / entity engine |",
+              "|---|---|---|---|"]  # fmt: skip
+    for language, result in report["languages"].items():
+        t = result["throughput"]
+        left = f"{result['leaked']:,} of {result['pii_chars']:,} ({result['leaked'] / result['pii_chars']:.2%})"
+        speed = f"{t['pii_chars_per_s']:,.0f} / {t['entities_chars_per_s']:,.0f} chars/s = {t['ratio']:.2f}"
+        lines.append(f"| {language} | {left} | {result['changed']:,} | {speed} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-type", type=int, default=200)
     parser.add_argument("--languages", default=",".join(LOCALES))
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--markdown", type=Path, help="print docs/pii.md's tables from this --json report, and exit")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
     report: dict[str, Any] = {"per_type": args.per_type, "seed": args.seed, "languages": {}}
     print(f"{'lang':6} {'type':36} {'gold':>5} {'P':>6} {'R':>6} {'F1':>6} {'F1 lenient':>10}")
     for language in args.languages.split(","):

@@ -208,3 +208,15 @@ def test_a_national_number_beats_a_card_number_on_the_same_digits() -> None:
 
 def test_a_bare_nine_digit_number_after_a_phone_word_is_a_phone_number() -> None:
     assert ("248151415", "PHONE") in spans("pt", "O meu telefone é 248151415.")
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "plate"),
+    [
+        ("en", "My license plate is 9BF R44.", "9BF R44"),  # "license" after "plate" is no driver's licence
+        ("en", "License plate: 7-49428", "7-49428"),
+        ("de", "Mein Kennzeichen ist L-DM-76.", "L-DM-76"),  # not an address held in "L-DM-76."
+    ],
+)
+def test_plates_after_their_words(language: str, text: str, plate: str) -> None:
+    assert {(s, t) for s, t in spans(language, text) if t != "DATE_TIME"} == {(plate, "LICENSE_PLATE")}

@@ -618,7 +618,8 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
         make(
             "LICENSE_PLATE",
             [
-                _pattern("plate", r"(?-i:\b(?=[A-Z0-9 ·-]*\d)(?=[A-Z0-9 ·-]*[A-Z])[A-Z0-9]{1,4}(?:[ ·-]?[A-Z0-9]{1,4}){1,2}\b)", 0.05),  # noqa: E501
+                _pattern("plate", r"(?-i:\b(?=[A-Z0-9 ·•-]*\d)(?=[A-Z0-9 ·•-]*[A-Z])[A-Z0-9]{1,4}(?:[ ·•-]?[A-Z0-9]{1,4}){1,2}\b)", 0.05),  # noqa: E501
+                _pattern("plate digits", r"\b\d{1,4}[ ·•-]\d{2,5}\b", 0.05),
                 # Plates in the national scripts: Saudi Arabia (three Arabic letters, up to four digits),
                 # Japan (office, class number, kana, serial: "札幌 597 わ 12-34"), Korea ("59러7919",
                 # "서울12가3456") and mainland China (province, letter, serial: "黑S-82597").
@@ -886,13 +887,17 @@ def _addresses(
     return joined
 
 
-def _holds(outer: dict[str, Any], inner: dict[str, Any]) -> bool:
-    return (
+def _holds(text: str, outer: dict[str, Any], inner: dict[str, Any]) -> bool:
+    """An address that holds a finding whole and more than it: a letter or digit of its own ("98101" in
+    "Seattle, WA 98101", not the plate "L-DM-76" in "L-DM-76.")."""
+    if not (
         outer["Type"] == "ADDRESS"
         and outer["BeginOffset"] <= inner["BeginOffset"]
         and inner["EndOffset"] <= outer["EndOffset"]
-        and (outer["EndOffset"] - outer["BeginOffset"]) > (inner["EndOffset"] - inner["BeginOffset"])
-    )
+    ):
+        return False
+    rest = text[outer["BeginOffset"] : inner["BeginOffset"]] + text[inner["EndOffset"] : outer["EndOffset"]]
+    return any(ch.isalnum() for ch in rest)
 
 
 @functools.cache
@@ -1004,6 +1009,9 @@ def _trim(text: str, begin: int, end: int, pii_type: str = "") -> tuple[int, int
     return begin, end
 
 
+_PLATE_BEFORE = regex.compile(r"(?i:\b(?:plate|registration|number plate|tag)\b)[^\n.;]{0,20}$")
+
+
 # Identifiers whose form delimits them: nothing inside one is another identifier (the digits of an IPv6
 # address are no Aadhaar number, the path of a URL no licence number).
 _SELF_DELIMITED = frozenset({"URL", "EMAIL", "IP_ADDRESS", "MAC_ADDRESS", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"})
@@ -1060,6 +1068,9 @@ class PiiEngine:
         for result in results:
             pii_type = PRESIDIO_TYPES.get(result.entity_type, result.entity_type)
             begin, end = _trim(text, result.start, result.end, pii_type)
+            # "License" is a context word of both: after "license plate" or "registration" it is a plate.
+            if pii_type == "DRIVER_ID" and _PLATE_BEFORE.search(text[max(0, begin - 40) : begin]):
+                pii_type = "LICENSE_PLATE"
             # The Social Security Administration never issues a number that starts with 9: those are ITINs.
             if pii_type == "SSN" and result.entity_type == "US_SSN" and text[begin : begin + 1] == "9":
                 continue
@@ -1120,7 +1131,7 @@ class PiiEngine:
                 for e in self._named(text, entities)
                 # What a recognizer knows (a user name, an age, a card expiry) beats the entity model's guess
                 # at the same characters; only an address that holds the finding whole keeps its chance.
-                if not any(_overlaps(e, s) and not _holds(e, s) for s in structured)
+                if not any(_overlaps(e, s) and not _holds(text, e, s) for s in structured)
                 and not _label_word(text, e)
             ]
             results.append(resolve_overlaps(structured + named_found))
