@@ -31,6 +31,9 @@ def test_unconfirmed_silver_of_annotated_types_is_dropped_or_kept():
     assert rehearsal_entities([], silver, ANNOTATED, LABELS)[0] == [(10, 14, "CARDINAL")]
     assert rehearsal_entities([], silver, ANNOTATED, LABELS, keep_unconfirmed=True)[0] == silver
     assert rehearsal_entities([], silver, ANNOTATED, LABELS, rehearse=False)[0] == []
+    # Only the types listed: the base model's organisations kept, its people dropped.
+    both = [(0, 5, "ORG"), (6, 9, "PERSON")]
+    assert rehearsal_entities([], both, ANNOTATED, LABELS, keep_unconfirmed=("ORGANIZATION",))[0] == [(0, 5, "ORG")]
 
 
 def test_a_gold_type_without_a_base_label_is_an_error():

@@ -548,7 +548,7 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
         nlp = load_base_ner(base.model)
         cache_key = f"{base.model}:{nlp.meta.get('name')}:{nlp.meta.get('version')}:{spacy.__version__}"
 
-        def mix(mapped: MappedSet, keep_unconfirmed: bool = base.keep_unconfirmed) -> tuple[list, Counter]:
+        def mix(mapped: MappedSet, keep_unconfirmed=base.keep_unconfirmed) -> tuple[list, Counter]:
             silver = predict_silver(nlp, [d.text for d in mapped.documents], cache_key)
             annotated = set(mapped.source.labels.values())
             docs, counts = [], Counter()
@@ -638,7 +638,9 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
             "options": dataclasses.asdict(options),
             "learn_rate": base.learn_rate,
             "rehearse": base.rehearse,
-            "keep_unconfirmed": base.keep_unconfirmed,
+            "keep_unconfirmed": (
+                base.keep_unconfirmed if isinstance(base.keep_unconfirmed, bool) else list(base.keep_unconfirmed)
+            ),
             "epochs": record["epochs"],
             "best_epoch": record["best_epoch"],
             "best_dev_f1": record["best_dev_f1"],

@@ -53,8 +53,8 @@ class BaseModel:
     rehearse: bool = True
     # Also keep the base model's spans of the types the set DOES annotate where they overlap no gold span
     # (the gold then only adds and corrects spans, never deletes one): for gold sets that are less
-    # exhaustive than OntoNotes.
-    keep_unconfirmed: bool = False
+    # exhaustive than OntoNotes. True: every annotated type; a list: only those Comprehend types.
+    keep_unconfirmed: bool | tuple[str, ...] = False
 
 
 def parse_base(raw: dict, where: str) -> BaseModel:
@@ -67,10 +67,14 @@ def parse_base(raw: dict, where: str) -> BaseModel:
             labels=labels,
             learn_rate=float(raw.get("learn_rate", 0.0005)),
             rehearse=bool(raw.get("rehearse", True)),
-            keep_unconfirmed=bool(raw.get("keep_unconfirmed", False)),
+            keep_unconfirmed=_keep(raw.get("keep_unconfirmed", False)),
         )
     except KeyError as exc:
         raise ValueError(f"{where}: missing key {exc}") from None
+
+
+def _keep(value) -> bool | tuple[str, ...]:
+    return bool(value) if isinstance(value, bool) else tuple(str(x) for x in value)
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -83,13 +87,13 @@ def rehearsal_entities(
     annotated: set[str],
     base_labels: dict[str, tuple[str, ...]],
     rehearse: bool = True,
-    keep_unconfirmed: bool = False,
+    keep_unconfirmed: bool | tuple[str, ...] = False,
 ) -> tuple[list[tuple[int, int, str]], Counter]:
     """One sentence's training target in the base model's labels: gold spans plus the silver the set is silent on.
 
     gold: (begin, end, Comprehend type); silver: (begin, end, base label); annotated: the Comprehend
-    types the gold set marks; with keep_unconfirmed, silver of those types is kept too where it overlaps
-    no gold span. Returns the entities and a count of what was kept ("gold", "silver:DATE").
+    types the gold set marks; with keep_unconfirmed (True, or a list of types), silver of those types is
+    kept too where it overlaps no gold span. Returns the entities and a count of what was kept ("gold", "silver:DATE").
     """
     counts: Counter = Counter()
     by_span = {(b, e): label for b, e, label in silver}
@@ -103,7 +107,8 @@ def rehearsal_entities(
         counts["gold"] += 1
     if rehearse:
         for b, e, label in silver:
-            if comprehend_type(label) in annotated and not keep_unconfirmed:
+            kind = comprehend_type(label)
+            if kind in annotated and not (keep_unconfirmed is True or (keep_unconfirmed and kind in keep_unconfirmed)):
                 continue
             if any(_overlaps((b, e), (gb, ge)) for gb, ge, _ in gold):
                 if not any((b, e) == (gb, ge) for gb, ge, _ in gold):
@@ -111,7 +116,7 @@ def rehearsal_entities(
                 continue
             out.append((b, e, label))
             counts[f"silver:{label}"] += 1
-            if comprehend_type(label) in annotated:
+            if kind in annotated:
                 counts["silver unconfirmed"] += 1
     return sorted(out), counts
 
@@ -268,7 +273,9 @@ def continue_ner(
             "base_model": base.model,
             "learn_rate": base.learn_rate,
             "rehearse": base.rehearse,
-            "keep_unconfirmed": base.keep_unconfirmed,
+            "keep_unconfirmed": base.keep_unconfirmed
+            if isinstance(base.keep_unconfirmed, bool)
+            else list(base.keep_unconfirmed),
             "epochs": epoch,
             "best_epoch": best_epoch,
             "best_dev_f1": round(best_f1, 4),
