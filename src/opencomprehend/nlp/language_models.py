@@ -561,7 +561,13 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
                     text = text.upper()
                     counts["upper-cased sentences"] += 1
                 entities, c = rehearsal_entities(
-                    doc.entities, found, annotated, base.labels, base.rehearse, keep_unconfirmed
+                    doc.entities,
+                    found,
+                    annotated,
+                    base.labels,
+                    base.rehearse,
+                    keep_unconfirmed,
+                    text=doc.text if base.base_articles else None,
                 )
                 counts.update(c)
                 docs.append(LabelledDocument(text, tuple(entities)))
@@ -638,6 +644,8 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
             "options": dataclasses.asdict(options),
             "learn_rate": base.learn_rate,
             "rehearse": base.rehearse,
+            "base_articles": base.base_articles,
+            "freeze_tok2vec": base.freeze_tok2vec,
             "keep_unconfirmed": (
                 base.keep_unconfirmed if isinstance(base.keep_unconfirmed, bool) else list(base.keep_unconfirmed)
             ),

@@ -55,6 +55,11 @@ class BaseModel:
     # (the gold then only adds and corrects spans, never deletes one): for gold sets that are less
     # exhaustive than OntoNotes. True: every annotated type; a list: only those Comprehend types.
     keep_unconfirmed: bool | tuple[str, ...] = False
+    # A gold span the base model found with a leading "the" ("the White House", as OntoNotes marks it;
+    # UNER and CoNLL leave it out) keeps the base model's span, so its boundaries are not retaught.
+    base_articles: bool = False
+    # Leave the NER's own tok2vec (embeddings and CNN) as the base model has it; only the parser layers learn.
+    freeze_tok2vec: bool = False
 
 
 def parse_base(raw: dict, where: str) -> BaseModel:
@@ -68,6 +73,8 @@ def parse_base(raw: dict, where: str) -> BaseModel:
             learn_rate=float(raw.get("learn_rate", 0.0005)),
             rehearse=bool(raw.get("rehearse", True)),
             keep_unconfirmed=_keep(raw.get("keep_unconfirmed", False)),
+            base_articles=bool(raw.get("base_articles", False)),
+            freeze_tok2vec=bool(raw.get("freeze_tok2vec", False)),
         )
     except KeyError as exc:
         raise ValueError(f"{where}: missing key {exc}") from None
@@ -88,14 +95,28 @@ def rehearsal_entities(
     base_labels: dict[str, tuple[str, ...]],
     rehearse: bool = True,
     keep_unconfirmed: bool | tuple[str, ...] = False,
+    text: str | None = None,
 ) -> tuple[list[tuple[int, int, str]], Counter]:
     """One sentence's training target in the base model's labels: gold spans plus the silver the set is silent on.
 
     gold: (begin, end, Comprehend type); silver: (begin, end, base label); annotated: the Comprehend
     types the gold set marks; with keep_unconfirmed (True, or a list of types), silver of those types is
-    kept too where it overlaps no gold span. Returns the entities and a count of what was kept ("gold", "silver:DATE").
+    kept too where it overlaps no gold span. With `text`, a gold span that the base model found with a
+    leading "the" takes the base model's span. Returns the entities and a count of what was kept
+    ("gold", "silver:DATE").
     """
     counts: Counter = Counter()
+    if text is not None:
+        # base_articles: "White House" (gold) -> "the White House" where the base model found that, same type.
+        starts = {(e, comprehend_type(label)): b for b, e, label in silver}
+        widened = []
+        for b, e, kind in gold:
+            b2 = starts.get((e, kind))
+            if b2 is not None and b2 < b and text[b2:b].lower() == "the ":
+                counts["gold widened to the base model's 'the'"] += 1
+                b = b2
+            widened.append((b, e, kind))
+        gold = widened
     by_span = {(b, e): label for b, e, label in silver}
     out = []
     for b, e, kind in gold:
@@ -119,6 +140,22 @@ def rehearsal_entities(
             if kind in annotated:
                 counts["silver unconfirmed"] += 1
     return sorted(out), counts
+
+
+class _Frozen:
+    """An optimizer that leaves the parameters of some model nodes (by id) unchanged."""
+
+    def __init__(self, optimizer, frozen: set[int]) -> None:
+        self._optimizer = optimizer
+        self._frozen = frozen
+
+    def __call__(self, key, weights, gradient, *, lr_scale: float = 1.0):
+        if key[0] in self._frozen:
+            return weights, gradient * 0
+        return self._optimizer(key, weights, gradient, lr_scale=lr_scale)
+
+    def __getattr__(self, name: str):
+        return getattr(self._optimizer, name)
 
 
 def predict_silver(nlp, texts: Sequence[str], cache_key: str | None = None) -> list[list[Entity]]:
@@ -228,6 +265,9 @@ def continue_ner(
             grad_clip=1.0,
             use_averages=True,
         )
+        sgd = optimizer
+        if base.freeze_tok2vec:
+            sgd = _Frozen(optimizer, {node.id for node in ner.model.get_ref("tok2vec").walk()})
         f1, types = dev_scores()
         log(f"epoch 0 (base model): dev F1 {f1:.3f} {types}")
         history = [{"epoch": 0, "dev_f1": round(f1, 4), "dev_types": types, "seconds": 0.0}]
@@ -240,7 +280,7 @@ def continue_ner(
             rng.shuffle(examples)
             losses: dict[str, float] = {}
             for batch in minibatch_by_words(examples, size=batch_sizes):
-                nlp.update(batch, drop=options.dropout, sgd=optimizer, losses=losses)
+                nlp.update(batch, drop=options.dropout, sgd=sgd, losses=losses)
             with nlp.use_params(optimizer.averages):
                 f1, types = dev_scores()
                 improved = f1 > best_f1
@@ -276,6 +316,8 @@ def continue_ner(
             "keep_unconfirmed": base.keep_unconfirmed
             if isinstance(base.keep_unconfirmed, bool)
             else list(base.keep_unconfirmed),
+            "base_articles": base.base_articles,
+            "freeze_tok2vec": base.freeze_tok2vec,
             "epochs": epoch,
             "best_epoch": best_epoch,
             "best_dev_f1": round(best_f1, 4),
