@@ -72,3 +72,14 @@ labels = { PER = "PERSON" }
     recipe.write_text(without_base, encoding="utf-8")
     with pytest.raises(ValueError, match="upper_share"):
         load_recipe(str(recipe))
+
+
+def test_additive_gold_adds_missed_spans_and_corrects_exact_types_only():
+    from opencomprehend.nlp.rehearsal import additive_entities
+
+    gold = [(0, 5, "ORGANIZATION"), (10, 20, "LOCATION"), (30, 35, "PERSON")]
+    # The base model: (0, 5) exactly but as a place, "the ..." around (10, 20), an ORG no gold confirms.
+    silver = [(0, 5, "GPE"), (6, 20, "GPE"), (40, 45, "ORG"), (50, 54, "DATE")]
+    entities, counts = additive_entities(gold, silver, LABELS)
+    assert entities == [(0, 5, "ORG"), (6, 20, "GPE"), (30, 35, "PERSON"), (40, 45, "ORG"), (50, 54, "DATE")]
+    assert counts["gold added"] == 1 and counts["type corrected by gold"] == 1

@@ -539,7 +539,13 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
 
     from opencomprehend.nlp.evaluation import score
     from opencomprehend.nlp.labels import comprehend_type
-    from opencomprehend.nlp.rehearsal import continue_ner, load_base_ner, predict_silver, rehearsal_entities
+    from opencomprehend.nlp.rehearsal import (
+        additive_entities,
+        continue_ner,
+        load_base_ner,
+        predict_silver,
+        rehearsal_entities,
+    )
     from opencomprehend.nlp.training import LabelledDocument, _dev_split, _one_blas_thread
 
     base = recipe.base
@@ -560,6 +566,11 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
                 if share and draws.random() < share and len(text.upper()) == len(text):
                     text = text.upper()
                     counts["upper-cased sentences"] += 1
+                if base.gold_mode == "additive":
+                    entities, c = additive_entities(doc.entities, found, base.labels)
+                    counts.update(c)
+                    docs.append(LabelledDocument(text, tuple(entities)))
+                    continue
                 entities, c = rehearsal_entities(
                     doc.entities,
                     found,
@@ -596,8 +607,9 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
             log(f"{source.name}: {len(docs)} sentences, {dict(sorted(counts.items()))}")
         if recipe.dev is not None:
             dev_mapped = read_mapped(recipe.dev, data_dir, recipe.script, dev=True)
-            # The dev target is always strict (gold for the types the set marks, the base model's
-            # predictions for the others): unconfirmed base spans there would only reward the base model.
+            # With gold_mode "override" the dev target is always strict (gold for the types the set marks,
+            # the base model's predictions for the others): unconfirmed base spans there would only reward
+            # the base model. With "additive" it is built like the training sentences.
             dev, dev_counts = mix(dev_mapped, keep_unconfirmed=False)
             log(f"{recipe.dev.name}: {len(dev)} dev sentences pick the best epoch (not trained on), {dict(dev_counts)}")
         else:
@@ -646,6 +658,7 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
             "rehearse": base.rehearse,
             "base_articles": base.base_articles,
             "freeze_tok2vec": base.freeze_tok2vec,
+            "gold_mode": base.gold_mode,
             "keep_unconfirmed": (
                 base.keep_unconfirmed if isinstance(base.keep_unconfirmed, bool) else list(base.keep_unconfirmed)
             ),

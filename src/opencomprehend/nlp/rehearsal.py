@@ -58,6 +58,11 @@ class BaseModel:
     # A gold span the base model found with a leading "the" ("the White House", as OntoNotes marks it;
     # UNER and CoNLL leave it out) keeps the base model's span, so its boundaries are not retaught.
     base_articles: bool = False
+    # "additive": the gold only adds what the base model missed (a gold span that overlaps none of its
+    # spans) and corrects the type of a span it found exactly; every other base span stays as it is
+    # (its boundaries, the spans no gold confirms). "override" (default): gold replaces the base model
+    # on the types the set marks, as described in the module docstring.
+    gold_mode: str = "override"
     # Leave the NER's own tok2vec (embeddings and CNN) as the base model has it; only the parser layers learn.
     freeze_tok2vec: bool = False
 
@@ -75,6 +80,7 @@ def parse_base(raw: dict, where: str) -> BaseModel:
             keep_unconfirmed=_keep(raw.get("keep_unconfirmed", False)),
             base_articles=bool(raw.get("base_articles", False)),
             freeze_tok2vec=bool(raw.get("freeze_tok2vec", False)),
+            gold_mode=_gold_mode(raw.get("gold_mode", "override"), where),
         )
     except KeyError as exc:
         raise ValueError(f"{where}: missing key {exc}") from None
@@ -82,6 +88,44 @@ def parse_base(raw: dict, where: str) -> BaseModel:
 
 def _keep(value) -> bool | tuple[str, ...]:
     return bool(value) if isinstance(value, bool) else tuple(str(x) for x in value)
+
+
+def _gold_mode(value, where: str) -> str:
+    if value not in ("override", "additive"):
+        raise ValueError(f'{where}: gold_mode must be "override" or "additive", not {value!r}')
+    return str(value)
+
+
+def additive_entities(
+    gold: Sequence[tuple[int, int, str]],
+    silver: Sequence[tuple[int, int, str]],
+    base_labels: dict[str, tuple[str, ...]],
+) -> tuple[list[tuple[int, int, str]], Counter]:
+    """gold_mode = "additive": the base model's spans, with the gold's types on exact matches, plus the gold
+    spans that overlap none of them."""
+    counts: Counter = Counter()
+    exact = {(b, e): kind for b, e, kind in gold}
+    out = []
+    for b, e, label in silver:
+        kind = exact.get((b, e))
+        if kind is not None and comprehend_type(label) != kind:
+            choices = base_labels.get(kind)
+            if not choices:
+                raise ValueError(f"no base-model label for gold type {kind!r} (add it to [base].labels)")
+            label = choices[0]
+            counts["type corrected by gold"] += 1
+        out.append((b, e, label))
+        counts[f"silver:{label}"] += 1
+    for b, e, kind in gold:
+        if not any(_overlaps((b, e), (sb, se)) for sb, se, _ in silver):
+            choices = base_labels.get(kind)
+            if not choices:
+                raise ValueError(f"no base-model label for gold type {kind!r} (add it to [base].labels)")
+            out.append((b, e, choices[0]))
+            counts["gold added"] += 1
+        elif (b, e) not in {(sb, se) for sb, se, _ in silver}:
+            counts["gold boundary dispute (base kept)"] += 1
+    return sorted(out), counts
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -318,6 +362,7 @@ def continue_ner(
             else list(base.keep_unconfirmed),
             "base_articles": base.base_articles,
             "freeze_tok2vec": base.freeze_tok2vec,
+            "gold_mode": base.gold_mode,
             "epochs": epoch,
             "best_epoch": best_epoch,
             "best_dev_f1": round(best_f1, 4),
