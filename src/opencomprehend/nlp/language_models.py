@@ -659,6 +659,7 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
             "base_articles": base.base_articles,
             "freeze_tok2vec": base.freeze_tok2vec,
             "gold_mode": base.gold_mode,
+            "optimizer": base.optimizer,
             "keep_unconfirmed": (
                 base.keep_unconfirmed if isinstance(base.keep_unconfirmed, bool) else list(base.keep_unconfirmed)
             ),

@@ -63,6 +63,9 @@ class BaseModel:
     # (its boundaries, the spans no gold confirms). "override" (default): gold replaces the base model
     # on the types the set marks, as described in the module docstring.
     gold_mode: str = "override"
+    # "adam" (spaCy's default, fresh moments: every weight moves by about learn_rate a step) or "sgd"
+    # (plain gradient steps, which leave the weights the loss barely touches where they are).
+    optimizer: str = "adam"
     # Leave the NER's own tok2vec (embeddings and CNN) as the base model has it; only the parser layers learn.
     freeze_tok2vec: bool = False
 
@@ -81,6 +84,7 @@ def parse_base(raw: dict, where: str) -> BaseModel:
             base_articles=bool(raw.get("base_articles", False)),
             freeze_tok2vec=bool(raw.get("freeze_tok2vec", False)),
             gold_mode=_gold_mode(raw.get("gold_mode", "override"), where),
+            optimizer=_optimizer_name(raw.get("optimizer", "adam"), where),
         )
     except KeyError as exc:
         raise ValueError(f"{where}: missing key {exc}") from None
@@ -88,6 +92,12 @@ def parse_base(raw: dict, where: str) -> BaseModel:
 
 def _keep(value) -> bool | tuple[str, ...]:
     return bool(value) if isinstance(value, bool) else tuple(str(x) for x in value)
+
+
+def _optimizer_name(value, where: str) -> str:
+    if value not in ("adam", "sgd"):
+        raise ValueError(f'{where}: optimizer must be "adam" or "sgd", not {value!r}')
+    return str(value)
 
 
 def _gold_mode(value, where: str) -> str:
@@ -252,7 +262,7 @@ def continue_ner(
     import spacy.util
     from spacy.training import Example
     from spacy.training.batchers import minibatch_by_words
-    from thinc.api import Adam, compounding, use_ops
+    from thinc.api import SGD, Adam, compounding, use_ops
 
     from opencomprehend.nlp.training import (
         BATCH_GROWTH,
@@ -299,16 +309,19 @@ def continue_ner(
             raise ValueError(f"labels {unknown} are not labels of the base model's NER ({', '.join(ner.labels)})")
         examples = [Example(nlp.make_doc(r.text), r) for r in references]
         words = sum(sum(not t.is_space for t in eg.reference) for eg in examples)
-        optimizer = Adam(
-            learn_rate=base.learn_rate,
-            beta1=0.9,
-            beta2=0.999,
-            eps=1e-8,
-            L2=0.01,
-            L2_is_weight_decay=True,
-            grad_clip=1.0,
-            use_averages=True,
-        )
+        if base.optimizer == "sgd":
+            optimizer = SGD(base.learn_rate, L2=0.0, grad_clip=1.0, use_averages=True)
+        else:
+            optimizer = Adam(
+                learn_rate=base.learn_rate,
+                beta1=0.9,
+                beta2=0.999,
+                eps=1e-8,
+                L2=0.01,
+                L2_is_weight_decay=True,
+                grad_clip=1.0,
+                use_averages=True,
+            )
         sgd = optimizer
         if base.freeze_tok2vec:
             sgd = _Frozen(optimizer, {node.id for node in ner.model.get_ref("tok2vec").walk()})
@@ -363,6 +376,7 @@ def continue_ner(
             "base_articles": base.base_articles,
             "freeze_tok2vec": base.freeze_tok2vec,
             "gold_mode": base.gold_mode,
+            "optimizer": base.optimizer,
             "epochs": epoch,
             "best_epoch": best_epoch,
             "best_dev_f1": round(best_f1, 4),
