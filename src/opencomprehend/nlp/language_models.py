@@ -22,6 +22,13 @@ training/<lang>.toml, which names:
   (lower-cased text such as MultiCoNER's given back its capitals, see restore_case) with
   `lower_share = x` (that share of the set's sentences, chosen with a fixed seed, kept lower-cased).
 
+A recipe with a `[base]` table (English experiments, training/experiments/en-*.toml) does not train a fresh
+pipeline: it continues an existing model's NER (en_core_web_sm) on the gold sets, rehearsing on that model's
+own predictions of the types a set does not mark (opencomprehend.nlp.rehearsal); the sets' labels are still
+mapped onto Comprehend types, `[base].labels` says which of the base model's labels each type becomes, and
+`upper_share = x` (per set, [base] recipes only) upper-cases that share of the sentences after the base
+model has labelled them. Such a model keeps the base model's labels.
+
 Because every label is mapped at training time, the model's own labels ARE Comprehend types, and the
 "spacy.v1" engine (whose label map sends Comprehend's names to themselves) serves them unchanged.
 
