@@ -667,6 +667,8 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
             "freeze_tok2vec": base.freeze_tok2vec,
             "gold_mode": base.gold_mode,
             "optimizer": base.optimizer,
+            "interpolate": base.interpolate,
+            "interpolated_dev_f1": record["interpolated_dev_f1"],
             "keep_unconfirmed": (
                 base.keep_unconfirmed if isinstance(base.keep_unconfirmed, bool) else list(base.keep_unconfirmed)
             ),

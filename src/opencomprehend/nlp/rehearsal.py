@@ -66,6 +66,9 @@ class BaseModel:
     # "adam" (spaCy's default, fresh moments: every weight moves by about learn_rate a step) or "sgd"
     # (plain gradient steps, which leave the weights the loss barely touches where they are).
     optimizer: str = "adam"
+    # Weight-space interpolation (WiSE-FT, Wortsman et al. 2022): the saved weights are
+    # (1 - interpolate) * base + interpolate * fine-tuned, every parameter of the NER; 1.0 keeps the fine-tuned ones.
+    interpolate: float = 1.0
     # Leave the NER's own tok2vec (embeddings and CNN) as the base model has it; only the parser layers learn.
     freeze_tok2vec: bool = False
 
@@ -85,6 +88,7 @@ def parse_base(raw: dict, where: str) -> BaseModel:
             freeze_tok2vec=bool(raw.get("freeze_tok2vec", False)),
             gold_mode=_gold_mode(raw.get("gold_mode", "override"), where),
             optimizer=_optimizer_name(raw.get("optimizer", "adam"), where),
+            interpolate=float(raw.get("interpolate", 1.0)),
         )
     except KeyError as exc:
         raise ValueError(f"{where}: missing key {exc}") from None
@@ -325,6 +329,12 @@ def continue_ner(
         sgd = optimizer
         if base.freeze_tok2vec:
             sgd = _Frozen(optimizer, {node.id for node in ner.model.get_ref("tok2vec").walk()})
+        base_params = [
+            (node, name, node.get_param(name).copy())
+            for node in ner.model.walk()
+            for name in node.param_names
+            if node.has_param(name)
+        ]
         f1, types = dev_scores()
         log(f"epoch 0 (base model): dev F1 {f1:.3f} {types}")
         history = [{"epoch": 0, "dev_f1": round(f1, 4), "dev_types": types, "seconds": 0.0}]
@@ -360,10 +370,25 @@ def continue_ner(
             if epoch - last_gain >= options.patience or elapsed >= options.max_seconds:
                 break
         ner.model.from_bytes(best_weights)
+        interpolated = None
+        if base.interpolate != 1.0 and best_epoch > 0:
+            for node, name, value in base_params:
+                node.set_param(name, (1 - base.interpolate) * value + base.interpolate * node.get_param(name))
+            interpolated, types = dev_scores()
+            log(f"interpolated {base.interpolate} toward the fine-tuned weights: dev F1 {interpolated:.3f} {types}")
+        # The base model's meta describes the base model: its own accuracy figures no longer hold.
+        base_name, base_version = nlp.meta.get("name"), nlp.meta.get("version")
+        base_author, base_licence = nlp.meta.get("author"), nlp.meta.get("license")
+        nlp.meta.pop("performance", None)
         nlp.meta.update(
             {
                 "name": "opencomprehend_ner",
-                "description": f"{base.model}'s NER continued by opencomprehend on gold sets with rehearsal",
+                "description": (
+                    f"{base.model} ({base_name} {base_version} by {base_author}, {base_licence})'s NER continued by "
+                    "opencomprehend on gold sets with rehearsal on its own predictions (data, licences: source.json)"
+                ),
+                "author": f"opencomprehend (base model: {base_author})",
+                "license": f"{base_licence} (base model); see source.json for the training data's licences",
             }
         )
         record = {
@@ -377,6 +402,8 @@ def continue_ner(
             "freeze_tok2vec": base.freeze_tok2vec,
             "gold_mode": base.gold_mode,
             "optimizer": base.optimizer,
+            "interpolate": base.interpolate,
+            "interpolated_dev_f1": None if interpolated is None else round(interpolated, 4),
             "epochs": epoch,
             "best_epoch": best_epoch,
             "best_dev_f1": round(best_f1, 4),
