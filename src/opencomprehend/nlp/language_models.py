@@ -22,6 +22,13 @@ training/<lang>.toml, which names:
   (lower-cased text such as MultiCoNER's given back its capitals, see restore_case) with
   `lower_share = x` (that share of the set's sentences, chosen with a fixed seed, kept lower-cased).
 
+A recipe with a `[base]` table (English experiments, training/experiments/en-*.toml) does not train a fresh
+pipeline: it continues an existing model's NER (en_core_web_sm) on the gold sets, rehearsing on that model's
+own predictions of the types a set does not mark (opencomprehend.nlp.rehearsal); the sets' labels are still
+mapped onto Comprehend types, `[base].labels` says which of the base model's labels each type becomes, and
+`upper_share = x` (per set, [base] recipes only) upper-cases that share of the sentences after the base
+model has labelled them. Such a model keeps the base model's labels.
+
 Because every label is mapped at training time, the model's own labels ARE Comprehend types, and the
 "spacy.v1" engine (whose label map sends Comprehend's names to themselves) serves them unchanged.
 
@@ -38,6 +45,7 @@ import json
 import os
 import random
 import shutil
+import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable
@@ -90,6 +98,9 @@ class SourceSet:
     # (seeded) are kept lower-cased, so the model also meets lower-case input.
     case: str | None = None
     lower_share: float = 0.0
+    # [base] recipes only: that share of the sentences (seeded) upper-cased after the base model has
+    # labelled them, so the model also meets headlines and shouting ("SOCCER - LEEDS FINED").
+    upper_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,9 @@ class Recipe:
     script: str | None = None  # "simplified": convert Chinese text to Simplified script
     engine: str = "spacy.v1"
     path: Path | None = None
+    # [base]: continue an existing model (en_core_web_sm) with rehearsal instead of training a fresh one
+    # (opencomprehend.nlp.rehearsal); its labels, not Comprehend types, are then the model's labels.
+    base: object | None = None  # rehearsal.BaseModel
 
 
 def _source_set(raw: dict, where: str) -> SourceSet:
@@ -120,6 +134,7 @@ def _source_set(raw: dict, where: str) -> SourceSet:
             held_out=float(raw.get("held_out", 0.0)),
             case=raw.get("case"),
             lower_share=float(raw.get("lower_share", 0.0)),
+            upper_share=float(raw.get("upper_share", 0.0)),
         )
     except KeyError as exc:
         raise ValueError(f"{where}: missing key {exc}") from None
@@ -157,7 +172,15 @@ def load_recipe(recipe: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
     script = raw.get("script")
     if script not in (None, "simplified"):
         raise ValueError(f'{path}: script must be "simplified" or absent, not {script!r}')
+    if "base" not in raw and any(s.upper_share for s in sets):
+        raise ValueError(f"{path}: upper_share needs a [base] model (its predictions are made before upper-casing)")
+    base = None
+    if "base" in raw:
+        from opencomprehend.nlp.rehearsal import parse_base
+
+        base = parse_base(dict(raw["base"]), f"{path} [base]")
     return Recipe(
+        base=base,
         language=language,
         description=str(raw.get("description", "")),
         test=test,
@@ -376,6 +399,8 @@ def _selection(source: SourceSet) -> dict:
     if source.case:
         chosen["case"] = source.case
         chosen["lower_share"] = source.lower_share
+    if source.upper_share:
+        chosen["upper_share"] = source.upper_share
     return chosen
 
 
@@ -408,6 +433,8 @@ def train_language(
     if output_dir.exists() and any(output_dir.iterdir()) and not replace:
         raise FileExistsError(f"{output_dir} exists; pass replace=True (--replace) to train it again.")
     options = TrainingOptions(**{**recipe.options, **(overrides or {})})
+    if recipe.base is not None:
+        return _train_continued(recipe, recipe_name, output_dir, data_dir, options, log)
 
     train = []
     sources = []
@@ -504,4 +531,187 @@ def train_language(
     else:
         staging.rename(output_dir)
     log(f"wrote {output_dir} ({_folder_size(output_dir) / 1e6:.1f} MB)")
+    return metadata
+
+
+def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_dir: Path, options, log) -> dict:
+    """train_language for a recipe with [base]: continue the base model's NER with rehearsal (nlp/rehearsal.py).
+
+    Every sentence of the training sets and of the dev set gets the set's gold spans (in the base model's
+    labels) plus the ORIGINAL base model's predictions of the types the set does not annotate, where they
+    overlap no gold span. The test set is only measured (Comprehend types, all predictions).
+    """
+    import spacy
+    from thinc.api import use_ops
+
+    from opencomprehend.nlp.evaluation import score
+    from opencomprehend.nlp.labels import comprehend_type
+    from opencomprehend.nlp.rehearsal import (
+        additive_entities,
+        continue_ner,
+        load_base_ner,
+        predict_silver,
+        rehearsal_entities,
+    )
+    from opencomprehend.nlp.training import LabelledDocument, _dev_split, _one_blas_thread
+
+    base = recipe.base
+    started = time.perf_counter()
+    with use_ops("numpy", use_blis=False), _one_blas_thread():
+        nlp = load_base_ner(base.model)
+        cache_key = f"{base.model}:{nlp.meta.get('name')}:{nlp.meta.get('version')}:{spacy.__version__}"
+
+        def mix(mapped: MappedSet, keep_unconfirmed=base.keep_unconfirmed) -> tuple[list, Counter]:
+            silver = predict_silver(nlp, [d.text for d in mapped.documents], cache_key)
+            annotated = set(mapped.source.labels.values())
+            docs, counts = [], Counter()
+            share = mapped.source.upper_share
+            draws = random.Random(f"upper-share:{mapped.source.path}")
+            for doc, found in zip(mapped.documents, silver, strict=True):
+                text = doc.text
+                # One draw per sentence, in file order; only where upper-casing keeps every offset.
+                if share and draws.random() < share and len(text.upper()) == len(text):
+                    text = text.upper()
+                    counts["upper-cased sentences"] += 1
+                if base.gold_mode == "additive":
+                    entities, c = additive_entities(doc.entities, found, base.labels)
+                    counts.update(c)
+                    docs.append(LabelledDocument(text, tuple(entities)))
+                    continue
+                entities, c = rehearsal_entities(
+                    doc.entities,
+                    found,
+                    annotated,
+                    base.labels,
+                    base.rehearse,
+                    keep_unconfirmed,
+                    text=doc.text if base.base_articles else None,
+                )
+                counts.update(c)
+                docs.append(LabelledDocument(text, tuple(entities)))
+            return docs, counts
+
+        train, sources = [], []
+        for source in recipe.sets:
+            mapped = read_mapped(source, data_dir, recipe.script)
+            docs, counts = mix(mapped)
+            train.extend(docs)
+            sources.append(
+                {
+                    "set": source.name,
+                    "file": source.path,
+                    "kind": source.kind,
+                    "sentences": len(docs),
+                    "licence": source.licence,
+                    "label_map": source.labels,
+                    "dropped_labels": list(source.drop),
+                    "mentions": dict(sorted(mapped.kept.items())),
+                    "dropped_mentions": dict(sorted(mapped.dropped.items())),
+                    "rehearsal": dict(sorted(counts.items())),
+                    **_selection(source),
+                }
+            )
+            log(f"{source.name}: {len(docs)} sentences, {dict(sorted(counts.items()))}")
+        if recipe.dev is not None:
+            dev_mapped = read_mapped(recipe.dev, data_dir, recipe.script, dev=True)
+            # With gold_mode "override" the dev target is always strict (gold for the types the set marks,
+            # the base model's predictions for the others): unconfirmed base spans there would only reward
+            # the base model. With "additive" it is built like the training sentences.
+            dev, dev_counts = mix(dev_mapped, keep_unconfirmed=False)
+            log(f"{recipe.dev.name}: {len(dev)} dev sentences pick the best epoch (not trained on), {dict(dev_counts)}")
+        else:
+            train_ids, dev_ids = _dev_split(len(train), options)
+            dev = [train[i] for i in dev_ids]
+            train = [train[i] for i in train_ids]
+        staging = output_dir.parent / f".{output_dir.name}.training"
+        shutil.rmtree(staging, ignore_errors=True)
+        record = continue_ner(base, train, dev, staging, options, log=log, nlp=nlp)
+        test = read_mapped(recipe.test, data_dir, recipe.script)
+        predicted = [
+            [(s.start_char, s.end_char, comprehend_type(s.label_)) for s in doc.ents]
+            for doc in nlp.pipe([d.text for d in test.documents], batch_size=256)
+        ]
+        test_f1 = score([list(d.entities) for d in test.documents], predicted).f1
+    relative_recipe = (
+        recipe.path.relative_to(REPO_DIR) if recipe.path and recipe.path.is_relative_to(REPO_DIR) else None
+    )
+    metadata = {
+        "language": recipe.language,
+        "description": recipe.description,
+        "engine": recipe.engine,
+        "labels": sorted(nlp.get_pipe(nlp.pipe_names[-1]).labels),
+        "label_note": "the base model's labels; the engine maps them onto Comprehend types (nlp/labels.py)",
+        "base_model": {
+            "model": base.model,
+            "name": nlp.meta.get("name"),
+            "version": nlp.meta.get("version"),
+            "licence": base.licence,
+            "description": base.description,
+            "gold_type_labels": {k: list(v) for k, v in base.labels.items()},
+        },
+        "script": recipe.script,
+        "recipe": str(relative_recipe or recipe.path),
+        "command": f"opencomprehend train-language {recipe_name}",
+        "training_data": sources,
+        "licence_note": (
+            f"The model continues {base.model} ({base.licence}) and its weights were further learned from the "
+            "data listed under training_data (gold spans plus the base model's own predictions on the same "
+            "text); attribute those sources as their licences require (CC BY-SA sets: share-alike may apply "
+            "to redistribution)."
+        ),
+        "training": {
+            "options": dataclasses.asdict(options),
+            "learn_rate": base.learn_rate,
+            "rehearse": base.rehearse,
+            "base_articles": base.base_articles,
+            "freeze_tok2vec": base.freeze_tok2vec,
+            "gold_mode": base.gold_mode,
+            "optimizer": base.optimizer,
+            "interpolate": base.interpolate,
+            "interpolated_dev_f1": record["interpolated_dev_f1"],
+            "keep_unconfirmed": (
+                base.keep_unconfirmed if isinstance(base.keep_unconfirmed, bool) else list(base.keep_unconfirmed)
+            ),
+            "epochs": record["epochs"],
+            "best_epoch": record["best_epoch"],
+            "best_dev_f1": record["best_dev_f1"],
+            "seconds": round(time.perf_counter() - started, 1),
+            "train_words_per_second": record["train_words_per_second"],
+            "spacy_version": record["spacy_version"],
+        },
+        **(
+            {
+                "dev_set": {
+                    "set": recipe.dev.name,
+                    "file": recipe.dev.path,
+                    "kind": recipe.dev.kind,
+                    "licence": recipe.dev.licence,
+                    "sentences": len(dev),
+                    "label_map": recipe.dev.labels,
+                    **_selection(recipe.dev),
+                    "use": "picks the best epoch and stops training early (gold spans + the base model's "
+                    "predictions of the other types); never trained on",
+                }
+            }
+            if recipe.dev
+            else {}
+        ),
+        "test_set": {
+            "set": recipe.test.name,
+            "file": recipe.test.path,
+            "sentences": len(test.documents),
+            "label_map": recipe.test.labels,
+            "f1_all_predictions": round(test_f1, 4),
+        },
+    }
+    (staging / "source.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if output_dir.exists():
+        old = output_dir.parent / f".{output_dir.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        output_dir.rename(old)
+        staging.rename(output_dir)
+        shutil.rmtree(old)
+    else:
+        staging.rename(output_dir)
+    log(f"wrote {output_dir} ({_folder_size(output_dir) / 1e6:.1f} MB); test F1 (all predictions) {test_f1:.3f}")
     return metadata
