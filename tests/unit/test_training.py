@@ -372,3 +372,14 @@ def test_korean_entities_glued_to_particles(trained_ko: tuple[TrainingReport, Pa
         (0, 3, "박도윤", "PERSON"),
         (5, 7, "부산", "CITY"),
     ]
+
+
+def test_capacity_options_reach_the_config_and_default_to_the_shipped_architecture() -> None:
+    default = build_pipeline("es").config["components"]["ner"]["model"]
+    assert default["hidden_width"] == 64
+    assert default["tok2vec"]["window_size"] == 1 and default["tok2vec"]["embed_size"] == 2000
+    options = TrainingOptions(width=128, embed_rows=5000, window_size=2, hidden_width=128)
+    model = build_pipeline("es", options).config["components"]["ner"]["model"]
+    assert model["hidden_width"] == 128
+    tok2vec = model["tok2vec"]
+    assert (tok2vec["width"], tok2vec["embed_size"], tok2vec["window_size"]) == (128, 5000, 2)

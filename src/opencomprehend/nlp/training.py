@@ -213,6 +213,10 @@ class TrainingOptions:
     width: int = 96
     depth: int = 4
     embed_rows: int = 2000
+    # Tokens on each side that one convolution layer sees (the receptive field is depth * window_size on
+    # each side), and the width of the NER parser's hidden layer.
+    window_size: int = 1
+    hidden_width: int = 64
     # Share of the training documents held out (seeded) to choose the best epoch; the test set never is.
     dev_fraction: float = 0.1
     # zh, ja, ko: each character's NORM is its bigram with the next character ("opencomprehend.CharTokenizer.v2").
@@ -240,6 +244,8 @@ def _pipeline_config(language: str, options: TrainingOptions) -> Config:
     tok2vec["width"] = options.width
     tok2vec["depth"] = options.depth
     tok2vec["embed_size"] = options.embed_rows
+    tok2vec["window_size"] = options.window_size
+    config["components"]["ner"]["model"]["hidden_width"] = options.hidden_width
     return config
 
 
