@@ -631,7 +631,7 @@ def _pretrain_tok2vec(
     say: Callable[[str], None],
     should_stop: Callable[[], bool],
 ) -> None:
-    """Pretrain the NER's own tok2vec (in place) on raw text, as `spacy pretrain` does, and keep its averaged weights."""
+    """Pretrain the NER's own tok2vec (in place) on raw text, as `spacy pretrain` does; keep the averaged weights."""
     from spacy.util import registry
     from thinc.api import Adam, set_dropout_rate
 
@@ -660,7 +660,8 @@ def _pretrain_tok2vec(
             model.finish_update(optimizer)
             total += float(loss)
         elapsed = time.perf_counter() - started
-        say(f"pretraining epoch {epoch}: loss {total:.1f}, {words * epoch / max(elapsed, 1e-9):,.0f} words/s, {elapsed:.0f} s")
+        speed = words * epoch / max(elapsed, 1e-9)
+        say(f"pretraining epoch {epoch}: loss {total:.1f}, {speed:,.0f} words/s, {elapsed:.0f} s")
     with model.use_params(optimizer.averages):
         weights = tok2vec.to_bytes()
     tok2vec.from_bytes(weights)
