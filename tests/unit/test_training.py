@@ -372,3 +372,30 @@ def test_korean_entities_glued_to_particles(trained_ko: tuple[TrainingReport, Pa
         (0, 3, "박도윤", "PERSON"),
         (5, 7, "부산", "CITY"),
     ]
+
+
+def test_capacity_options_reach_the_config_and_default_to_the_shipped_architecture() -> None:
+    default = build_pipeline("es").config["components"]["ner"]["model"]
+    assert default["hidden_width"] == 64
+    assert default["tok2vec"]["window_size"] == 1 and default["tok2vec"]["embed_size"] == 2000
+    options = TrainingOptions(width=128, embed_rows=5000, window_size=2, hidden_width=128)
+    model = build_pipeline("es", options).config["components"]["ner"]["model"]
+    assert model["hidden_width"] == 128
+    tok2vec = model["tok2vec"]
+    assert (tok2vec["width"], tok2vec["embed_size"], tok2vec["window_size"]) == (128, 5000, 2)
+
+
+def test_pretraining_changes_the_tok2vec_and_is_reproducible(tmp_path: Path) -> None:
+    train = [
+        LabelledDocument(f"{name} vive en {city} desde {year}.", ((0, len(name), "PERSON"),))
+        for name, city, year in [("Ana Ruiz", "Madrid", 1990), ("Luis Gil", "Lima", 2001), ("Eva Sanz", "Quito", 1985)]
+    ] * 4
+    options = TrainingOptions(max_epochs=1, pretrain_epochs=2)
+    weights = []
+    for run in ("a", "b"):
+        train_ner(train, train[:2], "es", tmp_path / run, options)
+        weights.append((tmp_path / run / "ner" / "model").read_bytes())
+    assert weights[0] == weights[1]
+    train_ner(train, train[:2], "es", tmp_path / "plain", TrainingOptions(max_epochs=1))
+    assert (tmp_path / "plain" / "ner" / "model").read_bytes() != weights[0]
+    assert json.loads((tmp_path / "a" / "training.json").read_text())["options"]["pretrain_epochs"] == 2

@@ -213,6 +213,14 @@ class TrainingOptions:
     width: int = 96
     depth: int = 4
     embed_rows: int = 2000
+    # Tokens on each side that one convolution layer sees (the receptive field is depth * window_size on
+    # each side), and the width of the NER parser's hidden layer.
+    window_size: int = 1
+    hidden_width: int = 64
+    # Epochs of pretraining the tok2vec on the training documents' own text before NER training (spaCy's
+    # "characters" objective, as `spacy pretrain` with spacy.PretrainCharacters.v1: predict the first and
+    # last characters of masked words); 0: none. Seeded, and counted in max_seconds.
+    pretrain_epochs: int = 0
     # Share of the training documents held out (seeded) to choose the best epoch; the test set never is.
     dev_fraction: float = 0.1
     # zh, ja, ko: each character's NORM is its bigram with the next character ("opencomprehend.CharTokenizer.v2").
@@ -240,6 +248,8 @@ def _pipeline_config(language: str, options: TrainingOptions) -> Config:
     tok2vec["width"] = options.width
     tok2vec["depth"] = options.depth
     tok2vec["embed_size"] = options.embed_rows
+    tok2vec["window_size"] = options.window_size
+    config["components"]["ner"]["model"]["hidden_width"] = options.hidden_width
     return config
 
 
@@ -510,6 +520,8 @@ def _train_ner(
         ner.add_label(kind)
     spacy.util.fix_random_seed(options.seed)
     optimizer = nlp.initialize(lambda: examples[:200])
+    if options.pretrain_epochs:
+        _pretrain_tok2vec(nlp, [eg.reference.text for eg in examples], options, say, should_stop)
     say(
         f"training {spacy_language(language)} NER on {len(examples)} documents ({words_per_epoch} words), "
         f"{len(dev_ids)} dev, {len(test)} test; labels {', '.join(ner.labels)}"
@@ -605,6 +617,54 @@ def _train_ner(
     _write_atomically(nlp, output_dir, extra)
     say(f"test P {report.precision:.3f} R {report.recall:.3f} F1 {report.f1:.3f}; best epoch {best_epoch} of {epoch}")
     return report
+
+
+# `spacy pretrain`'s defaults (default_config_pretraining.cfg): the characters objective, batches of 3,000 words.
+PRETRAIN_OBJECTIVE = {"maxout_pieces": 3, "hidden_size": 300, "n_characters": 4}
+PRETRAIN_BATCH_WORDS = 3000
+
+
+def _pretrain_tok2vec(
+    nlp: Language,
+    texts: Sequence[str],
+    options: TrainingOptions,
+    say: Callable[[str], None],
+    should_stop: Callable[[], bool],
+) -> None:
+    """Pretrain the NER's own tok2vec (in place) on raw text, as `spacy pretrain` does; keep the averaged weights."""
+    from spacy.util import registry
+    from thinc.api import Adam, set_dropout_rate
+
+    # The parser's "tok2vec" ref is chain(HashEmbedCNN, list2array, Linear); the objective needs the CNN's
+    # per-document output, so it wraps the first layer, whose weights the NER shares.
+    tok2vec = nlp.get_pipe("ner").model.get_ref("tok2vec").layers[0]
+    docs = [nlp.make_doc(text) for text in texts]
+    spacy.util.fix_random_seed(options.seed)
+    model = registry.architectures.get("spacy.PretrainCharacters.v1")(**PRETRAIN_OBJECTIVE)(nlp.vocab, tok2vec)
+    model.initialize(X=docs[:100])
+    set_dropout_rate(model, options.dropout)
+    objective = model.attrs["loss"]
+    optimizer = Adam(0.001, L2=0.01, grad_clip=1.0, use_averages=True)
+    rng = random.Random(options.seed)
+    started = time.perf_counter()
+    words = sum(len(doc) for doc in docs)
+    for epoch in range(1, options.pretrain_epochs + 1):
+        rng.shuffle(docs)
+        total = 0.0
+        for batch in minibatch_by_words(docs, size=PRETRAIN_BATCH_WORDS):
+            if should_stop():
+                raise TrainingStopped(f"Training was stopped during pretraining epoch {epoch}.")
+            predictions, backprop = model.begin_update(batch)
+            loss, gradients = objective(model.ops, batch, predictions)
+            backprop(gradients)
+            model.finish_update(optimizer)
+            total += float(loss)
+        elapsed = time.perf_counter() - started
+        speed = words * epoch / max(elapsed, 1e-9)
+        say(f"pretraining epoch {epoch}: loss {total:.1f}, {speed:,.0f} words/s, {elapsed:.0f} s")
+    with model.use_params(optimizer.averages):
+        weights = tok2vec.to_bytes()
+    tok2vec.from_bytes(weights)
 
 
 def _type_metrics(scores: Scores, train_mentions: Counter, test_mentions: Counter) -> dict[str, TypeMetrics]:
