@@ -220,3 +220,9 @@ def test_a_bare_nine_digit_number_after_a_phone_word_is_a_phone_number() -> None
 )
 def test_plates_after_their_words(language: str, text: str, plate: str) -> None:
     assert {(s, t) for s, t in spans(language, text) if t != "DATE_TIME"} == {(plate, "LICENSE_PLATE")}
+
+
+def test_a_place_of_sentence_words_is_none() -> None:
+    assert names.only_function_words("Nuestra", "es") and not names.only_function_words("Nuestra Señora", "es")
+    text = "Nuestra nueva oficina está en Calle de Alcalá, 48, 28014 Madrid, en la segunda planta."
+    assert spans("es", text) == {("Calle de Alcalá, 48, 28014 Madrid", "ADDRESS")}

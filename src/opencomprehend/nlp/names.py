@@ -129,3 +129,10 @@ def introduced_names(text: str, language: str) -> list[tuple[int, int, float]]:
     if pattern is None:
         return []
     return [(m.start(), m.end(), INTRODUCED_SCORE) for m in pattern.finditer(text)]
+
+
+def only_function_words(span: str, language: str) -> bool:
+    """A "name" or "place" made only of sentence words ("Nuestra", "Hier", "Bitte"): no entity at all."""
+    words = [w.strip(",.;:!?¡¿、，").lower() for w in span.split()]
+    leading = _leading_words(language)
+    return bool(words) and all(w in leading for w in words)

@@ -48,7 +48,13 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from opencomprehend.nlp.addresses import find_addresses
-from opencomprehend.nlp.names import HONORIFIC_AFTER, NOT_A_FIRST_WORD, introduced_names, trim_name
+from opencomprehend.nlp.names import (
+    HONORIFIC_AFTER,
+    NOT_A_FIRST_WORD,
+    introduced_names,
+    only_function_words,
+    trim_name,
+)
 from opencomprehend.nlp.registry import Engine
 
 log = logging.getLogger("opencomprehend.pii")
@@ -1090,6 +1096,8 @@ class PiiEngine:
                 begin < e and b < end and (entity["Type"] != "LOCATION" or b <= begin and end <= e)
                 for b, e, _ in written
             ):
+                continue
+            if entity["Type"] == "LOCATION" and only_function_words(text[begin:end], self.language):
                 continue
             pii_type = NER_TYPES.get(entity["Type"])
             if entity["Type"] in ("PERSON", "LOCATION", "ORGANIZATION") and HONORIFIC_AFTER.match(text, end):
