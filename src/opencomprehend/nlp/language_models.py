@@ -404,6 +404,19 @@ def _selection(source: SourceSet) -> dict:
     return chosen
 
 
+def _replace_folder(staging: Path, output_dir: Path) -> None:
+    """Put the finished model folder in place of `output_dir`: the old one is moved aside first, so a
+    reader sees the old model or the new one, never half of either."""
+    if output_dir.exists():
+        old = output_dir.parent / f".{output_dir.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        output_dir.rename(old)
+        staging.rename(output_dir)
+        shutil.rmtree(old)
+    else:
+        staging.rename(output_dir)
+
+
 def _folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -522,14 +535,7 @@ def train_language(
         },
     }
     (staging / "source.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if output_dir.exists():
-        old = output_dir.parent / f".{output_dir.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        output_dir.rename(old)
-        staging.rename(output_dir)
-        shutil.rmtree(old)
-    else:
-        staging.rename(output_dir)
+    _replace_folder(staging, output_dir)
     log(f"wrote {output_dir} ({_folder_size(output_dir) / 1e6:.1f} MB)")
     return metadata
 
@@ -705,13 +711,6 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
         },
     }
     (staging / "source.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if output_dir.exists():
-        old = output_dir.parent / f".{output_dir.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        output_dir.rename(old)
-        staging.rename(output_dir)
-        shutil.rmtree(old)
-    else:
-        staging.rename(output_dir)
+    _replace_folder(staging, output_dir)
     log(f"wrote {output_dir} ({_folder_size(output_dir) / 1e6:.1f} MB); test F1 (all predictions) {test_f1:.3f}")
     return metadata
