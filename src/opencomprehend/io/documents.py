@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -117,20 +117,57 @@ def read_documents(
     return _read_lines(stream, file, max_document_bytes, chunk_size)
 
 
-def _chunks(stream: BinaryIO, chunk_size: int) -> Iterator[bytes]:
-    """The stream's bytes in chunks, a leading UTF-8 byte order mark removed."""
+def split_bom(stream: BinaryIO, chunk_size: int = READ_CHUNK) -> tuple[bytes, Iterator[bytes]]:
+    """The stream's UTF-8 byte order mark (b"" when it has none) and the rest of its bytes, in chunks."""
     first = b""
     while len(first) < len(codecs.BOM_UTF8):  # a short first read must not hide a BOM
         more = stream.read(chunk_size)
         if not more:
             break
         first += more
-    if first.startswith(codecs.BOM_UTF8):
-        first = first[len(codecs.BOM_UTF8) :]
-    if first:
-        yield first
-    while chunk := stream.read(chunk_size):
-        yield chunk
+    bom = codecs.BOM_UTF8 if first.startswith(codecs.BOM_UTF8) else b""
+
+    def chunks() -> Iterator[bytes]:
+        if len(first) > len(bom):
+            yield first[len(bom) :]
+        while chunk := stream.read(chunk_size):
+            yield chunk
+
+    return bom, chunks()
+
+
+def _chunks(stream: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    """The stream's bytes in chunks, a leading UTF-8 byte order mark removed."""
+    return split_bom(stream, chunk_size)[1]
+
+
+def line_pieces(chunks: Iterable[bytes]) -> Iterator[tuple[memoryview, bytes | None]]:
+    """Each line's bytes as they arrive, and where it ends: (piece, None) for a piece of a line that goes
+    on, (piece, end) for its last piece and its line end as LINE_END splits them (CRLF, CR, LF), a CRLF
+    split across two chunks included. A last line without a line end comes only as pieces."""
+    pending_cr = False  # the previous chunk ended in CR: an LF opening this one makes it CRLF
+    for chunk in chunks:
+        view = memoryview(chunk)
+        pos = 0
+        if pending_cr:
+            pending_cr = False
+            if chunk.startswith(b"\n"):
+                yield view[:0], b"\r\n"
+                pos = 1
+            else:
+                yield view[:0], b"\r"
+        for match in LINE_END.finditer(chunk, pos):
+            if match.group() == b"\r" and match.end() == len(chunk):
+                yield view[pos : match.start()], None
+                pending_cr = True
+                break
+            yield view[pos : match.start()], match.group()
+            pos = match.end()
+        else:
+            if pos < len(chunk):
+                yield view[pos:], None
+    if pending_cr:
+        yield memoryview(b""), b"\r"
 
 
 class _Pending:
@@ -188,22 +225,16 @@ def _read_file(stream: BinaryIO, file: str, max_document_bytes: int, chunk_size:
 def _read_lines(stream: BinaryIO, file: str, max_document_bytes: int, chunk_size: int) -> Iterator[Document]:
     number = 0
     pending = _Pending(max_document_bytes)
-    after_cr = False  # the previous chunk ended in CR: an LF opening this one completes that line end
-    for chunk in _chunks(stream, chunk_size):
-        view = memoryview(chunk)
-        start = 1 if after_cr and chunk.startswith(b"\n") else 0
-        after_cr = False
-        for end in LINE_END.finditer(chunk, start):
-            pending.add(view[start : end.start()])
-            document = pending.document(file, number)
-            yield document
-            if document.error_code == UNSUPPORTED_ENCODING:
-                return
-            pending = _Pending(max_document_bytes)
-            number += 1
-            start = end.end()
-            after_cr = start == len(chunk) and chunk.endswith(b"\r")
-        pending.add(view[start:])
+    for piece, end in line_pieces(_chunks(stream, chunk_size)):
+        pending.add(piece)
+        if end is None:
+            continue
+        document = pending.document(file, number)
+        yield document
+        if document.error_code == UNSUPPORTED_ENCODING:
+            return
+        pending = _Pending(max_document_bytes)
+        number += 1
     # Text after the last line end is a final unterminated line; nothing after it means the file ended
     # with a line end, which closes the previous line rather than opening an empty one.
     if pending.size:

@@ -18,8 +18,6 @@ it is left out of the analysis.
 
 from __future__ import annotations
 
-import codecs
-import io
 import itertools
 import json
 import tempfile
@@ -28,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .documents import LINE_END, ONE_DOC_PER_FILE
+from .documents import ONE_DOC_PER_FILE, line_pieces, split_bom
 from .objects import ObjectStore, parse_s3_uri
 
 ONLY_OFFSETS = "ONLY_OFFSETS"
@@ -120,65 +118,29 @@ def write_offsets(records: Iterable[dict[str, Any]], out: BinaryIO) -> None:
         out.write(json.dumps(_offset_record(record), ensure_ascii=False).encode("utf-8") + b"\n")
 
 
-def offsets_file(records: Iterable[dict[str, Any]]) -> bytes:
-    """An ONLY_OFFSETS .out file's bytes."""
-    out = io.BytesIO()
-    write_offsets(records, out)
-    return out.getvalue()
-
-
 # A line longer than this is not held while redacting: it was over the document size limit (100 KB), so
 # its record has no entities and its redacted form is an empty line.
 HOLD_BYTES = 4 * 1024 * 1024
-READ_CHUNK = 1024 * 1024
 
 
-def _stream_lines(stream: BinaryIO, chunk_size: int = READ_CHUNK) -> Iterator[tuple[bytes | None, bytes]]:
-    """(content, line end) of each line of `stream`, read a chunk at a time; content None for a line
-    longer than HOLD_BYTES. Line ends as documents.LINE_END splits them (CRLF, CR, LF); the last line has
-    an empty line end, and is there only if it has content (or the stream has no line end at all)."""
+def _stream_lines(chunks: Iterable[bytes]) -> Iterator[tuple[bytes | None, bytes]]:
+    """(content, line end) of each line of the file whose bytes `chunks` are, as documents.line_pieces
+    splits them; content None for a line longer than HOLD_BYTES. The last line has an empty line end, and
+    is there only if it has content (or the file has no line end at all)."""
     line = bytearray()
-    too_long = False
-    pending_cr = False  # a chunk ended in CR: CRLF or CR is decided by the next chunk
-    yielded = False
-
-    def add(piece: bytes) -> None:
-        nonlocal too_long
+    too_long = yielded = False
+    for piece, end in line_pieces(chunks):
         if not too_long:
-            line.extend(piece)
+            line += piece
             if len(line) > HOLD_BYTES:
                 too_long = True
                 line.clear()
-
-    def take(end: bytes) -> tuple[bytes | None, bytes]:
-        nonlocal too_long, yielded
-        content = None if too_long else bytes(line)
-        line.clear()
-        too_long, yielded = False, True
-        return content, end
-
-    while chunk := stream.read(chunk_size):
-        pos = 0
-        if pending_cr:
-            pending_cr = False
-            if chunk.startswith(b"\n"):
-                yield take(b"\r\n")
-                pos = 1
-            else:
-                yield take(b"\r")
-        for match in LINE_END.finditer(chunk, pos):
-            add(chunk[pos : match.start()])
-            pos = match.end()
-            if match.group() == b"\r" and pos == len(chunk):
-                pending_cr = True
-                break
-            yield take(match.group())
-        else:
-            add(chunk[pos:])
-    if pending_cr:
-        yield take(b"\r")
-    elif line or too_long or not yielded:
-        yield take(b"")
+        if end is not None:
+            yield (None if too_long else bytes(line)), end
+            line.clear()
+            too_long, yielded = False, True
+    if line or too_long or not yielded:
+        yield (None if too_long else bytes(line)), b""
 
 
 def write_redacted(
@@ -187,21 +149,19 @@ def write_redacted(
     """An ONLY_REDACTION .out file: the input `stream` with the entities of `records` redacted, written to
     `out` as it is read. Only documents that have a record are written (a stopped job's unfinished
     documents are not); False when nothing of the file may be written."""
-    first = stream.read(len(codecs.BOM_UTF8))
-    bom = codecs.BOM_UTF8 if first == codecs.BOM_UTF8 else b""
+    bom, chunks = split_bom(stream)
     if input_format == ONE_DOC_PER_FILE:
         record = next(iter(records), None)
         if record is None or "Entities" not in record:
             return False
         # A document with entities was within the size limit, so it is read whole.
-        body = first[len(bom) :] + stream.read()
+        body = b"".join(chunks)
         out.write(bom + redaction.apply(body.decode("utf-8"), record["Entities"]).encode("utf-8"))
         return True
     out.write(bom)
-    rest = io.BufferedReader(_Prefixed(first[len(bom) :], stream))  # type: ignore[arg-type]
     pending = iter(records)
     record = next(pending, None)
-    for number, (content, line_end) in enumerate(_stream_lines(rest)):
+    for number, (content, line_end) in enumerate(_stream_lines(chunks)):
         if record is None or record.get("Line") != number or record.get("ErrorCode") == "UNSUPPORTED_ENCODING":
             break  # not analysed (stopped, or unreadable from here on): nothing more of this file
         if "Entities" in record:
@@ -211,33 +171,6 @@ def write_redacted(
         out.write(line_end)
         record = next(pending, None)
     return True
-
-
-class _Prefixed(io.RawIOBase):
-    """`prefix`, then the rest of `stream`: what was read to look for a byte order mark is not lost."""
-
-    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
-        self._prefix = prefix
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._prefix:
-            n = min(len(buffer), len(self._prefix))
-            buffer[:n] = self._prefix[:n]
-            self._prefix = self._prefix[n:]
-            return n
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def redacted_file(data: bytes, records: list[dict[str, Any]], input_format: str, redaction: Redaction) -> bytes | None:
-    """write_redacted on bytes: the redacted file's bytes, or None when nothing of it may be written."""
-    out = io.BytesIO()
-    return out.getvalue() if write_redacted(io.BytesIO(data), records, input_format, redaction, out) else None
 
 
 def publish_pii_output(
