@@ -496,34 +496,35 @@ def pt_nif_valid(number: str) -> bool:
 
 class _Checked(PatternRecognizer):
     """A pattern recognizer whose matches a function validates (True: certain, or only possible when
-    `certain` is off, then scored at least `passed`; False: not this type, unless `reject` is off)."""
+    `certain` is off; False: not this type, unless `reject` is off)."""
 
     def __init__(
-        self,
-        check: Callable[[str], bool],
-        *,
-        reject: bool = True,
-        certain: bool = True,
-        passed: float | None = None,
-        **kwargs: Any,
+        self, check: Callable[[str], bool], *, reject: bool = True, certain: bool = True, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self._check = check
         self._reject = reject
         self._certain = certain
-        self._passed = passed
 
     def validate_result(self, pattern_text: str) -> bool | None:
         if self._check(pattern_text):
             return True if self._certain else None
         return False if self._reject else None
 
+
+class _WeakChecksum:
+    """Mixin for a recognizer whose checksum one random number in 10 or 11 passes: the checksum filters (a
+    number that fails it is none), and one that passes scores _CHECKSUM_PASSED rather than certainty, so
+    context words decide (see _uncertain)."""
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        return None if super().validate_result(pattern_text) else False  # type: ignore[misc]
+
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None, **kw: Any) -> Any:
-        results = super().analyze(text, entities, nlp_artifacts, **kw)
-        if self._passed is not None and self._reject:
-            # What is left passed the check: likelier than the bare pattern, short of certain.
-            for result in results:
-                result.score = max(result.score, self._passed)
+        # What is left passed the checksum: likelier than the bare pattern, short of certain.
+        results = super().analyze(text, entities, nlp_artifacts, **kw)  # type: ignore[misc]
+        for result in results:
+            result.score = max(result.score, _CHECKSUM_PASSED)
         return results
 
 
@@ -573,12 +574,14 @@ def _pattern(name: str, expression: str, score: float) -> Pattern:
 def _own_recognizers(language: str) -> list[EntityRecognizer]:
     """Recognizers for the enum's types that Presidio has none for, in one language."""
 
-    def make(entity: str, patterns: list[Pattern], check: Callable[[str], bool] | None = None, **kw: Any):
+    def make(
+        entity: str, patterns: list[Pattern], check: Callable[[str], bool] | None = None, weak: bool = False, **kw: Any
+    ):
         context = context_for(PRESIDIO_TYPES.get(entity, entity), language) or None
         common = {"supported_entity": entity, "patterns": patterns, "context": context, "supported_language": language}
         if check is None:
             return PatternRecognizer(**common)
-        return _Checked(check, **common, **kw)
+        return (_WeakChecked if weak else _Checked)(check, **common, **kw)
 
     swift = r"(?-i:\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b)"
     return [
@@ -659,9 +662,9 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
         make("FR_NIR", [_pattern("nir", r"(?-i:\b[12]\s?\d{2}\s?(?:0[1-9]|1[0-2])\s?(?:\d{2}|2A|2B)\s?\d{3}\s?\d{3}\s?\d{2}\b)", 0.3)], fr_nir_valid),  # noqa: E501
         make("CN_RESIDENT_ID", [_pattern("resident id", r"\b\d{17}[\dXx]\b", 0.3)], cn_resident_id_valid),
         # Weak check digits (about one random number in 11 passes): they filter, and context words decide.
-        make("JP_MY_NUMBER", [_pattern("my number", r"\b\d{4}\s?\d{4}\s?\d{4}\b", 0.1)], jp_my_number_valid, certain=False, passed=_CHECKSUM_PASSED),  # noqa: E501
-        make("PT_NIF", [_pattern("nif", r"\b\d{9}\b", 0.1)], pt_nif_valid, certain=False, passed=_CHECKSUM_PASSED),
-        make("SA_NATIONAL_ID", [_pattern("sa id", r"\b[12]\d{9}\b", 0.1)], sa_national_id_valid, certain=False, passed=_CHECKSUM_PASSED),  # noqa: E501
+        make("JP_MY_NUMBER", [_pattern("my number", r"\b\d{4}\s?\d{4}\s?\d{4}\b", 0.1)], jp_my_number_valid, weak=True),  # noqa: E501
+        make("PT_NIF", [_pattern("nif", r"\b\d{9}\b", 0.1)], pt_nif_valid, weak=True),
+        make("SA_NATIONAL_ID", [_pattern("sa id", r"\b[12]\d{9}\b", 0.1)], sa_national_id_valid, weak=True),
         make("EG_NATIONAL_ID", [_pattern("eg id", r"\b[23]\d{13}\b", 0.3)], eg_national_id_valid),
     ]  # fmt: skip
 
@@ -689,24 +692,14 @@ _PRESIDIO_CLASSES: tuple[type[EntityRecognizer], ...] = (
     presidio.InVehicleRegistrationRecognizer,
 )
 def _uncertain(cls: type[PatternRecognizer]) -> type[PatternRecognizer]:
-    """`cls` with its checksum made a filter only: a number that fails it is none, one that passes keeps
-    the pattern's score (context words raise it) rather than certainty."""
-
-    def validate_result(self: PatternRecognizer, pattern_text: str) -> bool | None:
-        return None if cls.validate_result(self, pattern_text) else False
-
-    def analyze(self: PatternRecognizer, text: str, entities: list[str], nlp_artifacts: Any = None, **kw: Any) -> Any:
-        # What is left passed the checksum: likelier than the bare pattern, short of certain.
-        results = cls.analyze(self, text, entities, nlp_artifacts, **kw)
-        for result in results:
-            result.score = max(result.score, _CHECKSUM_PASSED)
-        return results
-
-    return type(cls.__name__, (cls,), {"validate_result": validate_result, "analyze": analyze})
+    """`cls` with its checksum made a filter only (_WeakChecksum)."""
+    return type(cls.__name__, (_WeakChecksum, cls), {})
 
 
 # The score of a number that passed a weak checksum, before context words raise it.
 _CHECKSUM_PASSED = 0.3
+# Our own recognizers with a weak check digit (My Number, Portuguese NIF, Saudi ID).
+_WeakChecked = _uncertain(_Checked)
 
 
 # Numbers whose only check is a weak checksum (one random number in 10 or 11 passes it: ABA routing, NHS,
@@ -967,8 +960,13 @@ def _label_fragments(span: str) -> bool:
 _POSSESSIVES = frozenset({"제", "저의", "나의", "내", "私の", "我的", "मेरा", "मेरी", "मेरे"})
 
 
+def _cross(begin: int, end: int, other_begin: int, other_end: int) -> bool:
+    """Two spans share a character."""
+    return begin < other_end and other_begin < end
+
+
 def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a["BeginOffset"] < b["EndOffset"] and b["BeginOffset"] < a["EndOffset"]
+    return _cross(a["BeginOffset"], a["EndOffset"], b["BeginOffset"], b["EndOffset"])
 
 
 def resolve_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -1093,7 +1091,7 @@ class PiiEngine:
         for entity in entities:
             begin, end = entity["BeginOffset"], entity["EndOffset"]
             if entity["Type"] in ("PERSON", "DATE", "LOCATION") and any(
-                begin < e and b < end and (entity["Type"] != "LOCATION" or b <= begin and end <= e)
+                _cross(begin, end, b, e) and (entity["Type"] != "LOCATION" or b <= begin and end <= e)
                 for b, e, _ in written
             ):
                 continue
@@ -1116,12 +1114,12 @@ class PiiEngine:
         # A name that a phrase introduces ("my name is …", "Herr …", "我叫…"): unless the entity model found
         # that name, the phrase's reading wins over the model's (a place or nothing).
         for begin, end, score in introduced_names(text, self.language):
-            if any(f["Type"] == "NAME" and f["BeginOffset"] < end and begin < f["EndOffset"] for f in found):
+            if any(f["Type"] == "NAME" and _cross(begin, end, f["BeginOffset"], f["EndOffset"]) for f in found):
                 continue
-            if any(begin < e and b < end for b, e, _ in written):
+            if any(_cross(begin, end, b, e) for b, e, _ in written):
                 continue
-            places = [p for p in places if not (begin < p[1] and p[0] < end)]
-            found = [f for f in found if not (begin < f["EndOffset"] and f["BeginOffset"] < end)]
+            places = [p for p in places if not _cross(begin, end, p[0], p[1])]
+            found = [f for f in found if not _cross(begin, end, f["BeginOffset"], f["EndOffset"])]
             found.append(_entity("NAME", begin, end, score))
         found += [_entity("ADDRESS", b, e, s) for b, e, s in _addresses(text, places, written)]
         return [_after_label(text, e) for e in found]
