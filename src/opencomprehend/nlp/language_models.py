@@ -51,6 +51,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Amazon Comprehend's languages for the standard entity types.
 LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW")
@@ -404,6 +405,23 @@ def _selection(source: SourceSet) -> dict:
     return chosen
 
 
+def _test_set(recipe: Recipe, sentences: int, f1: float) -> dict[str, Any]:
+    """source.json's record of the set a model was reported on (never trained on)."""
+    return {
+        "set": recipe.test.name,
+        "file": recipe.test.path,
+        "sentences": sentences,
+        "label_map": recipe.test.labels,
+        "f1_all_predictions": round(f1, 4),
+    }
+
+
+def _publish(staging: Path, output_dir: Path, metadata: dict[str, Any]) -> None:
+    """Write the model's source.json into its staged folder, and put the folder in place of `output_dir`."""
+    (staging / "source.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _replace_folder(staging, output_dir)
+
+
 def _replace_folder(staging: Path, output_dir: Path) -> None:
     """Put the finished model folder in place of `output_dir`: the old one is moved aside first, so a
     reader sees the old model or the new one, never half of either."""
@@ -526,16 +544,9 @@ def train_language(
             if recipe.dev and dev
             else {}
         ),
-        "test_set": {
-            "set": recipe.test.name,
-            "file": recipe.test.path,
-            "sentences": len(test.documents),
-            "label_map": recipe.test.labels,
-            "f1_all_predictions": round(report.f1, 4),
-        },
+        "test_set": _test_set(recipe, len(test.documents), report.f1),
     }
-    (staging / "source.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    _replace_folder(staging, output_dir)
+    _publish(staging, output_dir, metadata)
     log(f"wrote {output_dir} ({_folder_size(output_dir) / 1e6:.1f} MB)")
     return metadata
 
@@ -702,15 +713,8 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
             if recipe.dev
             else {}
         ),
-        "test_set": {
-            "set": recipe.test.name,
-            "file": recipe.test.path,
-            "sentences": len(test.documents),
-            "label_map": recipe.test.labels,
-            "f1_all_predictions": round(test_f1, 4),
-        },
+        "test_set": _test_set(recipe, len(test.documents), test_f1),
     }
-    (staging / "source.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    _replace_folder(staging, output_dir)
+    _publish(staging, output_dir, metadata)
     log(f"wrote {output_dir} ({_folder_size(output_dir) / 1e6:.1f} MB); test F1 (all predictions) {test_f1:.3f}")
     return metadata
