@@ -292,8 +292,8 @@ def find_addresses(text: str, language: str) -> list[tuple[int, int, float]]:
         return []
     found: list[tuple[int, int, float]] = []
     for pattern in _compiled(language):
-        for match in pattern.finditer(text, overlapped=False):
-            begin, end = match.span()
+        for match in pattern.finditer(text):
+            begin = match.start()
             span = match.group().rstrip(" \t.,;:，。、")
             end = begin + len(span)
             if end <= begin or not regex.search(r"\d", span):
