@@ -435,6 +435,13 @@ def evaluate(
     if gold_types_only:
         predicted = [[p for p in ents if p[2] in gold_types] for ents in predicted]
     scores = score(gold, predicted)
+    # Calibration: of the (compared) entities scored at least 0.9, how many are exactly right.
+    confident = [
+        (p["BeginOffset"], p["EndOffset"], p["Type"]) in truth
+        for ents, truth in zip(found, map(set, gold), strict=True)
+        for p in ents
+        if p["Score"] >= 0.9 and (not gold_types_only or p["Type"] in gold_types)
+    ]
 
     # Words as the model's tokenizer counts them, so Chinese or Japanese text is not one "word" a line.
     nlp = getattr(engine, "nlp", None)
@@ -460,6 +467,8 @@ def evaluate(
         )
     elif left_out:
         typer.echo(f"left out (never annotated in this set): {', '.join(left_out)}")
+    if confident:
+        typer.echo(f"scored >= 0.9: {len(confident):,} entities, {sum(confident) / len(confident):.1%} right")
     typer.echo(f"{words:,} words in {seconds:.2f} s: {words / max(seconds, 1e-9):,.0f} words/s")
 
 
@@ -494,6 +503,35 @@ def train_language_command(
             recipe, output_dir=output, replace=replace, data_dir=data_dir, overrides=overrides, log=typer.echo
         )
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("calibrate-language")
+def calibrate_language_command(
+    recipe: Annotated[
+        str,
+        typer.Argument(help="A language with a recipe in training/ (pt, zh, ...), or the path of a recipe .toml."),
+    ],
+    model: Annotated[
+        Path | None,
+        typer.Option(help="The model folder to calibrate (default: the shipped src/opencomprehend/models/<lang>)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="The shared data folder (default: $OPENCOMPREHEND_SHARED_DATA or ../shared/data)."),
+    ] = None,
+) -> None:
+    """Fit a trained model's score calibration on its recipe's gold [dev] split (calibration.json).
+
+    train-language does this itself for a recipe with [dev]; this fits it again, e.g. for a model trained
+    before, or on a dev split of your own.
+    """
+    from opencomprehend.nlp.language_models import calibrate_language
+
+    try:
+        calibrate_language(recipe, model=model, data_dir=data_dir, log=typer.echo)
+    except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from None
 

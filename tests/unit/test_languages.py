@@ -136,6 +136,10 @@ def test_shipped_model_folder_carries_its_provenance_and_is_small(folder: Path) 
     assert not source["test_set"]["file"].startswith("ner-train/")
     if "dev_set" in source:  # a gold split that picks the epoch: training data's own, never an evaluation set
         assert source["dev_set"]["file"].startswith("ner-train/"), source["dev_set"]
+        # ... and calibrates the model's scores (nlp/calibration.py), on the same split.
+        assert (folder / "calibration.json").is_file()
+        assert source["calibration"]["dev_file"] == source["dev_set"]["file"]
+        assert source["calibration"]["sentences"] == source["dev_set"]["sentences"]
     # The recipe it names is in the repository and still describes the same data.
     recipe = load_recipe(folder.name)
     assert [s.path for s in recipe.sets] == [d["file"] for d in source["training_data"]]

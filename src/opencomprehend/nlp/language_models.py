@@ -435,6 +435,68 @@ def _replace_folder(staging: Path, output_dir: Path) -> None:
         staging.rename(output_dir)
 
 
+def _fit_calibration(folder: Path, recipe: Recipe, dev_documents: list, log: Callable[[str], None]) -> dict[str, Any]:
+    """Fit the score calibration of the model in `folder` on the recipe's gold dev split and save it there
+    (calibration.json, see opencomprehend.nlp.calibration); returns source.json's record of it."""
+    from opencomprehend.nlp import calibration
+    from opencomprehend.nlp.registry import load_engine
+
+    engine = load_engine(recipe.language, {recipe.language: (recipe.engine, folder)}, calibrate=False)
+    annotated = set(recipe.dev.labels.values())
+    # Only what the model itself found: the DATE/QUANTITY patterns keep scores of their own.
+    patterned = getattr(engine, "pattern_types", frozenset())
+    found = [
+        [e for e in entities if e["Type"] not in patterned]
+        for entities in engine.recognise([d.text for d in dev_documents])
+    ]
+    _, record = calibration.fit(found, [d.entities for d in dev_documents], annotated - set(patterned))
+    calibration.write(folder, record)
+    log(
+        f"calibration fitted on {recipe.dev.name} ({len(dev_documents)} sentences): "
+        + ", ".join(f"{t} {c['right']}/{c['predictions']} right ({c['map']})" for t, c in record["types"].items())
+    )
+    return {
+        "file": calibration.FILE_NAME,
+        "fitted_on": recipe.dev.name,
+        "dev_file": recipe.dev.path,
+        "sentences": len(dev_documents),
+        "method": record["method"],
+        "types": record["types"],
+    }
+
+
+def calibrate_language(
+    recipe_name: str,
+    *,
+    model: Path | None = None,
+    recipes_dir: Path = RECIPES_DIR,
+    data_dir: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Fit (again) the score calibration of a trained model on its recipe's [dev] split.
+
+    model defaults to the shipped folder of the recipe's language. The split must not have been trained
+    on (a recipe's [dev] never is). Writes calibration.json and source.json's "calibration" record.
+    """
+    recipe = load_recipe(recipe_name, recipes_dir)
+    if recipe.dev is None:
+        raise ValueError(f"{recipe.path}: no [dev] split to calibrate on")
+    folder = Path(model) if model is not None else model_dir(recipe.language)
+    if not (folder / "config.cfg").is_file():
+        raise FileNotFoundError(f"{folder} is not a model folder (no config.cfg)")
+    data_dir = Path(data_dir) if data_dir is not None else shared_data_dir()
+    dev = read_mapped(recipe.dev, data_dir, recipe.script, dev=True)
+    record = _fit_calibration(folder, recipe, dev.documents, log)
+    source_path = folder / "source.json"
+    if source_path.is_file():
+        metadata = json.loads(source_path.read_text(encoding="utf-8"))
+        metadata["calibration"] = record
+        staged = source_path.with_suffix(".json.new")
+        staged.write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        staged.replace(source_path)
+    return record
+
+
 def _folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -546,6 +608,8 @@ def train_language(
         ),
         "test_set": _test_set(recipe, len(test.documents), report.f1),
     }
+    if recipe.dev and dev:
+        metadata["calibration"] = _fit_calibration(staging, recipe, dev.documents, log)
     _publish(staging, output_dir, metadata)
     log(f"wrote {output_dir} ({_folder_size(output_dir) / 1e6:.1f} MB)")
     return metadata
@@ -715,6 +779,8 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
         ),
         "test_set": _test_set(recipe, len(test.documents), test_f1),
     }
+    if recipe.dev is not None:
+        metadata["calibration"] = _fit_calibration(staging, recipe, dev_mapped.documents, log)
     _publish(staging, output_dir, metadata)
     log(f"wrote {output_dir} ({_folder_size(output_dir) / 1e6:.1f} MB); test F1 (all predictions) {test_f1:.3f}")
     return metadata

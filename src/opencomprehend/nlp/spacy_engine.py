@@ -48,6 +48,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from opencomprehend.nlp.calibration import ScoreCalibration
 from opencomprehend.nlp.labels import comprehend_type
 from opencomprehend.nlp.patterns import DATE, QUANTITY, merge, patterns_for
 from opencomprehend.nlp.registry import register_engine
@@ -383,6 +384,8 @@ class SpacyEngine:
     max_chunk_chars: longer texts are recognised in overlapping windows of at most this many characters
         (10,000 lets a batch hold several windows: a 1 MB text took ~17 s against ~21 s at 20,000).
     chunk_overlap: characters shared by neighbouring windows (capped at a quarter of a window).
+    calibrate: apply the score calibration saved beside a model folder (calibration.json, fitted on a gold
+        dev split by opencomprehend.nlp.calibration), if it has one; False reports the raw scores.
     """
 
     def __init__(
@@ -394,6 +397,7 @@ class SpacyEngine:
         beam_density: float = 0.0001,
         max_chunk_chars: int = 10_000,
         chunk_overlap: int = 500,
+        calibrate: bool = True,
     ) -> None:
         if beam_width < 1:
             raise ValueError("beam_width must be at least 1.")
@@ -410,6 +414,8 @@ class SpacyEngine:
         ner_index = self.nlp.pipe_names.index(ner_names[-1])
         self._ner = self.nlp.get_pipe(ner_names[-1])
         self._greedy = _GreedyScorer(self._ner)
+        # Fitted on greedy scores: a beam's marginals are another scale.
+        self._calibration = ScoreCalibration.read(model) if calibrate and beam_width == 1 else None
         # Only what the NER listens to is left before it; it must run first so the listener has input.
         self._before_ner = self.nlp.pipeline[:ner_index]
         self.max_chunk_chars = min(max_chunk_chars, self.nlp.max_length)
@@ -424,6 +430,11 @@ class SpacyEngine:
 
     # Custom recognizers report their user's own types only.
     uses_patterns = True
+
+    @property
+    def pattern_types(self) -> frozenset[str]:
+        """The types that CLDR patterns, not the model, find for this language (DATE, QUANTITY or none)."""
+        return frozenset(self._pattern_types)
 
     def recognise(self, texts: list[str]) -> list[list[dict]]:
         """One list of entities per text (see registry.Engine for the entity format)."""
@@ -480,7 +491,10 @@ class SpacyEngine:
                     [m.get((span.start, span.end, span.label_), 0.0) for span in doc.ents]
                     for doc, m in zip(docs, marginals, strict=True)
                 ]
-            return [_entities(doc, doc_scores, self.entity_type) for doc, doc_scores in zip(docs, scores, strict=True)]
+            return [
+                _entities(doc, doc_scores, self.entity_type, self._calibration)
+                for doc, doc_scores in zip(docs, scores, strict=True)
+            ]
 
     @staticmethod
     def entity_type(label: str) -> str:
@@ -503,18 +517,27 @@ class CustomEngine(SpacyEngine):
         return label
 
 
-def _entities(doc: Doc, scores: list[float], entity_type: Callable[[str], str]) -> list[dict]:
+def _entities(
+    doc: Doc,
+    scores: list[float],
+    entity_type: Callable[[str], str],
+    calibration: ScoreCalibration | None = None,
+) -> list[dict]:
     # spaCy's char offsets are code points into doc.text, which is the window text itself.
-    entities = [
-        {
-            "BeginOffset": span.start_char,
-            "EndOffset": span.end_char,
-            "Score": _round_score(score),
-            "Text": span.text,
-            "Type": entity_type(span.label_),
-        }
-        for span, score in zip(doc.ents, scores, strict=True)
-    ]
+    entities = []
+    for span, score in zip(doc.ents, scores, strict=True):
+        reported = entity_type(span.label_)
+        if calibration is not None:
+            score = calibration(reported, score)
+        entities.append(
+            {
+                "BeginOffset": span.start_char,
+                "EndOffset": span.end_char,
+                "Score": _round_score(score),
+                "Text": span.text,
+                "Type": reported,
+            }
+        )
     entities.sort(key=lambda e: e["BeginOffset"])
     return entities
 
