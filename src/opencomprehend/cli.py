@@ -384,6 +384,13 @@ def evaluate(
             "that only marks people, places and organisations).",
         ),
     ] = False,
+    raw_scores: Annotated[
+        bool,
+        typer.Option(
+            "--raw-scores",
+            help="Report the model's raw scores, without the calibration saved beside it (calibration.json).",
+        ),
+    ] = False,
 ) -> None:
     """Precision, recall and F1 of an entity model on a labelled set, by type and overall.
 
@@ -409,11 +416,12 @@ def evaluate(
     except (ValueError, UnicodeDecodeError) as exc:
         raise fail(str(exc)) from None
     try:
+        options = {"calibrate": False} if raw_scores else {}
         if model is None:
-            engine = load_engine(language)
+            engine = load_engine(language, **options)
         else:
             # custom.v1 reports the model's labels unchanged; spacy.v1 maps them onto Comprehend's types.
-            engine = load_engine(language, {language: ("custom.v1" if raw_types else "spacy.v1", model)})
+            engine = load_engine(language, {language: ("custom.v1" if raw_types else "spacy.v1", model)}, **options)
     except UnsupportedLanguage as exc:
         raise fail(str(exc)) from None
     except (ValueError, OSError) as exc:

@@ -180,3 +180,11 @@ def test_eval_reports_how_many_high_scored_entities_are_right(trained) -> None:
         assert lines == [f"scored >= 0.9: {len(confident):,} entities, {sum(confident) / len(confident):.1%} right"]
     else:
         assert lines == []
+    # --raw-scores: the model's own scores, as the engine gives them with calibrate=False.
+    raw = load_engine("de", {"de": ("spacy.v1", model)}, calibrate=False).recognise([r["text"] for r in rows])
+    high = sum(e["Score"] >= 0.9 for ents in raw for e in ents)
+    args = ["eval", str(data / "ner/tiny/test.jsonl"), "--language", "de", "--model", str(model), "--raw-scores"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("scored >= 0.9")]
+    assert [line.split(" entities")[0] for line in lines] == ([f"scored >= 0.9: {high:,}"] if high else [])
