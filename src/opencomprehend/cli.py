@@ -480,21 +480,24 @@ def evaluate(
     typer.echo(f"{words:,} words in {seconds:.2f} s: {words / max(seconds, 1e-9):,.0f} words/s")
 
 
+# The arguments train-language and calibrate-language share.
+_Recipe = Annotated[
+    str, typer.Argument(help="A language with a recipe in training/ (de, zh, ...), or the path of a recipe .toml.")
+]
+_DataDir = Annotated[
+    Path | None, typer.Option(help="The shared data folder (default: $OPENCOMPREHEND_SHARED_DATA or ../shared/data).")
+]
+
+
 @app.command("train-language")
 def train_language_command(
-    recipe: Annotated[
-        str,
-        typer.Argument(help="A language with a recipe in training/ (de, zh, ...), or the path of a recipe .toml."),
-    ],
+    recipe: _Recipe,
     output: Annotated[
         Path | None,
         typer.Option(help="Folder to write the model to (default: the shipped src/opencomprehend/models/<lang>)."),
     ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace the model folder if it exists.")] = False,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(help="The shared data folder (default: $OPENCOMPREHEND_SHARED_DATA or ../shared/data)."),
-    ] = None,
+    data_dir: _DataDir = None,
     max_epochs: Annotated[int | None, typer.Option(min=1, help="Override the recipe's max_epochs.")] = None,
     max_seconds: Annotated[float | None, typer.Option(min=1, help="Override the recipe's max_seconds.")] = None,
 ) -> None:
@@ -517,23 +520,17 @@ def train_language_command(
 
 @app.command("calibrate-language")
 def calibrate_language_command(
-    recipe: Annotated[
-        str,
-        typer.Argument(help="A language with a recipe in training/ (pt, zh, ...), or the path of a recipe .toml."),
-    ],
+    recipe: _Recipe,
     model: Annotated[
         Path | None,
         typer.Option(help="The model folder to calibrate (default: the shipped src/opencomprehend/models/<lang>)."),
     ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(help="The shared data folder (default: $OPENCOMPREHEND_SHARED_DATA or ../shared/data)."),
-    ] = None,
+    data_dir: _DataDir = None,
 ) -> None:
-    """Fit a trained model's score calibration on its recipe's gold [dev] split (calibration.json).
+    """Fit a trained model's score calibration on its recipe's gold dev split (calibration.json).
 
-    train-language does this itself for a recipe with [dev]; this fits it again, e.g. for a model trained
-    before, or on a dev split of your own.
+    train-language does this itself for a recipe with a dev split; this fits it again, e.g. for a model
+    trained before, or on a dev split of your own.
     """
     from opencomprehend.nlp.language_models import calibrate_language
 
