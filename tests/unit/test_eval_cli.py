@@ -44,6 +44,38 @@ def table(output: str) -> dict[str, list[float]]:
     return rows
 
 
+def test_join_recognises_lines_together_and_scores_each_entity_against_its_own_line(tmp_path: Path) -> None:
+    path = write_set(tmp_path / "set.jsonl", ROWS)
+    alone = table(runner.invoke(app, ["eval", str(path), "--language", "en"]).output)
+    together = runner.invoke(app, ["eval", str(path), "--language", "en", "--join", "2"])
+    assert together.exit_code == 0, together.output
+    # The same entities at the same offsets within their lines (the model reads these lines the same way).
+    assert table(together.output) == alone
+    assert "3 documents, 4 gold entities" in together.output
+
+
+def test_split_joined_gives_each_entity_to_the_line_it_starts_in() -> None:
+    from opencomprehend.cli import _split_joined
+
+    texts = ["Anna lives here.", "Bob", "Carol met Dan."]
+    joined = "\n".join(texts[:2])
+    assert joined.index("Bob") == 17
+    found = [
+        [
+            {"BeginOffset": 0, "EndOffset": 4, "Type": "PERSON"},
+            {"BeginOffset": 17, "EndOffset": 20, "Type": "PERSON"},
+            {"BeginOffset": 11, "EndOffset": 20, "Type": "OTHER"},  # runs over the line break
+        ],
+        [{"BeginOffset": 10, "EndOffset": 13, "Type": "PERSON"}],
+    ]
+    per_line = _split_joined(found, texts, 2)
+    assert [[(e["BeginOffset"], e["EndOffset"], e["Type"]) for e in line] for line in per_line] == [
+        [(0, 4, "PERSON"), (11, 20, "OTHER")],
+        [(0, 3, "PERSON")],
+        [(10, 13, "PERSON")],
+    ]
+
+
 def test_eval_with_the_english_model(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", str(write_set(tmp_path / "set.jsonl", ROWS)), "--language", "en"])
     assert result.exit_code == 0, result.output
