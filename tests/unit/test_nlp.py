@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import spacy
+from spacy.pipeline import Sentencizer
 
 from opencomprehend.nlp.labels import COMPREHEND_TYPES, comprehend_type
 from opencomprehend.nlp.registry import (
@@ -21,6 +22,7 @@ from opencomprehend.nlp.registry import (
 from opencomprehend.nlp.spacy_engine import (
     SpacyEngine,
     _merge_windows,
+    _sentences,
     components_to_exclude,
     plan_windows,
 )
@@ -200,15 +202,34 @@ def test_beam_scores(engine: SpacyEngine) -> None:
     assert ("Barack Obama", "PERSON") in found(entities)
 
 
-def test_greedy_decoding_matches_spacy(engine: SpacyEngine) -> None:
-    # The scorer drives spaCy's parser internals itself; its entities must be exactly spaCy's own.
+def test_greedy_decoding_matches_spacy() -> None:
+    # The scorer drives spaCy's parser internals itself; its entities must be exactly spaCy's own on the
+    # same doc (here the whole text: sentences are not split).
     reference = spacy.load(MODEL, exclude=components_to_exclude(MODEL))
     texts = [PARAGRAPH, "Angela Merkel visited Paris.", "no entities here at all", "x"]
-    ours = engine.recognise(texts)
+    ours = load_engine("en", split_sentences=False).recognise(texts)
     for doc, entities in zip(reference.pipe(texts), ours, strict=True):
         assert [(e.start_char, e.end_char, comprehend_type(e.label_)) for e in doc.ents] == [
             (e["BeginOffset"], e["EndOffset"], e["Type"]) for e in entities
         ]
+
+
+def test_each_sentence_is_recognised_as_a_text_of_its_own(engine: SpacyEngine) -> None:
+    sentences = ["Dr. Smith met Angela Merkel in Berlin.", "She flew to the U.S. on Monday!", "Apple hired Tim Cook"]
+    text = " ".join(sentences[:2]) + "\n" + sentences[2]
+    [entities] = engine.recognise([text])
+    check_entities(text, entities)
+    alone = engine.recognise(sentences)
+    expected, start = [], 0
+    for sentence, own in zip(sentences, alone, strict=True):
+        expected += [(e["BeginOffset"] + start, e["EndOffset"] + start, e["Type"], e["Score"]) for e in own]
+        start += len(sentence) + 1
+    assert [(e["BeginOffset"], e["EndOffset"], e["Type"], e["Score"]) for e in entities] == expected
+    assert ("Angela Merkel", "PERSON") in found(entities) and ("Tim Cook", "PERSON") in found(entities)
+    # "Dr." and "U.S." end no sentence: the tokenizer keeps them whole.
+    doc = engine.nlp.make_doc(text)
+    starts = [start for start, _ in _sentences(doc, Sentencizer())]
+    assert starts == [0, len(sentences[0]) + 1, len(sentences[0]) + len(sentences[1]) + 2]
 
 
 def test_empty_and_whitespace_texts(engine: SpacyEngine) -> None:

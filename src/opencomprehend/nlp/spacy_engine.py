@@ -45,6 +45,7 @@ import numpy as np
 import spacy
 import spacy.util
 from spacy.language import Language
+from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
@@ -367,6 +368,44 @@ class _GreedyScorer:
         return scores
 
 
+# Sentence-final marks that need no space after them (Chinese and Japanese full stops, !, ?).
+_FULL_STOPS = frozenset("。！？｡")
+
+
+def _sentences(doc: Doc, sentencizer: Sentencizer) -> Iterator[tuple[int, Doc]]:
+    """The sentences of a doc as docs of their own, each with its character offset in `doc`.
+
+    spaCy's rule-based Sentencizer ends a sentence after sentence-final punctuation of any script (". ! ?
+    。 ！ ？ । ؟" and more; the language's tokenizer keeps abbreviations such as "Dr." or "U.S." whole, so they
+    end nothing), unless the next word starts in lower case or no space follows the mark (except after a
+    Chinese or Japanese full stop: "4.20" under a character tokenizer); a line break always ends one, and
+    whitespace tokens at either end are left out. The tokens are the doc's own (Span.as_doc), so nothing is
+    tokenized twice and every offset stays valid.
+    """
+    if len(doc) == 0:
+        return
+    sentencizer(doc)
+    for token in doc[1:]:
+        before = doc[token.i - 1]
+        if before.is_space and "\n" in before.text:
+            token.is_sent_start = True
+        elif token.is_sent_start and not before.is_space and (
+            # "4.20" and "3.16" under a character tokenizer, "Alfarería. el Barro": no sentence ends there.
+            (not before.whitespace_ and before.text not in _FULL_STOPS) or token.text[0].islower()
+        ):
+            token.is_sent_start = False
+    for sent in doc.sents:
+        # Without the whitespace tokens at either end (the line break after a line): no training sentence
+        # has them, and a model would run an entity on into them ("Fernando Ferreira\n").
+        start, end = sent.start, sent.end
+        while start < end and doc[start].is_space:
+            start += 1
+        while end > start and doc[end - 1].is_space:
+            end -= 1
+        if start < end:
+            yield doc[start].idx, doc[start:end].as_doc()
+
+
 def _logsumexp(a: np.ndarray) -> np.ndarray:
     peak = a.max(axis=1, keepdims=True)
     return (peak + np.log(np.exp(a - peak).sum(axis=1, keepdims=True)))[:, 0]
@@ -384,6 +423,8 @@ class SpacyEngine:
     max_chunk_chars: longer texts are recognised in overlapping windows of at most this many characters
         (10,000 lets a batch hold several windows: a 1 MB text took ~17 s against ~21 s at 20,000).
     chunk_overlap: characters shared by neighbouring windows (capped at a quarter of a window).
+    split_sentences: recognise each sentence of a text as a doc of its own (see _sentences), as the models
+        were trained; False runs the model over the whole window.
     calibrate: apply the score calibration saved beside a model folder (calibration.json, fitted on a gold
         dev split by opencomprehend.nlp.calibration), if it has one; False reports the raw scores.
     """
@@ -398,6 +439,7 @@ class SpacyEngine:
         max_chunk_chars: int = 10_000,
         chunk_overlap: int = 500,
         calibrate: bool = True,
+        split_sentences: bool = True,
     ) -> None:
         if beam_width < 1:
             raise ValueError("beam_width must be at least 1.")
@@ -414,6 +456,8 @@ class SpacyEngine:
         ner_index = self.nlp.pipe_names.index(ner_names[-1])
         self._ner = self.nlp.get_pipe(ner_names[-1])
         self._greedy = _GreedyScorer(self._ner)
+        self.split_sentences = split_sentences
+        self._sentencizer = Sentencizer()
         # Fitted on greedy scores: a beam's marginals are another scale.
         self._calibration = ScoreCalibration.read(model) if calibrate and beam_width == 1 else None
         # Only what the NER listens to is left before it; it must run first so the listener has input.
@@ -476,7 +520,15 @@ class SpacyEngine:
         # memory_zone frees the strings and cached lexemes created for these docs afterwards, which
         # keeps a long-lived worker's vocabulary from growing without bound.
         with self.nlp.memory_zone():
-            docs = [self.nlp.make_doc(t) for t in texts]
+            whole = [self.nlp.make_doc(t) for t in texts]
+            # One doc a sentence, as the models were trained (whole.index, offset of the sentence in it).
+            if self.split_sentences:
+                pieces = [
+                    (i, start, doc) for i, d in enumerate(whole) for start, doc in _sentences(d, self._sentencizer)
+                ]
+            else:
+                pieces = [(i, 0, d) for i, d in enumerate(whole)]
+            docs = [doc for _, _, doc in pieces]
             for _name, pipe in self._before_ner:
                 docs = list(pipe.pipe(docs)) if hasattr(pipe, "pipe") else [pipe(d) for d in docs]
             if self.beam_width == 1:
@@ -491,10 +543,13 @@ class SpacyEngine:
                     [m.get((span.start, span.end, span.label_), 0.0) for span in doc.ents]
                     for doc, m in zip(docs, marginals, strict=True)
                 ]
-            return [
-                _entities(doc, doc_scores, self.entity_type, self._calibration)
-                for doc, doc_scores in zip(docs, scores, strict=True)
-            ]
+            found: list[list[dict]] = [[] for _ in texts]
+            for (i, start, doc), doc_scores in zip(pieces, scores, strict=True):
+                for entity in _entities(doc, doc_scores, self.entity_type, self._calibration):
+                    entity["BeginOffset"] += start
+                    entity["EndOffset"] += start
+                    found[i].append(entity)
+            return found
 
     @staticmethod
     def entity_type(label: str) -> str:
