@@ -441,7 +441,10 @@ def _fit_calibration(folder: Path, recipe: Recipe, dev_documents: list, log: Cal
     from opencomprehend.nlp import calibration
     from opencomprehend.nlp.registry import load_engine
 
-    engine = load_engine(recipe.language, {recipe.language: (recipe.engine, folder)}, calibrate=False)
+    # The model's own raw scores: no calibration yet, and no document context (which adds entities of its own).
+    engine = load_engine(
+        recipe.language, {recipe.language: (recipe.engine, folder)}, calibrate=False, document_context=False
+    )
     annotated = set(recipe.dev.labels.values())
     # Only what the model itself found: the DATE/QUANTITY patterns keep scores of their own.
     patterned = getattr(engine, "pattern_types", frozenset())

@@ -50,6 +50,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from opencomprehend.nlp.calibration import ScoreCalibration
+from opencomprehend.nlp.context import harmonise
 from opencomprehend.nlp.labels import comprehend_type
 from opencomprehend.nlp.patterns import DATE, QUANTITY, merge, patterns_for
 from opencomprehend.nlp.registry import register_engine
@@ -425,6 +426,8 @@ class SpacyEngine:
     chunk_overlap: characters shared by neighbouring windows (capped at a quarter of a window).
     split_sentences: recognise each sentence of a text as a doc of its own (see _sentences), as the models
         were trained; False runs the model over the whole window.
+    document_context: make each text's entities consistent across its sentences (nlp/context.py: one type
+        per name, repeated names and short names marked); on by default except for custom recognizers.
     calibrate: apply the score calibration saved beside a model folder (calibration.json, fitted on a gold
         dev split by opencomprehend.nlp.calibration), if it has one; False reports the raw scores.
     """
@@ -440,6 +443,7 @@ class SpacyEngine:
         chunk_overlap: int = 500,
         calibrate: bool = True,
         split_sentences: bool = True,
+        document_context: bool | None = None,
     ) -> None:
         if beam_width < 1:
             raise ValueError("beam_width must be at least 1.")
@@ -457,6 +461,7 @@ class SpacyEngine:
         self._ner = self.nlp.get_pipe(ner_names[-1])
         self._greedy = _GreedyScorer(self._ner)
         self.split_sentences = split_sentences
+        self.document_context = self.uses_context if document_context is None else document_context
         self._sentencizer = Sentencizer()
         # Fitted on greedy scores: a beam's marginals are another scale.
         self._calibration = ScoreCalibration.read(model) if calibrate and beam_width == 1 else None
@@ -472,8 +477,9 @@ class SpacyEngine:
             self._pattern_types = {DATE, QUANTITY} - answered
             self._patterns = patterns_for(language) if self._pattern_types else None
 
-    # Custom recognizers report their user's own types only.
+    # Custom recognizers report their user's own types only, as their model found them.
     uses_patterns = True
+    uses_context = True
 
     @property
     def pattern_types(self) -> frozenset[str]:
@@ -483,6 +489,8 @@ class SpacyEngine:
     def recognise(self, texts: list[str]) -> list[list[dict]]:
         """One list of entities per text (see registry.Engine for the entity format)."""
         results = self._recognise_model(texts)
+        if self.document_context:
+            results = [harmonise(text, entities, self.language) for text, entities in zip(texts, results, strict=True)]
         if self._patterns is not None:
             for text, entities in zip(texts, results, strict=True):
                 extra = self._patterns.find(text, self._pattern_types)
@@ -566,6 +574,7 @@ class CustomEngine(SpacyEngine):
     """
 
     uses_patterns = False
+    uses_context = False
 
     @staticmethod
     def entity_type(label: str) -> str:
