@@ -226,3 +226,32 @@ def test_a_place_of_sentence_words_is_none() -> None:
     assert names.only_function_words("Nuestra", "es") and not names.only_function_words("Nuestra Señora", "es")
     text = "Nuestra nueva oficina está en Calle de Alcalá, 48, 28014 Madrid, en la segunda planta."
     assert spans("es", text) == {("Calle de Alcalá, 48, 28014 Madrid", "ADDRESS")}
+
+
+def _span(text: str, part: str, kind: str = "NAME") -> dict:
+    begin = text.index(part)
+    return {"BeginOffset": begin, "EndOffset": begin + len(part), "Type": kind, "Score": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        ("Adresse IP : 170.26.75.53", "Adresse IP"),  # a label word before the colon, not only last
+        ("البريد الإلكتروني: kal@example.net", "البريد الإلكتروني"),
+        ("Meine Telefonnummer ist 08683 72733.", "Telefonnummer"),  # a compound made on "telefon"
+    ],
+)
+def test_form_labels_the_entity_model_takes_for_names_are_no_names(text: str, part: str) -> None:
+    assert pii._label_word(text, _span(text, part))
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        ("Jean Dupont : 06 12 34 56 78", "Jean Dupont"),  # a contact list: the name before the colon stays
+        ("Peter Handyside rief gestern an.", "Peter Handyside"),
+        ("Handyside rief gestern an.", "Handyside"),  # "handy" is too short a stem to count as a compound
+    ],
+)
+def test_names_near_labels_stay_names(text: str, part: str) -> None:
+    assert not pii._label_word(text, _span(text, part))

@@ -918,9 +918,13 @@ def _label_word(text: str, entity: dict[str, Any]) -> bool:
     span = text[entity["BeginOffset"] : entity["EndOffset"]]
     followed_by_colon = text[entity["EndOffset"] : entity["EndOffset"] + 2].lstrip().startswith((":", "："))
     first = span.split(maxsplit=1)[0].strip(",.").lower() if span.strip() else ""
+    words = [w.strip(":：.,").lower() for w in span.split()]
     return (
         span.lower().strip(":：.,") in _label_words()
-        or (followed_by_colon and (" " not in span.strip() or span.split()[-1].lower() in _label_words()))
+        # "Adresse IP :", "البريد الإلكتروني:": a label word anywhere in what a colon follows.
+        or (followed_by_colon and (len(words) == 1 or any(w in _label_words() for w in words)))
+        # A compound made on a label word ("Telefonnummer", "Handynummer"): one word, no name.
+        or (len(words) == 1 and any(len(w) >= 6 and words[0].startswith(w) for w in _label_words()))
         or (entity["Type"] in ("NAME", "ADDRESS") and first in NOT_A_FIRST_WORD)
         or (entity["Type"] in ("NAME", "ADDRESS") and _label_fragments(span))
         # An acronym ("AWS", "MAC", "CVV") is no person's name.
