@@ -39,7 +39,7 @@ try:
 except ImportError:  # running from a checkout without an installed package
     sys.path.insert(0, str(REPO / "src"))
 
-from opencomprehend.nlp.evaluation import score  # noqa: E402
+from opencomprehend.nlp.evaluation import judged, score  # noqa: E402
 from opencomprehend.nlp.labels import comprehend_type  # noqa: E402
 from opencomprehend.nlp.registry import load_engine  # noqa: E402
 
@@ -64,15 +64,12 @@ def read_set(path: Path, limit: int | None) -> list[dict]:
 def evaluate(rows: list[dict], predictions: list[list[dict]], types: set[str] | None) -> dict:
     gold_sets: list[list[tuple[int, int, str]]] = []
     predicted: list[list[tuple[int, int, str]]] = []
-    scored: list[tuple[float, bool]] = []
     for row, preds in zip(rows, predictions, strict=True):
         gold = {(g["begin"], g["end"], comprehend_type(g["type"])) for g in row["entities"]}
-        if types is not None:
-            gold = {g for g in gold if g[2] in types}
-        gold_sets.append(sorted(gold))
+        gold_sets.append(sorted(g for g in gold if types is None or g[2] in types))
         kept = [p for p in preds if types is None or p["Type"] in types]
         predicted.append([(p["BeginOffset"], p["EndOffset"], p["Type"]) for p in kept])
-        scored.extend((p["Score"], (p["BeginOffset"], p["EndOffset"], p["Type"]) in gold) for p in kept)
+    scored = [(s, right) for _, s, right in judged(gold_sets, predictions, types)]
     res = score(gold_sets, predicted)
     return {
         "p": res.precision,

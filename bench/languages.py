@@ -50,7 +50,7 @@ try:
 except ImportError:  # running from a checkout without an installed package
     sys.path.insert(0, str(REPO / "src"))
 
-from opencomprehend.nlp.language_models import LANGUAGES  # noqa: E402
+from opencomprehend.nlp.language_models import LANGUAGES, write_source  # noqa: E402
 from opencomprehend.nlp.registry import DEFAULT_MODELS  # noqa: E402
 
 # language -> evaluation sets: (label, file under ner/, variant), gold (hand-labelled running text) first,
@@ -349,7 +349,7 @@ def _update_metadata(results: list[dict]) -> None:
             "P/R/F1 count only the types the set annotates (--gold-types-only); scored_0_9_right is the "
             "share of those predictions scored >= 0.9 that are exactly right (span and type)."
         )
-        path.write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_source(folder, metadata)
 
 
 if __name__ == "__main__":

@@ -406,7 +406,7 @@ def evaluate(
     """
     import time
 
-    from opencomprehend.nlp.evaluation import score
+    from opencomprehend.nlp.evaluation import judged, score
     from opencomprehend.nlp.labels import comprehend_type
     from opencomprehend.nlp.registry import UnsupportedLanguage, load_engine
     from opencomprehend.nlp.training import read_jsonl
@@ -453,12 +453,8 @@ def evaluate(
         predicted = [[p for p in ents if p[2] in gold_types] for ents in predicted]
     scores = score(gold, predicted)
     # Calibration: of the (compared) entities scored at least 0.9, how many are exactly right.
-    confident = [
-        (p["BeginOffset"], p["EndOffset"], p["Type"]) in truth
-        for ents, truth in zip(found, map(set, gold), strict=True)
-        for p in ents
-        if p["Score"] >= 0.9 and (not gold_types_only or p["Type"] in gold_types)
-    ]
+    compared = gold_types if gold_types_only else None
+    confident = [right for _, s, right in judged(gold, found, compared) if s >= 0.9]
 
     # Words as the model's tokenizer counts them, so Chinese or Japanese text is not one "word" a line.
     nlp = getattr(engine, "nlp", None)
@@ -492,15 +488,17 @@ def evaluate(
 def _split_joined(found: list[list[dict]], texts: list[str], join: int) -> list[list[dict]]:
     """The entities of documents made of `join` lines each, given back to the line each begins in (offsets
     into that line; an entity running past its line's end keeps its length, so it matches nothing)."""
+    import bisect
+    import itertools
+
     per_line: list[list[dict]] = []
     for k, entities in enumerate(found):
         lines = texts[k * join : (k + 1) * join]
-        starts = [0]
-        for line in lines[:-1]:
-            starts.append(starts[-1] + len(line) + 1)
+        # Where each line starts in the joined text (one newline after each).
+        starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
         mine: list[list[dict]] = [[] for _ in lines]
         for entity in entities:
-            i = max(j for j, start in enumerate(starts) if start <= entity["BeginOffset"])
+            i = bisect.bisect_right(starts, entity["BeginOffset"]) - 1
             shift = starts[i]
             begin, end = entity["BeginOffset"] - shift, entity["EndOffset"] - shift
             mine[i].append({**entity, "BeginOffset": begin, "EndOffset": end})

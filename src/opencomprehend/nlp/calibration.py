@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from opencomprehend.nlp.evaluation import judged
+
 FILE_NAME = "calibration.json"
 # Below this many dev predictions a type's own fit is too noisy; it uses the pooled map.
 MIN_PER_TYPE = 100
@@ -106,12 +108,8 @@ def fit(
     Returns the calibration and its record (calibration.json's content: method, maps, counts per type).
     """
     by_type: dict[str, list[tuple[float, bool]]] = {}
-    for found, spans in zip(predictions, gold, strict=True):
-        truth = set(spans)
-        for e in found:
-            if e["Type"] in annotated:
-                key = (e["BeginOffset"], e["EndOffset"], e["Type"])
-                by_type.setdefault(e["Type"], []).append((float(e["Score"]), key in truth))
+    for entity_type, score, right in judged(gold, predictions, annotated):
+        by_type.setdefault(entity_type, []).append((score, right))
     pooled = [pair for pairs in by_type.values() for pair in pairs]
     if not pooled:
         raise ValueError("the model found no entity of the dev split's types; nothing to calibrate on")

@@ -11,7 +11,9 @@ Overall figures are micro averages (tp, fp and fn summed over every type), which
 reports a recognizer's overall metrics. Any ratio whose denominator is zero is 0.0.
 
 Used by the training module (dev and test metrics), `opencomprehend eval` and bench/calibration.py, so
-their numbers always mean the same thing.
+their numbers always mean the same thing. `judged` gives each found entity with its score and whether it
+is right, for what a score is worth: the calibration check of `eval` and the benches, and the fit of
+opencomprehend.nlp.calibration.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 Entity = tuple[int, int, str]
 
@@ -90,3 +93,18 @@ def score(gold: Iterable[Iterable[Entity]], predicted: Iterable[Iterable[Entity]
         fn=sum(c.fn for c in types.values()),
         types=types,
     )
+
+
+def judged(
+    gold: Iterable[Iterable[Entity]], found: Iterable[Iterable[dict[str, Any]]], types: set[str] | None = None
+) -> list[tuple[str, float, bool]]:
+    """(Type, Score, exactly right) of every found entity (an engine's dicts: BeginOffset, EndOffset, Type,
+    Score) whose type is in `types` (None: every type), document by document as in score()."""
+    out = []
+    for gold_doc, found_doc in zip(gold, found, strict=True):
+        truth = set(gold_doc)
+        for e in found_doc:
+            if types is None or e["Type"] in types:
+                right = (e["BeginOffset"], e["EndOffset"], e["Type"]) in truth
+                out.append((e["Type"], float(e["Score"]), right))
+    return out

@@ -416,9 +416,16 @@ def _test_set(recipe: Recipe, sentences: int, f1: float) -> dict[str, Any]:
     }
 
 
+def write_source(folder: Path, metadata: dict[str, Any]) -> None:
+    """A model folder's source.json, written whole or not at all."""
+    staged = folder / "source.json.new"
+    staged.write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    staged.replace(folder / "source.json")
+
+
 def _publish(staging: Path, output_dir: Path, metadata: dict[str, Any]) -> None:
     """Write the model's source.json into its staged folder, and put the folder in place of `output_dir`."""
-    (staging / "source.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_source(staging, metadata)
     _replace_folder(staging, output_dir)
 
 
@@ -494,9 +501,7 @@ def calibrate_language(
     if source_path.is_file():
         metadata = json.loads(source_path.read_text(encoding="utf-8"))
         metadata["calibration"] = record
-        staged = source_path.with_suffix(".json.new")
-        staged.write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        staged.replace(source_path)
+        write_source(folder, metadata)
     return record
 
 
