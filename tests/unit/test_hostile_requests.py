@@ -61,6 +61,27 @@ def test_deeply_nested_json_is_a_serialization_error(client: TestClient) -> None
     assert (status, body["__type"]) == (400, "SerializationException"), body
 
 
+HUGE = "9" * 5000  # past Python's 4,300-digit limit on converting a number's text
+
+
+@pytest.mark.parametrize(
+    ("operation", "raw"),
+    [
+        ("ListEntitiesDetectionJobs", b'{"MaxResults": ' + HUGE.encode() + b"}"),
+        ("ListEntitiesDetectionJobs", b'{"MaxResults": -' + HUGE.encode() + b"}"),
+        ("ListEntitiesDetectionJobs", b'{"NoSuchMember": ' + HUGE.encode() + b"}"),
+        ("DetectEntities", b'{"Text": "Paris", "LanguageCode": "en", "x": [[{"y": ' + HUGE.encode() + b"}]]}"),
+        ("StartEntitiesDetectionJob", json.dumps(START).encode()[:-1] + b', "Tags": [' + HUGE.encode() + b"]}"),
+    ],
+    ids=["known member", "negative", "unknown member", "nested", "in a list"],
+)
+def test_an_integer_too_long_to_read_is_a_serialization_error(client: TestClient, operation: str, raw: bytes) -> None:
+    status, body = raw_call(client, operation, raw)
+    assert (status, body["__type"]) == (400, "SerializationException"), body
+    assert "more than 4,300 digits" in body["Message"]
+    assert jobs(client) == []
+
+
 @pytest.mark.parametrize("where", ["tag key", "tag value", "job name", "text"])
 def test_a_lone_surrogate_anywhere_is_a_400_and_creates_nothing(client: TestClient, where: str) -> None:
     request = json.loads(json.dumps(START))

@@ -313,8 +313,46 @@ def test_stop_a_submitted_job_then_again(client: TestClient) -> None:
     assert call(client, "StopEntitiesDetectionJob", {"JobId": job_id})[1]["JobStatus"] == "STOP_REQUESTED"
 
 
-def test_timestamps_in_filters_accept_epoch_numbers_and_iso_strings(client: TestClient) -> None:
+def test_timestamps_in_filters_are_epoch_seconds_numbers(client: TestClient) -> None:
     call(client, "StartEntitiesDetectionJob", start(JobName="timed"))
-    for value in (4102444800, "2100-01-01T00:00:00Z"):
+    for value in (4102444800, 4102444800.5):
         status, body, _ = call(client, "ListEntitiesDetectionJobs", {"Filter": {"SubmitTimeBefore": value}})
         assert status == 200 and len(body["EntitiesDetectionJobPropertiesList"]) == 1
+
+
+# A member of the wrong JSON type for botocore's model (AWS JSON 1.1: a timestamp is epoch seconds, a number)
+# is a SerializationException, as AWS answers it, never quietly taken or ignored.
+WRONG_TYPES = [
+    ("ListEntitiesDetectionJobs", {"Filter": {"SubmitTimeAfter": "2024-01-01T00:00:00Z"}}, "filter.submitTimeAfter"),
+    ("ListEntitiesDetectionJobs", {"Filter": {"SubmitTimeBefore": "1704067200"}}, "filter.submitTimeBefore"),
+    ("ListEntitiesDetectionJobs", {"Filter": {"SubmitTimeAfter": True}}, "filter.submitTimeAfter"),
+    ("ListEntitiesDetectionJobs", {"Filter": {"SubmitTimeAfter": [1]}}, "filter.submitTimeAfter"),
+    ("ListEntityRecognizers", {"Filter": {"SubmitTimeAfter": "2024-01-01"}}, "filter.submitTimeAfter"),
+    ("ListEntitiesDetectionJobs", {"Filter": "COMPLETED"}, "filter"),
+    ("ListEntitiesDetectionJobs", {"Filter": [{"JobStatus": "COMPLETED"}]}, "filter"),
+    ("ListEntitiesDetectionJobs", {"MaxResults": 5.0}, "maxResults"),
+    ("ListEntitiesDetectionJobs", {"MaxResults": False}, "maxResults"),
+    ("ListEntitiesDetectionJobs", {"MaxResults": 2**31}, "maxResults"),
+    ("ListEntitiesDetectionJobs", {"MaxResults": -(10**40)}, "maxResults"),
+    ("CreateEndpoint", {"EndpointName": "e", "DesiredInferenceUnits": 2**31,
+                        "ModelArn": "arn:aws:comprehend:eu-west-3:111122223333:entity-recognizer/r"},
+     "desiredInferenceUnits"),
+    ("DetectEntities", {"Text": 5, "LanguageCode": "en"}, "text"),
+    ("DetectEntities", {"Text": "Paris", "LanguageCode": ["en"]}, "languageCode"),
+    ("BatchDetectEntities", {"TextList": "Paris", "LanguageCode": "en"}, "textList"),
+    ("BatchDetectEntities", {"TextList": [1], "LanguageCode": "en"}, "textList.1.member"),
+    ("StartEntitiesDetectionJob", start(Tags={"Key": "k", "Value": "v"}), "tags"),
+    ("StartEntitiesDetectionJob", start(InputDataConfig="s3://docs/in/"), "inputDataConfig"),
+    ("DetectEntities", {"Bytes": 5}, "bytes"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("operation", "body", "where"), WRONG_TYPES, ids=[f"{c[0]}:{c[2]}" for c in WRONG_TYPES])
+def test_a_member_of_the_wrong_json_type_is_a_serialization_error(
+    client: TestClient, operation: str, body: dict, where: str
+) -> None:
+    call(client, "StartEntitiesDetectionJob", start(JobName="present"))
+    status, answer, headers = call(client, operation, body)
+    assert (status, answer["__type"]) == (400, "SerializationException"), answer
+    assert f"at '{where}'" in answer["Message"]
+    assert headers["content-type"] == "application/x-amz-json-1.1" and headers["x-amzn-requestid"]

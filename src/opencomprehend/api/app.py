@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -95,6 +96,15 @@ def _parse(raw: bytes) -> Any:
         raise _BadRequest(ServiceError("SerializationException", "The request body is not valid JSON.")) from None
     except RecursionError:
         raise _BadRequest(ServiceError("SerializationException", "The request body is nested too deeply.")) from None
+    except ValueError:
+        # An integer literal longer than Python converts (4,300 digits: sys.get_int_max_str_digits()), in any
+        # member, known or not; no member of the model holds more than a 64-bit integer.
+        raise _BadRequest(
+            ServiceError(
+                "SerializationException",
+                f"The request body holds a number of more than {sys.get_int_max_str_digits():,} digits.",
+            )
+        ) from None
     try:
         # JSON may spell a lone UTF-16 surrogate (\ud800), which no UTF-8 text holds: refuse it here, before
         # it reaches a record, a tag or an error message.

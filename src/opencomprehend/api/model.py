@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from functools import cache
 from typing import Any
 
@@ -95,27 +94,40 @@ def _check_length(value: Any, shape: Shape, path: str, problems: _Problems) -> N
 
 
 def _timestamp(value: Any, path: str) -> float:
+    # AWS JSON 1.1 sends a timestamp as epoch seconds, a JSON number (botocore turns a datetime or an ISO
+    # string given to it into one); a string on the wire is the wrong JSON type, as AWS answers it.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _serialization(
+            f"Expected a timestamp (epoch seconds, a number) at '{path}', got {_json_type(value)} {_brief(value)}."
+        )
+    return float(value)
+
+
+def _json_type(value: Any) -> str:
+    """The JSON type of a parsed value, as a message names it."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
-        raise _serialization(f"Expected a timestamp at '{path}'.")
+        return "boolean"
     if isinstance(value, int | float):
-        return float(value)
+        return "number"
     if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    raise _serialization(f"Expected a timestamp at '{path}', got {_brief(value)}.")
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "object"
+
+
+# The model's integer is 32 bits and its long 64, as on AWS's side, where a number outside them does not
+# deserialize at all.
+_INTEGER_BITS = {"integer": 32, "long": 64}
 
 
 def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
     kind = shape.type_name
     if kind == "structure":
         if not isinstance(value, dict):
-            raise _serialization(f"Expected an object at '{path or 'request'}'.")
+            raise _serialization(f"Expected an object at '{path or 'request'}', got {_json_type(value)}.")
         out: dict[str, Any] = {}
         for member_name in shape.required_members:
             if value.get(member_name) is None:
@@ -128,12 +140,12 @@ def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
         return out
     if kind == "list":
         if not isinstance(value, list):
-            raise _serialization(f"Expected a list at '{path}'.")
+            raise _serialization(f"Expected a list at '{path}', got {_json_type(value)}.")
         _check_length(value, shape, path, problems)
         return [_validate(item, shape.member, f"{path}.{i}.member", problems) for i, item in enumerate(value, 1)]
     if kind == "map":
         if not isinstance(value, dict):
-            raise _serialization(f"Expected a map at '{path}'.")
+            raise _serialization(f"Expected a map at '{path}', got {_json_type(value)}.")
         _check_length(value, shape, path, problems)
         return {
             _validate(k, shape.key, f"{path}.key", problems): _validate(v, shape.value, path, problems)
@@ -141,7 +153,7 @@ def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
         }
     if kind == "string":
         if not isinstance(value, str):
-            raise _serialization(f"Expected a string at '{path}', got {type(value).__name__}.")
+            raise _serialization(f"Expected a string at '{path}', got {_json_type(value)}.")
         _check_length(value, shape, path, problems)
         enum = shape.enum
         sensitive = bool(shape.metadata.get("sensitive"))
@@ -155,7 +167,10 @@ def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
         return value
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _serialization(f"Expected an integer at '{path}', got {_brief(value)}.")
+            raise _serialization(f"Expected an integer at '{path}', got {_json_type(value)} {_brief(value)}.")
+        bits = _INTEGER_BITS[kind]
+        if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+            raise _serialization(f"The number at '{path}' is out of range for a {bits}-bit {kind}.")
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
         if low is not None and value < low:
             problems.add(value, path, f"Member must have value greater than or equal to {low}")
@@ -164,17 +179,17 @@ def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
         return value
     if kind in ("float", "double"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _serialization(f"Expected a number at '{path}', got {_brief(value)}.")
+            raise _serialization(f"Expected a number at '{path}', got {_json_type(value)} {_brief(value)}.")
         return float(value)
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise _serialization(f"Expected a boolean at '{path}', got {_brief(value)}.")
+            raise _serialization(f"Expected a boolean at '{path}', got {_json_type(value)} {_brief(value)}.")
         return value
     if kind == "timestamp":
         return _timestamp(value, path)
     if kind == "blob":
         if not isinstance(value, str):
-            raise _serialization(f"Expected base64 text at '{path}'.")
+            raise _serialization(f"Expected base64 text (a string) at '{path}', got {_json_type(value)}.")
         try:
             data = base64.b64decode(value, validate=True)
         except binascii.Error as exc:
