@@ -55,7 +55,13 @@ def serve(
     port: Annotated[
         int | None, typer.Option(min=0, max=65535, help="Port to listen on (default 8080; 0 picks a free one).")
     ] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Folder for the job store and local buckets.")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the job store and local buckets (default: ./data, in the folder serve is started "
+            "from, or $OPENCOMPREHEND_DATA_DIR)."
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default 2).")] = None,
     auth: Annotated[
         str | None,
@@ -122,7 +128,7 @@ def serve(
         where = f" ({exc.filename})" if exc.filename else ""
         raise _fail(f"cannot use the data folder {settings.data_dir}: {exc.strerror or exc}{where}") from None
     bound = listener.getsockname()[1]
-    typer.echo(f"OpenComprehend on http://{settings.host}:{bound} (data in {settings.data_dir})")
+    typer.echo(f"OpenComprehend on http://{settings.host}:{bound} (data in {settings.data_dir.resolve()})")
     config = uvicorn.Config(application, log_level="warning", **uvicorn_options(settings))
     try:
         uvicorn.Server(config).run(sockets=[listener])

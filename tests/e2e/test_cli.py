@@ -34,6 +34,16 @@ def test_bad_flags_and_settings_are_one_clear_error(tmp_path: Path) -> None:
     assert message.strip() == "Error: invalid setting (workers: Input should be greater than or equal to 1)"
 
 
+def test_serve_help_shows_every_default() -> None:
+    done = subprocess.run(
+        [SERVE, "serve", "--help"], capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "300"}
+    )
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())  # rich wraps and boxes the help
+    assert "(default: ./data, in the folder serve is started from, or $OPENCOMPREHEND_DATA_DIR)" in text, text
+    assert "(default 127.0.0.1)" in text and "(default 8080;" in text and "(default 2)" in text
+
+
 def test_a_data_dir_that_cannot_be_used_is_one_line(tmp_path: Path) -> None:
     in_the_way = tmp_path / "a-file"
     in_the_way.write_text("x")
@@ -56,7 +66,8 @@ def test_port_zero_prints_the_real_port_and_ctrl_c_stops_cleanly(tmp_path: Path)
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [SERVE, "serve", "--port", "0", "--data-dir", str(tmp_path / "data")],
+            [SERVE, "serve", "--port", "0", "--data-dir", "data"],  # relative: printed absolute
+            cwd=tmp_path,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal's foreground job
@@ -69,6 +80,7 @@ def test_port_zero_prints_the_real_port_and_ctrl_c_stops_cleanly(tmp_path: Path)
             port = int(found.group(1)) if found else None
             time.sleep(0.2)
         assert port and port != 0, log.read_text()
+        assert f"OpenComprehend on http://127.0.0.1:{port} (data in {tmp_path / 'data'})\n" in log.read_text()
         client = boto3.client(
             "comprehend",
             endpoint_url=f"http://127.0.0.1:{port}",
