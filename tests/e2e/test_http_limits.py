@@ -91,6 +91,38 @@ def test_oversized_headers_get_431_in_aws_form(server: Server) -> None:
         assert (status, body["__type"]) == (431, "RequestHeaderFieldsTooLargeException")
 
 
+LIST_JOBS = b"X-Amz-Target: Comprehend_20171127.ListEntitiesDetectionJobs\r\nContent-Length: 2\r\n"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"X-Big: " + b"a" * 9_000 + b"\r\n",
+        b"X-Big: " + b"a" * 127_500 + b"\r\n",
+        b"".join(b"X-Many-%d: %s\r\n" % (i, b"b" * 90) for i in range(120)),
+    ],
+    ids=["just over", "127,500 bytes", "many headers"],
+)
+def test_oversized_headers_sent_in_one_piece_get_431(server: Server, headers: bytes) -> None:
+    # h11 alone bounds only headers still incomplete: whole in one read, they passed (200).
+    with connect(server) as sock:
+        try:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n" + LIST_JOBS + headers + b"\r\n{}")
+        except OSError:
+            pass
+        status, headers_back, body = answer(sock)
+    assert (status, body["__type"]) == (431, "RequestHeaderFieldsTooLargeException"), body
+    assert headers_back["content-type"] == "application/x-amz-json-1.1" and headers_back["x-amzn-requestid"]
+
+
+def test_headers_just_under_the_limit_are_served(server: Server) -> None:
+    head = b"POST / HTTP/1.1\r\nHost: x\r\n" + LIST_JOBS
+    with connect(server) as sock:
+        sock.sendall(head + b"X-Big: " + b"a" * (8192 - len(head) - 200) + b"\r\n\r\n{}")
+        status, _, body = answer(sock)
+    assert status == 200 and "EntitiesDetectionJobPropertiesList" in body
+
+
 def test_garbage_gets_400_in_aws_form(server: Server) -> None:
     with connect(server) as sock:
         sock.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")

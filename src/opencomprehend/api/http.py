@@ -6,7 +6,9 @@ sending sees a reset). This protocol adds what a public endpoint needs:
 
 - the headers of each request must arrive within `header_timeout_s` (408, or a plain close when not a
   byte came);
-- headers over `max_header_bytes` are answered 431, other malformed requests 400;
+- headers over `max_header_bytes` are answered 431 however their bytes arrive (h11 itself bounds only
+  headers still incomplete, so headers that arrive whole in one read would pass it), other malformed
+  requests 400;
 - every such answer is in AWS's JSON error form, and the connection is drained briefly before it is
   closed, so the client reads the answer instead of a reset.
 
@@ -21,6 +23,7 @@ import json
 import uuid
 from typing import Any
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from opencomprehend.config import Settings
@@ -41,6 +44,28 @@ def _error_response(status: int, reason: str, code: str, message: str) -> bytes:
     return head.encode("ascii") + body
 
 
+def head_size(request: h11.Request) -> int:
+    """The bytes of a request's line and headers as sent (less any whitespace h11 trimmed off values)."""
+    line = len(request.method) + len(request.target) + len(b"  HTTP/1.1\r\n")
+    return line + sum(len(name) + len(value) + 4 for name, value in request.headers) + 2
+
+
+class HeaderLimitedConnection(h11.Connection):
+    """h11's server side with `max_header_bytes` on every request's head, complete or not."""
+
+    def __init__(self, max_header_bytes: int) -> None:
+        super().__init__(h11.SERVER, max_incomplete_event_size=max_header_bytes)
+        self.max_header_bytes = max_header_bytes
+        self.headers_too_large = False
+
+    def next_event(self) -> Any:
+        event = super().next_event()
+        if isinstance(event, h11.Request) and head_size(event) > self.max_header_bytes:
+            self.headers_too_large = True
+            raise h11.RemoteProtocolError("Request headers too large.", error_status_hint=431)
+        return event
+
+
 def guarded_protocol(settings: Settings) -> type[H11Protocol]:
     """uvicorn's h11 protocol class with this server's header limits (pass as uvicorn's `http`)."""
 
@@ -50,6 +75,7 @@ def guarded_protocol(settings: Settings) -> type[H11Protocol]:
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
+            self.conn = HeaderLimitedConnection(self.max_header_bytes)
             self._header_timer: asyncio.TimerHandle | None = None
             self._started_cycle: object | None = None
             self._received = 0
@@ -110,7 +136,7 @@ def guarded_protocol(settings: Settings) -> type[H11Protocol]:
         def send_400_response(self, msg: str) -> None:
             # h11 keeps what it could not parse; more than the header limit means the headers were too large.
             pending = len(self.conn.trailing_data[0])
-            if pending >= self.max_header_bytes:
+            if pending >= self.max_header_bytes or getattr(self.conn, "headers_too_large", False):
                 self._refuse(
                     431,
                     "Request Header Fields Too Large",
