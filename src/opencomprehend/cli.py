@@ -165,18 +165,37 @@ def credentials_add(
         str | None, typer.Option(help="Use this access key id (default: a new one, OCAK…).")
     ] = None,
     description: Annotated[str, typer.Option(help="A note for whoever reads `credentials list`.")] = "",
+    session: Annotated[
+        bool,
+        typer.Option(
+            "--session",
+            help="A temporary credential, as STS gives: a session token too, which clients send as "
+            "X-Amz-Security-Token (aws_session_token, AWS_SESSION_TOKEN), refused once it expires.",
+        ),
+    ] = False,
+    duration_seconds: Annotated[
+        int, typer.Option(min=1, max=129_600, help="How long a --session credential lasts (default one hour).")
+    ] = 3600,
     data_dir: DataDirOption = None,
 ) -> None:
     """Make an access key for an account; its secret is shown this once (the file holds it encrypted)."""
+    import datetime as dt
+
     from opencomprehend.security.credentials import CredentialError
 
     store = _credential_store(data_dir)
     try:
-        made = store.add(account_id, access_key_id, description=description)
+        made = store.add(
+            account_id, access_key_id, description=description, session_seconds=duration_seconds if session else None
+        )
     except CredentialError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"AccessKeyId: {made.access_key_id}")
     typer.echo(f"SecretAccessKey: {made.secret_access_key}")
+    if made.temporary:
+        assert made.expires is not None
+        typer.echo(f"SessionToken: {made.session_token}")
+        typer.echo(f"Expiration: {dt.datetime.fromtimestamp(made.expires, dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}")
     typer.echo(f"Account: {made.account_id}")
 
 
@@ -185,10 +204,16 @@ def credentials_list(data_dir: DataDirOption = None) -> None:
     """The access keys and their accounts (never the secrets)."""
     import datetime as dt
 
+    def stamp(seconds: float) -> str:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    now = dt.datetime.now(dt.UTC).timestamp()
     for credential in _credential_store(data_dir).list():
-        created = dt.datetime.fromtimestamp(credential.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         note = f"  {credential.description}" if credential.description else ""
-        typer.echo(f"{credential.access_key_id}  {credential.account_id}  {created}{note}")
+        session = ""
+        if credential.temporary and credential.expires is not None:
+            session = f"  session, {'expired' if credential.expires <= now else 'expires'} {stamp(credential.expires)}"
+        typer.echo(f"{credential.access_key_id}  {credential.account_id}  {stamp(credential.created)}{session}{note}")
 
 
 @credentials_app.command("remove")

@@ -27,9 +27,12 @@ def credentials(data_dir: Path, *args: str) -> str:
     return done.stdout
 
 
-def add_key(data_dir: Path, account: str) -> tuple[str, str]:
-    lines = dict(line.split(": ", 1) for line in credentials(data_dir, "add", "--account-id", account).splitlines())
-    return lines["AccessKeyId"], lines["SecretAccessKey"]
+def add_key(data_dir: Path, account: str, *args: str) -> tuple[str, ...]:
+    """A key made with `credentials add`: (key, secret), or (key, secret, session token) with `--session`."""
+    lines = dict(
+        line.split(": ", 1) for line in credentials(data_dir, "add", "--account-id", account, *args).splitlines()
+    )
+    return (lines["AccessKeyId"], lines["SecretAccessKey"]) + ((lines["SessionToken"],) if "--session" in args else ())
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +49,13 @@ def shared(tmp_path_factory: pytest.TempPathFactory, aws_available: None) -> Ite
         yield server, keys
 
 
-def cli(server: Server, key: tuple[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def cli(server: Server, key: tuple[str, ...], *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **client_env(),
         "AWS_ACCESS_KEY_ID": key[0],
         "AWS_SECRET_ACCESS_KEY": key[1],
         "AWS_DEFAULT_REGION": "eu-west-1",
+        **({"AWS_SESSION_TOKEN": key[2]} if len(key) > 2 else {}),
     }
     return subprocess.run(
         [aws_cli(), "comprehend", *args, "--endpoint-url", server.endpoint, "--output", "json"],  # type: ignore[list-item]
@@ -59,10 +63,11 @@ def cli(server: Server, key: tuple[str, str], *args: str) -> subprocess.Complete
     )  # fmt: skip
 
 
-def boto(server: Server, key: tuple[str, str]) -> object:
+def boto(server: Server, key: tuple[str, ...]) -> object:
     return boto3.client(
         "comprehend", endpoint_url=server.endpoint, region_name="eu-west-1", aws_access_key_id=key[0],
-        aws_secret_access_key=key[1], config=Config(retries={"total_max_attempts": 1}),
+        aws_secret_access_key=key[1], aws_session_token=key[2] if len(key) > 2 else None,
+        config=Config(retries={"total_max_attempts": 1}),
     )  # fmt: skip
 
 
@@ -99,6 +104,49 @@ def test_a_removed_key_stops_working_at_once(shared: tuple[Server, dict]) -> Non
     credentials(server.data_dir, "remove", key[0])
     refused = cli(server, key, "list-endpoints")
     assert refused.returncode != 0 and "UnrecognizedClientException" in refused.stderr
+
+
+def test_temporary_credentials_work_with_their_session_token_until_they_expire(shared: tuple[Server, dict]) -> None:
+    server, _ = shared
+    session = add_key(server.data_dir, "123456789012", "--session", "--duration-seconds", "3600")
+    assert session[0].startswith("OCAS")
+    done = cli(server, session, "detect-entities", "--language-code", "en", "--text", "Angela Merkel visited Paris.")
+    assert done.returncode == 0 and "Angela Merkel" in done.stdout, done.stderr
+    assert boto(server, session).list_endpoints()["EndpointPropertiesList"] == []  # type: ignore[attr-defined]
+    listed = credentials(server.data_dir, "list")
+    assert f"{session[0]}  123456789012" in listed and "session, expires" in listed and session[2] not in listed
+    # Without its token, or with another's, the key is refused; a long-term key with a token is too.
+    for key in (session[:2], (*session[:2], session[2][::-1])):
+        with pytest.raises(ClientError) as raised:
+            boto(server, key).list_endpoints()  # type: ignore[attr-defined]
+        assert raised.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    # Once expired: ExpiredTokenException (botocore would refresh refreshable credentials on it).
+    short = add_key(server.data_dir, "123456789012", "--session", "--duration-seconds", "1")
+    time.sleep(1.5)
+    expired = cli(server, short, "list-endpoints")
+    assert expired.returncode != 0 and "ExpiredTokenException" in expired.stderr, expired.stderr
+    assert "session, expired" in credentials(server.data_dir, "list")
+
+
+def test_a_header_added_after_signing_is_refused(shared: tuple[Server, dict]) -> None:
+    # botocore signs every header it sends; one added later (an X-Amz-Target swapped in) is refused.
+    import json
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    server, keys = shared
+    request = AWSRequest(method="POST", url=server.endpoint + "/", data=b'{"JobId": "x"}')
+    SigV4Auth(Credentials(*keys["a"]), "comprehend", "eu-west-1").add_auth(request)
+    headers = {**dict(request.headers.items()), "X-Amz-Target": "Comprehend_20171127.StopEntitiesDetectionJob"}
+    sent = urllib.request.Request(server.endpoint + "/", data=request.body, headers=headers, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(sent, timeout=30)
+    assert raised.value.code == 400
+    assert json.loads(raised.value.read())["__type"] == "IncompleteSignatureException"
 
 
 def test_development_mode_never_binds_beyond_loopback(tmp_path: Path) -> None:

@@ -47,18 +47,23 @@ def signed(
     region: str = "eu-west-1",
     service: str = "comprehend",
     at: dt.datetime | None = None,
+    token: str | None = None,
+    raw: bytes | None = None,
+    unsigned: tuple[str, ...] = (),
 ) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of a request as botocore signs it (at `at`, default now)."""
-    data = json.dumps(body).encode()
+    """The body and headers of a request as botocore signs it (at `at`, default now), with a session token
+    when `token` is given; the `unsigned` headers are added only after signing."""
+    data = raw if raw is not None else json.dumps(body).encode()
+    headers = {"X-Amz-Target": TARGET + operation, "Content-Type": "application/x-amz-json-1.1"}
     request = AWSRequest(
         method="POST",
         url="http://127.0.0.1:8080/",
         data=data,
-        headers={"X-Amz-Target": TARGET + operation, "Content-Type": "application/x-amz-json-1.1"},
+        headers={name: value for name, value in headers.items() if name not in unsigned},
     )
     with mock.patch("botocore.auth.get_current_datetime", return_value=at or dt.datetime.now(dt.UTC)):
-        SigV4Auth(Credentials(key, secret), service, region).add_auth(request)
-    return data, dict(request.headers.items())
+        SigV4Auth(Credentials(key, secret, token), service, region).add_auth(request)
+    return data, {**dict(request.headers.items()), **{name: headers[name] for name in unsigned}}
 
 
 def send(client: TestClient, data: bytes, headers: dict[str, str]) -> tuple[int, dict]:
@@ -67,6 +72,7 @@ def send(client: TestClient, data: bytes, headers: dict[str, str]) -> tuple[int,
 
 
 def as_key(client: TestClient, credential: Any, operation: str, body: dict[str, Any], **how: Any) -> tuple[int, dict]:
+    how.setdefault("token", credential.session_token or None)
     return send(client, *signed(operation, body, credential.access_key_id, credential.secret_access_key, **how))
 
 
@@ -179,6 +185,97 @@ def test_malformed_signatures_get_the_codes_clients_expect(
         headers["Authorization"] = headers["Authorization"].replace("SignedHeaders=", "SignedHeaders=x-none;")
     status, body = send(client, data, headers)
     assert (status, body["__type"]) == (400, code), body
+
+
+def test_a_target_not_signed_cannot_be_swapped_for_another(client: TestClient, keys: dict) -> None:
+    # A Describe signed over host;x-amz-date only, its X-Amz-Target then changed to Stop: was run.
+    status, started = as_key(client, keys["a"], "StartEntitiesDetectionJob", START)
+    assert status == 200
+    data, headers = signed("DescribeEntitiesDetectionJob", {"JobId": started["JobId"]}, keys["a"].access_key_id,
+                           keys["a"].secret_access_key, unsigned=("X-Amz-Target", "Content-Type"))  # fmt: skip
+    assert "SignedHeaders=host;x-amz-date," in headers["Authorization"]
+    headers["X-Amz-Target"] = TARGET + "StopEntitiesDetectionJob"
+    status, body = send(client, data, headers)
+    assert (status, body["__type"]) == (400, "IncompleteSignatureException"), body
+    assert body["Message"].startswith("'content-type', 'x-amz-target' must be 'SignedHeaders' in the AWS Authorization")
+    described = as_key(client, keys["a"], "DescribeEntitiesDetectionJob", {"JobId": started["JobId"]})[1]
+    assert described["EntitiesDetectionJobProperties"]["JobStatus"] == "SUBMITTED"
+
+
+@pytest.mark.parametrize("header", ["X-Amz-Target", "Content-Type", "X-Amz-Anything"])
+def test_every_x_amz_header_and_the_content_type_must_be_signed(client: TestClient, keys: dict, header: str) -> None:
+    key, secret = keys["a"].access_key_id, keys["a"].secret_access_key
+    data, headers = signed(
+        "ListEntitiesDetectionJobs", {}, key, secret, unsigned=(header,) * (header != "X-Amz-Anything")
+    )
+    if header == "X-Amz-Anything":
+        headers[header] = "added after signing"
+    status, body = send(client, data, headers)
+    assert (status, body["__type"]) == (400, "IncompleteSignatureException"), body
+    assert body["Message"].startswith(f"'{header.lower()}' must be a 'SignedHeader' in the AWS Authorization")
+    # Signed, each is accepted.
+    data, headers = signed("ListEntitiesDetectionJobs", {}, key, secret)
+    assert send(client, data, headers)[0] == 200
+
+
+def test_an_integer_too_long_to_read_in_a_signed_request_is_a_serialization_error(
+    client: TestClient, keys: dict
+) -> None:
+    raw = b'{"MaxResults": ' + b"9" * 5000 + b"}"
+    data, headers = signed("ListEntitiesDetectionJobs", {}, keys["a"].access_key_id, keys["a"].secret_access_key,
+                           raw=raw)  # fmt: skip
+    status, body = send(client, data, headers)
+    assert (status, body["__type"]) == (400, "SerializationException"), body
+
+
+# -- temporary credentials (X-Amz-Security-Token) ---------------------------------------------------------
+
+
+def test_a_temporary_credential_works_only_with_its_session_token(client: TestClient, keys: dict) -> None:
+    session = keys["store"].add("123456789012", session_seconds=3600)
+    assert session.access_key_id.startswith("OCAS") and len(session.session_token) >= 64
+    status, created = as_key(client, session, "StartEntitiesDetectionJob", START)
+    assert status == 200 and ":123456789012:" in created["JobArn"], created
+    # Its own account's key sees the job: the same account.
+    listed = as_key(client, keys["a"], "ListEntitiesDetectionJobs", {})[1]["EntitiesDetectionJobPropertiesList"]
+    assert [job["JobId"] for job in listed] == [created["JobId"]]
+    for token in (
+        None,
+        session.session_token[:-1] + "x",
+        keys["store"].add("123456789012", session_seconds=60).session_token,
+    ):
+        status, body = as_key(client, session, "ListEntitiesDetectionJobs", {}, token=token)
+        assert (status, body) == (
+            400,
+            {
+                "__type": "UnrecognizedClientException",
+                "Message": "The security token included in the request is invalid.",
+            },
+        )
+
+
+def test_an_expired_temporary_credential_is_an_expired_token(client: TestClient, keys: dict) -> None:
+    session = keys["store"].add("123456789012", session_seconds=900)
+    assert as_key(client, session, "ListEntitiesDetectionJobs", {})[0] == 200
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=901)
+    with mock.patch("opencomprehend.api.auth._now", return_value=later):
+        status, body = as_key(client, session, "ListEntitiesDetectionJobs", {}, at=later)
+    assert (status, body) == (
+        400,
+        {"__type": "ExpiredTokenException", "Message": "The security token included in the request is expired"},
+    )
+
+
+def test_a_long_term_key_with_a_session_token_is_refused(client: TestClient, keys: dict) -> None:
+    status, body = as_key(client, keys["a"], "ListEntitiesDetectionJobs", {}, token="a-token-we-never-issued")
+    assert (status, body["__type"]) == (400, "UnrecognizedClientException")
+
+
+def test_session_tokens_are_stored_encrypted(settings: Settings, keys: dict) -> None:
+    session = keys["store"].add("123456789012", session_seconds=3600)
+    text = settings.resolved_credentials_file.read_text()
+    assert session.access_key_id in text and session.session_token not in text
+    assert keys["store"].get(session.access_key_id).session_token == session.session_token
 
 
 def test_a_removed_key_is_refused_without_a_restart(client: TestClient, keys: dict) -> None:

@@ -2,8 +2,12 @@
 
 - `sigv4`: the Authorization header's access key must be one of the operator's credentials
   (security/credentials.py); botocore's SigV4Auth recomputes the signature over the headers the client
-  signed, and it must match. The request's date must be within 15 minutes of the server's clock, which
-  also bounds how long a captured request can be replayed. The credential maps to one account.
+  signed, and it must match. Every `x-amz-*` header the request carries (X-Amz-Target, which names the
+  operation, X-Amz-Date, X-Amz-Security-Token) and its Content-Type must be among the signed ones, so
+  that none can be changed after signing. The request's date must be within 15 minutes of the server's
+  clock, which also bounds how long a captured request can be replayed. The credential maps to one
+  account. A temporary credential's session token must come in X-Amz-Security-Token, and it is refused
+  once expired (ExpiredTokenException); a long-term key with a token is refused, as AWS refuses it.
 - `development` (the embedded default, loopback only): nothing is verified; the account is the access
   key id when that is twelve digits (LocalStack's convention: two local clients with different keys get
   two isolated accounts), else the configured default account.
@@ -24,7 +28,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from opencomprehend.security.credentials import ACCOUNT_ID, CredentialStore
+from opencomprehend.security.credentials import ACCOUNT_ID, Credential, CredentialStore
 from opencomprehend.service.errors import ServiceError
 
 SERVICE = "comprehend"
@@ -63,6 +67,31 @@ def _check_region(region: str) -> str:
     if len(region) > MAX_REGION_CHARS or not _REGION.fullmatch(region):
         raise _invalid_signature("Credential should be scoped to a valid region.")
     return region
+
+
+def _unrecognized() -> ServiceError:
+    return _error("UnrecognizedClientException", "The security token included in the request is invalid.")
+
+
+def _must_be_signed(name: str) -> bool:
+    """A header whose change after signing would change the request: x-amz-* (the operation, the date, the
+    session token) and the content type, as AWS's SDKs all sign them."""
+    return name.startswith("x-amz-") or name == "content-type"
+
+
+def _check_session_token(credential: Credential, token: str | None, now: dt.datetime) -> None:
+    """A temporary credential's token must come with it, and it must not have expired; a long-term key
+    carries none (AWS answers a token it did not issue as an invalid one)."""
+    if not credential.temporary:
+        if token is not None:
+            raise _unrecognized()
+        return
+    if token is None or not hmac.compare_digest(
+        token.encode("utf-8", "surrogateescape"), credential.session_token.encode("utf-8")
+    ):
+        raise _unrecognized()
+    if credential.expires is not None and now.timestamp() >= credential.expires:
+        raise _error("ExpiredTokenException", "The security token included in the request is expired")
 
 
 def development_identity(headers: Mapping[str, str], default_account: str, default_region: str) -> Identity:
@@ -139,11 +168,20 @@ def verify_sigv4(
     _check_skew(stamp, when, now or _now())
     credential = credentials.get(scope.group("key"))
     if credential is None:
-        raise _error("UnrecognizedClientException", "The security token included in the request is invalid.")
+        raise _unrecognized()
 
     signed = parsed.group("signed").split(";")
     if "host" not in signed or any(name not in headers for name in signed):
         raise _invalid_signature("The request's SignedHeaders must include host, and every one must be present.")
+    unsigned = sorted(name for name in set(headers.keys()) if _must_be_signed(name) and name not in signed)
+    if unsigned:
+        raise _error(
+            "IncompleteSignatureException",
+            f"{', '.join(repr(name) for name in unsigned)} must be {'a ' if len(unsigned) == 1 else ''}"
+            f"'SignedHeader{'' if len(unsigned) == 1 else 's'}' in the AWS Authorization: every x-amz-* header "
+            "present and the Content-Type are signed.",
+        )
+    _check_session_token(credential, headers.get("x-amz-security-token"), now or _now())
     # botocore's signer over exactly the headers the client signed, at the client's own timestamp.
     request = AWSRequest(
         method=method,
@@ -152,7 +190,11 @@ def verify_sigv4(
         data=body,
     )
     request.context["timestamp"] = stamp
-    signer = SigV4Auth(Credentials(credential.access_key_id, credential.secret_access_key), SERVICE, region)
+    signer = SigV4Auth(
+        Credentials(credential.access_key_id, credential.secret_access_key, credential.session_token or None),
+        SERVICE,
+        region,
+    )
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, parsed.group("signature")):

@@ -5,6 +5,10 @@ The file (`<data-dir>/credentials.json`, or OPENCOMPREHEND_CREDENTIALS_FILE) is 
 come and go without a restart. A secret is shown once, when it is made, and never logged: the file holds
 it encrypted under the master key (security/keys.py), since verifying a SigV4 signature needs the
 secret itself (a hash of it would not do).
+
+A temporary credential (`credentials add --session`, as STS's GetSessionToken gives) also has a session
+token, which every request signed with it must carry in `X-Amz-Security-Token`, and an expiry, after
+which it is refused (ExpiredTokenException). Its token is encrypted at rest like the secret.
 """
 
 from __future__ import annotations
@@ -34,15 +38,29 @@ class Credential:
     secret_access_key: str
     created: float
     description: str = ""
+    session_token: str = ""  # a temporary credential's; empty for a long-term key
+    expires: float | None = None  # epoch seconds; a temporary credential is refused from then on
+
+    @property
+    def temporary(self) -> bool:
+        return bool(self.session_token)
 
 
-def new_access_key_id() -> str:
-    # AWS's long-term keys start with AKIA; ours say whose they are.
-    return "OCAK" + "".join(secrets.choice(_ALPHABET) for _ in range(16))
+def new_access_key_id(temporary: bool = False) -> str:
+    # AWS's long-term keys start with AKIA and temporary ones with ASIA; ours say whose they are.
+    return ("OCAS" if temporary else "OCAK") + "".join(secrets.choice(_ALPHABET) for _ in range(16))
 
 
 def new_secret() -> str:
     return secrets.token_urlsafe(30)[:40]
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(96)
+
+
+# As STS's GetSessionToken: from 15 minutes to 36 hours (a shorter one is allowed here, for tests).
+MAX_SESSION_SECONDS = 129_600
 
 
 def check_account(account_id: str) -> None:
@@ -55,7 +73,7 @@ class CredentialStore:
 
     def __init__(self, path: Path, cipher: Fernet) -> None:
         self.path = Path(path)
-        self._file = RecordsFile(path, cipher, "credentials", secret_fields=("secret_access_key",))
+        self._file = RecordsFile(path, cipher, "credentials", secret_fields=("secret_access_key", "session_token"))
 
     def list(self) -> list[Credential]:
         found = [Credential(**record) for record in self._file.records()]
@@ -70,9 +88,14 @@ class CredentialStore:
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         description: str = "",
+        session_seconds: int | None = None,
     ) -> Credential:
+        """A long-term key, or with `session_seconds` a temporary credential (key, secret, session token)
+        that expires that many seconds from now."""
         check_account(account_id)
-        key = access_key_id or new_access_key_id()
+        if session_seconds is not None and not 1 <= session_seconds <= MAX_SESSION_SECONDS:
+            raise SecurityFileError(f"a session lasts from 1 to {MAX_SESSION_SECONDS} seconds")
+        key = access_key_id or new_access_key_id(temporary=session_seconds is not None)
         if not ACCESS_KEY_ID.fullmatch(key):
             raise SecurityFileError("an access key id is 16 to 128 upper-case letters and digits")
         secret = secret_access_key or new_secret()
@@ -81,7 +104,11 @@ class CredentialStore:
         existing = self.list()
         if any(c.access_key_id == key for c in existing):
             raise SecurityFileError(f"the access key {key} exists already")
-        made = Credential(key, account_id, secret, time.time(), description)
+        now = time.time()
+        if session_seconds is None:
+            made = Credential(key, account_id, secret, now, description)
+        else:
+            made = Credential(key, account_id, secret, now, description, new_session_token(), now + session_seconds)
         self._file.save([asdict(c) for c in [*existing, made]])
         return made
 
