@@ -80,7 +80,13 @@ class Settings(BaseSettings):
     max_header_bytes: int = 16_384  # all of a request's headers together
     header_timeout_s: float = 10.0  # to send a request's headers, from connect (or the previous response)
     request_timeout_s: float = 30.0  # to send a request's body, once its headers are in
-    max_connections: int = 1000  # open connections and running requests; past it, 503
+    # Open connections (idle ones too) and running requests; past it API requests get 503 (AWS's JSON form),
+    # while GET /health is still answered on a reserve of max(8, max_connections / 20) more connections.
+    max_connections: int = Field(1000, ge=1)
+    # Connections one client address may hold at once (an IPv6 client: its /64); past it a new one is answered
+    # 503 and closed, so that one client's idle sockets cannot crowd out everyone else. 0: no limit (behind a
+    # proxy or load balancer, where every connection comes from its address, raise it or set 0).
+    max_connections_per_client: int = Field(128, ge=0)
 
     # Comprehend's limits, as defaults an operator may raise.
     max_document_bytes: int = 1_048_576

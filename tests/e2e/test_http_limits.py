@@ -162,3 +162,104 @@ def test_keep_alive_requests_each_get_the_header_clock(server: Server) -> None:
             assert status == 200 and "EntitiesDetectionJobPropertiesList" in body
         sock.sendall(b"POST / HTTP/1.1\r\n")
         assert answer(sock)[0] == 408
+
+
+# -- connections: one client cannot hold them all, /health is always answered --------------------------------
+
+MAX_CONNECTIONS, PER_CLIENT = 40, 10  # the server below; its /health reserve is 8 connections more
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory, aws_available: None) -> Iterator[Server]:
+    with running_server(
+        tmp_path_factory.mktemp("connections"),
+        OPENCOMPREHEND_MAX_CONNECTIONS=str(MAX_CONNECTIONS),
+        OPENCOMPREHEND_MAX_CONNECTIONS_PER_CLIENT=str(PER_CLIENT),
+        OPENCOMPREHEND_HEADER_TIMEOUT_S="30",  # idle sockets stay for the whole test
+        OPENCOMPREHEND_WORKERS="1",
+    ) as running:
+        yield running
+
+
+def idle_sockets(server: Server, source: str, count: int) -> list[socket.socket]:
+    """`count` connections from the loopback address `source` (127.0.0.x: another client), left silent."""
+    return [
+        socket.create_connection(("127.0.0.1", server.port), timeout=10, source_address=(source, 0))
+        for _ in range(count)
+    ]
+
+
+def assert_unavailable(sock: socket.socket) -> None:
+    status, headers, body = answer(sock, timeout=5)
+    assert (status, body["__type"]) == (503, "ServiceUnavailableException"), body
+    assert headers["content-type"] == "application/x-amz-json-1.1" and headers["x-amzn-requestid"]
+
+
+def health(server: Server) -> int:
+    with connect(server) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        return answer(sock)[0]
+
+
+def list_jobs(server: Server) -> tuple[int, dict]:
+    with connect(server) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n" + LIST_JOBS + b"\r\n{}")
+        status, _, body = answer(sock)
+    return status, body
+
+
+def test_one_client_cannot_hoard_connections(crowded: Server) -> None:
+    # Before: nothing bounded one address; ~1,000 idle sockets made every request, /health too, a plain 503.
+    hoard = idle_sockets(crowded, "127.0.0.2", PER_CLIENT)
+    try:
+        refused = idle_sockets(crowded, "127.0.0.2", 5)
+        for sock in refused:
+            assert_unavailable(sock)  # answered at once, before it sent a byte, and closed
+            assert sock.recv(100) == b""
+        # Everyone else is served as usual, and so is that client once it lets a connection go.
+        assert health(crowded) == 200
+        assert list_jobs(crowded)[0] == 200
+        hoard.pop().close()
+        time.sleep(0.3)
+        again = idle_sockets(crowded, "127.0.0.2", 1)[0]
+        again.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert answer(again)[0] == 200
+        hoard.append(again)
+    finally:
+        for sock in hoard + refused:
+            sock.close()
+
+
+def test_idle_connections_make_room_for_new_ones(crowded: Server) -> None:
+    # Four clients hold all 40 connections, silent: the longest-waiting is closed to serve a new request.
+    held: list[socket.socket] = []
+    try:
+        for client in range(3, 3 + MAX_CONNECTIONS // PER_CLIENT):
+            held += idle_sockets(crowded, f"127.0.0.{client}", PER_CLIENT)
+        time.sleep(0.3)
+        assert list_jobs(crowded)[0] == 200
+        assert health(crowded) == 200
+        held[0].settimeout(5)
+        assert held[0].recv(100) == b""  # the oldest idle connection, closed without a word
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_when_every_connection_is_busy_only_health_is_answered(crowded: Server) -> None:
+    # 40 requests whose bodies are still coming: API requests get 503 in AWS's form, /health is answered.
+    busy: list[socket.socket] = []
+    try:
+        for client in range(10, 10 + MAX_CONNECTIONS // PER_CLIENT):
+            for sock in idle_sockets(crowded, f"127.0.0.{client}", PER_CLIENT):
+                busy.append(sock)
+                sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n" + LIST_JOBS.replace(b": 2", b": 100") + b"\r\n{")
+        time.sleep(0.5)
+        status, body = list_jobs(crowded)
+        assert (status, body["__type"]) == (503, "ServiceUnavailableException"), body
+        assert [health(crowded) for _ in range(5)] == [200] * 5
+    finally:
+        for sock in busy:
+            sock.close()
+    time.sleep(0.5)
+    assert list_jobs(crowded)[0] == 200  # served again once they are gone

@@ -203,3 +203,13 @@ def test_encoded_dots_are_literal_key_characters_that_stay_inside_the_bucket(tmp
     store.put_bytes("docs", "in/%2e%2e/%2e%2e/x.txt", b"inside")
     assert (tmp_path / "s3" / "docs" / "in" / "%2e%2e" / "%2e%2e" / "x.txt").read_bytes() == b"inside"
     assert [o.key for o in store.list_objects("docs", "in/")] == ["in/%2e%2e/%2e%2e/x.txt"]
+
+
+def test_the_per_client_connection_limit_counts_an_ipv6_client_by_its_64() -> None:
+    from opencomprehend.api.http import client_key, health_reserve
+
+    assert client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"  # a dual-stack socket's IPv4 client
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::2") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert (health_reserve(1000), health_reserve(40)) == (50, 8)

@@ -9,6 +9,15 @@ sending sees a reset). This protocol adds what a public endpoint needs:
 - headers over `max_header_bytes` are answered 431 however their bytes arrive (h11 itself bounds only
   headers still incomplete, so headers that arrive whole in one read would pass it), other malformed
   requests 400;
+- one client address holds at most `max_connections_per_client` connections: a new one past it is
+  answered 503 at once and closed, so that one client's idle sockets cannot deny service to others;
+- past `max_connections` in all, a new connection first closes the connection that has waited longest
+  for its request's headers (silent since it connected or since its last answer: it does no work), so
+  idle sockets, from however many clients, never keep a request out;
+- when every connection is busy with a request, API requests past `max_connections` are answered 503,
+  while GET /health is still served on a reserve of connections above the limit; past the reserve too,
+  a new connection is answered 503 at once (uvicorn's own `limit_concurrency` answered every request,
+  /health too, in plain text, and counted idle connections);
 - every such answer is in AWS's JSON error form, and the connection is drained briefly before it is
   closed, so the client reads the answer instead of a reset.
 
@@ -19,8 +28,11 @@ name the request.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import logging
 import uuid
+from collections import Counter
 from typing import Any
 
 import h11
@@ -30,6 +42,30 @@ from opencomprehend.config import Settings
 
 # How long a refused connection is read (and the bytes dropped) before it is closed.
 DRAIN_S = 1.0
+
+log = logging.getLogger("opencomprehend.http")
+
+
+def health_reserve(max_connections: int) -> int:
+    """Connections above `max_connections` kept for GET /health (a load balancer's probe)."""
+    return max(8, max_connections // 20)
+
+
+def client_key(host: str) -> str:
+    """What the per-client limit counts by: the address, or an IPv6 address's /64 (one subscriber's)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # ::ffff:192.0.2.1 on a dual-stack socket
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _unavailable_body(message: str) -> bytes:
+    return json.dumps({"__type": "ServiceUnavailableException", "Message": message}).encode()
 
 
 def _error_response(status: int, reason: str, code: str, message: str) -> bytes:
@@ -69,6 +105,15 @@ class HeaderLimitedConnection(h11.Connection):
 def guarded_protocol(settings: Settings) -> type[H11Protocol]:
     """uvicorn's h11 protocol class with this server's header limits (pass as uvicorn's `http`)."""
 
+    # Connections held per client (client_key), shared by every connection of this server.
+    held: Counter[str] = Counter()
+    # The connections waiting for a request's headers, longest-waiting first (a dict keeps the order).
+    waiting: dict[Any, None] = {}
+    max_connections = settings.max_connections
+    most_connections = max_connections + health_reserve(max_connections)
+    per_client = settings.max_connections_per_client
+    refusals = {"since_logged": 0, "logged_at": float("-inf")}  # one warning in ten seconds, not one a socket
+
     class GuardedH11Protocol(H11Protocol):
         header_timeout_s = settings.header_timeout_s
         max_header_bytes = settings.max_header_bytes
@@ -80,6 +125,64 @@ def guarded_protocol(settings: Settings) -> type[H11Protocol]:
             self._started_cycle: object | None = None
             self._received = 0
             self._refused = False
+            self._held_by: str | None = None
+            self.app = self._admitted(self.app)
+
+        # -- how many connections ---------------------------------------------------------------------
+
+        def _admit(self) -> str | None:
+            """Why this new connection is refused, or None when it is taken (and counted for its client)."""
+            key = client_key(self.client[0]) if self.client else None
+            if per_client and key is not None and held[key] >= per_client:
+                return f"This client address holds {per_client} connections, the most one client may hold at once."
+            if len(self.connections) > max_connections:
+                self._make_room()
+            if len(self.connections) > most_connections:
+                return "The server holds as many connections as it takes; try again shortly."
+            if key is not None:
+                held[key] += 1
+                self._held_by = key
+            return None
+
+        def _make_room(self) -> None:
+            """Close the connection that has waited longest for a request's headers, if there is one."""
+            oldest = next((other for other in waiting if other is not self), None)
+            if oldest is None:
+                return
+            oldest._disarm()
+            oldest.connections.discard(oldest)  # at once: its connection_lost comes on a later turn
+            oldest.transport.close()
+
+        def _release(self) -> None:
+            if self._held_by is not None:
+                held[self._held_by] -= 1
+                if held[self._held_by] <= 0:
+                    del held[self._held_by]
+                self._held_by = None
+
+        def _admitted(self, app: Any) -> Any:
+            """The ASGI app behind a check made when a request arrives: past `max_connections` connections
+            or running requests, every request but GET /health is answered 503 (the reserve serves those)."""
+            connections, tasks = self.connections, self.tasks
+
+            async def admitted(scope: Any, receive: Any, send: Any) -> None:
+                busy = len(connections) > max_connections or len(tasks) > max_connections
+                if scope["type"] != "http" or not busy or scope["path"] == "/health":
+                    await app(scope, receive, send)
+                    return
+                body = _unavailable_body(
+                    f"The server is serving {max_connections} connections or requests, its most; try again shortly."
+                )
+                headers = [
+                    (b"content-type", b"application/x-amz-json-1.1"),
+                    (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ]
+                await send({"type": "http.response.start", "status": 503, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+
+            return admitted
 
         # -- the header clock -------------------------------------------------------------------------
 
@@ -87,13 +190,16 @@ def guarded_protocol(settings: Settings) -> type[H11Protocol]:
             self._disarm()
             self._received = 0
             self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_late)
+            waiting[self] = None
 
         def _disarm(self) -> None:
+            waiting.pop(self, None)
             if self._header_timer is not None:
                 self._header_timer.cancel()
                 self._header_timer = None
 
         def _headers_late(self) -> None:
+            waiting.pop(self, None)
             self._header_timer = None
             if self.transport.is_closing():
                 return
@@ -109,10 +215,23 @@ def guarded_protocol(settings: Settings) -> type[H11Protocol]:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            refused = self._admit()
+            if refused is not None:
+                # Not one of the connections the limits count while it drains.
+                self.connections.discard(self)
+                refusals["since_logged"] += 1
+                if self.loop.time() - refusals["logged_at"] >= 10:
+                    where = self.client[0] if self.client else "?"
+                    count = refusals["since_logged"]
+                    log.warning("%d connection(s) refused, the last from %s: %s", count, where, refused)
+                    refusals.update(since_logged=0, logged_at=self.loop.time())
+                self._refuse(503, "Service Unavailable", "ServiceUnavailableException", refused)
+                return
             self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            self._release()
             super().connection_lost(exc)
 
         def on_response_complete(self) -> None:
@@ -160,7 +279,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "http": guarded_protocol(settings),
         "h11_max_incomplete_event_size": settings.max_header_bytes,
-        "limit_concurrency": settings.max_connections,
+        # Not uvicorn's limit_concurrency (every request past it, /health too, gets a plain-text 503): the
+        # protocol's own limits above answer in AWS's form, per client, with a reserve for /health.
+        "limit_concurrency": None,
         "timeout_keep_alive": 5,
         "timeout_graceful_shutdown": 10,
     }
