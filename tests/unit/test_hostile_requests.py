@@ -82,6 +82,22 @@ def test_an_integer_too_long_to_read_is_a_serialization_error(client: TestClient
     assert jobs(client) == []
 
 
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b'{"Filter": {"SubmitTimeAfter": NaN}}', "NaN is not a JSON value"),
+        (b'{"Filter": {"SubmitTimeAfter": -Infinity}}', "-Infinity is not a JSON value"),
+        (b'{"Unknown": [Infinity]}', "Infinity is not a JSON value"),
+        (b'{"Filter": {"SubmitTimeAfter": 1e400}}', "The timestamp at 'filter.submitTimeAfter' is out of range"),
+    ],
+)
+def test_numbers_json_does_not_have_are_serialization_errors(client: TestClient, raw: bytes, words: str) -> None:
+    # Python's json reads NaN and Infinity, and 1e400 as infinity: all were taken as timestamps (200).
+    status, body = raw_call(client, "ListEntitiesDetectionJobs", raw)
+    assert (status, body["__type"]) == (400, "SerializationException"), body
+    assert words in body["Message"]
+
+
 @pytest.mark.parametrize("where", ["tag key", "tag value", "job name", "text"])
 def test_a_lone_surrogate_anywhere_is_a_400_and_creates_nothing(client: TestClient, where: str) -> None:
     request = json.loads(json.dumps(START))

@@ -86,12 +86,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity: Python's json reads them, JSON (and AWS) has no such values."""
+
+
+def _not_json(name: str) -> Any:
+    raise _NotJson(name)
+
+
 def _parse(raw: bytes) -> Any:
     """The request's JSON, or SerializationException for anything that is not valid JSON of valid text."""
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_not_json)
+    except _NotJson as exc:
+        raise _BadRequest(
+            ServiceError("SerializationException", f"The request body is not valid JSON: {exc} is not a JSON value.")
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise _BadRequest(ServiceError("SerializationException", "The request body is not valid JSON.")) from None
     except RecursionError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from functools import cache
 from typing import Any
 
@@ -100,7 +101,10 @@ def _timestamp(value: Any, path: str) -> float:
         raise _serialization(
             f"Expected a timestamp (epoch seconds, a number) at '{path}', got {_json_type(value)} {_brief(value)}."
         )
-    return float(value)
+    seconds = float(value)
+    if not math.isfinite(seconds):  # 1e400 reads as infinity
+        raise _serialization(f"The timestamp at '{path}' is out of range.")
+    return seconds
 
 
 def _json_type(value: Any) -> str:
@@ -180,6 +184,8 @@ def _validate(value: Any, shape: Shape, path: str, problems: _Problems) -> Any:
     if kind in ("float", "double"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _serialization(f"Expected a number at '{path}', got {_json_type(value)} {_brief(value)}.")
+        if not math.isfinite(float(value)):  # 1e400 reads as infinity
+            raise _serialization(f"The number at '{path}' is out of range.")
         return float(value)
     if kind == "boolean":
         if not isinstance(value, bool):
