@@ -301,7 +301,7 @@ class BreakingRunner:
     def submit(self, language: str, documents: list) -> Future:
         return self.inline.submit(language, documents)
 
-    def recognise(self, language: str, texts: list[str]) -> Future:
+    def recognise(self, language: str, texts: list[str], account: str = "") -> Future:
         self.calls += 1
         if self.calls <= self.breaks:
             broken: Future = Future()

@@ -194,3 +194,21 @@ def test_a_realtime_worker_serves_detect_while_every_batch_worker_is_busy() -> N
         assert len([f.result(timeout=30) for f in many]) == 20
     finally:
         workers.close()
+
+
+def test_an_account_with_less_realtime_work_goes_first(pool) -> None:  # type: ignore[no-untyped-def]
+    """Fair queueing: one account's queued heavy requests do not hold back another account's request."""
+    workers = pool(workers=1)
+    busy = run(workers, pool_tasks.pid_after, 1.0)
+    time.sleep(0.3)
+    heavy = [workers.realtime("111111111111", 100_000, pool_tasks.pid_after, 1.0) for _ in range(3)]
+    assert workers.realtime_load("111111111111") == 300_000
+    light = workers.realtime("222222222222", 20, pool_tasks.pid_after, 0)
+    light.result(timeout=30)
+    assert busy.done()
+    # The heavy account's first request was queued before the light one and goes first; its others wait.
+    assert heavy[0].done() and not heavy[1].done() and not heavy[2].done()
+    for future in heavy:
+        future.result(timeout=30)
+    assert workers.realtime_load("111111111111") == 0
+    assert workers.realtime_load("222222222222") == 0

@@ -26,6 +26,7 @@ no "Text" member (as DetectPiiEntities answers).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -781,7 +782,7 @@ class TokenNlpEngine(NlpEngine):
             for i, m in enumerate(matches)
         ]
         doc = Doc(self.vocab, words=words, spaces=spaces)
-        return NlpArtifacts(
+        artifacts = NlpArtifacts(
             entities=[],
             tokens=doc,
             tokens_indices=[m.start() for m in matches],
@@ -789,6 +790,9 @@ class TokenNlpEngine(NlpEngine):
             nlp_engine=self,
             language=language,
         )
+        # Looked up once per context word of every match (_ContextEnhancer): a set, not Presidio's list.
+        artifacts.keywords = frozenset(artifacts.keywords)
+        return artifacts
 
     def process_batch(self, texts: Iterable[str], language: str, batch_size: int = 1, n_process: int = 1, **kwargs: Any) -> Iterator[tuple[str, NlpArtifacts]]:  # noqa: E501
         for text in texts:
@@ -825,10 +829,83 @@ def _ascii_boundaries(recognizers: list[EntityRecognizer]) -> list[EntityRecogni
     return recognizers
 
 
+# Presidio patterns that cost time out of proportion to the text, rewritten to match the same values:
+# - the URL without a scheme tries every start inside a run of dots and digits ("1.1.1.…"), each time
+#   reading 253 characters and then the ~1,500 top-level domains at every dot: it now starts only where
+#   such a run starts (a host name is never part of a longer one);
+# - PAN (Low) looked ahead for a letter and four digits anywhere in the rest of the text (`.*?` under
+#   DOTALL) at every word: it now looks inside the ten characters it matches.
+_LINEAR_PATTERNS = {
+    ("UrlRecognizer", "Non schema URL"): ("(?i)((www", r"(?i)(?<![a-z0-9.\-])((www"),
+    ("InPanRecognizer", "PAN (Low)"): (
+        r"((?=.*?[a-zA-Z])(?=.*?[0-9]{4})[\w@#$%^?~-]{10})",
+        r"((?=[\w@#$%^?~-]{0,9}[a-zA-Z])(?=[\w@#$%^?~-]{0,6}[0-9]{4})[\w@#$%^?~-]{10})",
+    ),
+}
+
+
+def _linear_patterns(recognizers: list[EntityRecognizer]) -> list[EntityRecognizer]:
+    """Rewrite the patterns of _LINEAR_PATTERNS; a Presidio release whose pattern differs fails loudly."""
+    for recognizer in recognizers:
+        for pattern in getattr(recognizer, "patterns", None) or []:
+            rewrite = _LINEAR_PATTERNS.get((type(recognizer).__name__, pattern.name))
+            if rewrite is None:
+                continue
+            old, new = rewrite
+            if new in pattern.regex:  # Presidio's recognizers of every language share their Patterns
+                continue
+            if old not in pattern.regex:
+                raise RuntimeError(f"Presidio's {pattern.name!r} pattern changed; review _LINEAR_PATTERNS")
+            pattern.regex = pattern.regex.replace(old, new, 1)
+            pattern.compiled_regex = pattern.compiled_with_flags = None
+    return recognizers
+
+
+# How many tokens on each side of a match the context enhancer reads looking for its context words.
+_CONTEXT_REACH = 40
+
+
+class _ContextEnhancer(LemmaContextAwareEnhancer):
+    """Presidio's context enhancer, in time linear in the text.
+
+    Presidio finds each match's token by walking every token from the text's start, and looks for its n
+    context words by walking on past stop words and punctuation to the text's start: a text of many matches
+    ("1.1.1.…", "a@a@…") cost the square of its length. Here the token is found by bisection and the
+    context words are looked for among the _CONTEXT_REACH tokens on each side (keywords are a set:
+    TokenNlpEngine makes them so).
+    """
+
+    @staticmethod
+    def _find_index_of_match_token(word: str, start: int, tokens: Any, tokens_indices: list[int]) -> int:
+        # The first token that ends after `start` (tokens are in order and never overlap), as Presidio's.
+        index = bisect.bisect_right(tokens_indices, start) - 1
+        if index >= 0 and start < tokens_indices[index] + len(tokens[index]):
+            return index
+        if index + 1 < len(tokens_indices):
+            return index + 1
+        raise ValueError(f"Did not find word {word!r} in the list of tokens although it is expected to be found")
+
+    @staticmethod
+    def _add_n_words(
+        index: int, n_words: int, lemmas: list[str], lemmatized_filtered_keywords: Any, is_backward: bool
+    ) -> list[str]:
+        step = -1 if is_backward else 1
+        stop = max(-1, index - _CONTEXT_REACH) if is_backward else min(len(lemmas), index + _CONTEXT_REACH)
+        words: list[str] = []
+        # The match's own token counts, for a context word written onto it ("IBAN:DE89…"), as in Presidio.
+        for i in range(index, stop, step):
+            if len(words) > n_words:
+                break
+            lemma = lemmas[i].lower()
+            if lemma in lemmatized_filtered_keywords:
+                words.append(lemma)
+        return words
+
+
 def build_analyzer(language: str) -> AnalyzerEngine:
     """Presidio's analyzer for one language: its recognizers and ours, our tokenizer, nothing downloaded."""
     registry = RecognizerRegistry(
-        recognizers=_ascii_boundaries(_presidio_recognizers(language) + _own_recognizers(language)),
+        recognizers=_ascii_boundaries(_linear_patterns(_presidio_recognizers(language) + _own_recognizers(language))),
         supported_languages=[language],
     )
     return AnalyzerEngine(
@@ -836,7 +913,7 @@ def build_analyzer(language: str) -> AnalyzerEngine:
         nlp_engine=TokenNlpEngine(language),
         supported_languages=[language],
         # Context words come before the value ("IBAN: …") or, less often, right after it.
-        context_aware_enhancer=LemmaContextAwareEnhancer(context_prefix_count=6, context_suffix_count=1),
+        context_aware_enhancer=_ContextEnhancer(context_prefix_count=6, context_suffix_count=1),
     )
 
 
@@ -973,6 +1050,31 @@ def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return _cross(a["BeginOffset"], a["EndOffset"], b["BeginOffset"], b["EndOffset"])
 
 
+class Spans:
+    """Spans (begin, end, item) in order of their begin, to find those that cross a span in time that
+    grows with how many do, not with how many there are: a long text's thousands of findings are each
+    compared with their neighbours only."""
+
+    def __init__(self, spans: Iterable[tuple[int, int, Any]]) -> None:
+        self._spans = sorted(spans, key=lambda span: span[0])
+        self._begins = [span[0] for span in self._spans]
+        self._longest = max((end - begin for begin, end, _ in self._spans), default=0)
+
+    @classmethod
+    def of(cls, entities: Iterable[dict[str, Any]]) -> Spans:
+        return cls((e["BeginOffset"], e["EndOffset"], e) for e in entities)
+
+    def crossing(self, begin: int, end: int) -> Iterator[Any]:
+        """The items of the spans that share a character with [begin, end)."""
+        first = bisect.bisect_left(self._begins, begin - self._longest)
+        for other_begin, other_end, item in self._spans[first : bisect.bisect_left(self._begins, end)]:
+            if other_end > begin and other_begin < end:
+                yield item
+
+    def any_crossing(self, begin: int, end: int) -> bool:
+        return next(self.crossing(begin, end), None) is not None
+
+
 def resolve_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """No two entities overlap: the higher score wins, then the longer span, then a national identity
     number (a French NIR's mod-97 key says more than the Luhn check a card number shares with it), then
@@ -981,11 +1083,20 @@ def resolve_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entities,
         key=lambda e: (-e["Score"], -(e["EndOffset"] - e["BeginOffset"]), e["Type"] != "SSN", e["BeginOffset"]),
     )
+    # The kept spans never overlap, so both their begins and their ends are in order: one bisection
+    # finds the only two that could cross a candidate.
+    begins: list[int] = []
+    ends: list[int] = []
     kept: list[dict[str, Any]] = []
     for entity in ranked:
-        if not any(_overlaps(entity, k) for k in kept):
-            kept.append(entity)
-    return sorted(kept, key=lambda e: e["BeginOffset"])
+        begin, end = entity["BeginOffset"], entity["EndOffset"]
+        at = bisect.bisect_right(begins, begin)
+        if (at > 0 and ends[at - 1] > begin) or (at < len(begins) and begins[at] < end):
+            continue
+        begins.insert(at, begin)
+        ends.insert(at, end)
+        kept.insert(at, entity)
+    return kept
 
 
 def _entity(pii_type: str, begin: int, end: int, score: float) -> dict[str, Any]:
@@ -1037,11 +1148,12 @@ def _widest(text: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
             and outer["EndOffset"] - outer["BeginOffset"] > inner["EndOffset"] - inner["BeginOffset"]
         )
 
+    spans = Spans.of(found)
     kept = []
     for entity in found:
         outer = [
             o
-            for o in found
+            for o in spans.crossing(entity["BeginOffset"], entity["EndOffset"])
             if inside(entity, o)
             and (
                 o["Type"] == entity["Type"]
@@ -1057,6 +1169,50 @@ def _widest(text: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
+# Identifiers are looked for in windows of this many characters, each read with _WINDOW_MARGIN characters
+# of context on either side: the regular expressions and Presidio's steps then cost the same per character
+# for a text of 1 KB or 1 MB, whatever the text holds.
+WINDOW = 4000
+_WINDOW_MARGIN = 300
+
+
+def windows(text: str, size: int = WINDOW, margin: int = _WINDOW_MARGIN) -> Iterator[tuple[int, int, int, int]]:
+    """(own_begin, own_end, begin, end) for each window of `text`: the windows' own parts tile the text,
+    cut at a line break, else a space, near `size` characters; each is read as text[begin:end], its own part
+    widened by up to `margin` characters to a whitespace on either side (no word is cut in two there, and
+    the context words before a value are read with it). One window for a text of up to `size`."""
+    length = len(text)
+    own_begin = 0
+    while own_begin < length:
+        own_end = min(length, own_begin + size)
+        if own_end < length:
+            floor = own_begin + size // 2
+            cut = text.rfind("\n", floor, own_end)
+            if cut < 0:
+                cut = max(text.rfind(" ", floor, own_end), text.rfind("\t", floor, own_end))
+            if cut > own_begin:
+                own_end = cut + 1
+        begin = max(0, own_begin - margin)
+        if begin > 0:
+            space = _first_space(text, begin, own_begin)
+            begin = own_begin if space < 0 else space
+        end = min(length, own_end + margin)
+        if end < length:
+            space = _last_space(text, own_end, end)
+            end = own_end if space < 0 else space
+        yield own_begin, own_end, begin, end
+        own_begin = own_end
+
+
+def _first_space(text: str, begin: int, end: int) -> int:
+    found = [i for i in (text.find(" ", begin, end), text.find("\n", begin, end)) if i >= 0]
+    return min(found) if found else -1
+
+
+def _last_space(text: str, begin: int, end: int) -> int:
+    return max(text.rfind(" ", begin, end), text.rfind("\n", begin, end))
+
+
 class PiiEngine:
     """PII entities for texts of one language: Presidio for structured identifiers, `ner` for the rest.
 
@@ -1069,13 +1225,24 @@ class PiiEngine:
         self.analyzer = build_analyzer(language)
 
     def _structured(self, text: str) -> list[dict[str, Any]]:
+        found = []
+        for own_begin, own_end, begin, end in windows(text):
+            found += self._structured_window(text, own_begin, own_end, begin, end)
+        return _widest(text, found)
+
+    def _structured_window(
+        self, text: str, own_begin: int, own_end: int, window_begin: int, window_end: int
+    ) -> list[dict[str, Any]]:
+        """The identifiers that start in text[own_begin:own_end], analysed with the context around it."""
         results: list[RecognizerResult] = self.analyzer.analyze(
-            text=text, language=self.language, score_threshold=MIN_SCORE
+            text=text[window_begin:window_end], language=self.language, score_threshold=MIN_SCORE
         )
         found = []
         for result in results:
+            if not own_begin <= result.start + window_begin < own_end:
+                continue
             pii_type = PRESIDIO_TYPES.get(result.entity_type, result.entity_type)
-            begin, end = _trim(text, result.start, result.end, pii_type)
+            begin, end = _trim(text, result.start + window_begin, result.end + window_begin, pii_type)
             # "License" is a context word of both: after "license plate" or "registration" it is a plate.
             if pii_type == "DRIVER_ID" and _PLATE_BEFORE.search(text[max(0, begin - 40) : begin]):
                 pii_type = "LICENSE_PLATE"
@@ -1084,19 +1251,19 @@ class PiiEngine:
                 continue
             if end > begin:
                 found.append(_entity(pii_type, begin, end, result.score))
-        return _widest(text, found)
+        return found
 
     def _named(self, text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found = []
         # Addresses written out in full (street, number, town, postcode): inside one, a name is a street's,
         # a number no date, and a place one of its parts.
         written = find_addresses(text, self.language)
+        written_spans = Spans((b, e, (b, e)) for b, e, _ in written)
         places = []
         for entity in entities:
             begin, end = entity["BeginOffset"], entity["EndOffset"]
             if entity["Type"] in ("PERSON", "DATE", "LOCATION") and any(
-                _cross(begin, end, b, e) and (entity["Type"] != "LOCATION" or b <= begin and end <= e)
-                for b, e, _ in written
+                entity["Type"] != "LOCATION" or b <= begin and end <= e for b, e in written_spans.crossing(begin, end)
             ):
                 continue
             if entity["Type"] == "LOCATION" and only_function_words(text[begin:end], self.language):
@@ -1117,14 +1284,17 @@ class PiiEngine:
                 found.append(_entity(pii_type, entity["BeginOffset"], entity["EndOffset"], entity["Score"]))
         # A name that a phrase introduces ("my name is …", "Herr …", "我叫…"): unless the entity model found
         # that name, the phrase's reading wins over the model's (a place or nothing).
-        for begin, end, score in introduced_names(text, self.language):
-            if any(f["Type"] == "NAME" and _cross(begin, end, f["BeginOffset"], f["EndOffset"]) for f in found):
-                continue
-            if any(_cross(begin, end, b, e) for b, e, _ in written):
-                continue
-            places = [p for p in places if not _cross(begin, end, p[0], p[1])]
-            found = [f for f in found if not _cross(begin, end, f["BeginOffset"], f["EndOffset"])]
-            found.append(_entity("NAME", begin, end, score))
+        model_names = Spans.of(f for f in found if f["Type"] == "NAME")
+        introduced = Spans(
+            (begin, end, score)
+            for begin, end, score in introduced_names(text, self.language)
+            if not model_names.any_crossing(begin, end) and not written_spans.any_crossing(begin, end)
+        )
+        names = resolve_overlaps([_entity("NAME", b, e, s) for b, e, s in introduced.crossing(0, len(text))])
+        if names:
+            kept = Spans.of(names)
+            places = [p for p in places if not kept.any_crossing(p[0], p[1])]
+            found = [f for f in found if not kept.any_crossing(f["BeginOffset"], f["EndOffset"])] + names
         found += [_entity("ADDRESS", b, e, s) for b, e, s in _addresses(text, places, written)]
         return [_after_label(text, e) for e in found]
 
@@ -1136,12 +1306,13 @@ class PiiEngine:
                 results.append([])
                 continue
             structured = self._structured(text)
+            known = Spans.of(structured)
             named_found = [
                 e
                 for e in self._named(text, entities)
                 # What a recognizer knows (a user name, an age, a card expiry) beats the entity model's guess
                 # at the same characters; only an address that holds the finding whole keeps its chance.
-                if not any(_overlaps(e, s) and not _holds(text, e, s) for s in structured)
+                if not any(not _holds(text, e, s) for s in known.crossing(e["BeginOffset"], e["EndOffset"]))
                 and not _label_word(text, e)
             ]
             results.append(resolve_overlaps(structured + named_found))

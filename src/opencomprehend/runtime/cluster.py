@@ -248,8 +248,9 @@ class DaskRunner:
         """Output lines for one shard; fails with WorkerLost when the cluster lost the task (run it again)."""
         return self._submit(recognise_shard, engine, documents, BATCH_PRIORITY)
 
-    def recognise(self, engine: str, texts: list[str]) -> Future[list[list[dict] | None]]:
-        """Entities for a few texts, ahead of the job shards queued on the cluster."""
+    def recognise(self, engine: str, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
+        """Entities for a few texts, ahead of the job shards queued on the cluster (`account` is the local
+        pool's fair-queueing key; the scheduler orders tasks by priority alone)."""
         return self._submit(recognise_texts, engine, texts, REALTIME_PRIORITY)
 
     def train(

@@ -8,7 +8,9 @@ lets the pool keep its promises:
   models, and a worker that dies is replaced at once;
 - a task never hangs: one whose worker died, or ran past `task_timeout_s` (the worker is killed),
   fails with WorkerLost, and the caller runs it again;
-- real-time requests (DetectEntities) go ahead of queued job shards;
+- real-time requests (DetectEntities) go ahead of queued job shards, and among them an account with
+  less real-time work already queued or running goes first (fair queueing by characters): one account's
+  flood of heavy requests delays another account's request by one task at most, not by the flood;
 - workers exit when the server dies, even by SIGKILL (runtime/worker.py watches its parent).
 """
 
@@ -47,6 +49,8 @@ EXIT_GRACE_S = 5.0
 @dataclass(order=True)
 class _Task:
     priority: int
+    # Real-time tasks: the characters of its account's real-time work queued or running when it came.
+    share: int
     seq: int
     fn: Callable[..., Any] = field(compare=False)
     args: tuple[Any, ...] = field(compare=False)
@@ -290,6 +294,8 @@ class LocalPool:
         self.realtime_tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
         self.closing = threading.Event()
         self._seq = itertools.count()
+        self._load_lock = threading.Lock()
+        self._realtime_load: dict[str, int] = {}  # account -> characters of real-time work queued or running
         self.realtime_workers = max(0, realtime_workers)
         # With a real-time worker, the batch workers run at a lower CPU priority (nice), so a request's few
         # milliseconds of work preempt a job's shards rather than share the cores with them.
@@ -313,12 +319,12 @@ class LocalPool:
         """The worker processes now running (replacements still loading included)."""
         return [pid for slot in self._slots for pid in slot.pids()]
 
-    def _submit(self, priority: int, fn: Callable[..., T], *args: Any) -> Future[T]:
+    def _submit(self, priority: int, fn: Callable[..., T], *args: Any, share: int = 0) -> Future[T]:
         future: Future[T] = Future()
         if self.closing.is_set():
             future.set_exception(WorkerLost("The worker pool is stopping."))
             return future
-        task = _Task(priority, next(self._seq), fn, args, future)
+        task = _Task(priority, share, next(self._seq), fn, args, future)
         self.tasks.put(task)
         if priority == REALTIME and self.realtime_workers:
             self.realtime_tasks.put(task)
@@ -328,9 +334,33 @@ class LocalPool:
         """Output lines for one shard; fails with WorkerLost if its worker died or hung (run it again)."""
         return self._submit(BATCH, worker.recognise_shard, language, documents)
 
-    def recognise(self, language: str, texts: list[str]) -> Future[list[list[dict] | None]]:
-        """Entities for a few texts (DetectEntities, BatchDetectEntities), ahead of queued shards."""
-        return self._submit(REALTIME, worker.recognise_texts, language, texts)
+    def recognise(self, language: str, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
+        """Entities for a few texts (DetectEntities, BatchDetectEntities), ahead of queued shards; behind the
+        real-time tasks of accounts that have less real-time work in the pool than `account`."""
+        return self.realtime(account, sum(len(text) for text in texts), worker.recognise_texts, language, texts)
+
+    def realtime(self, account: str, weight: int, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run `fn(*args)` on the real-time lane as `weight` characters of `account`'s work: ahead of job
+        shards, behind the tasks of accounts with less real-time work queued or running."""
+        with self._load_lock:
+            share = self._realtime_load.get(account, 0)
+            self._realtime_load[account] = share + weight
+        future = self._submit(REALTIME, fn, *args, share=share)
+        future.add_done_callback(lambda _: self._release(account, weight))
+        return future
+
+    def _release(self, account: str, weight: int) -> None:
+        with self._load_lock:
+            left = self._realtime_load.get(account, 0) - weight
+            if left > 0:
+                self._realtime_load[account] = left
+            else:
+                self._realtime_load.pop(account, None)
+
+    def realtime_load(self, account: str) -> int:
+        """Characters of `account`'s real-time work queued or running."""
+        with self._load_lock:
+            return self._realtime_load.get(account, 0)
 
     def close(self) -> None:
         """Stop every worker; queued tasks are cancelled and running ones fail with WorkerLost. Bounded."""
@@ -344,7 +374,7 @@ class LocalPool:
                 if task.fn is not None:
                     task.future.cancel()
         for slot in self._slots:
-            slot.tasks.put(_Task(BATCH + 1, next(self._seq), None, (), Future()))  # type: ignore[arg-type]
+            slot.tasks.put(_Task(BATCH + 1, 0, next(self._seq), None, (), Future()))  # type: ignore[arg-type]
         for slot in self._slots:
             slot.thread.join(EXIT_GRACE_S * 3)
 
@@ -374,7 +404,7 @@ class InlineRunner:
     def submit(self, language: str, documents: list[Document]) -> Future[list[str]]:
         return self._run(worker.recognise_shard, language, documents)
 
-    def recognise(self, language: str, texts: list[str]) -> Future[list[list[dict] | None]]:
+    def recognise(self, language: str, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
         return self._run(worker.recognise_texts, language, texts)
 
     def close(self) -> None:

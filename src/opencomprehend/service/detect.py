@@ -45,7 +45,7 @@ Recognise = Callable[[list[str]], list[Entities | None]]
 
 
 class TextRunner(Protocol):
-    def recognise(self, language: str, texts: list[str]) -> Future[list[Entities | None]]: ...
+    def recognise(self, language: str, texts: list[str], account: str = "") -> Future[list[Entities | None]]: ...
 
 
 # ------------------------------------------------------------------------------------------------ checks
@@ -87,21 +87,83 @@ def internal_error() -> ServiceError:
     return ServiceError("InternalServerException", ITEM_ERROR_MESSAGE, status=500)
 
 
-def recognise_on_workers(env: Environment, language: str, texts: list[str]) -> list[Entities | None]:
-    """Run on the warm workers; a worker lost under the request gets one retry on a fresh one."""
+def _runner(env: Environment) -> TextRunner:
     runner: TextRunner | None = env.runner  # type: ignore[assignment]
     if runner is None:
         log.error("DetectEntities needs a runner, and this environment has none")
         raise internal_error()
+    return runner
+
+
+def _result(future: Future[list[Entities | None]], language: str) -> list[Entities | None] | None:
+    """The future's entity lists; None if its worker was lost."""
+    try:
+        return future.result()
+    except WorkerLost:
+        return None
+    except UnsupportedLanguage:
+        # Installed when the request was checked, gone in the worker: still the caller's answer.
+        raise _unsupported(pii_language(language) or language) from None
+
+
+def recognise_on_workers(
+    env: Environment, language: str, texts: list[str], account: str = ""
+) -> list[Entities | None]:
+    """Run on the warm workers, queued fairly among accounts (`account`); a worker lost under the request
+    gets one retry on a fresh one."""
+    runner = _runner(env)
     for attempt in (1, 2):
-        try:
-            return runner.recognise(language, texts).result()
-        except WorkerLost:
-            log.warning("a worker died during a detect request (attempt %d)", attempt)
-        except UnsupportedLanguage:
-            # Installed when the request was checked, gone in the worker: still the caller's answer.
-            raise _unsupported(pii_language(language) or language) from None
+        found = _result(runner.recognise(language, texts, account=account), language)
+        if found is not None:
+            return found
+        log.warning("a worker died during a detect request (attempt %d)", attempt)
     raise internal_error()
+
+
+def recognise_in_pieces(env: Environment, language: str, text: str, account: str, size: int) -> Entities | None:
+    """The entities of one long text, recognised as pieces of about `size` characters cut at line and
+    sentence ends, each its own task on the workers (offsets rebased onto `text`).
+
+    A request's work then comes in bounded portions: the pool queues each portion fairly among accounts,
+    so one account's heavy requests hold no worker for long while another account's request waits, and an
+    idle server works on the pieces of one request side by side. A piece lost with its worker is retried
+    once, as a whole request is.
+    """
+    pieces = text_pieces(text, size)
+    runner = _runner(env)
+    futures = [runner.recognise(language, [piece], account=account) for _, piece in pieces]
+    entities: Entities = []
+    for (offset, piece), future in zip(pieces, futures, strict=True):
+        found = _result(future, language)
+        if found is None:
+            log.warning("a worker died during a detect request (attempt 1)")
+            [found_piece] = recognise_on_workers(env, language, [piece], account)
+        else:
+            [found_piece] = found
+        if found_piece is None:
+            return None
+        entities += [
+            {**e, "BeginOffset": e["BeginOffset"] + offset, "EndOffset": e["EndOffset"] + offset} for e in found_piece
+        ]
+    return entities
+
+
+def text_pieces(text: str, size: int) -> list[tuple[int, str]]:
+    """(offset, piece) that tile `text`, each of at most `size` characters, cut after the last line break
+    of its second half, else after a sentence's end, else after a space, else where the size ends."""
+    pieces = []
+    begin = 0
+    while len(text) - begin > size:
+        floor, end = begin + size // 2, begin + size
+        cut = text.rfind("\n", floor, end)
+        if cut < 0:
+            cut = max(text.rfind(mark, floor, end - 1) for mark in (". ", "! ", "? ", "。", "！", "？"))
+            cut = cut + 1 if cut >= 0 else max(text.rfind(" ", floor, end), text.rfind("\t", floor, end))
+        cut = end if cut < 0 else cut + 1
+        pieces.append((begin, text[begin:cut]))
+        begin = cut
+    pieces.append((begin, text[begin:]))
+    return pieces
 
 
 def _endpoint_engine(env: Environment, ctx: RequestContext, endpoint_arn: str) -> Recognise:
@@ -111,7 +173,7 @@ def _endpoint_engine(env: Environment, ctx: RequestContext, endpoint_arn: str) -
     is not IN_SERVICE or its model is gone.
     """
     key = endpoint_engine(env, ctx, endpoint_arn)
-    return functools.partial(recognise_on_workers, env, key)
+    return functools.partial(recognise_on_workers, env, key, account=ctx.account_id)
 
 
 # ---------------------------------------------------------------------------------------------- operations
@@ -148,7 +210,7 @@ def detect_entities(
             raise invalid_request("LanguageCode is required when no EndpointArn is given.")
         check_size(text, env.settings.max_detect_bytes)
         check_language(language_code)
-        recognise = functools.partial(recognise_on_workers, env, language_code)
+        recognise = functools.partial(recognise_on_workers, env, language_code, account=ctx.account_id)
     [entities] = recognise([text])
     if entities is None:
         raise internal_error()
@@ -170,7 +232,7 @@ def batch_detect_entities(
     check_language(language_code)
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    for index, entities in enumerate(recognise_on_workers(env, language_code, text_list)):
+    for index, entities in enumerate(recognise_on_workers(env, language_code, text_list, ctx.account_id)):
         if entities is None:
             errors.append({"Index": index, "ErrorCode": ITEM_ERROR_CODE, "ErrorMessage": ITEM_ERROR_MESSAGE})
         else:

@@ -18,9 +18,13 @@ from opencomprehend.service.detect import (
     check_language,
     check_size,
     internal_error,
-    recognise_on_workers,
+    recognise_in_pieces,
 )
 from opencomprehend.service.registry import Environment, RequestContext, operation
+
+# A request's text is recognised in pieces of at most this many characters, each a task of its own
+# (detect.recognise_in_pieces): PII detection costs ~10-100 ms per KB, so no piece holds a worker long.
+PIECE_CHARS = 10_000
 
 
 def contains_labels(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -42,7 +46,7 @@ def detect_pii(env: Environment, ctx: RequestContext, text: str, language_code: 
     """
     check_size(text, env.settings.max_detect_bytes)
     check_language(language_code)
-    [entities] = recognise_on_workers(env, pii_engine_key(language_code), [text])
+    entities = recognise_in_pieces(env, pii_engine_key(language_code), text, ctx.account_id, PIECE_CHARS)
     if entities is None:
         raise internal_error()
     return entities
