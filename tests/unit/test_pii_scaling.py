@@ -208,3 +208,15 @@ def test_detect_pii_of_a_long_text_is_the_pieces_rebased(client: TestClient) -> 
     assert found.count(("jane.doe@example.com", "EMAIL")) == lines
     begins = [e["BeginOffset"] for e in body["Entities"]]
     assert begins == sorted(begins)
+
+
+class _NoEntities:
+    def recognise(self, texts: list[str]) -> list[list[dict]]:
+        return [[] for _ in texts]
+
+
+def test_a_name_a_phrase_introduces_is_found_where_the_model_finds_none() -> None:
+    detector = pii.PiiEngine("en", _NoEntities())
+    text = "Good morning, my name is Ana Lima and I need help. " * 3
+    found = detector.recognise([text])[0]
+    assert [(text[e["BeginOffset"] : e["EndOffset"]], e["Type"]) for e in found] == [("Ana Lima", "NAME")] * 3

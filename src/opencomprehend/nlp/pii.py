@@ -1286,7 +1286,7 @@ class PiiEngine:
         # that name, the phrase's reading wins over the model's (a place or nothing).
         model_names = Spans.of(f for f in found if f["Type"] == "NAME")
         introduced = Spans(
-            (begin, end, score)
+            (begin, end, (begin, end, score))
             for begin, end, score in introduced_names(text, self.language)
             if not model_names.any_crossing(begin, end) and not written_spans.any_crossing(begin, end)
         )
