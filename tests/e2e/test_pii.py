@@ -214,3 +214,44 @@ def test_a_pii_job_resumes_after_the_server_dies(tmp_path: Path, aws_available: 
     for original, redacted in zip(lines, out, strict=False):
         email = original.split("write to ")[1].split(" or")[0]
         assert redacted == original.replace(email, "*" * len(email))
+
+
+def test_heavy_pii_requests_of_one_account_do_not_hold_back_another(server: Server) -> None:
+    """Three DetectPiiEntities of ~25 KB from one account at once, then DetectEntities from another: it is
+    answered while all three are still being worked on (their pieces queue behind it), where it used to
+    wait for one of them to finish whole."""
+    import threading
+
+    import boto3
+    from botocore.config import Config
+
+    def client_of(account: str):  # type: ignore[no-untyped-def]
+        return boto3.client(
+            "comprehend",
+            endpoint_url=server.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=account,
+            aws_secret_access_key="secret",
+            config=Config(retries={"max_attempts": 1}, read_timeout=600),
+        )
+
+    line = "Call Jane Doe on (206) 555-0100, SSN 536-90-4399, card 4111 1111 1111 1111, mail jane@example.com.\n"
+    heavy_text = line * (25_000 // len(line))
+    heavy, light = client_of("111111111111"), client_of("222222222222")
+    light.detect_entities(Text="Warm up in Paris.", LanguageCode="en")
+    answered: list[int] = []
+
+    def detect_heavy() -> None:
+        answered.append(len(heavy.detect_pii_entities(Text=heavy_text, LanguageCode="en")["Entities"]))
+
+    threads = [threading.Thread(target=detect_heavy) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    entities = light.detect_entities(Text="Bob lives in Paris.", LanguageCode="en")["Entities"]
+    heavy_done_then = len(answered)
+    for thread in threads:
+        thread.join()
+    assert {e["Text"] for e in entities} >= {"Bob", "Paris"}
+    assert heavy_done_then == 0
+    assert len(answered) == 3 and min(answered) >= 4 * heavy_text.count("\n")
