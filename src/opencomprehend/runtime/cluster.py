@@ -11,8 +11,14 @@ a protocol of ours:
 
 Dask workers hold no credentials: the API node that runs a job reads its input (with the job's data
 access role) and ships each shard's documents with its task; the lines come back to that node, which
-stores the part in the server's object store (`work_uri`). A custom recognizer's model is shipped to the
-workers once per job (Dask `scatter`), unpacked into a folder of their own, and kept there.
+stores the part in the server's object store (`work_uri`).
+
+A custom recognizer's model travels by reference: each task names the model by the digest of its content,
+and a worker that has no folder for that digest yet answers ModelMissing; the node then sends that task
+again with the packed model inline, which the worker unpacks into its own folder and keeps. Nothing of a
+model lives only in a worker's memory (no `scatter`), so a worker that dies loses nothing: the node still
+has the model (its own copy, from the models store), and a worker that joins later asks for it the same
+way.
 
 Run the workers with one thread each (`dask worker --nthreads 1`): a spaCy pipeline is not shared between
 threads. Should a worker have more, a lock keeps its tasks one at a time.
@@ -44,8 +50,9 @@ log = logging.getLogger("opencomprehend.cluster")
 REALTIME_PRIORITY = 100
 BATCH_PRIORITY = 0
 PLUGIN_NAME = "opencomprehend-warm-engines"
-# Custom models kept scattered on the cluster at once (each a few MB in the workers' memory).
-MAX_SHIPPED_MODELS = 8
+# Packed custom models a node keeps in memory, ready to send to a worker that lacks one (a few MB each);
+# one evicted is packed again from the node's model folder when next needed.
+MAX_PACKED_MODELS = 8
 
 _task_lock = threading.Lock()
 # What this worker process ran: shards, their documents, real-time requests, trainings (`tasks_run`).
@@ -77,17 +84,41 @@ def _warm(languages: list[str]) -> None:
 # ------------------------------------------------------------------------------------- on the workers
 
 
+class ModelMissing(Exception):
+    """A task named a custom model (by digest) that this worker does not have yet: send it along."""
+
+    def __init__(self, digest: str) -> None:
+        super().__init__(digest)
+        self.digest = digest
+
+    def __str__(self) -> str:
+        return f"this Dask worker has no copy of the model {self.digest} yet"
+
+
 def _models_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "opencomprehend-dask-models"
+    """Where this worker keeps the models it was sent: under the Dask worker's own local directory (which
+    Dask removes with the worker), else the system's temporary folder."""
+    try:
+        from distributed import get_worker
+
+        return Path(get_worker().local_directory) / "opencomprehend-models"
+    except ValueError:  # not inside a Dask worker (a test calling the task function directly)
+        return Path(tempfile.gettempdir()) / "opencomprehend-dask-models"
 
 
-def _local_engine(engine: str, model: tuple[str, bytes] | None) -> str:
-    """The engine key on this worker: a custom model's folder is the one unpacked here from `model`."""
+def _local_engine(engine: str, model: tuple[str, bytes | None] | None) -> str:
+    """The engine key on this worker: a custom model's folder is this worker's copy of the model `model`
+    names (digest, packed model or None); ModelMissing when it has none and none came with the task."""
     if model is None:
         return engine
     digest, packed = model
     language, _ = parse_engine_key(engine)
-    return custom_engine_key(language, unpack_model(packed, _models_dir() / digest / "model"))
+    folder = _models_dir() / digest / "model"
+    if not folder.is_dir():
+        if packed is None:
+            raise ModelMissing(digest)
+        unpack_model(packed, folder)
+    return custom_engine_key(language, folder)
 
 
 def _ensure(path: Path) -> Path:
@@ -95,7 +126,9 @@ def _ensure(path: Path) -> Path:
     return path
 
 
-def recognise_shard(engine: str, documents: list[Document], model: tuple[str, bytes] | None = None) -> list[str]:
+def recognise_shard(
+    engine: str, documents: list[Document], model: tuple[str, bytes | None] | None = None
+) -> list[str]:
     """A Dask task: the output lines of one shard (runtime/worker.py's, on this worker's warm engine)."""
     with _task_lock:
         lines = worker.recognise_shard(_local_engine(engine, model), documents)
@@ -104,7 +137,9 @@ def recognise_shard(engine: str, documents: list[Document], model: tuple[str, by
         return lines
 
 
-def recognise_texts(engine: str, texts: list[str], model: tuple[str, bytes] | None = None) -> list[list[dict] | None]:
+def recognise_texts(
+    engine: str, texts: list[str], model: tuple[str, bytes | None] | None = None
+) -> list[list[dict] | None]:
     """A Dask task: entities for DetectEntities and BatchDetectEntities."""
     with _task_lock:
         found = worker.recognise_texts(_local_engine(engine, model), texts)
@@ -152,9 +187,22 @@ def tasks_run() -> dict[str, int]:
 # ------------------------------------------------------------------------------------- on the API node
 
 
+def model_digest(folder: Path) -> str:
+    """A model folder's content digest (its files' relative paths and bytes): the model's name on the workers,
+    the same for every node that has the same model, whatever folder it keeps it in."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix().encode()
+        digest.update(len(name).to_bytes(4, "big") + name)
+        with path.open("rb") as data:
+            digest.update(path.stat().st_size.to_bytes(8, "big"))
+            for block in iter(lambda: data.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:32]
+
+
 def _pack(folder: Path) -> tuple[str, bytes]:
-    data = pack_model(folder)
-    return hashlib.sha256(data).hexdigest()[:32], data
+    return model_digest(folder), pack_model(folder)
 
 
 class DaskRunner:
@@ -165,8 +213,8 @@ class DaskRunner:
         self.task_timeout_s = task_timeout_s if task_timeout_s and task_timeout_s > 0 else None
         self.client = Client(scheduler, set_as_default=False, timeout="30s")
         self.client.register_plugin(WarmEngines(preload), name=PLUGIN_NAME)
-        # engine key -> the scattered (digest, packed model); the oldest are let go (Dask then frees them)
-        self._models: OrderedDict[str, Any] = OrderedDict()
+        # engine key -> (digest, packed model), the least recently used let go (packed again when needed)
+        self._models: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -198,26 +246,49 @@ class DaskRunner:
             log.warning("no Dask worker joined %s within %.0f s", self.scheduler, timeout)
             return False
 
-    def _model(self, engine: str) -> Any:
+    def _packed(self, engine: str) -> tuple[str, bytes] | None:
+        """(digest, packed model) of a custom engine key; None for a language's own model."""
         _, folder = parse_engine_key(engine)
         if folder is None:
             return None
         with self._lock:
-            scattered = self._models.pop(engine, None)
-            if scattered is None:
-                scattered = self.client.scatter(_pack(folder), hash=True)
-            self._models[engine] = scattered
-            while len(self._models) > MAX_SHIPPED_MODELS:
+            packed = self._models.pop(engine, None)
+        if packed is None:
+            packed = _pack(folder)  # outside the lock: a few MB of file work
+        with self._lock:
+            self._models[engine] = packed
+            while len(self._models) > MAX_PACKED_MODELS:
                 self._models.popitem(last=False)
-            return scattered
+        return packed
 
     def _submit(self, fn: Any, engine: str, payload: list[Any], priority: int) -> Future[Any]:
+        """Run `fn(engine, payload, model)` on the cluster. A custom model goes by reference first; a worker
+        without it answers ModelMissing and gets the task again with the model inline (once)."""
         result: Future[Any] = Future()
         try:
-            task = self.client.submit(fn, engine, payload, self._model(engine), pure=False, priority=priority)
-        except Exception as exc:  # noqa: BLE001  (scheduler gone: the caller runs it again)
-            result.set_exception(WorkerLost(f"The Dask scheduler {self.scheduler} could not take the task: {exc}"))
+            packed = self._packed(engine)
+        except OSError as exc:  # the node's model folder is unreadable: a fault of this node, not of a worker
+            result.set_exception(exc)
             return result
+        self._send(result, fn, engine, payload, priority, packed, inline=False)
+        return result
+
+    def _send(
+        self,
+        result: Future[Any],
+        fn: Any,
+        engine: str,
+        payload: list[Any],
+        priority: int,
+        packed: tuple[str, bytes] | None,
+        inline: bool,
+    ) -> None:
+        model = None if packed is None else (packed[0], packed[1] if inline else None)
+        try:
+            task = self.client.submit(fn, engine, payload, model, pure=False, priority=priority)
+        except Exception as exc:  # noqa: BLE001  (scheduler gone: the caller runs it again)
+            _settle(result, WorkerLost(f"The Dask scheduler {self.scheduler} could not take the task: {exc}"))
+            return
         timer: threading.Timer | None = None
         if self.task_timeout_s is not None:
 
@@ -235,6 +306,12 @@ class DaskRunner:
                 timer.cancel()
             try:
                 value = finished.result()
+            except ModelMissing:
+                if packed is not None and not inline and not result.done():
+                    self._send(result, fn, engine, payload, priority, packed, inline=True)
+                else:  # cannot happen: a task with the model inline never misses it
+                    _settle(result, RuntimeError("a Dask worker did not take the model sent with the task"))
+                return
             except BaseException as exc:  # noqa: BLE001  (classified: lost work, or the task's own error)
                 _settle(result, _lost(exc) or exc)
                 return
@@ -242,7 +319,6 @@ class DaskRunner:
                 result.set_result(value)
 
         task.add_done_callback(done)
-        return result
 
     def submit(self, engine: str, documents: list[Document]) -> Future[list[str]]:
         """Output lines for one shard; fails with WorkerLost when the cluster lost the task (run it again)."""

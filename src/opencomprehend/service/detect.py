@@ -96,8 +96,8 @@ def recognise_on_workers(env: Environment, language: str, texts: list[str]) -> l
     for attempt in (1, 2):
         try:
             return runner.recognise(language, texts).result()
-        except WorkerLost:
-            log.warning("a worker died during a detect request (attempt %d)", attempt)
+        except WorkerLost as exc:
+            log.warning("a detect request lost its worker (attempt %d): %s", attempt, exc)
         except UnsupportedLanguage:
             # Installed when the request was checked, gone in the worker: still the caller's answer.
             raise _unsupported(pii_language(language) or language) from None
