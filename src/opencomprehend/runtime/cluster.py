@@ -126,9 +126,7 @@ def _ensure(path: Path) -> Path:
     return path
 
 
-def recognise_shard(
-    engine: str, documents: list[Document], model: tuple[str, bytes | None] | None = None
-) -> list[str]:
+def recognise_shard(engine: str, documents: list[Document], model: tuple[str, bytes | None] | None = None) -> list[str]:
     """A Dask task: the output lines of one shard (runtime/worker.py's, on this worker's warm engine)."""
     with _task_lock:
         lines = worker.recognise_shard(_local_engine(engine, model), documents)
