@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from opencomprehend.config import Settings
+from opencomprehend.jobs.errors import StoreUnavailable, describe_database_error
 
 app = typer.Typer(help="OpenComprehend: self-hosted Amazon Comprehend entity detection.", no_args_is_help=True)
 
@@ -33,9 +35,9 @@ def _fail(message: str) -> typer.Exit:
 
 def _listen(host: str, port: int) -> socket.socket:
     """The server's listening socket, bound before anything slow starts (port 0: the system picks one)."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-    )[0]
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[
+        0
+    ]
     # proto must say TCP: asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and without
     # it every answer waits on Nagle and delayed ACKs (about 40 ms a request).
     listener = socket.socket(family, kind, proto)
@@ -150,6 +152,10 @@ def _credential_store(data_dir: Path | None):  # type: ignore[no-untyped-def]
         return open_credentials(settings)
     except (ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
 
 
 @credentials_app.command("add")
@@ -214,6 +220,10 @@ def _role_registry(data_dir: Path | None):  # type: ignore[no-untyped-def]
         return open_roles(settings)
     except (ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
 
 
 @roles_app.command("add")
@@ -284,6 +294,10 @@ def _keyring(data_dir: Path | None):  # type: ignore[no-untyped-def]
         return open_keyring(settings)
     except (ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
 
 
 @kms_app.command("create")

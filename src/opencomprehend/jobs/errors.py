@@ -1,0 +1,65 @@
+"""The job store's database at start: created when missing (where the server's role may), else one clear line."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger("opencomprehend.store")
+
+_MISSING_DATABASE = re.compile(r'database "(?P<name>[^"]+)" does not exist')
+
+
+class StoreUnavailable(Exception):
+    """The job store cannot be opened; str(e) is one line for the operator."""
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001  (not a URL at all: say so rather than fail)
+        return "<an invalid database URL>"
+
+
+def describe_database_error(url: str, exc: BaseException) -> str:
+    """One line: which job store could not be opened, and the database's own first line on why."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = reason[0] if reason else type(exc).__name__
+    first = re.sub(r"^\(\S+\)\s*", "", first)  # SQLAlchemy's "(psycopg.OperationalError) " prefix
+    hint = ""
+    missing = _MISSING_DATABASE.search(first)
+    if missing:
+        hint = (
+            f"; create it (createdb {missing.group('name')}, or CREATE DATABASE) or give the server's role "
+            "the CREATEDB privilege, so that it creates it itself"
+        )
+    return f"cannot open the job store {safe_url(url)}: {first}{hint}"
+
+
+def create_missing_database(url: str, exc: BaseException) -> bool:
+    """After `exc` said a PostgreSQL database does not exist: create it, if the URL's role may (connected to
+    the server's `postgres` database). True when it was created (or someone else just did)."""
+    parsed = make_url(url)
+    missing = _MISSING_DATABASE.search(str(getattr(exc, "orig", None) or exc))
+    if not parsed.drivername.startswith("postgresql") or missing is None or missing.group("name") != parsed.database:
+        return False
+    name = parsed.database
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            conn.execute(text(f"CREATE DATABASE {quoted}"))
+        log.warning("created the job store's database %s", name)
+        return True
+    except SQLAlchemyError as created:
+        if "already exists" in str(created):
+            return True
+        log.info("could not create the database %s: %s", name, str(getattr(created, "orig", created)).strip())
+        return False
+    finally:
+        admin.dispose()
