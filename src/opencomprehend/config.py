@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     # the tasks of a Dask cluster whose scheduler is `dask_scheduler` (tcp://host:port).
     runtime: Literal["local", "dask"] = "local"
     dask_scheduler: str | None = None
+    # TLS toward the Dask cluster (a tls:// scheduler): the CA that signed the cluster's certificates, and this
+    # node's own certificate and key (PEM files). With them every connection to the scheduler and the workers
+    # is encrypted and both ends must show a certificate of that CA (docs/cluster.md).
+    dask_tls_ca_file: Path | None = None
+    dask_tls_cert: Path | None = None
+    dask_tls_key: Path | None = None
     # Where a job's finished parts are kept until its output is assembled: None, this node's data dir (one
     # node); an s3:// URI on the server's object store, so that any node can resume a job another node
     # began, and assemble it. The dask runtime defaults to <models_uri bucket>/work/.

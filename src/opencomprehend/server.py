@@ -143,11 +143,14 @@ def preload_keys(settings: Settings) -> list[str]:
 def open_runner(settings: Settings) -> LocalPool | DaskRunner:
     """The runtime shards run on: this node's warm worker processes, or a Dask cluster's workers."""
     if settings.runtime == "dask":
-        from opencomprehend.runtime.cluster import DaskRunner
+        from opencomprehend.runtime.cluster import DaskRunner, tls_security
 
         if not settings.dask_scheduler:
             raise ValueError("The dask runtime needs the scheduler's address (--scheduler tcp://host:port).")
-        return DaskRunner(settings.dask_scheduler, preload_keys(settings), settings.worker_task_timeout_s)
+        security = tls_security(
+            settings.dask_tls_ca_file, settings.dask_tls_cert, settings.dask_tls_key, settings.dask_scheduler
+        )
+        return DaskRunner(settings.dask_scheduler, preload_keys(settings), settings.worker_task_timeout_s, security)
     return LocalPool(
         settings.workers,
         preload_keys(settings),

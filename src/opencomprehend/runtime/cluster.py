@@ -203,13 +203,55 @@ def _pack(folder: Path) -> tuple[str, bytes]:
     return model_digest(folder), pack_model(folder)
 
 
+class SchedulerUnreachable(ConnectionError):
+    """The Dask scheduler did not answer (or refused this node's TLS); str(e) names its address."""
+
+
+def tls_security(ca_file: Path | None, cert: Path | None, key: Path | None, scheduler: str) -> Any:
+    """Dask's `Security` for a tls:// scheduler from the node's settings (None for a tcp:// one).
+
+    TLS is all or nothing: the three files together, and only toward a tls:// address; anything else is a
+    ValueError that says what is missing.
+    """
+    from distributed import Security
+
+    given = {"OPENCOMPREHEND_DASK_TLS_CA_FILE": ca_file, "OPENCOMPREHEND_DASK_TLS_CERT": cert,
+             "OPENCOMPREHEND_DASK_TLS_KEY": key}  # fmt: skip
+    tls = scheduler.startswith("tls://")
+    if not any(given.values()):
+        if tls:
+            raise ValueError(
+                f"the Dask scheduler {scheduler} speaks TLS: give this node's certificate with " + ", ".join(given)
+            )
+        return None
+    missing = [name for name, value in given.items() if value is None]
+    if missing:
+        raise ValueError(f"TLS toward the Dask cluster needs {', '.join(missing)} too")
+    if not tls:
+        raise ValueError(f"TLS certificates are configured, but the Dask scheduler {scheduler} is not a tls:// address")
+    for name, value in given.items():
+        if not Path(value).is_file():  # type: ignore[arg-type]
+            raise ValueError(f"{name}: no such file {value}")
+    return Security(
+        tls_ca_file=str(ca_file),
+        tls_client_cert=str(cert),
+        tls_client_key=str(key),
+        require_encryption=True,
+    )
+
+
 class DaskRunner:
     """The runner on a Dask cluster: the same shard pipeline, its tasks run by Dask's workers."""
 
-    def __init__(self, scheduler: str, preload: list[str], task_timeout_s: float | None = None) -> None:
+    def __init__(
+        self, scheduler: str, preload: list[str], task_timeout_s: float | None = None, security: Any = None
+    ) -> None:
         self.scheduler = scheduler
         self.task_timeout_s = task_timeout_s if task_timeout_s and task_timeout_s > 0 else None
-        self.client = Client(scheduler, set_as_default=False, timeout="30s")
+        try:
+            self.client = Client(scheduler, set_as_default=False, timeout="30s", security=security)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         self.client.register_plugin(WarmEngines(preload), name=PLUGIN_NAME)
         # engine key -> (digest, packed model), the least recently used let go (packed again when needed)
         self._models: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
