@@ -18,7 +18,14 @@ from support.dask_cluster import INSTALL_HINT, DaskCluster, find_dask, running_d
 
 import opencomprehend
 from opencomprehend.io.documents import Document
-from opencomprehend.runtime.cluster import DaskRunner
+from opencomprehend.runtime.cluster import (
+    BATCH_PRIORITY,
+    REALTIME_PRIORITY,
+    REALTIME_RESOURCE,
+    SHARDS_RESOURCE,
+    DaskRunner,
+    tasks_run,
+)
 from opencomprehend.runtime.runner import custom_engine_key
 
 pytestmark = pytest.mark.e2e
@@ -76,3 +83,38 @@ def test_a_custom_model_survives_the_death_of_every_worker_that_had_it(
     assert again == found
     lines = runner.submit(key, [Document("in.txt", 0, TEXT), Document("in.txt", 1, "")]).result(timeout=180)
     assert len(lines) == 2 and "Angela Merkel" in lines[0]
+
+
+def test_a_worker_kept_for_real_time_takes_the_detect_requests_and_no_shards(
+    runner: DaskRunner, dask_cluster: DaskCluster
+) -> None:
+    reserved = dask_cluster.add_worker(args=["--resources", f"{REALTIME_RESOURCE}=1"])
+    try:
+        dask_cluster.wait_for_workers(3)
+        realtime, batch = runner.lanes()
+        assert len(realtime) == 1 and len(batch) == 2, (realtime, batch)
+        # What every task is submitted with: real time on the kept worker at a higher priority, shards elsewhere.
+        assert runner._lane(REALTIME_PRIORITY) == {
+            "priority": REALTIME_PRIORITY, "workers": realtime, "allow_other_workers": True,
+        }  # fmt: skip
+        assert runner._lane(BATCH_PRIORITY) == {"priority": BATCH_PRIORITY, "resources": {SHARDS_RESOURCE: 1}}
+        with dask_cluster.client() as client:
+            before = client.run(tasks_run)
+        shards = [runner.submit("en", [Document("in.txt", i, TEXT)]) for i in range(6)]
+        requests = [runner.recognise("en", [TEXT]) for _ in range(3)]
+        for future in [*shards, *requests]:
+            future.result(timeout=180)
+        with dask_cluster.client() as client:
+            after = client.run(tasks_run)
+        ran = {a: {k: after[a][k] - before.get(a, {}).get(k, 0) for k in ("shards", "realtime")} for a in after}
+        # No shard on the kept worker; the requests there (an idle shard worker may take one: Dask's stealing).
+        assert ran[realtime[0]]["shards"] == 0 and ran[realtime[0]]["realtime"] >= 1, ran
+        assert sum(ran[a]["shards"] for a in batch) == 6 and sum(r["realtime"] for r in ran.values()) == 3, ran
+        # /health's figures: workers, those kept for real time, threads, and the slots a job fills (apart).
+        health = runner.health()
+        assert (health["Live"], health["RealTime"], health["Threads"], health["Slots"]) == (3, 1, 3, 4)
+        assert runner.workers == 4
+    finally:
+        reserved.terminate()
+        reserved.wait(30)
+        dask_cluster.workers.remove(reserved)

@@ -48,8 +48,9 @@ class DaskCluster:
 
         return Client(self.address, timeout="30s", set_as_default=False, security=self.security)
 
-    def add_worker(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """One more worker process (one thread, no nanny: killing it kills the worker), joined to the scheduler."""
+    def add_worker(self, env: dict[str, str] | None = None, args: list[str] | None = None) -> subprocess.Popen[bytes]:
+        """One more worker process (one thread, no nanny: killing it kills the worker), joined to the scheduler;
+        `args`: more of `dask worker`'s options (e.g. --resources realtime=1)."""
         n = self.started
         self.started += 1
         log = open(self.workdir / f"worker-{n}.log", "wb")  # noqa: SIM115  (the child's for its lifetime)
@@ -58,7 +59,7 @@ class DaskCluster:
                 str(self.dask), "worker", self.address, "--host", LOOPBACK, "--nthreads", "1", "--no-nanny",
                 "--no-dashboard", "--dashboard-address", f"{LOOPBACK}:0",
                 "--name", f"w{n}", "--local-directory", str(self.workdir / f"w{n}"),
-                *self.worker_args,
+                *self.worker_args, *(args or []),
             ],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True,
         )  # fmt: skip

@@ -5,7 +5,12 @@ a protocol of ours:
 
 - warm workers: a worker plugin loads the usual languages when a Dask worker joins, and each worker
   process keeps every engine it loaded (runtime/worker.py's cache), as the local pool's workers do;
-- a real-time lane: DetectEntities tasks carry a higher Dask priority than job shards, so they start next;
+- a real-time lane: Dask workers started with `--resources realtime=1` are kept for DetectEntities and
+  BatchDetectEntities. Every other worker declares the resource `shards` as it joins (the worker plugin),
+  and while some worker is kept for real time, job shards and trainings require `shards`, so they never
+  land on a kept worker (Dask's work stealing included). Real-time tasks go to the kept workers loosely
+  (an idle shard worker may still take one, and they run anywhere when no kept worker is left), and carry
+  a higher Dask priority than shards, so without a kept worker they start next, after the running shard;
 - a lost task is a WorkerLost: a Dask worker that dies (Dask gives up with KilledWorker), a connection
   that drops, or a task past `task_timeout_s`; the job runs the shard again.
 
@@ -30,6 +35,7 @@ import hashlib
 import logging
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from pathlib import Path
@@ -49,6 +55,12 @@ log = logging.getLogger("opencomprehend.cluster")
 # Dask priorities: higher runs first.
 REALTIME_PRIORITY = 100
 BATCH_PRIORITY = 0
+# The Dask worker resource that marks a worker kept for real-time requests (`dask worker --resources realtime=1`).
+REALTIME_RESOURCE = "realtime"
+# The resource every other worker declares as it joins (one per thread): what job shards require.
+SHARDS_RESOURCE = "shards"
+# How long the node trusts its view of which workers are kept for real time.
+LANES_TTL_S = 2.0
 PLUGIN_NAME = "opencomprehend-warm-engines"
 # Packed custom models a node keeps in memory, ready to send to a worker that lacks one (a few MB each);
 # one evicted is packed again from the node's model folder when next needed.
@@ -70,9 +82,13 @@ class WarmEngines(WorkerPlugin):
     def __init__(self, preload: list[str]) -> None:
         self.preload = list(preload)
 
-    async def setup(self, worker: Any) -> None:  # noqa: ARG002  (Dask's plugin interface)
+    async def setup(self, worker: Any) -> None:
         import asyncio
 
+        resources = worker.state.total_resources
+        if not resources.get(REALTIME_RESOURCE) and not resources.get(SHARDS_RESOURCE):
+            # A worker that runs shards says so, so that shards can be kept off the real-time workers.
+            await worker.set_resources(**{SHARDS_RESOURCE: worker.state.nthreads})
         await asyncio.get_running_loop().run_in_executor(None, _warm, self.preload)
 
 
@@ -256,24 +272,79 @@ class DaskRunner:
         # engine key -> (digest, packed model), the least recently used let go (packed again when needed)
         self._models: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+        self._lanes: tuple[float, list[str], list[str]] = (float("-inf"), [], [])
+
+    def _workers_info(self) -> dict[str, Any]:
+        try:
+            return self.client.scheduler_info(n_workers=-1)["workers"]
+        except TypeError:  # older distributed: every worker is listed anyway
+            return self.client.scheduler_info()["workers"]
+
+    def lanes(self) -> tuple[list[str], list[str]]:
+        """(workers kept for real time, workers that run shards): addresses, as the scheduler saw them at most
+        LANES_TTL_S ago."""
+        now = time.monotonic()
+        with self._lock:
+            seen, realtime, batch = self._lanes
+            if now - seen < LANES_TTL_S:
+                return realtime, batch
+        try:
+            info = self._workers_info()
+        except Exception:  # noqa: BLE001  (scheduler unreachable: no restrictions; the task itself will say so)
+            info = {}
+        realtime = sorted(a for a, w in info.items() if (w.get("resources") or {}).get(REALTIME_RESOURCE))
+        batch = sorted(a for a, w in info.items() if (w.get("resources") or {}).get(SHARDS_RESOURCE))
+        with self._lock:
+            self._lanes = (now, realtime, batch)
+        return realtime, batch
+
+    def _lane(self, priority: int) -> dict[str, Any]:
+        """Dask's submit options for a task of this lane: its priority and, while some worker is kept for real
+        time, where it may run. Shards require the `shards` resource (hard: never on a kept worker); real-time
+        tasks prefer the kept workers (loose: an idle shard worker may take one, and any worker when no kept
+        one is left)."""
+        realtime, batch = self.lanes()
+        if priority == REALTIME_PRIORITY:
+            if realtime:
+                return {"priority": priority, "workers": realtime, "allow_other_workers": True}
+        elif realtime and batch:
+            return {"priority": priority, "resources": {SHARDS_RESOURCE: 1}}
+        return {"priority": priority}
 
     @property
     def workers(self) -> int:
-        """Task slots on the cluster now: its workers' threads, twice (a job keeps twice this many shards in
-        flight, so each worker has two queued behind the one it runs and never waits on a round trip)."""
+        """Task slots for job shards now: the threads of the workers that run shards, twice (a job keeps twice this
+        many shards in flight, so each worker has two queued behind the one it runs and never waits on a round
+        trip). Workers kept for real time do not count, unless they are all there is."""
         try:
-            return max(1, 2 * sum(self.client.nthreads().values()))
+            threads = self.client.nthreads()
         except Exception:  # noqa: BLE001  (scheduler unreachable: the next task says so)
             return 1
+        realtime, batch = self.lanes()
+        counted = [address for address in threads if address in batch] if realtime and batch else list(threads)
+        return max(1, 2 * sum(threads[address] for address in counted))
 
     def live(self) -> int:
         """Dask workers connected to the scheduler (the health check's figure)."""
         try:
-            return len(self.client.scheduler_info(n_workers=-1)["workers"])
-        except TypeError:  # older distributed: every worker is listed anyway
-            return len(self.client.scheduler_info()["workers"])
+            return len(self._workers_info())
         except Exception:  # noqa: BLE001
             return 0
+
+    def health(self) -> dict[str, Any]:
+        """What /health reports of the cluster: Dask workers (and those kept for real time) and task slots."""
+        try:
+            info = self._workers_info()
+        except Exception:  # noqa: BLE001
+            info = {}
+        realtime = sum(1 for w in info.values() if (w.get("resources") or {}).get(REALTIME_RESOURCE))
+        return {
+            "Live": len(info),
+            "RealTime": realtime,
+            "Threads": sum(int(w.get("nthreads", 0)) for w in info.values()),
+            "Slots": self.workers if info else 0,
+            "Scheduler": self.scheduler,
+        }
 
     def pids(self) -> list[int]:
         return []  # the workers are the cluster's processes, not this node's
@@ -325,7 +396,7 @@ class DaskRunner:
     ) -> None:
         model = None if packed is None else (packed[0], packed[1] if inline else None)
         try:
-            task = self.client.submit(fn, engine, payload, model, pure=False, priority=priority)
+            task = self.client.submit(fn, engine, payload, model, pure=False, **self._lane(priority))
         except Exception as exc:  # noqa: BLE001  (scheduler gone: the caller runs it again)
             _settle(result, WorkerLost(f"The Dask scheduler {self.scheduler} could not take the task: {exc}"))
             return
@@ -387,7 +458,10 @@ class DaskRunner:
 
         name = f"opencomprehend-stop-{uuid.uuid4().hex}"
         stop = Event(name, client=self.client)
-        task = self.client.submit(train_recognizer, train, test, language, options, name, pure=False)
+        # On a worker that runs shards: a training takes minutes, and must not hold a real-time worker.
+        task = self.client.submit(
+            train_recognizer, train, test, language, options, name, pure=False, **self._lane(BATCH_PRIORITY)
+        )
         try:
             while True:
                 try:
