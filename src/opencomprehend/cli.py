@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from opencomprehend.config import Settings
 from opencomprehend.jobs.errors import StoreUnavailable, describe_database_error
+from opencomprehend.runtime.runner import SchedulerUnreachable
 
 app = typer.Typer(help="OpenComprehend: self-hosted Amazon Comprehend entity detection.", no_args_is_help=True)
 
@@ -116,9 +117,15 @@ def serve(
         raise _fail("--runtime dask needs the Dask scheduler's address: --scheduler tcp://host:port")
     try:
         application = create_app(settings)
-    except (TimeoutError, ConnectionError) as exc:  # the Dask scheduler could not be reached
+    except (SchedulerUnreachable, StoreUnavailable) as exc:  # each says what it could not reach, by address
         listener.close()
-        raise _fail(f"cannot reach the Dask scheduler {settings.dask_scheduler}: {exc}") from None
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        listener.close()
+        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
+    except ValueError as exc:  # settings that do not fit together (e.g. TLS toward the Dask cluster)
+        listener.close()
+        raise _fail(str(exc)) from None
     except OSError as exc:
         listener.close()
         where = f" ({exc.filename})" if exc.filename else ""

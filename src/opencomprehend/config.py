@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # the tasks of a Dask cluster whose scheduler is `dask_scheduler` (tcp://host:port).
     runtime: Literal["local", "dask"] = "local"
     dask_scheduler: str | None = None
+    # How long a node waits for the Dask scheduler at start before it gives up (one line naming the address).
+    dask_connect_timeout_s: float = Field(30.0, gt=0)
     # TLS toward the Dask cluster (a tls:// scheduler): the CA that signed the cluster's certificates, and this
     # node's own certificate and key (PEM files). With them every connection to the scheduler and the workers
     # is encrypted and both ends must show a certificate of that CA (docs/cluster.md).

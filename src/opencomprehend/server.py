@@ -8,6 +8,7 @@ import hmac
 import logging
 import os
 import secrets
+import shutil
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ from opencomprehend.jobs.access import DataAccess
 from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.scheduler import Scheduler
-from opencomprehend.jobs.store import JobStore, open_engine
+from opencomprehend.jobs.store import TERMINAL, JobStore, open_engine
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
 from opencomprehend.runtime.runner import pii_engine_key
 from opencomprehend.security.credentials import SECRET_FIELDS as CREDENTIAL_SECRETS
@@ -150,7 +151,13 @@ def open_runner(settings: Settings) -> LocalPool | DaskRunner:
         security = tls_security(
             settings.dask_tls_ca_file, settings.dask_tls_cert, settings.dask_tls_key, settings.dask_scheduler
         )
-        return DaskRunner(settings.dask_scheduler, preload_keys(settings), settings.worker_task_timeout_s, security)
+        return DaskRunner(
+            settings.dask_scheduler,
+            preload_keys(settings),
+            settings.worker_task_timeout_s,
+            security,
+            settings.dask_connect_timeout_s,
+        )
     return LocalPool(
         settings.workers,
         preload_keys(settings),
@@ -160,10 +167,28 @@ def open_runner(settings: Settings) -> LocalPool | DaskRunner:
     )
 
 
+def clean_work_dir(settings: Settings, store: JobStore) -> None:
+    """At start, the job folders a killed run left in this node's work folder: an empty one, one of a job that
+    is over or unknown, and on a cluster (parts kept in the object store) every one, since nothing in them is
+    needed to resume. On a single node a running job's parts stay: the job resumes from them."""
+    try:
+        folders = [entry for entry in settings.work_dir.iterdir() if entry.is_dir()]
+    except OSError:
+        return
+    shared = settings.resolved_work_uri() is not None
+    for folder in folders:
+        job = store.get(folder.name)
+        active = job is not None and job["status"] not in TERMINAL
+        if shared or not active or not any(folder.iterdir()):
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("removed the work folder %s left from before", folder)
+
+
 def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
     """The service. Without workers (in-process tests) Detect runs in this process and jobs stay queued."""
     prepare_data_dir(settings)
     store = JobStore(settings.resolved_database_url())
+    clean_work_dir(settings, store)
     objects = open_object_store(settings)
     pool = open_runner(settings) if run_workers else None
     env = Environment(

@@ -5,6 +5,8 @@ every connection encrypted and both ends showing a certificate of the cluster's 
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +51,12 @@ def test_scheduler_worker_and_server_over_tls_on_loopback_only(tmp_path: Path, t
     server.data_dir.mkdir()
     server.start()
     try:
+        # /health counts the Dask workers, and apart the task slots a job fills (twice the threads).
+        with urllib.request.urlopen(f"{server.endpoint}/health", timeout=10) as answer:
+            health = json.load(answer)
+        assert health["Workers"] == {
+            "Live": 1, "RealTime": 0, "Threads": 1, "Slots": 2, "Scheduler": tls_cluster.address,
+        }, health  # fmt: skip
         with tls_cluster.client() as client:
             before = sum(c["realtime"] + c["shards"] for c in client.run(tasks_run).values())
         found = server.client().detect_entities(Text="Angela Merkel visited Berlin.", LanguageCode="en")["Entities"]

@@ -103,9 +103,10 @@ def open_engine(url: str) -> Engine:
             return engine
         except OperationalError as exc:
             engine.dispose()
-            if attempt == 1 and create_missing_database(url, exc):
+            created, not_created = create_missing_database(url, exc) if attempt == 1 else (False, None)
+            if created:
                 continue
-            raise StoreUnavailable(describe_database_error(url, exc)) from exc
+            raise StoreUnavailable(describe_database_error(url, exc, not_created)) from exc
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreUnavailable(describe_database_error(url, exc)) from exc

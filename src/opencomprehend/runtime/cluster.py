@@ -47,7 +47,7 @@ from distributed.comm.core import CommClosedError
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
 from opencomprehend.runtime.models import pack_model, unpack_model
-from opencomprehend.runtime.runner import WorkerLost, custom_engine_key, parse_engine_key
+from opencomprehend.runtime.runner import SchedulerUnreachable, WorkerLost, custom_engine_key, parse_engine_key
 from opencomprehend.runtime.trainer import TrainingCrashed, run_training, training_report
 
 log = logging.getLogger("opencomprehend.cluster")
@@ -219,10 +219,6 @@ def _pack(folder: Path) -> tuple[str, bytes]:
     return model_digest(folder), pack_model(folder)
 
 
-class SchedulerUnreachable(ConnectionError):
-    """The Dask scheduler did not answer (or refused this node's TLS); str(e) names its address."""
-
-
 def tls_security(ca_file: Path | None, cert: Path | None, key: Path | None, scheduler: str) -> Any:
     """Dask's `Security` for a tls:// scheduler from the node's settings (None for a tcp:// one).
 
@@ -260,14 +256,22 @@ class DaskRunner:
     """The runner on a Dask cluster: the same shard pipeline, its tasks run by Dask's workers."""
 
     def __init__(
-        self, scheduler: str, preload: list[str], task_timeout_s: float | None = None, security: Any = None
+        self,
+        scheduler: str,
+        preload: list[str],
+        task_timeout_s: float | None = None,
+        security: Any = None,
+        connect_timeout_s: float = 30.0,
     ) -> None:
         self.scheduler = scheduler
         self.task_timeout_s = task_timeout_s if task_timeout_s and task_timeout_s > 0 else None
         try:
-            self.client = Client(scheduler, set_as_default=False, timeout="30s", security=security)
+            self.client = Client(scheduler, set_as_default=False, timeout=f"{connect_timeout_s}s", security=security)
         except (OSError, TimeoutError) as exc:
-            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            reason = str(exc).strip() or type(exc).__name__
+            raise SchedulerUnreachable(
+                f"cannot reach the Dask scheduler at {scheduler} within {connect_timeout_s:g} s: {reason}"
+            ) from None
         self.client.register_plugin(WarmEngines(preload), name=PLUGIN_NAME)
         # engine key -> (digest, packed model), the least recently used let go (packed again when needed)
         self._models: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
