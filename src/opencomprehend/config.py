@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     # key id when that is twelve digits, else `account_id`. "sigv4": every request is verified against the
     # operator's credentials (`opencomprehend credentials add`), each mapped to its account.
     auth: Literal["development", "sigv4"] = "development"
-    credentials_file: Path | None = None  # default <data_dir>/credentials.json
+    # The credentials file of earlier releases (default <data_dir>/credentials.json): imported into the job store
+    # once (credentials, roles and KMS keys live there now, security/records.py).
+    credentials_file: Path | None = None
     # Encrypts secrets at rest (a Fernet key); default: <data_dir>/master.key, made on first use.
     master_key: str | None = None
     account_id: str = Field("111122223333", pattern=r"^\d{12}$")
