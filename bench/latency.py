@@ -65,6 +65,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--job-lines", type=int, default=40_000)
     parser.add_argument("--runtime", choices=["local", "dask"], default="local")
+    parser.add_argument(
+        "--realtime-workers",
+        type=int,
+        default=1,
+        help="dask: more Dask workers kept for real time (--resources realtime=1), as the local runtime keeps one",
+    )
     args = parser.parse_args()
     texts = texts_of_1kb(args.requests)
     job_text = "\n".join(corpus(args.job_lines)) + "\n"
@@ -75,6 +81,9 @@ def main() -> None:
             from support.dask_cluster import find_dask, running_dask
 
             cluster = stack.enter_context(running_dask(find_dask(), Path(tmp) / "dask", workers=2))  # type: ignore[arg-type]
+            for _ in range(args.realtime_workers):
+                cluster.add_worker(args=["--resources", "realtime=1"])
+            cluster.wait_for_workers(2 + args.realtime_workers)
             env |= {"OPENCOMPREHEND_RUNTIME": "dask", "OPENCOMPREHEND_DASK_SCHEDULER": cluster.address}
         server = Server(data_dir=Path(tmp) / "server", port=free_port(), extra_env=env)
         server.data_dir.mkdir()

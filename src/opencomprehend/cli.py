@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from opencomprehend.config import Settings
+from opencomprehend.jobs.errors import StoreUnavailable, describe_database_error
+from opencomprehend.runtime.runner import SchedulerUnreachable
 
 app = typer.Typer(help="OpenComprehend: self-hosted Amazon Comprehend entity detection.", no_args_is_help=True)
 
@@ -33,9 +36,9 @@ def _fail(message: str) -> typer.Exit:
 
 def _listen(host: str, port: int) -> socket.socket:
     """The server's listening socket, bound before anything slow starts (port 0: the system picks one)."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-    )[0]
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[
+        0
+    ]
     # proto must say TCP: asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and without
     # it every answer waits on Nagle and delayed ACKs (about 40 ms a request).
     listener = socket.socket(family, kind, proto)
@@ -120,9 +123,15 @@ def serve(
         raise _fail("--runtime dask needs the Dask scheduler's address: --scheduler tcp://host:port")
     try:
         application = create_app(settings)
-    except (TimeoutError, ConnectionError) as exc:  # the Dask scheduler could not be reached
+    except (SchedulerUnreachable, StoreUnavailable) as exc:  # each says what it could not reach, by address
         listener.close()
-        raise _fail(f"cannot reach the Dask scheduler {settings.dask_scheduler}: {exc}") from None
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        listener.close()
+        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
+    except ValueError as exc:  # settings that do not fit together (e.g. TLS toward the Dask cluster)
+        listener.close()
+        raise _fail(str(exc)) from None
     except OSError as exc:
         listener.close()
         where = f" ({exc.filename})" if exc.filename else ""
@@ -156,6 +165,10 @@ def _credential_store(data_dir: Path | None):  # type: ignore[no-untyped-def]
         return open_credentials(settings)
     except (ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
 
 
 @credentials_app.command("add")
@@ -245,6 +258,10 @@ def _role_registry(data_dir: Path | None):  # type: ignore[no-untyped-def]
         return open_roles(settings)
     except (ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
 
 
 @roles_app.command("add")
@@ -315,6 +332,10 @@ def _keyring(data_dir: Path | None):  # type: ignore[no-untyped-def]
         return open_keyring(settings)
     except (ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
 
 
 @kms_app.command("create")

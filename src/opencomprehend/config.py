@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     # key id when that is twelve digits, else `account_id`. "sigv4": every request is verified against the
     # operator's credentials (`opencomprehend credentials add`), each mapped to its account.
     auth: Literal["development", "sigv4"] = "development"
-    credentials_file: Path | None = None  # default <data_dir>/credentials.json
+    # The credentials file of earlier releases (default <data_dir>/credentials.json): imported into the job store
+    # once (credentials, roles and KMS keys live there now, security/records.py).
+    credentials_file: Path | None = None
     # Encrypts secrets at rest (a Fernet key); default: <data_dir>/master.key, made on first use.
     master_key: str | None = None
     account_id: str = Field("111122223333", pattern=r"^\d{12}$")
@@ -46,6 +48,14 @@ class Settings(BaseSettings):
     # the tasks of a Dask cluster whose scheduler is `dask_scheduler` (tcp://host:port).
     runtime: Literal["local", "dask"] = "local"
     dask_scheduler: str | None = None
+    # How long a node waits for the Dask scheduler at start before it gives up (one line naming the address).
+    dask_connect_timeout_s: float = Field(30.0, gt=0)
+    # TLS toward the Dask cluster (a tls:// scheduler): the CA that signed the cluster's certificates, and this
+    # node's own certificate and key (PEM files). With them every connection to the scheduler and the workers
+    # is encrypted and both ends must show a certificate of that CA (docs/cluster.md).
+    dask_tls_ca_file: Path | None = None
+    dask_tls_cert: Path | None = None
+    dask_tls_key: Path | None = None
     # Where a job's finished parts are kept until its output is assembled: None, this node's data dir (one
     # node); an s3:// URI on the server's object store, so that any node can resume a job another node
     # began, and assemble it. The dask runtime defaults to <models_uri bucket>/work/.

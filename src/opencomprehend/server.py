@@ -8,8 +8,12 @@ import hmac
 import logging
 import os
 import secrets
+import shutil
+import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 
 from opencomprehend.api.app import build_app
@@ -19,12 +23,16 @@ from opencomprehend.jobs.access import DataAccess
 from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.scheduler import Scheduler
-from opencomprehend.jobs.store import JobStore
+from opencomprehend.jobs.store import TERMINAL, JobStore, open_engine
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
 from opencomprehend.runtime.runner import pii_engine_key
+from opencomprehend.security.credentials import SECRET_FIELDS as CREDENTIAL_SECRETS
 from opencomprehend.security.credentials import CredentialStore
+from opencomprehend.security.keyring import SECRET_FIELDS as KEY_SECRETS
 from opencomprehend.security.keyring import KeyRing
 from opencomprehend.security.keys import master_cipher
+from opencomprehend.security.records import RecordsTable
+from opencomprehend.security.roles import SECRET_FIELDS as ROLE_SECRETS
 from opencomprehend.security.roles import RoleRegistry
 from opencomprehend.service.registry import Environment
 
@@ -79,19 +87,49 @@ def prepare_data_dir(settings: Settings) -> None:
         os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
 
 
-def open_credentials(settings: Settings) -> CredentialStore:
-    """The operator's API credentials (the file `opencomprehend credentials` manages)."""
-    return CredentialStore(settings.resolved_credentials_file, master_cipher(settings.data_dir, settings.master_key))
+_security_engines: dict[str, Engine] = {}
+_security_engines_lock = threading.Lock()
 
 
-def open_keyring(settings: Settings) -> KeyRing:
-    """The local KMS keyring (the file `opencomprehend kms` manages)."""
-    return KeyRing(settings.data_dir / "keys.json", master_cipher(settings.data_dir, settings.master_key))
+def security_engine(settings: Settings) -> Engine:
+    """The job store's database, for the security records (one engine per database in a process; the CLI's
+    commands open it without a server, migrating it as a server would)."""
+    url = settings.resolved_database_url()
+    with _security_engines_lock:
+        engine = _security_engines.get(url)
+        if engine is None:
+            prepare_data_dir(settings)
+            engine = open_engine(url)
+            _security_engines[url] = engine
+        return engine
 
 
-def open_roles(settings: Settings) -> RoleRegistry:
-    """The operator's data access roles (the file `opencomprehend roles` manages)."""
-    return RoleRegistry(settings.data_dir / "roles.json", master_cipher(settings.data_dir, settings.master_key))
+def _records(
+    settings: Settings, kind: str, id_field: str, secrets: tuple[str, ...], legacy: Path, engine: Engine | None
+) -> RecordsTable:
+    """One kind of security record in the job store; a file of before (`legacy`) is imported into it once."""
+    cipher = master_cipher(settings.data_dir, settings.master_key)
+    table = RecordsTable(engine or security_engine(settings), kind, cipher, id_field, secrets)
+    table.import_file(legacy)
+    return table
+
+
+def open_credentials(settings: Settings, engine: Engine | None = None) -> CredentialStore:
+    """The operator's API credentials (`opencomprehend credentials`), in the job store."""
+    legacy = settings.resolved_credentials_file
+    return CredentialStore(_records(settings, "credentials", "access_key_id", CREDENTIAL_SECRETS, legacy, engine))
+
+
+def open_keyring(settings: Settings, engine: Engine | None = None) -> KeyRing:
+    """The local KMS keyring (`opencomprehend kms`), in the job store."""
+    legacy = settings.data_dir / "keys.json"
+    return KeyRing(_records(settings, "keys", "key_id", KEY_SECRETS, legacy, engine))
+
+
+def open_roles(settings: Settings, engine: Engine | None = None) -> RoleRegistry:
+    """The operator's data access roles (`opencomprehend roles`), in the job store."""
+    legacy = settings.data_dir / "roles.json"
+    return RoleRegistry(_records(settings, "roles", "arn", ROLE_SECRETS, legacy, engine))
 
 
 def preload_keys(settings: Settings) -> list[str]:
@@ -106,11 +144,20 @@ def preload_keys(settings: Settings) -> list[str]:
 def open_runner(settings: Settings) -> LocalPool | DaskRunner:
     """The runtime shards run on: this node's warm worker processes, or a Dask cluster's workers."""
     if settings.runtime == "dask":
-        from opencomprehend.runtime.cluster import DaskRunner
+        from opencomprehend.runtime.cluster import DaskRunner, tls_security
 
         if not settings.dask_scheduler:
             raise ValueError("The dask runtime needs the scheduler's address (--scheduler tcp://host:port).")
-        return DaskRunner(settings.dask_scheduler, preload_keys(settings), settings.worker_task_timeout_s)
+        security = tls_security(
+            settings.dask_tls_ca_file, settings.dask_tls_cert, settings.dask_tls_key, settings.dask_scheduler
+        )
+        return DaskRunner(
+            settings.dask_scheduler,
+            preload_keys(settings),
+            settings.worker_task_timeout_s,
+            security,
+            settings.dask_connect_timeout_s,
+        )
     return LocalPool(
         settings.workers,
         preload_keys(settings),
@@ -120,10 +167,28 @@ def open_runner(settings: Settings) -> LocalPool | DaskRunner:
     )
 
 
+def clean_work_dir(settings: Settings, store: JobStore) -> None:
+    """At start, the job folders a killed run left in this node's work folder: an empty one, one of a job that
+    is over or unknown, and on a cluster (parts kept in the object store) every one, since nothing in them is
+    needed to resume. On a single node a running job's parts stay: the job resumes from them."""
+    try:
+        folders = [entry for entry in settings.work_dir.iterdir() if entry.is_dir()]
+    except OSError:
+        return
+    shared = settings.resolved_work_uri() is not None
+    for folder in folders:
+        job = store.get(folder.name)
+        active = job is not None and job["status"] not in TERMINAL
+        if shared or not active or not any(folder.iterdir()):
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("removed the work folder %s left from before", folder)
+
+
 def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
     """The service. Without workers (in-process tests) Detect runs in this process and jobs stay queued."""
     prepare_data_dir(settings)
     store = JobStore(settings.resolved_database_url())
+    clean_work_dir(settings, store)
     objects = open_object_store(settings)
     pool = open_runner(settings) if run_workers else None
     env = Environment(
@@ -132,10 +197,10 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
         recognizers=RecognizerStore(store.engine),
         endpoints=EndpointStore(store.engine),
         secret=_secret(settings),
-        credentials=open_credentials(settings) if settings.auth == "sigv4" else None,
+        credentials=open_credentials(settings, store.engine) if settings.auth == "sigv4" else None,
         # Roles are enforced with real accounts; in development mode every role reaches every local bucket.
-        roles=open_roles(settings) if settings.auth == "sigv4" else None,
-        keys=open_keyring(settings),
+        roles=open_roles(settings, store.engine) if settings.auth == "sigv4" else None,
+        keys=open_keyring(settings, store.engine),
         objects=objects,
         runner=pool if pool is not None else InlineRunner(),
     )

@@ -195,6 +195,11 @@ def test_a_node_killed_mid_job_leaves_the_job_to_the_other_node(
     assert [r["Line"] for r in records] == list(range(len(lines))), "every document exactly once, in order"
     assert _row(cluster_env["OPENCOMPREHEND_DATABASE_URL"], job_id)["documents_done"] >= len(lines)
 
+    # The killed node starts again: the folder its run of the job left in its work folder is cleared.
+    assert holder.data_dir.joinpath("work", job_id).is_dir()
+    holder.start()
+    assert not holder.data_dir.joinpath("work", job_id).exists()
+
 
 def test_a_recognizer_trains_on_a_dask_worker_and_its_jobs_run_there(
     nodes: list[Server], seaweedfs: SeaweedFS, dask_cluster: DaskCluster

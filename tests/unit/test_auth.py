@@ -272,8 +272,14 @@ def test_a_long_term_key_with_a_session_token_is_refused(client: TestClient, key
 
 
 def test_session_tokens_are_stored_encrypted(settings: Settings, keys: dict) -> None:
+    from sqlalchemy import select
+
+    from opencomprehend.jobs.schema import security_records
+    from opencomprehend.server import security_engine
+
     session = keys["store"].add("123456789012", session_seconds=3600)
-    text = settings.resolved_credentials_file.read_text()
+    with security_engine(settings).connect() as conn:
+        text = "\n".join(row.body for row in conn.execute(select(security_records.c.body)))
     assert session.access_key_id in text and session.session_token not in text
     assert keys["store"].get(session.access_key_id).session_token == session.session_token
 
@@ -287,16 +293,26 @@ def test_a_removed_key_is_refused_without_a_restart(client: TestClient, keys: di
 
 
 def test_secrets_are_stored_encrypted(settings: Settings, keys: dict) -> None:
-    text = settings.resolved_credentials_file.read_text()
+    from sqlalchemy import select
+
+    from opencomprehend.jobs.schema import security_records
+    from opencomprehend.server import security_engine
+
+    with security_engine(settings).connect() as conn:
+        text = "\n".join(row.body for row in conn.execute(select(security_records.c.body)))
     assert keys["a"].access_key_id in text and keys["a"].secret_access_key not in text
-    assert oct(settings.resolved_credentials_file.stat().st_mode & 0o777) == "0o600"
+    assert oct((settings.data_dir / "opencomprehend.db").stat().st_mode & 0o777) == "0o600"
     # Another master key cannot open them.
     from cryptography.fernet import Fernet
 
-    from opencomprehend.security.credentials import CredentialError, CredentialStore
+    from opencomprehend.security.credentials import SECRET_FIELDS, CredentialError, CredentialStore
+    from opencomprehend.security.records import RecordsTable
 
+    other = RecordsTable(
+        security_engine(settings), "credentials", Fernet(Fernet.generate_key()), "access_key_id", SECRET_FIELDS
+    )
     with pytest.raises(CredentialError, match="does not open with this master key"):
-        CredentialStore(settings.resolved_credentials_file, Fernet(Fernet.generate_key())).list()
+        CredentialStore(other).list()
 
 
 # -- development mode -------------------------------------------------------------------------------------

@@ -85,4 +85,11 @@ def test_sealed_objects_open_only_with_their_key_and_account(settings: Settings)
     with pytest.raises(KeyringError, match="disabled"):
         keys.open(sealed, A)
     # The key material itself is stored encrypted under the master key.
-    assert key.material not in (settings.data_dir / "keys.json").read_text()
+    from sqlalchemy import select
+
+    from opencomprehend.jobs.schema import security_records
+    from opencomprehend.server import security_engine
+
+    with security_engine(settings).connect() as conn:
+        bodies = [row.body for row in conn.execute(select(security_records.c.body))]
+    assert bodies and all(key.material not in body for body in bodies)

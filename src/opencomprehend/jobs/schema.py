@@ -137,3 +137,23 @@ endpoints = Table(
     UniqueConstraint("account_id", "region", "endpoint_name", name="uq_endpoint_name"),
     UniqueConstraint("account_id", "region", "client_request_token", name="uq_endpoints_token"),
 )
+
+# The operator's security records, shared by every node of a cluster: API credentials, data access roles and
+# the KMS keyring (security/records.py). `body` is the record as JSON, its secret fields sealed under the
+# master key; `record_id` is its access key id, role ARN or key id.
+security_records = Table(
+    "security_records",
+    metadata,
+    Column("kind", String(16), primary_key=True),  # "credentials", "roles", "keys"
+    Column("record_id", String(256), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("created", Double, nullable=False),
+)
+
+# One row per kind, its version raised by every change: a node reads a kind's records again only when it moved.
+security_versions = Table(
+    "security_versions",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("version", Integer, nullable=False),
+)

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, or_, select, text, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from opencomprehend.jobs import migrate
+from opencomprehend.jobs.errors import StoreUnavailable, create_missing_database, describe_database_error
 from opencomprehend.jobs.records import Records
 from opencomprehend.jobs.schema import ENTITIES_JOB, job_shards, jobs, tags
 
@@ -91,10 +93,29 @@ def owner_is_gone(owner: str | None) -> bool:
     return False
 
 
+def open_engine(url: str) -> Engine:
+    """The job store's database, migrated to the newest schema. A PostgreSQL database that does not exist is
+    created when the URL's role may; a store that cannot be opened raises StoreUnavailable, one line why."""
+    for attempt in (1, 2):
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            return engine
+        except OperationalError as exc:
+            engine.dispose()
+            created, not_created = create_missing_database(url, exc) if attempt == 1 else (False, None)
+            if created:
+                continue
+            raise StoreUnavailable(describe_database_error(url, exc, not_created)) from exc
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreUnavailable(describe_database_error(url, exc)) from exc
+    raise AssertionError("unreachable")
+
+
 class JobStore:
     def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
-        migrate.upgrade(self.engine)
+        self.engine = open_engine(url)
         self._claim_lock = threading.Lock()
         self._records = Records(self.engine, jobs, jobs.c.job_id, jobs.c.job_arn)
 
@@ -105,9 +126,7 @@ class JobStore:
 
     # --- the API side -------------------------------------------------------------------------
 
-    def create_job(
-        self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None
-    ) -> tuple[dict[str, Any], bool]:
+    def create_job(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
         """Insert a job and its tags; with a token already used, return the original (same parameters) or raise."""
         return self._records.create_once(row, tags)
 

@@ -5,14 +5,25 @@ a protocol of ours:
 
 - warm workers: a worker plugin loads the usual languages when a Dask worker joins, and each worker
   process keeps every engine it loaded (runtime/worker.py's cache), as the local pool's workers do;
-- a real-time lane: DetectEntities tasks carry a higher Dask priority than job shards, so they start next;
+- a real-time lane: Dask workers started with `--resources realtime=1` are kept for DetectEntities and
+  BatchDetectEntities. Every other worker declares the resource `shards` as it joins (the worker plugin),
+  and while some worker is kept for real time, job shards and trainings require `shards`, so they never
+  land on a kept worker (Dask's work stealing included). Real-time tasks go to the kept workers loosely
+  (an idle shard worker may still take one, and they run anywhere when no kept worker is left), and carry
+  a higher Dask priority than shards, so without a kept worker they start next, after the running shard;
 - a lost task is a WorkerLost: a Dask worker that dies (Dask gives up with KilledWorker), a connection
   that drops, or a task past `task_timeout_s`; the job runs the shard again.
 
 Dask workers hold no credentials: the API node that runs a job reads its input (with the job's data
 access role) and ships each shard's documents with its task; the lines come back to that node, which
-stores the part in the server's object store (`work_uri`). A custom recognizer's model is shipped to the
-workers once per job (Dask `scatter`), unpacked into a folder of their own, and kept there.
+stores the part in the server's object store (`work_uri`).
+
+A custom recognizer's model travels by reference: each task names the model by the digest of its content,
+and a worker that has no folder for that digest yet answers ModelMissing; the node then sends that task
+again with the packed model inline, which the worker unpacks into its own folder and keeps. Nothing of a
+model lives only in a worker's memory (no `scatter`), so a worker that dies loses nothing: the node still
+has the model (its own copy, from the models store), and a worker that joins later asks for it the same
+way.
 
 Run the workers with one thread each (`dask worker --nthreads 1`): a spaCy pipeline is not shared between
 threads. Should a worker have more, a lock keeps its tasks one at a time.
@@ -24,6 +35,7 @@ import hashlib
 import logging
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from pathlib import Path
@@ -35,7 +47,7 @@ from distributed.comm.core import CommClosedError
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
 from opencomprehend.runtime.models import pack_model, unpack_model
-from opencomprehend.runtime.runner import WorkerLost, custom_engine_key, parse_engine_key
+from opencomprehend.runtime.runner import SchedulerUnreachable, WorkerLost, custom_engine_key, parse_engine_key
 from opencomprehend.runtime.trainer import TrainingCrashed, run_training, training_report
 
 log = logging.getLogger("opencomprehend.cluster")
@@ -43,9 +55,16 @@ log = logging.getLogger("opencomprehend.cluster")
 # Dask priorities: higher runs first.
 REALTIME_PRIORITY = 100
 BATCH_PRIORITY = 0
+# The Dask worker resource that marks a worker kept for real-time requests (`dask worker --resources realtime=1`).
+REALTIME_RESOURCE = "realtime"
+# The resource every other worker declares as it joins (one per thread): what job shards require.
+SHARDS_RESOURCE = "shards"
+# How long the node trusts its view of which workers are kept for real time.
+LANES_TTL_S = 2.0
 PLUGIN_NAME = "opencomprehend-warm-engines"
-# Custom models kept scattered on the cluster at once (each a few MB in the workers' memory).
-MAX_SHIPPED_MODELS = 8
+# Packed custom models a node keeps in memory, ready to send to a worker that lacks one (a few MB each);
+# one evicted is packed again from the node's model folder when next needed.
+MAX_PACKED_MODELS = 8
 
 _task_lock = threading.Lock()
 # What this worker process ran: shards, their documents, real-time requests, trainings (`tasks_run`).
@@ -63,9 +82,13 @@ class WarmEngines(WorkerPlugin):
     def __init__(self, preload: list[str]) -> None:
         self.preload = list(preload)
 
-    async def setup(self, worker: Any) -> None:  # noqa: ARG002  (Dask's plugin interface)
+    async def setup(self, worker: Any) -> None:
         import asyncio
 
+        resources = worker.state.total_resources
+        if not resources.get(REALTIME_RESOURCE) and not resources.get(SHARDS_RESOURCE):
+            # A worker that runs shards says so, so that shards can be kept off the real-time workers.
+            await worker.set_resources(**{SHARDS_RESOURCE: worker.state.nthreads})
         await asyncio.get_running_loop().run_in_executor(None, _warm, self.preload)
 
 
@@ -77,17 +100,41 @@ def _warm(languages: list[str]) -> None:
 # ------------------------------------------------------------------------------------- on the workers
 
 
+class ModelMissing(Exception):
+    """A task named a custom model (by digest) that this worker does not have yet: send it along."""
+
+    def __init__(self, digest: str) -> None:
+        super().__init__(digest)
+        self.digest = digest
+
+    def __str__(self) -> str:
+        return f"this Dask worker has no copy of the model {self.digest} yet"
+
+
 def _models_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "opencomprehend-dask-models"
+    """Where this worker keeps the models it was sent: under the Dask worker's own local directory (which
+    Dask removes with the worker), else the system's temporary folder."""
+    try:
+        from distributed import get_worker
+
+        return Path(get_worker().local_directory) / "opencomprehend-models"
+    except ValueError:  # not inside a Dask worker (a test calling the task function directly)
+        return Path(tempfile.gettempdir()) / "opencomprehend-dask-models"
 
 
-def _local_engine(engine: str, model: tuple[str, bytes] | None) -> str:
-    """The engine key on this worker: a custom model's folder is the one unpacked here from `model`."""
+def _local_engine(engine: str, model: tuple[str, bytes | None] | None) -> str:
+    """The engine key on this worker: a custom model's folder is this worker's copy of the model `model`
+    names (digest, packed model or None); ModelMissing when it has none and none came with the task."""
     if model is None:
         return engine
     digest, packed = model
     language, _ = parse_engine_key(engine)
-    return custom_engine_key(language, unpack_model(packed, _models_dir() / digest / "model"))
+    folder = _models_dir() / digest / "model"
+    if not folder.is_dir():
+        if packed is None:
+            raise ModelMissing(digest)
+        unpack_model(packed, folder)
+    return custom_engine_key(language, folder)
 
 
 def _ensure(path: Path) -> Path:
@@ -95,7 +142,7 @@ def _ensure(path: Path) -> Path:
     return path
 
 
-def recognise_shard(engine: str, documents: list[Document], model: tuple[str, bytes] | None = None) -> list[str]:
+def recognise_shard(engine: str, documents: list[Document], model: tuple[str, bytes | None] | None = None) -> list[str]:
     """A Dask task: the output lines of one shard (runtime/worker.py's, on this worker's warm engine)."""
     with _task_lock:
         lines = worker.recognise_shard(_local_engine(engine, model), documents)
@@ -104,7 +151,9 @@ def recognise_shard(engine: str, documents: list[Document], model: tuple[str, by
         return lines
 
 
-def recognise_texts(engine: str, texts: list[str], model: tuple[str, bytes] | None = None) -> list[list[dict] | None]:
+def recognise_texts(
+    engine: str, texts: list[str], model: tuple[str, bytes | None] | None = None
+) -> list[list[dict] | None]:
     """A Dask task: entities for DetectEntities and BatchDetectEntities."""
     with _task_lock:
         found = worker.recognise_texts(_local_engine(engine, model), texts)
@@ -152,40 +201,154 @@ def tasks_run() -> dict[str, int]:
 # ------------------------------------------------------------------------------------- on the API node
 
 
+def model_digest(folder: Path) -> str:
+    """A model folder's content digest (its files' relative paths and bytes): the model's name on the workers,
+    the same for every node that has the same model, whatever folder it keeps it in."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix().encode()
+        digest.update(len(name).to_bytes(4, "big") + name)
+        with path.open("rb") as data:
+            digest.update(path.stat().st_size.to_bytes(8, "big"))
+            for block in iter(lambda: data.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:32]
+
+
 def _pack(folder: Path) -> tuple[str, bytes]:
-    data = pack_model(folder)
-    return hashlib.sha256(data).hexdigest()[:32], data
+    return model_digest(folder), pack_model(folder)
+
+
+def tls_security(ca_file: Path | None, cert: Path | None, key: Path | None, scheduler: str) -> Any:
+    """Dask's `Security` for a tls:// scheduler from the node's settings (None for a tcp:// one).
+
+    TLS is all or nothing: the three files together, and only toward a tls:// address; anything else is a
+    ValueError that says what is missing.
+    """
+    from distributed import Security
+
+    given = {"OPENCOMPREHEND_DASK_TLS_CA_FILE": ca_file, "OPENCOMPREHEND_DASK_TLS_CERT": cert,
+             "OPENCOMPREHEND_DASK_TLS_KEY": key}  # fmt: skip
+    tls = scheduler.startswith("tls://")
+    if not any(given.values()):
+        if tls:
+            raise ValueError(
+                f"the Dask scheduler {scheduler} speaks TLS: give this node's certificate with " + ", ".join(given)
+            )
+        return None
+    missing = [name for name, value in given.items() if value is None]
+    if missing:
+        raise ValueError(f"TLS toward the Dask cluster needs {', '.join(missing)} too")
+    if not tls:
+        raise ValueError(f"TLS certificates are configured, but the Dask scheduler {scheduler} is not a tls:// address")
+    for name, value in given.items():
+        if not Path(value).is_file():  # type: ignore[arg-type]
+            raise ValueError(f"{name}: no such file {value}")
+    return Security(
+        tls_ca_file=str(ca_file),
+        tls_client_cert=str(cert),
+        tls_client_key=str(key),
+        require_encryption=True,
+    )
 
 
 class DaskRunner:
     """The runner on a Dask cluster: the same shard pipeline, its tasks run by Dask's workers."""
 
-    def __init__(self, scheduler: str, preload: list[str], task_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        scheduler: str,
+        preload: list[str],
+        task_timeout_s: float | None = None,
+        security: Any = None,
+        connect_timeout_s: float = 30.0,
+    ) -> None:
         self.scheduler = scheduler
         self.task_timeout_s = task_timeout_s if task_timeout_s and task_timeout_s > 0 else None
-        self.client = Client(scheduler, set_as_default=False, timeout="30s")
+        try:
+            self.client = Client(scheduler, set_as_default=False, timeout=f"{connect_timeout_s}s", security=security)
+        except (OSError, TimeoutError) as exc:
+            reason = str(exc).strip() or type(exc).__name__
+            raise SchedulerUnreachable(
+                f"cannot reach the Dask scheduler at {scheduler} within {connect_timeout_s:g} s: {reason}"
+            ) from None
         self.client.register_plugin(WarmEngines(preload), name=PLUGIN_NAME)
-        # engine key -> the scattered (digest, packed model); the oldest are let go (Dask then frees them)
-        self._models: OrderedDict[str, Any] = OrderedDict()
+        # engine key -> (digest, packed model), the least recently used let go (packed again when needed)
+        self._models: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+        self._lanes: tuple[float, list[str], list[str]] = (float("-inf"), [], [])
+
+    def _workers_info(self) -> dict[str, Any]:
+        try:
+            return self.client.scheduler_info(n_workers=-1)["workers"]
+        except TypeError:  # older distributed: every worker is listed anyway
+            return self.client.scheduler_info()["workers"]
+
+    def lanes(self) -> tuple[list[str], list[str]]:
+        """(workers kept for real time, workers that run shards): addresses, as the scheduler saw them at most
+        LANES_TTL_S ago."""
+        now = time.monotonic()
+        with self._lock:
+            seen, realtime, batch = self._lanes
+            if now - seen < LANES_TTL_S:
+                return realtime, batch
+        try:
+            info = self._workers_info()
+        except Exception:  # noqa: BLE001  (scheduler unreachable: no restrictions; the task itself will say so)
+            info = {}
+        realtime = sorted(a for a, w in info.items() if (w.get("resources") or {}).get(REALTIME_RESOURCE))
+        batch = sorted(a for a, w in info.items() if (w.get("resources") or {}).get(SHARDS_RESOURCE))
+        with self._lock:
+            self._lanes = (now, realtime, batch)
+        return realtime, batch
+
+    def _lane(self, priority: int) -> dict[str, Any]:
+        """Dask's submit options for a task of this lane: its priority and, while some worker is kept for real
+        time, where it may run. Shards require the `shards` resource (hard: never on a kept worker); real-time
+        tasks prefer the kept workers (loose: an idle shard worker may take one, and any worker when no kept
+        one is left)."""
+        realtime, batch = self.lanes()
+        if priority == REALTIME_PRIORITY:
+            if realtime:
+                return {"priority": priority, "workers": realtime, "allow_other_workers": True}
+        elif realtime and batch:
+            return {"priority": priority, "resources": {SHARDS_RESOURCE: 1}}
+        return {"priority": priority}
 
     @property
     def workers(self) -> int:
-        """Task slots on the cluster now: its workers' threads, twice (a job keeps twice this many shards in
-        flight, so each worker has two queued behind the one it runs and never waits on a round trip)."""
+        """Task slots for job shards now: the threads of the workers that run shards, twice (a job keeps twice this
+        many shards in flight, so each worker has two queued behind the one it runs and never waits on a round
+        trip). Workers kept for real time do not count, unless they are all there is."""
         try:
-            return max(1, 2 * sum(self.client.nthreads().values()))
+            threads = self.client.nthreads()
         except Exception:  # noqa: BLE001  (scheduler unreachable: the next task says so)
             return 1
+        realtime, batch = self.lanes()
+        counted = [address for address in threads if address in batch] if realtime and batch else list(threads)
+        return max(1, 2 * sum(threads[address] for address in counted))
 
     def live(self) -> int:
         """Dask workers connected to the scheduler (the health check's figure)."""
         try:
-            return len(self.client.scheduler_info(n_workers=-1)["workers"])
-        except TypeError:  # older distributed: every worker is listed anyway
-            return len(self.client.scheduler_info()["workers"])
+            return len(self._workers_info())
         except Exception:  # noqa: BLE001
             return 0
+
+    def health(self) -> dict[str, Any]:
+        """What /health reports of the cluster: Dask workers (and those kept for real time) and task slots."""
+        try:
+            info = self._workers_info()
+        except Exception:  # noqa: BLE001
+            info = {}
+        realtime = sum(1 for w in info.values() if (w.get("resources") or {}).get(REALTIME_RESOURCE))
+        return {
+            "Live": len(info),
+            "RealTime": realtime,
+            "Threads": sum(int(w.get("nthreads", 0)) for w in info.values()),
+            "Slots": self.workers if info else 0,
+            "Scheduler": self.scheduler,
+        }
 
     def pids(self) -> list[int]:
         return []  # the workers are the cluster's processes, not this node's
@@ -198,26 +361,49 @@ class DaskRunner:
             log.warning("no Dask worker joined %s within %.0f s", self.scheduler, timeout)
             return False
 
-    def _model(self, engine: str) -> Any:
+    def _packed(self, engine: str) -> tuple[str, bytes] | None:
+        """(digest, packed model) of a custom engine key; None for a language's own model."""
         _, folder = parse_engine_key(engine)
         if folder is None:
             return None
         with self._lock:
-            scattered = self._models.pop(engine, None)
-            if scattered is None:
-                scattered = self.client.scatter(_pack(folder), hash=True)
-            self._models[engine] = scattered
-            while len(self._models) > MAX_SHIPPED_MODELS:
+            packed = self._models.pop(engine, None)
+        if packed is None:
+            packed = _pack(folder)  # outside the lock: a few MB of file work
+        with self._lock:
+            self._models[engine] = packed
+            while len(self._models) > MAX_PACKED_MODELS:
                 self._models.popitem(last=False)
-            return scattered
+        return packed
 
     def _submit(self, fn: Any, engine: str, payload: list[Any], priority: int) -> Future[Any]:
+        """Run `fn(engine, payload, model)` on the cluster. A custom model goes by reference first; a worker
+        without it answers ModelMissing and gets the task again with the model inline (once)."""
         result: Future[Any] = Future()
         try:
-            task = self.client.submit(fn, engine, payload, self._model(engine), pure=False, priority=priority)
-        except Exception as exc:  # noqa: BLE001  (scheduler gone: the caller runs it again)
-            result.set_exception(WorkerLost(f"The Dask scheduler {self.scheduler} could not take the task: {exc}"))
+            packed = self._packed(engine)
+        except OSError as exc:  # the node's model folder is unreadable: a fault of this node, not of a worker
+            result.set_exception(exc)
             return result
+        self._send(result, fn, engine, payload, priority, packed, inline=False)
+        return result
+
+    def _send(
+        self,
+        result: Future[Any],
+        fn: Any,
+        engine: str,
+        payload: list[Any],
+        priority: int,
+        packed: tuple[str, bytes] | None,
+        inline: bool,
+    ) -> None:
+        model = None if packed is None else (packed[0], packed[1] if inline else None)
+        try:
+            task = self.client.submit(fn, engine, payload, model, pure=False, **self._lane(priority))
+        except Exception as exc:  # noqa: BLE001  (scheduler gone: the caller runs it again)
+            _settle(result, WorkerLost(f"The Dask scheduler {self.scheduler} could not take the task: {exc}"))
+            return
         timer: threading.Timer | None = None
         if self.task_timeout_s is not None:
 
@@ -235,6 +421,12 @@ class DaskRunner:
                 timer.cancel()
             try:
                 value = finished.result()
+            except ModelMissing:
+                if packed is not None and not inline and not result.done():
+                    self._send(result, fn, engine, payload, priority, packed, inline=True)
+                else:  # cannot happen: a task with the model inline never misses it
+                    _settle(result, RuntimeError("a Dask worker did not take the model sent with the task"))
+                return
             except BaseException as exc:  # noqa: BLE001  (classified: lost work, or the task's own error)
                 _settle(result, _lost(exc) or exc)
                 return
@@ -242,7 +434,6 @@ class DaskRunner:
                 result.set_result(value)
 
         task.add_done_callback(done)
-        return result
 
     def submit(self, engine: str, documents: list[Document]) -> Future[list[str]]:
         """Output lines for one shard; fails with WorkerLost when the cluster lost the task (run it again)."""
@@ -272,7 +463,10 @@ class DaskRunner:
 
         name = f"opencomprehend-stop-{uuid.uuid4().hex}"
         stop = Event(name, client=self.client)
-        task = self.client.submit(train_recognizer, train, test, language, options, name, pure=False)
+        # On a worker that runs shards: a training takes minutes, and must not hold a real-time worker.
+        task = self.client.submit(
+            train_recognizer, train, test, language, options, name, pure=False, **self._lane(BATCH_PRIORITY)
+        )
         try:
             while True:
                 try:

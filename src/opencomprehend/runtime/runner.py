@@ -46,3 +46,7 @@ def parse_engine_key(key: str) -> tuple[str, Path | None]:
 
 class WorkerLost(Exception):
     """The worker running a task died or stopped answering; the task did not finish and may be run again."""
+
+
+class SchedulerUnreachable(ConnectionError):
+    """The Dask scheduler did not answer (or refused this node's TLS); str(e) names its address."""

@@ -1,1 +1,1 @@
-"""Secrets the operator manages: the master key, API credentials (and, later, the KMS keyring)."""
+"""Secrets the operator manages: the master key, API credentials, data access roles and the KMS keyring."""

@@ -1,10 +1,10 @@
 """API credentials: access key ids, each mapped to one account, with its secret encrypted at rest.
 
-The file (`<data-dir>/credentials.json`, or OPENCOMPREHEND_CREDENTIALS_FILE) is managed with
-`opencomprehend credentials add|list|remove`; the server reads it again whenever it changes, so keys
-come and go without a restart. A secret is shown once, when it is made, and never logged: the file holds
-it encrypted under the master key (security/keys.py), since verifying a SigV4 signature needs the
-secret itself (a hash of it would not do).
+They are records of the job store (security/records.py), shared by every node, managed with
+`opencomprehend credentials add|list|remove`; every node sees a change at its next request, so keys come
+and go without a restart. A secret is shown once, when it is made, and never logged: the store holds it
+encrypted under the master key (security/keys.py), since verifying a SigV4 signature needs the secret
+itself (a hash of it would not do).
 
 A temporary credential (`credentials add --session`, as STS's GetSessionToken gives) also has a session
 token, which every request signed with it must carry in `X-Amz-Security-Token`, and an expiry, after
@@ -18,11 +18,9 @@ import secrets
 import string
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-from cryptography.fernet import Fernet
-
-from opencomprehend.security.files import RecordsFile, SecurityFileError
+from opencomprehend.security.files import SecurityFileError
+from opencomprehend.security.records import RecordsTable
 
 ACCOUNT_ID = re.compile(r"\d{12}")
 ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
@@ -68,15 +66,17 @@ def check_account(account_id: str) -> None:
         raise SecurityFileError(f"an account id is twelve digits, not {account_id!r}")
 
 
-class CredentialStore:
-    """The credentials file, read through the master key's cipher, reloaded when it changes on disk."""
+SECRET_FIELDS = ("secret_access_key", "session_token")
 
-    def __init__(self, path: Path, cipher: Fernet) -> None:
-        self.path = Path(path)
-        self._file = RecordsFile(path, cipher, "credentials", secret_fields=("secret_access_key", "session_token"))
+
+class CredentialStore:
+    """The credentials of the job store (kind "credentials"), secrets opened with the master key's cipher."""
+
+    def __init__(self, records: RecordsTable) -> None:
+        self._records = records
 
     def list(self) -> list[Credential]:
-        found = [Credential(**record) for record in self._file.records()]
+        found = [Credential(**record) for record in self._records.records()]
         return sorted(found, key=lambda c: (c.account_id, c.created))
 
     def get(self, access_key_id: str) -> Credential | None:
@@ -109,8 +109,8 @@ class CredentialStore:
             made = Credential(key, account_id, secret, now, description)
         else:
             made = Credential(key, account_id, secret, now, description, new_session_token(), now + session_seconds)
-        self._file.save([asdict(c) for c in [*existing, made]])
+        self._records.insert(asdict(made), "access key")
         return made
 
     def remove(self, access_key_id: str) -> Credential:
-        return Credential(**self._file.remove("access_key_id", access_key_id, "access key"))
+        return Credential(**self._records.remove(access_key_id, "access key"))

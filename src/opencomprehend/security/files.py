@@ -1,8 +1,8 @@
-"""The operator's security files: JSON records, private (0600), written whole, re-read when they change.
+"""The security files of earlier releases: JSON records, private (0600), written whole.
 
-Credentials, roles and KMS keys each live in such a file under the data folder, managed by the CLI
-while the server runs; the server sees a change on its next look-up, without a restart. Secret fields
-are encrypted under the master key (security/keys.py) and decrypted only in memory.
+Credentials, roles and KMS keys each lived in such a file under a node's data folder. They now live in
+the job store (security/records.py), which imports such a file once, reading it with RecordsFile. Secret
+fields are encrypted under the master key (security/keys.py) and decrypted only in memory.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A local keyring standing in for AWS KMS: keys with ids, ARNs and aliases, per account and region.
 
-The file (`<data-dir>/keys.json`) is managed with `opencomprehend kms create|list|disable|enable`; each
-key's material (256 bits) is stored encrypted under the master key. A request names a key as AWS does:
+Keys are records of the job store (security/records.py), shared by every node, managed with
+`opencomprehend kms create|list|disable|enable`; each key's material (256 bits) is stored encrypted under
+the master key. A request names a key as AWS does:
 its id, its ARN, `alias/<name>` or the alias's ARN. An unknown key, another account's, or a disabled one
 does not resolve, and the operation answers KmsKeyValidationException.
 
@@ -19,14 +20,13 @@ import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
-from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from opencomprehend.security.credentials import check_account
-from opencomprehend.security.files import RecordsFile, SecurityFileError
+from opencomprehend.security.files import SecurityFileError
+from opencomprehend.security.records import RecordsTable
 
 MAGIC = b"OCKMS1\n"
 ALIAS = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
@@ -55,17 +55,18 @@ class Key:
         return AESGCM(base64.b64decode(self.material))
 
 
+SECRET_FIELDS = ("material",)
+
+
 class KeyRing:
-    def __init__(self, path: Path, cipher: Fernet) -> None:
-        self.path = Path(path)
-        self._file = RecordsFile(path, cipher, "keys", secret_fields=("material",))
+    """The KMS keys of the job store (kind "keys")."""
+
+    def __init__(self, records: RecordsTable) -> None:
+        self._records = records
 
     def list(self) -> list[Key]:
-        found = [Key(**{**record, "aliases": tuple(record["aliases"])}) for record in self._file.records()]
+        found = [Key(**{**record, "aliases": tuple(record["aliases"])}) for record in self._records.records()]
         return sorted(found, key=lambda k: (k.account_id, k.region, k.created))
-
-    def _save(self, keys: list[Key]) -> None:
-        self._file.save([asdict(k) for k in keys])
 
     # -- look-ups --------------------------------------------------------------------------------------
 
@@ -100,16 +101,19 @@ class KeyRing:
                 raise KeyringError(f"the alias {alias} exists already in {account_id} {region}")
             aliases = (alias,)
         made = Key(str(uuid.uuid4()), account_id, region, base64.b64encode(os.urandom(32)).decode(), aliases)
-        self._save([*existing, made])
+        self._records.insert(asdict(made), "key")
         return made
 
     def set_enabled(self, key_id: str, enabled: bool) -> Key:
-        existing = self.list()
-        if not any(k.key_id == key_id for k in existing):
+        found = self.by_id(key_id)
+        if found is None:
             raise KeyringError(f"no key {key_id}")
-        changed = [Key(**{**asdict(k), "enabled": enabled}) if k.key_id == key_id else k for k in existing]
-        self._save(changed)
-        return next(k for k in changed if k.key_id == key_id)
+        changed = Key(**{**asdict(found), "enabled": enabled})
+        try:
+            self._records.replace(asdict(changed), "key")
+        except SecurityFileError as exc:
+            raise KeyringError(str(exc)) from None
+        return changed
 
     # -- envelope encryption --------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 A role belongs to one account (its ARN's account), names the S3 prefixes it may read and the prefixes
 it may write (`s3://bucket/` for a whole bucket), and optionally the object-store endpoint and
-credentials it uses there (the server's own by default). The file (`<data-dir>/roles.json`) is managed
-with `opencomprehend roles add|list|remove`; secrets in it are encrypted under the master key.
+credentials it uses there (the server's own by default). Roles are records of the job store
+(security/records.py), shared by every node, managed with `opencomprehend roles add|list|remove`; their
+secrets are encrypted under the master key.
 
 With `--auth sigv4` the registry is enforced: a role the caller's account does not have is refused at
 Start/Create, and a run reads and writes only through its role (io.objects.ScopedStore). In development
@@ -15,12 +16,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-
-from cryptography.fernet import Fernet
 
 from opencomprehend.security.credentials import check_account
-from opencomprehend.security.files import RecordsFile, SecurityFileError
+from opencomprehend.security.files import SecurityFileError
+from opencomprehend.security.records import RecordsTable
 
 ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 S3_PREFIX = re.compile(r"s3://[a-z0-9][.\-a-z0-9]{1,61}[a-z0-9](/.*)?")
@@ -55,15 +54,19 @@ def _under(uri: str, prefix: str) -> bool:
     return uri.startswith(prefix) or uri == prefix.rstrip("/")
 
 
+SECRET_FIELDS = ("s3_secret_access_key",)
+
+
 class RoleRegistry:
-    def __init__(self, path: Path, cipher: Fernet) -> None:
-        self.path = Path(path)
-        self._file = RecordsFile(path, cipher, "roles", secret_fields=("s3_secret_access_key",))
+    """The data access roles of the job store (kind "roles")."""
+
+    def __init__(self, records: RecordsTable) -> None:
+        self._records = records
 
     def list(self) -> list[Role]:
         found = [
             Role(**{**record, "read": tuple(record["read"]), "write": tuple(record["write"])})
-            for record in self._file.records()
+            for record in self._records.records()
         ]
         return sorted(found, key=lambda r: r.arn)
 
@@ -95,9 +98,9 @@ class RoleRegistry:
         if any(r.arn == arn for r in existing):
             raise SecurityFileError(f"the role {arn} exists already")
         made = Role(arn, account_id, tuple(read), tuple(write), s3_endpoint_url, s3_access_key_id, s3_secret_access_key)
-        self._file.save([asdict(r) for r in [*existing, made]])
+        self._records.insert(asdict(made), "role")
         return made
 
     def remove(self, arn: str) -> Role:
-        gone = self._file.remove("arn", arn, "role")
+        gone = self._records.remove(arn, "role")
         return Role(**{**gone, "read": tuple(gone["read"]), "write": tuple(gone["write"])})

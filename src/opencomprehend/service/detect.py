@@ -95,11 +95,12 @@ def _runner(env: Environment) -> TextRunner:
     return runner
 
 
-def _result(future: Future[list[Entities | None]], language: str) -> list[Entities | None] | None:
+def _result(future: Future[list[Entities | None]], language: str, attempt: int = 1) -> list[Entities | None] | None:
     """The future's entity lists; None if its worker was lost."""
     try:
         return future.result()
-    except WorkerLost:
+    except WorkerLost as exc:
+        log.warning("a detect request lost its worker (attempt %d): %s", attempt, exc)
         return None
     except UnsupportedLanguage:
         # Installed when the request was checked, gone in the worker: still the caller's answer.
@@ -113,10 +114,9 @@ def recognise_on_workers(
     gets one retry on a fresh one."""
     runner = _runner(env)
     for attempt in (1, 2):
-        found = _result(runner.recognise(language, texts, account=account), language)
+        found = _result(runner.recognise(language, texts, account=account), language, attempt)
         if found is not None:
             return found
-        log.warning("a worker died during a detect request (attempt %d)", attempt)
     raise internal_error()
 
 
@@ -136,7 +136,6 @@ def recognise_in_pieces(env: Environment, language: str, text: str, account: str
     for (offset, piece), future in zip(pieces, futures, strict=True):
         found = _result(future, language)
         if found is None:
-            log.warning("a worker died during a detect request (attempt 1)")
             [found_piece] = recognise_on_workers(env, language, [piece], account)
         else:
             [found_piece] = found

@@ -73,15 +73,17 @@ class Environment:
             store = "OK"
         except Exception as exc:  # noqa: BLE001  (whatever the database says, the node is not healthy)
             healthy, store = False, f"UNAVAILABLE: {type(exc).__name__}"
-        configured = getattr(self.runner, "workers", 0)
-        live = getattr(self.runner, "live", None)
-        up = live() if callable(live) else configured
+        report = getattr(self.runner, "health", None)
+        if callable(report):  # a cluster: its workers, and the task slots they make, each by its name
+            workers = report()
+            up = workers["Live"]
+        else:  # this node's own worker processes
+            configured = getattr(self.runner, "workers", 0)
+            live = getattr(self.runner, "live", None)
+            up = live() if callable(live) else configured
+            workers = {"Live": up, "Configured": configured}
         healthy = healthy and up > 0
-        return {
-            "Status": "OK" if healthy else "UNAVAILABLE",
-            "Store": store,
-            "Workers": {"Live": up, "Configured": configured},
-        }
+        return {"Status": "OK" if healthy else "UNAVAILABLE", "Store": store, "Workers": workers}
 
 
 @dataclass(frozen=True)
