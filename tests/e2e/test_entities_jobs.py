@@ -116,6 +116,7 @@ def test_single_object_input_and_a_bucket_root_output(server: Server) -> None:
     run = _unique("single")
     server.put("docs", f"{run}/one.txt", "Sony was founded in Tokyo.")
     server.put("docs", f"{run}/one.txt.bak", "Not part of the input? It is: the URI is a prefix.")
+    (server.bucket_root / f"{run}-out").mkdir()  # a bucket is made by its owner, as the README's mkdir does
     job_id = server.start_job(f"s3://docs/{run}/one.txt", f"s3://{run}-out")
     props = server.wait(job_id)
     assert props["OutputDataConfig"]["S3Uri"] == f"s3://{run}-out/111122223333-NER-{job_id}/output/output.tar.gz"
@@ -247,6 +248,42 @@ def test_failed_jobs_explain_themselves_and_write_nothing(
     assert "EndTime" in props
     assert props["OutputDataConfig"]["S3Uri"].endswith(f"-NER-{job_id}/output/output.tar.gz")
     assert not (server.bucket_root / "docs" / run / "out").exists()
+
+
+def test_a_missing_output_bucket_fails_the_job_and_is_not_made(server: Server) -> None:
+    # Issue 17, item 6: the local folder made the bucket and the job COMPLETED; on S3 it FAILS.
+    run = _unique("nooutbucket")
+    server.put("docs", f"{run}/in/a.txt", "Rome is in Italy.\n")
+    job_id = server.aws_json(
+        "start-entities-detection-job",
+        "--input-data-config", f"S3Uri=s3://docs/{run}/in/",
+        "--output-data-config", f"S3Uri=s3://{run}-no-such-out-bucket/x/",
+        "--data-access-role-arn", ROLE,
+        "--language-code", "en",
+    )["JobId"]  # fmt: skip
+    props = server.wait(job_id)
+    assert props["JobStatus"] == "FAILED", props
+    assert props["Message"].startswith("NO_WRITE_ACCESS_TO_OUTPUT: "), props["Message"]
+    assert f"{run}-no-such-out-bucket" in props["Message"] and "does not exist" in props["Message"]
+    assert not (server.bucket_root / f"{run}-no-such-out-bucket").exists()
+
+
+@pytest.mark.parametrize("side", ["input", "output"])
+def test_a_key_segment_too_long_for_a_local_folder_fails_the_job_with_the_key_level_reason(
+    server: Server, side: str
+) -> None:
+    # Issue 17, item 7: a segment over 255 bytes ended FAILED INTERNAL_SERVER_ERROR ("File name too long").
+    run = _unique("longkey")
+    long = "s" * 300
+    server.put("docs", f"{run}/in/a.txt", "Rome is in Italy.\n")
+    source = f"s3://docs/{run}/{long}/" if side == "input" else f"s3://docs/{run}/in/"
+    target = f"s3://docs/{run}/{long}/out/" if side == "output" else f"s3://docs/{run}/out/"
+    props = server.wait(server.start_job(source, target))
+    assert props["JobStatus"] == "FAILED", props
+    reason = "NO_READ_ACCESS_TO_INPUT: " if side == "input" else "NO_WRITE_ACCESS_TO_OUTPUT: "
+    assert props["Message"].startswith(reason), props["Message"]
+    assert "at most 255 bytes per segment" in props["Message"], props["Message"]
+    assert "INTERNAL" not in props["Message"]
 
 
 def test_validation_errors_reach_the_cli_in_aws_form(server: Server) -> None:

@@ -77,6 +77,16 @@ class _Split:
     lines: list[str | None]
 
 
+def _write_failure(exc: StorageError, denied: str) -> str:
+    """The job's message for an output that could not be written: the role's refusal as Comprehend words
+    it; a missing bucket, or a key the store cannot hold, said as such."""
+    if isinstance(exc, AccessDenied):
+        return denied
+    if isinstance(exc, NoSuchBucket):
+        return f"NO_WRITE_ACCESS_TO_OUTPUT: The output bucket does not exist: {exc}"
+    return f"NO_WRITE_ACCESS_TO_OUTPUT: {exc}"
+
+
 class JobFailed(Exception):
     """Ends the job FAILED with this message (a Comprehend reason token, then a sentence)."""
 
@@ -198,6 +208,8 @@ class JobRun:
             raise JobFailed(READ_DENIED) from None
         except InputNotFound as exc:
             raise JobFailed(f"INVALID_INPUT: {exc}") from None
+        except StorageError as exc:  # a key the store cannot hold (a segment too long for a local folder)
+            raise JobFailed(f"NO_READ_ACCESS_TO_INPUT: {exc}") from None
 
     def _input(self) -> InputListing:
         with self._reading_input():
@@ -331,8 +343,8 @@ class JobRun:
         kms = self._output_kms()
         try:
             assemble(self.data, self.work, shard_numbers, uri, kms, self._volume())
-        except StorageError:
-            raise JobFailed(WRITE_DENIED_KMS if kms else WRITE_DENIED) from None
+        except StorageError as exc:
+            raise JobFailed(_write_failure(exc, WRITE_DENIED_KMS if kms else WRITE_DENIED)) from None
 
     def _output_kms(self) -> tuple[KeyRing, Key] | None:
         """The keyring and key of OutputDataConfig.KmsKeyId, if one was given; a key gone since Start fails the job."""
@@ -368,9 +380,9 @@ class JobRun:
                 target, self.work, shard_numbers, prefix, job["mode"], job["input_s3_uri"], infos,
                 job["input_format"], redaction,
             )  # fmt: skip
-        except StorageError:
+        except StorageError as exc:
             # The input was read a moment ago, so what failed is the write.
-            raise JobFailed(WRITE_DENIED) from None
+            raise JobFailed(_write_failure(exc, WRITE_DENIED)) from None
 
     def _heartbeat_quietly(self) -> None:
         # Stopping after the parts are done only costs a re-assembly; losing the lease must abort.
