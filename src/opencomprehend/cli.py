@@ -231,6 +231,14 @@ def roles_add(
     ] = None,
     s3_access_key_id: Annotated[str | None, typer.Option(help="The role's own object-store access key.")] = None,
     s3_secret_access_key: Annotated[str | None, typer.Option(help="...and its secret (stored encrypted).")] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace the role if it exists (narrow or widen it in one step); running jobs and trainings "
+            "see the new grant at their next read or write.",
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Add a data access role to an account."""
@@ -238,7 +246,7 @@ def roles_add(
 
     try:
         role = _role_registry(data_dir).add(
-            account_id, name, read, write, s3_endpoint_url, s3_access_key_id, s3_secret_access_key
+            account_id, name, read, write, s3_endpoint_url, s3_access_key_id, s3_secret_access_key, replace
         )
     except SecurityFileError as exc:
         raise _fail(str(exc)) from None
@@ -258,7 +266,8 @@ def roles_remove(
     arn: Annotated[str, typer.Argument(help="The role's ARN.")],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Remove a role: jobs and trainings that name it are refused from then on."""
+    """Remove a role: jobs and trainings that name it are refused from then on, and running ones fail at
+    their next read or write."""
     from opencomprehend.security.files import SecurityFileError
 
     try:

@@ -347,6 +347,27 @@ class _LocalStream:
         self.close()
 
 
+class _ScopedStream:
+    """A stream read through a role: the role's grant is checked again before each read."""
+
+    def __init__(self, inner: BinaryIO, check: Callable[[], None]) -> None:
+        self._inner = inner
+        self._check = check
+
+    def read(self, size: int = -1) -> bytes:
+        self._check()
+        return self._inner.read(size)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self) -> _ScopedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class ScopedStore:
     """Another store, limited to the S3 locations a role may read and write: anything else is AccessDenied.
 
@@ -365,6 +386,14 @@ class ScopedStore:
         if not allowed(f"s3://{bucket}/{key}"):
             raise AccessDenied(f"The data access role may not {action} s3://{bucket}/{key}.")
 
+    def may_read(self, uri: str) -> bool:
+        """Whether the role may read `uri` now (a run checks again before each shard)."""
+        return self._may_read(uri)
+
+    def may_write(self, uri: str) -> bool:
+        """Whether the role may write `uri` now."""
+        return self._may_write(uri)
+
     def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
         self._check(self._may_read, bucket, prefix, "list")
         return self.inner.list_objects(bucket, prefix)
@@ -375,7 +404,8 @@ class ScopedStore:
 
     def open_stream(self, bucket: str, key: str) -> BinaryIO:
         self._check(self._may_read, bucket, key, "read")
-        return self.inner.open_stream(bucket, key)
+        stream = self.inner.open_stream(bucket, key)
+        return _ScopedStream(stream, lambda: self._check(self._may_read, bucket, key, "read"))  # type: ignore[return-value]
 
     @property
     def server_side_kms(self) -> bool:

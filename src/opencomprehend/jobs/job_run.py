@@ -22,7 +22,7 @@ from typing import Any
 
 from opencomprehend.config import Settings
 from opencomprehend.io.documents import InputListing, InputNotFound, list_input
-from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectStore, StorageError
+from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectStore, StorageError, parse_s3_uri
 from opencomprehend.io.output import output_uri
 from opencomprehend.io.pii_output import Redaction, pii_output_prefix
 from opencomprehend.jobs.access import SealingStore
@@ -259,6 +259,7 @@ class JobRun:
                     self._collect(in_flight)
                 if self.stop_requested:
                     break
+                self._check_grant(shard)
                 in_flight[self._submit(shard)] = _Attempt(shard, 1)
             while in_flight:
                 self._collect(in_flight)
@@ -270,6 +271,27 @@ class JobRun:
             for future in in_flight:
                 future.cancel()
         return total
+
+    def _check_grant(self, shard: Shard | None = None) -> None:
+        """The role's grant, looked up again (jobs/access.py): it must still let the job read the shard's
+        files and write its output, else the job fails now, as it does when its KMS key is disabled."""
+        may_read = getattr(self.data, "may_read", None)
+        may_write = getattr(self.data, "may_write", None)
+        if may_read is None or may_write is None:  # no role registry (development mode)
+            return
+        job = self.job
+        if shard is not None:
+            bucket, prefix = parse_s3_uri(job["input_s3_uri"])
+            folder = prefix[: prefix.rfind("/") + 1]
+            for file in sorted({doc.file for doc in shard.documents}):
+                if not may_read(f"s3://{bucket}/{folder}{file}"):
+                    raise JobFailed(READ_DENIED)
+        if job["job_kind"] == PII_JOB:
+            target = pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
+        else:
+            target = output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
+        if not may_write(target):
+            raise JobFailed(WRITE_DENIED)
 
     def _submit(self, shard: Shard) -> Future[list[str]]:
         return self.runner.submit(self.engine, shard.documents)
@@ -322,6 +344,7 @@ class JobRun:
         )
 
     def _write_part(self, shard: Shard, lines: list[str]) -> None:
+        self._check_grant()
         try:
             write_part(self.work, shard.number, lines, self._volume(), self.shared)
         except StorageError as exc:

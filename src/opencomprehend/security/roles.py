@@ -81,7 +81,10 @@ class RoleRegistry:
         s3_endpoint_url: str | None = None,
         s3_access_key_id: str | None = None,
         s3_secret_access_key: str | None = None,
+        replace: bool = False,
     ) -> Role:
+        """Add a role; with `replace`, an existing role of that ARN is replaced in the same write (a role
+        narrowed or widened without a moment when it does not exist)."""
         check_account(account_id)
         if not ROLE_NAME.fullmatch(name):
             raise SecurityFileError(f"a role name is 1 to 64 of letters, digits and +=,.@_-, not {name!r}")
@@ -93,7 +96,9 @@ class RoleRegistry:
         arn = role_arn(account_id, name)
         existing = self.list()
         if any(r.arn == arn for r in existing):
-            raise SecurityFileError(f"the role {arn} exists already")
+            if not replace:
+                raise SecurityFileError(f"the role {arn} exists already (--replace replaces it)")
+            existing = [r for r in existing if r.arn != arn]
         made = Role(arn, account_id, tuple(read), tuple(write), s3_endpoint_url, s3_access_key_id, s3_secret_access_key)
         self._file.save([asdict(r) for r in [*existing, made]])
         return made
