@@ -200,3 +200,33 @@ def test_a_role_removed_or_narrowed_mid_job_fails_the_job_at_its_next_read_or_wr
     assert props["JobStatus"] == "FAILED", props
     assert props["Message"].startswith(reason), props["Message"]
     assert not (server.bucket_root / "docs" / f"out-{revoke}").exists(), "nothing was written after the revocation"
+
+
+@pytest.mark.parametrize("outside", ["documents", "annotations"])
+def test_a_recognizer_whose_training_data_its_role_may_not_read_ends_in_error_no_read_access(
+    shared: tuple[Server, dict], outside: str
+) -> None:
+    # Issue 17, item 13: docs/security.md promises NO_READ_ACCESS_TO_INPUT; INVALID_TRAINING_DATA came back.
+    server, keys = shared
+    inside, private = f"s3://docs/in/train-{outside}/", f"s3://private/train-{outside}/"
+    for where in (inside, private):
+        bucket, prefix = where.removeprefix("s3://").split("/", 1)
+        server.put(bucket, f"{prefix}docs/a.txt", "Angela Merkel visited Paris.\n" * 40)
+        server.put(bucket, f"{prefix}annotations.csv", "File,Line,Begin Offset,End Offset,Type\na.txt,0,0,13,PERSON\n")
+    documents = private if outside == "documents" else inside
+    client = boto(server, keys["a"])
+    arn = client.create_entity_recognizer(  # type: ignore[attr-defined]
+        RecognizerName=f"outside-{outside}", LanguageCode="en", DataAccessRoleArn=ROLE_A,
+        InputDataConfig={
+            "EntityTypes": [{"Type": "PERSON"}], "Documents": {"S3Uri": f"{documents}docs/"},
+            "Annotations": {"S3Uri": f"{private if outside == 'annotations' else inside}annotations.csv"},
+        },
+    )["EntityRecognizerArn"]  # fmt: skip
+    deadline = time.time() + 120
+    while True:
+        props = client.describe_entity_recognizer(EntityRecognizerArn=arn)["EntityRecognizerProperties"]  # type: ignore[attr-defined]
+        if props["Status"] not in ("SUBMITTED", "TRAINING") or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert props["Status"] == "IN_ERROR", props
+    assert props["Message"].startswith("NO_READ_ACCESS_TO_INPUT: "), props["Message"]

@@ -125,12 +125,14 @@ class TrainingRun:
             try:
                 train, test = self.training_data()
             except (AccessDenied, NoSuchBucket):
-                raise TrainingDataDenied() from None
+                raise TrainingDataDenied(READ_DENIED) from None
+            except StorageError as exc:  # the store down, a key it cannot hold: said as such
+                raise TrainingDataDenied(f"NO_READ_ACCESS_TO_INPUT: {exc}") from None
             self._train(train, test)
         except TrainingStopped:
             self._finish(STOPPED, None)
-        except TrainingDataDenied:
-            self._finish(IN_ERROR, READ_DENIED)
+        except TrainingDataDenied as exc:
+            self._finish(IN_ERROR, str(exc))
         except (TrainingDataProblem, TrainingDataError) as exc:
             self._finish(IN_ERROR, f"INVALID_TRAINING_DATA: {exc}")
         except LeaseLost:
