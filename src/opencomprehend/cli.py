@@ -298,7 +298,7 @@ def _keyring(data_dir: Path | None):  # type: ignore[no-untyped-def]
 @kms_app.command("create")
 def kms_create(
     account_id: Annotated[str, typer.Option("--account-id", help="The twelve-digit account that owns the key.")],
-    region: Annotated[str, typer.Option(help="The key's region.")] = "us-east-1",
+    region: Annotated[str, typer.Option(help="The key's region, an AWS region name such as eu-west-3.")] = "us-east-1",
     alias: Annotated[str | None, typer.Option(help="An alias, e.g. alias/comprehend-output.")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -320,30 +320,49 @@ def kms_list(data_dir: DataDirOption = None) -> None:
         typer.echo(f"{key.arn}  {state}  {' '.join(key.aliases)}".rstrip())
 
 
-def _set_enabled(key_id: str, enabled: bool, data_dir: Path | None) -> None:
+def _set_enabled(
+    key_id: str, enabled: bool, account_id: str | None, region: str | None, data_dir: Path | None
+) -> None:
     from opencomprehend.security.files import SecurityFileError
 
     try:
-        key = _keyring(data_dir).set_enabled(key_id.rsplit("/", 1)[-1], enabled)
+        key = _keyring(data_dir).set_enabled(key_id, enabled, account_id, region)
     except SecurityFileError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{key.arn}  {'Enabled' if enabled else 'Disabled'}")
 
 
+KeyIdArgument = Annotated[
+    str, typer.Argument(help="The key: its id, its ARN, alias/<name> or the alias's ARN (as a request names it).")
+]
+KeyAccountOption = Annotated[
+    str | None, typer.Option("--account-id", help="The key's account (needed when several accounts share an alias).")
+]
+KeyRegionOption = Annotated[
+    str | None, typer.Option("--region", help="The key's region (needed when several regions share an alias).")
+]
+
+
 @kms_app.command("disable")
 def kms_disable(
-    key_id: Annotated[str, typer.Argument(help="The key's id or ARN.")], data_dir: DataDirOption = None
+    key_id: KeyIdArgument,
+    account_id: KeyAccountOption = None,
+    region: KeyRegionOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Disable a key: requests naming it get KmsKeyValidationException, and what it sealed stays closed."""
-    _set_enabled(key_id, False, data_dir)
+    _set_enabled(key_id, False, account_id, region, data_dir)
 
 
 @kms_app.command("enable")
 def kms_enable(
-    key_id: Annotated[str, typer.Argument(help="The key's id or ARN.")], data_dir: DataDirOption = None
+    key_id: KeyIdArgument,
+    account_id: KeyAccountOption = None,
+    region: KeyRegionOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Enable a disabled key again."""
-    _set_enabled(key_id, True, data_dir)
+    _set_enabled(key_id, True, account_id, region, data_dir)
 
 
 @output_app.command("decrypt")

@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from opencomprehend.config import REGION_PATTERN
 from opencomprehend.security.credentials import check_account
 from opencomprehend.security.files import RecordsFile, SecurityFileError
 
@@ -86,10 +87,35 @@ class KeyRing:
     def by_id(self, key_id: str) -> Key | None:
         return next((k for k in self.list() if k.key_id == key_id), None)
 
+    def find(self, reference: str, account_id: str | None = None, region: str | None = None) -> Key:
+        """The key the operator names (the CLI): its id, key ARN, `alias/<name>` or alias ARN, enabled or not.
+        An alias is per account and region: one that several keys carry needs `account_id` and `region`."""
+        found = _KEY_ARN.fullmatch(reference)
+        name = reference
+        if found:
+            account_id, region = found.group("account"), found.group("region")
+            name = found.group("rest").removeprefix("key/")
+        matches = [
+            k
+            for k in self.list()
+            if (name == k.key_id or name in k.aliases)
+            and account_id in (None, k.account_id)
+            and region in (None, k.region)
+        ]
+        if not matches:
+            raise KeyringError(f"no key {reference}")
+        if len(matches) > 1:
+            raise KeyringError(
+                f"{reference} names keys in several accounts or regions; give --account-id and --region"
+            )
+        return matches[0]
+
     # -- the CLI ----------------------------------------------------------------------------------------
 
     def create(self, account_id: str, region: str, alias: str | None = None) -> Key:
         check_account(account_id)
+        if len(region) > 32 or not re.fullmatch(REGION_PATTERN, region):
+            raise KeyringError(f"not an AWS region: {region!r} (a region name looks like us-east-1 or eu-west-3)")
         existing = self.list()
         aliases: tuple[str, ...] = ()
         if alias:
@@ -103,10 +129,12 @@ class KeyRing:
         self._save([*existing, made])
         return made
 
-    def set_enabled(self, key_id: str, enabled: bool) -> Key:
+    def set_enabled(
+        self, reference: str, enabled: bool, account_id: str | None = None, region: str | None = None
+    ) -> Key:
+        """Enable or disable the key `reference` names (as `find` takes it)."""
+        key_id = self.find(reference, account_id, region).key_id
         existing = self.list()
-        if not any(k.key_id == key_id for k in existing):
-            raise KeyringError(f"no key {key_id}")
         changed = [Key(**{**asdict(k), "enabled": enabled}) if k.key_id == key_id else k for k in existing]
         self._save(changed)
         return next(k for k in changed if k.key_id == key_id)
