@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -326,3 +328,41 @@ def test_describe_echoes_optional_members_only_when_given(server: Server) -> Non
     assert props["VolumeKmsKeyId"] == key_id
     assert props["VpcConfig"] == vpc
     assert json.dumps(props, default=str).count("Tags") == 0
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_session() -> list[str]:
+    """The README's complete session with the AWS CLI: its sh block, backslash continuations joined."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("## A complete session with the AWS CLI", 1)[1].split("```sh\n", 1)[1].split("\n```", 1)[0]
+    return block.replace("\\\n", " ").splitlines()
+
+
+def test_the_readme_sample_output_is_what_the_service_returns(server: Server) -> None:
+    # Issue 17, item 13: the README showed scores the service does not return (Apple 0.99423807 shown,
+    # 0.453125 returned). Its documents go through a real job as the README's own commands run it, and the
+    # lines it shows after `tar -xzOf` must be the lines `tar` prints.
+    lines = _readme_session()
+    printf = next(line for line in lines if line.startswith("printf "))
+    sample, target = shlex.split(printf.split(">", 1)[0])[1], printf.split(">", 1)[1].strip()
+    assert target.startswith("data/s3/")
+    path = server.bucket_root / target.removeprefix("data/s3/")
+    path.parent.mkdir(parents=True, exist_ok=True)  # the README's `mkdir -p`
+    path.write_text(sample.encode().decode("unicode_escape"), encoding="utf-8")
+
+    start = shlex.split(next(line for line in lines if line.startswith("aws comprehend start-entities-detection-job")))
+    args = [arg for arg in start[2:] if arg != "$E"]
+    job_id = server.aws_json(*args)["JobId"]
+    props = server.wait(job_id)
+    assert props["JobStatus"] == "COMPLETED", props
+
+    tar_at = next(i for i, line in enumerate(lines) if line.startswith("tar -xzOf "))
+    shown = [line.removeprefix("# ") for line in lines[tar_at + 1 :] if line.startswith("# ")]
+    archive = server.bucket_root / props["OutputDataConfig"]["S3Uri"].removeprefix("s3://")
+    member = shlex.split(lines[tar_at])[-1]
+    printed = subprocess.run(
+        ["tar", "-xzOf", str(archive), member], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert shown == printed, "\n".join(["README.md should show:", *(f"# {line}" for line in printed)])
