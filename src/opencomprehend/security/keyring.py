@@ -142,17 +142,7 @@ class KeyRing:
     # -- envelope encryption --------------------------------------------------------------------------
 
     def seal(self, key: Key, plaintext: bytes) -> bytes:
-        data_key = AESGCM.generate_key(bit_length=256)
-        key_nonce, nonce = os.urandom(12), os.urandom(12)
-        sealed_key = key._aead().encrypt(key_nonce, data_key, key.key_id.encode())
-        return (
-            MAGIC
-            + key.key_id.encode()
-            + key_nonce
-            + sealed_key
-            + nonce
-            + AESGCM(data_key).encrypt(nonce, plaintext, None)
-        )
+        return seal(key, plaintext)
 
     def open(self, sealed: bytes, account_id: str | None = None) -> bytes:
         """The plaintext of a sealed object; with `account_id`, only when the key is that account's."""
@@ -171,3 +161,13 @@ class KeyRing:
             return AESGCM(data_key).decrypt(nonce, ciphertext, None)
         except InvalidTag:
             raise KeyringError("the object does not open: it was changed, or sealed under another key") from None
+
+
+def seal(key: Key, plaintext: bytes) -> bytes:
+    """`plaintext` sealed under `key` (envelope encryption, the layout above): needs the key alone, so that a
+    process that holds no keyring (a training process, a Dask worker) can seal what it spills."""
+    data_key = AESGCM.generate_key(bit_length=256)
+    key_nonce, nonce = os.urandom(12), os.urandom(12)
+    sealed_key = key._aead().encrypt(key_nonce, data_key, key.key_id.encode())
+    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, None)
+    return MAGIC + key.key_id.encode() + key_nonce + sealed_key + nonce + ciphertext
