@@ -279,6 +279,14 @@ def roles_add(
     ] = None,
     s3_access_key_id: Annotated[str | None, typer.Option(help="The role's own object-store access key.")] = None,
     s3_secret_access_key: Annotated[str | None, typer.Option(help="...and its secret (stored encrypted).")] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace the role if it exists (narrow or widen it in one step); running jobs and trainings "
+            "see the new grant at their next read or write.",
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Add a data access role to an account."""
@@ -286,7 +294,7 @@ def roles_add(
 
     try:
         role = _role_registry(data_dir).add(
-            account_id, name, read, write, s3_endpoint_url, s3_access_key_id, s3_secret_access_key
+            account_id, name, read, write, s3_endpoint_url, s3_access_key_id, s3_secret_access_key, replace
         )
     except SecurityFileError as exc:
         raise _fail(str(exc)) from None
@@ -306,7 +314,8 @@ def roles_remove(
     arn: Annotated[str, typer.Argument(help="The role's ARN.")],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Remove a role: jobs and trainings that name it are refused from then on."""
+    """Remove a role: jobs and trainings that name it are refused from then on, and running ones fail at
+    their next read or write."""
     from opencomprehend.security.files import SecurityFileError
 
     try:
@@ -341,7 +350,7 @@ def _keyring(data_dir: Path | None):  # type: ignore[no-untyped-def]
 @kms_app.command("create")
 def kms_create(
     account_id: Annotated[str, typer.Option("--account-id", help="The twelve-digit account that owns the key.")],
-    region: Annotated[str, typer.Option(help="The key's region.")] = "us-east-1",
+    region: Annotated[str, typer.Option(help="The key's region, an AWS region name such as eu-west-3.")] = "us-east-1",
     alias: Annotated[str | None, typer.Option(help="An alias, e.g. alias/comprehend-output.")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -363,30 +372,49 @@ def kms_list(data_dir: DataDirOption = None) -> None:
         typer.echo(f"{key.arn}  {state}  {' '.join(key.aliases)}".rstrip())
 
 
-def _set_enabled(key_id: str, enabled: bool, data_dir: Path | None) -> None:
+def _set_enabled(
+    key_id: str, enabled: bool, account_id: str | None, region: str | None, data_dir: Path | None
+) -> None:
     from opencomprehend.security.files import SecurityFileError
 
     try:
-        key = _keyring(data_dir).set_enabled(key_id.rsplit("/", 1)[-1], enabled)
+        key = _keyring(data_dir).set_enabled(key_id, enabled, account_id, region)
     except SecurityFileError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{key.arn}  {'Enabled' if enabled else 'Disabled'}")
 
 
+KeyIdArgument = Annotated[
+    str, typer.Argument(help="The key: its id, its ARN, alias/<name> or the alias's ARN (as a request names it).")
+]
+KeyAccountOption = Annotated[
+    str | None, typer.Option("--account-id", help="The key's account (needed when several accounts share an alias).")
+]
+KeyRegionOption = Annotated[
+    str | None, typer.Option("--region", help="The key's region (needed when several regions share an alias).")
+]
+
+
 @kms_app.command("disable")
 def kms_disable(
-    key_id: Annotated[str, typer.Argument(help="The key's id or ARN.")], data_dir: DataDirOption = None
+    key_id: KeyIdArgument,
+    account_id: KeyAccountOption = None,
+    region: KeyRegionOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Disable a key: requests naming it get KmsKeyValidationException, and what it sealed stays closed."""
-    _set_enabled(key_id, False, data_dir)
+    _set_enabled(key_id, False, account_id, region, data_dir)
 
 
 @kms_app.command("enable")
 def kms_enable(
-    key_id: Annotated[str, typer.Argument(help="The key's id or ARN.")], data_dir: DataDirOption = None
+    key_id: KeyIdArgument,
+    account_id: KeyAccountOption = None,
+    region: KeyRegionOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Enable a disabled key again."""
-    _set_enabled(key_id, True, data_dir)
+    _set_enabled(key_id, True, account_id, region, data_dir)
 
 
 @output_app.command("decrypt")

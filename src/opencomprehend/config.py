@@ -8,6 +8,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# What AWS region names look like (us-east-1, eu-west-3, us-gov-west-1, us-isob-east-1, cn-north-1): the
+# service's region setting, a request's SigV4 scope and a KMS key's region are all checked against it.
+REGION_PATTERN = r"[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPENCOMPREHEND_", extra="ignore")
@@ -26,7 +30,7 @@ class Settings(BaseSettings):
     # Encrypts secrets at rest (a Fernet key); default: <data_dir>/master.key, made on first use.
     master_key: str | None = None
     account_id: str = Field("111122223333", pattern=r"^\d{12}$")
-    region: str = "us-east-1"
+    region: str = Field("us-east-1", pattern=f"^{REGION_PATTERN}$")
     partition: str = "aws"
 
     # Job store: a SQLite file in the data dir unless a URL (e.g. postgresql+psycopg://…) is given.

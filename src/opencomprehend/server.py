@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from opencomprehend.api.app import build_app
 from opencomprehend.config import Settings
-from opencomprehend.io.objects import LocalFolderStore, ObjectStore, S3Store
+from opencomprehend.io.objects import LocalFolderStore, ObjectStore, S3Store, parse_s3_uri
 from opencomprehend.jobs.access import DataAccess
 from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.recognizers import RecognizerStore
@@ -53,7 +53,13 @@ def open_object_store(settings: Settings) -> ObjectStore:
             settings.s3_max_attempts,
         )
     settings.store_root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return LocalFolderStore(settings.store_root)
+    store = LocalFolderStore(settings.store_root)
+    # The server's own buckets (trained models; a job's parts with an s3:// work URI) are made here, once: a
+    # write never makes a bucket, so a job's output into a bucket nobody made fails as it does on S3.
+    for uri in (settings.models_uri, settings.resolved_work_uri()):
+        if uri:
+            store.create_bucket(parse_s3_uri(uri)[0])
+    return store
 
 
 def _secret(settings: Settings) -> bytes:

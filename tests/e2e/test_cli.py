@@ -32,6 +32,9 @@ def test_bad_flags_and_settings_are_one_clear_error(tmp_path: Path) -> None:
     assert "'--port'" in refused("--port", "70000", "--data-dir", str(tmp_path))
     message = refused("--data-dir", str(tmp_path), env={"OPENCOMPREHEND_WORKERS": "0"})
     assert message.strip() == "Error: invalid setting (workers: Input should be greater than or equal to 1)"
+    # The region a request without a SigV4 scope acts in: an AWS region name, as `kms create --region` is.
+    message = refused("--data-dir", str(tmp_path), env={"OPENCOMPREHEND_REGION": "mars-1"})
+    assert message.startswith("Error: invalid setting (region: String should match pattern"), message
 
 
 def test_serve_help_shows_every_default() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -116,6 +118,7 @@ def test_single_object_input_and_a_bucket_root_output(server: Server) -> None:
     run = _unique("single")
     server.put("docs", f"{run}/one.txt", "Sony was founded in Tokyo.")
     server.put("docs", f"{run}/one.txt.bak", "Not part of the input? It is: the URI is a prefix.")
+    (server.bucket_root / f"{run}-out").mkdir()  # a bucket is made by its owner, as the README's mkdir does
     job_id = server.start_job(f"s3://docs/{run}/one.txt", f"s3://{run}-out")
     props = server.wait(job_id)
     assert props["OutputDataConfig"]["S3Uri"] == f"s3://{run}-out/111122223333-NER-{job_id}/output/output.tar.gz"
@@ -249,6 +252,42 @@ def test_failed_jobs_explain_themselves_and_write_nothing(
     assert not (server.bucket_root / "docs" / run / "out").exists()
 
 
+def test_a_missing_output_bucket_fails_the_job_and_is_not_made(server: Server) -> None:
+    # Issue 17, item 6: the local folder made the bucket and the job COMPLETED; on S3 it FAILS.
+    run = _unique("nooutbucket")
+    server.put("docs", f"{run}/in/a.txt", "Rome is in Italy.\n")
+    job_id = server.aws_json(
+        "start-entities-detection-job",
+        "--input-data-config", f"S3Uri=s3://docs/{run}/in/",
+        "--output-data-config", f"S3Uri=s3://{run}-no-such-out-bucket/x/",
+        "--data-access-role-arn", ROLE,
+        "--language-code", "en",
+    )["JobId"]  # fmt: skip
+    props = server.wait(job_id)
+    assert props["JobStatus"] == "FAILED", props
+    assert props["Message"].startswith("NO_WRITE_ACCESS_TO_OUTPUT: "), props["Message"]
+    assert f"{run}-no-such-out-bucket" in props["Message"] and "does not exist" in props["Message"]
+    assert not (server.bucket_root / f"{run}-no-such-out-bucket").exists()
+
+
+@pytest.mark.parametrize("side", ["input", "output"])
+def test_a_key_segment_too_long_for_a_local_folder_fails_the_job_with_the_key_level_reason(
+    server: Server, side: str
+) -> None:
+    # Issue 17, item 7: a segment over 255 bytes ended FAILED INTERNAL_SERVER_ERROR ("File name too long").
+    run = _unique("longkey")
+    long = "s" * 300
+    server.put("docs", f"{run}/in/a.txt", "Rome is in Italy.\n")
+    source = f"s3://docs/{run}/{long}/" if side == "input" else f"s3://docs/{run}/in/"
+    target = f"s3://docs/{run}/{long}/out/" if side == "output" else f"s3://docs/{run}/out/"
+    props = server.wait(server.start_job(source, target))
+    assert props["JobStatus"] == "FAILED", props
+    reason = "NO_READ_ACCESS_TO_INPUT: " if side == "input" else "NO_WRITE_ACCESS_TO_OUTPUT: "
+    assert props["Message"].startswith(reason), props["Message"]
+    assert "at most 255 bytes per segment" in props["Message"], props["Message"]
+    assert "INTERNAL" not in props["Message"]
+
+
 def test_validation_errors_reach_the_cli_in_aws_form(server: Server) -> None:
     bad = server.aws(
         "start-entities-detection-job",
@@ -289,3 +328,41 @@ def test_describe_echoes_optional_members_only_when_given(server: Server) -> Non
     assert props["VolumeKmsKeyId"] == key_id
     assert props["VpcConfig"] == vpc
     assert json.dumps(props, default=str).count("Tags") == 0
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_session() -> list[str]:
+    """The README's complete session with the AWS CLI: its sh block, backslash continuations joined."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("## A complete session with the AWS CLI", 1)[1].split("```sh\n", 1)[1].split("\n```", 1)[0]
+    return block.replace("\\\n", " ").splitlines()
+
+
+def test_the_readme_sample_output_is_what_the_service_returns(server: Server) -> None:
+    # Issue 17, item 13: the README showed scores the service does not return (Apple 0.99423807 shown,
+    # 0.453125 returned). Its documents go through a real job as the README's own commands run it, and the
+    # lines it shows after `tar -xzOf` must be the lines `tar` prints.
+    lines = _readme_session()
+    printf = next(line for line in lines if line.startswith("printf "))
+    sample, target = shlex.split(printf.split(">", 1)[0])[1], printf.split(">", 1)[1].strip()
+    assert target.startswith("data/s3/")
+    path = server.bucket_root / target.removeprefix("data/s3/")
+    path.parent.mkdir(parents=True, exist_ok=True)  # the README's `mkdir -p`
+    path.write_text(sample.encode().decode("unicode_escape"), encoding="utf-8")
+
+    start = shlex.split(next(line for line in lines if line.startswith("aws comprehend start-entities-detection-job")))
+    args = [arg for arg in start[2:] if arg != "$E"]
+    job_id = server.aws_json(*args)["JobId"]
+    props = server.wait(job_id)
+    assert props["JobStatus"] == "COMPLETED", props
+
+    tar_at = next(i for i, line in enumerate(lines) if line.startswith("tar -xzOf "))
+    shown = [line.removeprefix("# ") for line in lines[tar_at + 1 :] if line.startswith("# ")]
+    archive = server.bucket_root / props["OutputDataConfig"]["S3Uri"].removeprefix("s3://")
+    member = shlex.split(lines[tar_at])[-1]
+    printed = subprocess.run(
+        ["tar", "-xzOf", str(archive), member], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert shown == printed, "\n".join(["README.md should show:", *(f"# {line}" for line in printed)])

@@ -74,3 +74,38 @@ def test_encrypted_output_and_a_sealed_model(tmp_path: Path, aws_available: None
         server.put("docs", "custom/in/a.txt", training_sets.documents_file(training_sets.sentences(5, offset=900)))
         custom = server.start_job("s3://docs/custom/in/", "s3://docs/custom/out/", EntityRecognizerArn=arn)
         assert server.wait(custom)["JobStatus"] == "COMPLETED"
+
+
+def oc_refused(data_dir: Path, *args: str) -> str:
+    done = subprocess.run([OC, *args, "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    return done.stderr.strip()
+
+
+def test_the_kms_cli_takes_a_key_as_a_request_names_it_and_only_real_region_names(tmp_path: Path) -> None:
+    # Issue 17, item 13: `kms disable alias/comprehend-output` answered "no key comprehend-output", and
+    # `kms create --region mars-1` was accepted.
+    data = tmp_path / "data"
+    arn = oc(data, "kms", "create", "--account-id", ACCOUNT, "--alias", "alias/comprehend-output")
+    key_id = arn.rsplit("/", 1)[1]
+    alias_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/comprehend-output"
+    for reference in ("alias/comprehend-output", alias_arn, arn, key_id):
+        assert oc(data, "kms", "disable", reference) == f"{arn}  Disabled"
+        assert f"{arn}  Disabled" in oc(data, "kms", "list")
+        assert oc(data, "kms", "enable", reference) == f"{arn}  Enabled"
+    assert oc_refused(data, "kms", "disable", "alias/no-such-alias") == "Error: no key alias/no-such-alias"
+
+    # The same alias in another account: the alias alone is ambiguous, the account settles it.
+    other = oc(data, "kms", "create", "--account-id", "123456789012", "--alias", "alias/comprehend-output")
+    assert "--account-id" in oc_refused(data, "kms", "disable", "alias/comprehend-output")
+    assert oc(data, "kms", "disable", "alias/comprehend-output", "--account-id", "123456789012") == f"{other}  Disabled"
+    assert f"{arn}  Enabled" in oc(data, "kms", "list")
+
+    for region in ("mars-1", "us-east", "US-EAST-1", "us-east-1 "):
+        message = oc_refused(data, "kms", "create", "--account-id", ACCOUNT, "--region", region)
+        assert message == f"Error: not an AWS region: {region!r} (a region name looks like us-east-1 or eu-west-3)"
+    made = oc(data, "kms", "create", "--account-id", ACCOUNT, "--region", "eu-west-3")
+    assert made.startswith(f"arn:aws:kms:eu-west-3:{ACCOUNT}:key/")
+    assert "mars-1" not in oc(data, "kms", "list")
+

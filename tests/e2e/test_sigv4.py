@@ -195,3 +195,86 @@ def test_a_job_reads_and_writes_only_where_its_role_may(shared: tuple[Server, di
         else:
             assert props["JobStatus"] == "FAILED" and props["Message"].startswith(reason), props
     assert not (server.bucket_root / "private" / "out").exists(), "nothing was written outside the role's prefixes"
+
+
+def _roles(data_dir: Path, *args: str) -> None:
+    done = subprocess.run([OC, "roles", *args, "--data-dir", str(data_dir)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("revoke", "reason"),
+    [
+        # Gone altogether: whichever comes first, the next shard's read or the next write, fails the job.
+        ("remove", ("NO_READ_ACCESS_TO_INPUT: ", "NO_WRITE_ACCESS_TO_OUTPUT: ")),
+        ("narrow-read", ("NO_READ_ACCESS_TO_INPUT: ",)),
+        ("narrow-write", ("NO_WRITE_ACCESS_TO_OUTPUT: ",)),
+    ],
+)
+def test_a_role_removed_or_narrowed_mid_job_fails_the_job_at_its_next_read_or_write(
+    shared: tuple[Server, dict], revoke: str, reason: tuple[str, ...]
+) -> None:
+    # Issue 17, item 8: the job went on and wrote its output; a KMS key disabled mid-job does fail it.
+    server, keys = shared
+    name = f"Revocable{revoke.title().replace('-', '')}"
+    role = f"arn:aws:iam::123456789012:role/{name}"
+    source, target = f"s3://docs/in-{revoke}/", f"s3://docs/out-{revoke}/"
+    _roles(server.data_dir, "add", "--account-id", "123456789012", "--name", name, "--read", source, "--write", target)
+    lines = "".join(f"Angela Merkel visited Paris on day {i}.\n" for i in range(20_000))
+    server.put("docs", f"in-{revoke}/big.txt", lines)
+    client = boto(server, keys["a"])
+    job_id = _start(server, keys["a"], role, source, target)
+
+    def status() -> str:
+        return client.describe_entities_detection_job(JobId=job_id)["EntitiesDetectionJobProperties"]["JobStatus"]  # type: ignore[attr-defined]
+
+    deadline = time.time() + 120
+    while status() == "SUBMITTED" and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(2)
+    assert status() == "IN_PROGRESS", "the job is still running when its role is revoked"
+    if revoke == "remove":
+        _roles(server.data_dir, "remove", role)
+    else:  # the same role, in one write, no longer allowed to read the input, or to write the output
+        read, write = (("s3://docs/elsewhere/", target) if revoke == "narrow-read" else (source, "s3://docs/elsewhere/"))
+        _roles(server.data_dir, "add", "--account-id", "123456789012", "--name", name, "--read", read,
+               "--write", write, "--replace")  # fmt: skip
+    deadline = time.time() + 300
+    while True:
+        props = client.describe_entities_detection_job(JobId=job_id)["EntitiesDetectionJobProperties"]  # type: ignore[attr-defined]
+        if props["JobStatus"] in ("COMPLETED", "FAILED", "STOPPED") or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert props["JobStatus"] == "FAILED", props
+    assert props["Message"].startswith(reason), props["Message"]
+    assert not (server.bucket_root / "docs" / f"out-{revoke}").exists(), "nothing was written after the revocation"
+
+
+@pytest.mark.parametrize("outside", ["documents", "annotations"])
+def test_a_recognizer_whose_training_data_its_role_may_not_read_ends_in_error_no_read_access(
+    shared: tuple[Server, dict], outside: str
+) -> None:
+    # Issue 17, item 13: docs/security.md promises NO_READ_ACCESS_TO_INPUT; INVALID_TRAINING_DATA came back.
+    server, keys = shared
+    inside, private = f"s3://docs/in/train-{outside}/", f"s3://private/train-{outside}/"
+    for where in (inside, private):
+        bucket, prefix = where.removeprefix("s3://").split("/", 1)
+        server.put(bucket, f"{prefix}docs/a.txt", "Angela Merkel visited Paris.\n" * 40)
+        server.put(bucket, f"{prefix}annotations.csv", "File,Line,Begin Offset,End Offset,Type\na.txt,0,0,13,PERSON\n")
+    documents = private if outside == "documents" else inside
+    client = boto(server, keys["a"])
+    arn = client.create_entity_recognizer(  # type: ignore[attr-defined]
+        RecognizerName=f"outside-{outside}", LanguageCode="en", DataAccessRoleArn=ROLE_A,
+        InputDataConfig={
+            "EntityTypes": [{"Type": "PERSON"}], "Documents": {"S3Uri": f"{documents}docs/"},
+            "Annotations": {"S3Uri": f"{private if outside == 'annotations' else inside}annotations.csv"},
+        },
+    )["EntityRecognizerArn"]  # fmt: skip
+    deadline = time.time() + 120
+    while True:
+        props = client.describe_entity_recognizer(EntityRecognizerArn=arn)["EntityRecognizerProperties"]  # type: ignore[attr-defined]
+        if props["Status"] not in ("SUBMITTED", "TRAINING") or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert props["Status"] == "IN_ERROR", props
+    assert props["Message"].startswith("NO_READ_ACCESS_TO_INPUT: "), props["Message"]

@@ -216,6 +216,7 @@ def test_encoded_dots_are_literal_key_characters_that_stay_inside_the_bucket(tmp
     from opencomprehend.io.objects import LocalFolderStore
 
     store = LocalFolderStore(tmp_path / "s3")
+    store.create_bucket("docs")
     store.put_bytes("docs", "in/%2e%2e/%2e%2e/x.txt", b"inside")
     assert (tmp_path / "s3" / "docs" / "in" / "%2e%2e" / "%2e%2e" / "x.txt").read_bytes() == b"inside"
     assert [o.key for o in store.list_objects("docs", "in/")] == ["in/%2e%2e/%2e%2e/x.txt"]

@@ -243,6 +243,7 @@ def test_file_name_rejects_a_key_outside_the_prefix() -> None:
 
 def test_list_input_returns_objects_in_key_order(tmp_path: Path) -> None:
     store = LocalFolderStore(tmp_path)
+    store.create_bucket("bkt")
     for key in ["in/b.txt", "in/a/z.txt", "in/a-1.txt", "other/x.txt"]:
         store.put_bytes("bkt", key, b"x")
     assert [o.key for o in list_input(store, "s3://bkt/in/")] == ["in/a-1.txt", "in/a/z.txt", "in/b.txt"]
@@ -250,6 +251,7 @@ def test_list_input_returns_objects_in_key_order(tmp_path: Path) -> None:
 
 def test_list_input_with_nothing_under_the_prefix_names_the_uri(tmp_path: Path) -> None:
     store = LocalFolderStore(tmp_path)
+    store.create_bucket("bkt")
     store.put_bytes("bkt", "other/x.txt", b"x")
     with pytest.raises(InputNotFound, match="s3://bkt/in/"):
         list_input(store, "s3://bkt/in/")

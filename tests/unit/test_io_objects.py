@@ -22,7 +22,9 @@ from opencomprehend.io.objects import (
 
 @pytest.fixture
 def store(tmp_path: Path) -> LocalFolderStore:
-    return LocalFolderStore(tmp_path)
+    made = LocalFolderStore(tmp_path)
+    made.create_bucket("bkt")
+    return made
 
 
 def keys(store: LocalFolderStore, prefix: str, bucket: str = "bkt") -> list[str]:
@@ -190,10 +192,48 @@ def test_a_key_cannot_be_both_object_and_folder(store: LocalFolderStore) -> None
 # -- writing ---------------------------------------------------------------------------------------------
 
 
-def test_put_creates_the_bucket_and_parent_folders(store: LocalFolderStore, tmp_path: Path) -> None:
-    store.put_bytes("new-bucket", "deep/er/key.txt", b"data")
-    assert (tmp_path / "new-bucket" / "deep" / "er" / "key.txt").read_bytes() == b"data"
-    assert store.get_bytes("new-bucket", "deep/er/key.txt") == b"data"
+def test_put_creates_parent_folders_in_an_existing_bucket(store: LocalFolderStore, tmp_path: Path) -> None:
+    store.put_bytes("bkt", "deep/er/key.txt", b"data")
+    assert (tmp_path / "bkt" / "deep" / "er" / "key.txt").read_bytes() == b"data"
+    assert store.get_bytes("bkt", "deep/er/key.txt") == b"data"
+
+
+def test_put_into_a_missing_bucket_is_no_such_bucket_and_makes_no_folder(
+    store: LocalFolderStore, tmp_path: Path
+) -> None:
+    # As on S3: writing never makes a bucket (issue 17, item 6); the server makes its own at start.
+    for put in (
+        lambda: store.put_bytes("no-such-out-bucket", "x/output.tar.gz", b"data"),
+        lambda: store.put_file("no-such-out-bucket", "x/output.tar.gz", tmp_path / "bkt" / "k"),
+    ):
+        store.put_bytes("bkt", "k", b"x")
+        with pytest.raises(NoSuchBucket, match="no-such-out-bucket"):
+            put()
+    assert not (tmp_path / "no-such-out-bucket").exists()
+    store.create_bucket("no-such-out-bucket")
+    store.put_bytes("no-such-out-bucket", "x/output.tar.gz", b"data")
+    assert store.get_bytes("no-such-out-bucket", "x/output.tar.gz") == b"data"
+
+
+@pytest.mark.parametrize("where", ["long-segment", "in/long-segment/a.txt", "in/long-segment"])
+def test_a_key_segment_longer_than_a_file_name_is_a_storage_error_naming_the_limit(
+    store: LocalFolderStore, where: str
+) -> None:
+    key = where.replace("long-segment", "s" * 256)
+    for attempt in (
+        lambda: store.put_bytes("bkt", key, b"x"),
+        lambda: store.get_bytes("bkt", key),
+        lambda: list(store.list_objects("bkt", key + "/")),
+    ):
+        with pytest.raises(StorageError, match="at most 255 bytes per segment"):
+            attempt()
+
+
+def test_a_key_segment_of_255_bytes_is_stored(store: LocalFolderStore) -> None:
+    key = "in/" + "é" * 127 + "x"  # 255 bytes in UTF-8; its temporary name must fit too
+    store.put_bytes("bkt", key, b"x")
+    assert store.get_bytes("bkt", key) == b"x"
+    assert keys(store, "in/") == [key]
 
 
 def test_put_replaces_an_existing_object(store: LocalFolderStore) -> None:

@@ -167,6 +167,7 @@ def test_write_archive_refuses_a_part_without_a_final_newline(tmp_path: Path) ->
 
 def test_publish_archive_puts_it_at_the_output_uri(tmp_path: Path) -> None:
     store = LocalFolderStore(tmp_path / "s3")
+    store.create_bucket("results")
     archive = tmp_path / "output.tar.gz"
     archive.write_bytes(b"archive bytes")
     uri = output_uri("s3://results/run1/", "111122223333", JOB)

@@ -28,6 +28,7 @@ def world(tmp_path: Path) -> dict[str, Any]:
     settings = Settings(data_dir=tmp_path, shard_documents=2)
     store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
     objects = LocalFolderStore(tmp_path / "s3")
+    objects.create_bucket("docs")
     return {
         "settings": settings,
         "store": store,

@@ -28,13 +28,13 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from opencomprehend.config import REGION_PATTERN
 from opencomprehend.security.credentials import ACCOUNT_ID, Credential, CredentialStore
 from opencomprehend.service.errors import ServiceError
 
 SERVICE = "comprehend"
 MAX_SKEW = dt.timedelta(minutes=15)
-# us-east-1, eu-west-3, us-gov-west-1, us-isob-east-1, cn-north-1: what AWS's region names look like.
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}")
+_REGION = re.compile(REGION_PATTERN)  # what AWS's region names look like (config.py)
 MAX_REGION_CHARS = 32
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*SignedHeaders=(?P<signed>[^,\s]+)"

@@ -95,10 +95,23 @@ class ObjectStore(Protocol):
 # A write in progress lives under this name next to its final path. The leading dot and the uuid make a
 # clash with a real key practically impossible, and listing recognises the exact shape to hide it.
 _TEMP_NAME = re.compile(r"^\..+\.tmp-[0-9a-f]{32}$")
+# What a file or folder name may hold on the file systems a server runs on (ext4, XFS, APFS: 255 bytes).
+# S3 keys have no such limit; a key with a longer segment cannot be stored in a local folder. A key being
+# written needs room for its temporary name too (_temp_name: a dot, ".tmp-" and 32 hex digits).
+MAX_SEGMENT_BYTES = 255
 
 
 def _temp_name(final_name: str) -> str:
+    # Cut so that the temporary name of a name of MAX_SEGMENT_BYTES fits in as many bytes too.
+    room = MAX_SEGMENT_BYTES - len(".") - len(".tmp-") - 32
+    while len(os.fsencode(final_name)) > room:
+        final_name = final_name[:-1]
     return f".{final_name}.tmp-{uuid.uuid4().hex}"
+
+
+def _shortened(text: str, limit: int = 120) -> str:
+    """A long key or URI cut in its middle for a message, so the message stays readable."""
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
 
 
 class LocalFolderStore:
@@ -109,12 +122,24 @@ class LocalFolderStore:
 
     Symbolic links below the root are never followed: S3 has none, and a link is the one way a key
     could reach outside the root. Listings leave them out; reading or writing through one is refused.
+
+    A bucket is a folder directly under the root, made by the operator (`mkdir`) or by `create_bucket`: as on
+    S3, writing into a bucket that does not exist is NoSuchBucket, never a new bucket.
     """
 
     server_side_kms = False
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+
+    def create_bucket(self, bucket: str) -> None:
+        """Make the bucket's folder (the server's own buckets: its models bucket, its work bucket)."""
+        bucket_dir = self._bucket_dir(bucket)
+        self._refuse_links(bucket_dir, f"s3://{bucket}/")
+        try:
+            bucket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as e:
+            raise StorageError(f"Cannot create the bucket {bucket!r}: {e.strerror or e}.") from e
 
     def __repr__(self) -> str:
         return f"LocalFolderStore({str(self.root)!r})"
@@ -142,6 +167,12 @@ class LocalFolderStore:
                     f"The key {key!r} in bucket {bucket!r} cannot be stored in a local folder: "
                     "empty, '.' and '..' path segments are not allowed."
                 )
+            if len(os.fsencode(part)) > MAX_SEGMENT_BYTES:
+                raise StorageError(
+                    f"The key {_shortened(key)!r} in bucket {bucket!r} cannot be stored in a local folder: a "
+                    f"segment between its '/' is {len(os.fsencode(part))} bytes long; a local folder holds at "
+                    f"most {MAX_SEGMENT_BYTES} bytes per segment."
+                )
         return parts
 
     def _object_path(self, bucket_dir: Path, bucket: str, key: str) -> Path:
@@ -154,7 +185,11 @@ class LocalFolderStore:
         current = self.root
         for part in path.relative_to(self.root).parts:
             current = current / part
-            if current.is_symlink():
+            try:
+                link = current.is_symlink()
+            except OSError as e:  # a name the file system refuses (too long, not a folder)
+                raise StorageError(f"Cannot use {_shortened(uri)}: {e.strerror or e}.") from e
+            if link:
                 raise AccessDenied(f"Cannot use {uri}: part of it is a symbolic link, which is never followed.")
 
     def _uri_of(self, directory: Path) -> str:
@@ -251,9 +286,8 @@ class LocalFolderStore:
             raise AccessDenied(f"Cannot delete s3://{bucket}/{key}: permission denied.") from e
 
     def _put(self, bucket: str, key: str, write: Callable[[BinaryIO], object]) -> None:
-        # Writing to a bucket that has no folder yet creates it: the embedded store has no separate
-        # "create bucket" step, and an operator pointing output at a fresh bucket expects it to work.
-        target = self._object_path(self._bucket_dir(bucket), bucket, key)
+        # As on S3, a bucket that does not exist is not made by writing into it (create_bucket makes one).
+        target = self._object_path(self._existing_bucket_dir(bucket), bucket, key)
         uri = f"s3://{bucket}/{key}"
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -313,6 +347,27 @@ class _LocalStream:
         self.close()
 
 
+class _ScopedStream:
+    """A stream read through a role: the role's grant is checked again before each read."""
+
+    def __init__(self, inner: BinaryIO, check: Callable[[], None]) -> None:
+        self._inner = inner
+        self._check = check
+
+    def read(self, size: int = -1) -> bytes:
+        self._check()
+        return self._inner.read(size)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self) -> _ScopedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class ScopedStore:
     """Another store, limited to the S3 locations a role may read and write: anything else is AccessDenied.
 
@@ -331,6 +386,14 @@ class ScopedStore:
         if not allowed(f"s3://{bucket}/{key}"):
             raise AccessDenied(f"The data access role may not {action} s3://{bucket}/{key}.")
 
+    def may_read(self, uri: str) -> bool:
+        """Whether the role may read `uri` now (a run checks again before each shard)."""
+        return self._may_read(uri)
+
+    def may_write(self, uri: str) -> bool:
+        """Whether the role may write `uri` now."""
+        return self._may_write(uri)
+
     def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
         self._check(self._may_read, bucket, prefix, "list")
         return self.inner.list_objects(bucket, prefix)
@@ -341,7 +404,8 @@ class ScopedStore:
 
     def open_stream(self, bucket: str, key: str) -> BinaryIO:
         self._check(self._may_read, bucket, key, "read")
-        return self.inner.open_stream(bucket, key)
+        stream = self.inner.open_stream(bucket, key)
+        return _ScopedStream(stream, lambda: self._check(self._may_read, bucket, key, "read"))  # type: ignore[return-value]
 
     @property
     def server_side_kms(self) -> bool:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import regex
 
 from opencomprehend.io.documents import Document, InputNotFound, file_name, list_input, read_documents
-from opencomprehend.io.objects import ObjectStore, StorageError, parse_s3_uri
+from opencomprehend.io.objects import ObjectStore, parse_s3_uri
 
 Span = tuple[int, int, str]
 
@@ -50,8 +50,8 @@ def _objects(store: ObjectStore, uri: str) -> list[tuple[str, bytes]]:
         return [(file_name(uri, info.key), store.get_bytes(bucket, info.key)) for info in infos]
     except InputNotFound:
         raise TrainingDataProblem(f"No objects were found at {uri}.") from None
-    except StorageError as exc:
-        raise TrainingDataProblem(f"Cannot read {uri}: {exc}") from None
+    # A StorageError is not a problem of the data but of reaching it (a role that may not read it, a missing
+    # bucket, a store down): it goes to the caller, which ends the training NO_READ_ACCESS_TO_INPUT.
 
 
 def read_corpus(store: ObjectStore, uri: str, input_format: str, max_document_bytes: int) -> list[AnnotatedDocument]:

@@ -28,11 +28,24 @@ class DataAccess:
         self.keys = keys  # the KMS keyring that output and model encryption use
 
     def store_for(self, role_arn: str, account_id: str) -> ObjectStore:
+        """The store as the role sees it. Its grant is looked up again at every read and write (the roles
+        file is re-read when it changes), so a role removed or narrowed while a run goes on bites at the
+        run's next read or write, as a KMS key disabled mid-job does."""
         if self.roles is None:
             return self.objects
-        role = self.roles.get(role_arn, account_id)
+        roles = self.roles
+        role = roles.get(role_arn, account_id)
         if role is None:
             return ScopedStore(self.objects, lambda _uri: False, lambda _uri: False)
+
+        def may_read(uri: str) -> bool:
+            now = roles.get(role_arn, account_id)
+            return now is not None and now.may_read(uri)
+
+        def may_write(uri: str) -> bool:
+            now = roles.get(role_arn, account_id)
+            return now is not None and now.may_write(uri)
+
         inner = self.objects
         if role.s3_endpoint_url or role.s3_access_key_id:
             settings = self.settings
@@ -44,7 +57,7 @@ class DataAccess:
                 settings.s3_sse_kms,
                 settings.s3_max_attempts,
             )
-        return ScopedStore(inner, role.may_read, role.may_write)
+        return ScopedStore(inner, may_read, may_write)
 
 
 class SealingStore:

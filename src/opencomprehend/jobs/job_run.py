@@ -22,7 +22,7 @@ from typing import Any
 
 from opencomprehend.config import Settings
 from opencomprehend.io.documents import InputListing, InputNotFound, list_input
-from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectStore, StorageError
+from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectStore, StorageError, parse_s3_uri
 from opencomprehend.io.output import output_uri
 from opencomprehend.io.pii_output import Redaction, pii_output_prefix
 from opencomprehend.jobs.access import SealingStore
@@ -75,6 +75,16 @@ class _Split:
 
     shard: Shard
     lines: list[str | None]
+
+
+def _write_failure(exc: StorageError, denied: str) -> str:
+    """The job's message for an output that could not be written: the role's refusal as Comprehend words
+    it; a missing bucket, or a key the store cannot hold, said as such."""
+    if isinstance(exc, AccessDenied):
+        return denied
+    if isinstance(exc, NoSuchBucket):
+        return f"NO_WRITE_ACCESS_TO_OUTPUT: The output bucket does not exist: {exc}"
+    return f"NO_WRITE_ACCESS_TO_OUTPUT: {exc}"
 
 
 class JobFailed(Exception):
@@ -198,6 +208,8 @@ class JobRun:
             raise JobFailed(READ_DENIED) from None
         except InputNotFound as exc:
             raise JobFailed(f"INVALID_INPUT: {exc}") from None
+        except StorageError as exc:  # a key the store cannot hold (a segment too long for a local folder)
+            raise JobFailed(f"NO_READ_ACCESS_TO_INPUT: {exc}") from None
 
     def _input(self) -> InputListing:
         with self._reading_input():
@@ -247,6 +259,7 @@ class JobRun:
                     self._collect(in_flight)
                 if self.stop_requested:
                     break
+                self._check_grant(shard)
                 in_flight[self._submit(shard)] = _Attempt(shard, 1)
             while in_flight:
                 self._collect(in_flight)
@@ -258,6 +271,27 @@ class JobRun:
             for future in in_flight:
                 future.cancel()
         return total
+
+    def _check_grant(self, shard: Shard | None = None) -> None:
+        """The role's grant, looked up again (jobs/access.py): it must still let the job read the shard's
+        files and write its output, else the job fails now, as it does when its KMS key is disabled."""
+        may_read = getattr(self.data, "may_read", None)
+        may_write = getattr(self.data, "may_write", None)
+        if may_read is None or may_write is None:  # no role registry (development mode)
+            return
+        job = self.job
+        if shard is not None:
+            bucket, prefix = parse_s3_uri(job["input_s3_uri"])
+            folder = prefix[: prefix.rfind("/") + 1]
+            for file in sorted({doc.file for doc in shard.documents}):
+                if not may_read(f"s3://{bucket}/{folder}{file}"):
+                    raise JobFailed(READ_DENIED)
+        if job["job_kind"] == PII_JOB:
+            target = pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
+        else:
+            target = output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
+        if not may_write(target):
+            raise JobFailed(WRITE_DENIED)
 
     def _submit(self, shard: Shard) -> Future[list[str]]:
         return self.runner.submit(self.engine, shard.documents)
@@ -310,6 +344,7 @@ class JobRun:
         )
 
     def _write_part(self, shard: Shard, lines: list[str]) -> None:
+        self._check_grant()
         try:
             write_part(self.work, shard.number, lines, self._volume(), self.shared)
         except StorageError as exc:
@@ -331,8 +366,8 @@ class JobRun:
         kms = self._output_kms()
         try:
             assemble(self.data, self.work, shard_numbers, uri, kms, self._volume())
-        except StorageError:
-            raise JobFailed(WRITE_DENIED_KMS if kms else WRITE_DENIED) from None
+        except StorageError as exc:
+            raise JobFailed(_write_failure(exc, WRITE_DENIED_KMS if kms else WRITE_DENIED)) from None
 
     def _output_kms(self) -> tuple[KeyRing, Key] | None:
         """The keyring and key of OutputDataConfig.KmsKeyId, if one was given; a key gone since Start fails the job."""
@@ -368,9 +403,9 @@ class JobRun:
                 target, self.work, shard_numbers, prefix, job["mode"], job["input_s3_uri"], infos,
                 job["input_format"], redaction,
             )  # fmt: skip
-        except StorageError:
+        except StorageError as exc:
             # The input was read a moment ago, so what failed is the write.
-            raise JobFailed(WRITE_DENIED) from None
+            raise JobFailed(_write_failure(exc, WRITE_DENIED)) from None
 
     def _heartbeat_quietly(self) -> None:
         # Stopping after the parts are done only costs a re-assembly; losing the lease must abort.

@@ -27,7 +27,13 @@ ACTIVE_JOB_STATES = ("SUBMITTED", "IN_PROGRESS", "STOP_REQUESTED")
 
 
 class InUse(Exception):
-    """A job that has not finished, or an endpoint, uses the recognizer."""
+    """A job that has not finished, or an endpoint, uses the recognizer: `endpoints` holds the endpoints'
+    ARNs, `jobs` the unfinished jobs' ids."""
+
+    def __init__(self, arn: str, endpoints: list[str], jobs: list[str]) -> None:
+        super().__init__(arn)
+        self.endpoints = endpoints
+        self.jobs = jobs
 
 
 @dataclass(frozen=True)
@@ -129,12 +135,16 @@ class RecognizerStore:
             status = conn.execute(select(recognizers.c.status).where(recognizers.c.recognizer_arn == arn)).scalar_one()
             if status not in DELETABLE:
                 raise InvalidTransition(status)
-            in_use = conn.execute(
-                select(func.count()).where(jobs.c.entity_recognizer_arn == arn, jobs.c.status.in_(ACTIVE_JOB_STATES))
-            ).scalar_one()
-            in_use += conn.execute(select(func.count()).where(endpoints.c.model_arn == arn)).scalar_one()
-            if in_use:
-                raise InUse(arn)
+            using_jobs = conn.execute(
+                select(jobs.c.job_id)
+                .where(jobs.c.entity_recognizer_arn == arn, jobs.c.status.in_(ACTIVE_JOB_STATES))
+                .order_by(jobs.c.job_id)
+            ).scalars().all()
+            using_endpoints = conn.execute(
+                select(endpoints.c.endpoint_arn).where(endpoints.c.model_arn == arn).order_by(endpoints.c.endpoint_arn)
+            ).scalars().all()
+            if using_jobs or using_endpoints:
+                raise InUse(arn, list(using_endpoints), list(using_jobs))
             conn.execute(
                 update(recognizers)
                 .where(recognizers.c.recognizer_arn == arn, recognizers.c.status == status)

@@ -38,9 +38,9 @@ from opencomprehend.jobs.recognizers import (
     RecognizerStore,
 )
 from opencomprehend.nlp.training import LabelledDocument, TrainingDataError, TrainingStopped
-from opencomprehend.runtime.models import store_model
+from opencomprehend.runtime.models import store_model, store_packed_model
 from opencomprehend.runtime.trainer import TrainingCrashed, train_in_process
-from opencomprehend.security.keyring import Key, KeyRing
+from opencomprehend.security.keyring import Key, KeyRing, KeyringError
 
 log = logging.getLogger("opencomprehend.training")
 
@@ -87,6 +87,10 @@ def recognizer_metadata(report: dict[str, Any], entity_types: list[str]) -> dict
 INTERNAL_ERROR = "INTERNAL_SERVER_ERROR: An internal error stopped the training; the server's log has the details."
 
 
+class VolumeKeyUnavailable(Exception):
+    """The VolumeKmsKeyId key is no longer usable; str(e) is the recognizer's message."""
+
+
 class TrainingDataDenied(Exception):
     """The data access role may not read the training data."""
 
@@ -125,12 +129,14 @@ class TrainingRun:
             try:
                 train, test = self.training_data()
             except (AccessDenied, NoSuchBucket):
-                raise TrainingDataDenied() from None
+                raise TrainingDataDenied(READ_DENIED) from None
+            except StorageError as exc:  # the store down, a key it cannot hold: said as such
+                raise TrainingDataDenied(f"NO_READ_ACCESS_TO_INPUT: {exc}") from None
             self._train(train, test)
         except TrainingStopped:
             self._finish(STOPPED, None)
-        except TrainingDataDenied:
-            self._finish(IN_ERROR, READ_DENIED)
+        except (TrainingDataDenied, VolumeKeyUnavailable) as exc:
+            self._finish(IN_ERROR, str(exc))
         except (TrainingDataProblem, TrainingDataError) as exc:
             self._finish(IN_ERROR, f"INVALID_TRAINING_DATA: {exc}")
         except LeaseLost:
@@ -256,11 +262,29 @@ class TrainingRun:
 
     # --- training -------------------------------------------------------------------------------
 
+    def _volume_key(self) -> Key | None:
+        """The key of VolumeKmsKeyId, under which what the training spills to disk is sealed; a key disabled
+        or removed since Create ends the training IN_ERROR, as it fails a job."""
+        reference = self.recognizer["volume_kms_key_id"]
+        if not reference:
+            return None
+        account, region = self.recognizer["account_id"], self.recognizer["region"]
+        found = self.keys.resolve(reference, account, region) if self.keys else None
+        if found is None:
+            raise VolumeKeyUnavailable(
+                f"KMS_KEY_UNAVAILABLE: The volume KMS key {reference} is disabled or no longer exists."
+            )
+        return found
+
     def _train(self, train: list[LabelledDocument], test: list[LabelledDocument]) -> None:
         options = {"max_epochs": self.settings.training_max_epochs, "max_seconds": self.settings.training_max_seconds}
+        volume_key = self._volume_key()
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(dir=self.settings.work_dir, prefix="training-"))
         try:
+            # With a volume key the trainer leaves the model sealed under it (runtime/trainer.run_training),
+            # as a job's parts are; it is opened in memory here only to be stored.
+            sealing = {"volume_key": volume_key} if volume_key is not None else {}
             report = self.trainer(
                 train,
                 test,
@@ -269,9 +293,19 @@ class TrainingRun:
                 options,
                 check=self._check,
                 poll_s=min(1.0, self.settings.heartbeat_s),
+                **sealing,
             )
             uri = model_uri(self.settings, self.recognizer)
-            store_model(self.objects, folder / "model", uri, self._model_key())
+            if volume_key is None:
+                store_model(self.objects, folder / "model", uri, self._model_key())
+            else:
+                try:
+                    packed = self.keys.open((folder / "model").read_bytes())  # type: ignore[union-attr]
+                except KeyringError as exc:
+                    raise VolumeKeyUnavailable(
+                        f"KMS_KEY_UNAVAILABLE: The trained model, sealed under the volume key, does not open: {exc}."
+                    ) from None
+                store_packed_model(self.objects, packed, uri, self._model_key())
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         warnings = list(report.get("warnings") or [])

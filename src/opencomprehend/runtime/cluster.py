@@ -162,9 +162,15 @@ def recognise_texts(
 
 
 def train_recognizer(
-    train: list[Any], test: list[Any], language: str, options: dict[str, Any], stop_event: str
+    train: list[Any],
+    test: list[Any],
+    language: str,
+    options: dict[str, Any],
+    stop_event: str,
+    volume_key: Any = None,
 ) -> tuple[str, Any, bytes | None]:
-    """A Dask task: train a custom recognizer on this worker; (outcome, detail, the packed model folder).
+    """A Dask task: train a custom recognizer on this worker; (outcome, detail, the packed model folder, or
+    with `volume_key` that packed folder sealed under the key: trainer.run_training).
 
     Stopping is asked through the Dask Event `stop_event`, checked at most once a second.
     """
@@ -184,11 +190,11 @@ def train_recognizer(
 
     folder = Path(tempfile.mkdtemp(prefix="training-", dir=_ensure(_models_dir())))
     try:
-        result, detail = run_training(train, test, language, folder / "model", options, should_stop)
+        result, detail = run_training(train, test, language, folder / "model", options, should_stop, volume_key)
         if result != "ok":
             return result, detail, None
         _counts["trainings"] += 1
-        return result, detail, pack_model(folder / "model")
+        return result, detail, (folder / "model").read_bytes() if volume_key else pack_model(folder / "model")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -453,9 +459,11 @@ class DaskRunner:
         options: dict[str, Any],
         check: Any,
         poll_s: float = 1.0,
+        volume_key: Any = None,
     ) -> dict[str, Any]:
         """Train a custom recognizer on a Dask worker (runtime/trainer.py's `train_in_process`, on the cluster):
-        the trained model is unpacked into `output_dir` here; `check` runs every `poll_s` s, True stops it."""
+        the trained model is unpacked into `output_dir` here (with `volume_key`, written there sealed, as
+        the worker sealed it); `check` runs every `poll_s` s, True stops it."""
         import uuid
         from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -465,7 +473,7 @@ class DaskRunner:
         stop = Event(name, client=self.client)
         # On a worker that runs shards: a training takes minutes, and must not hold a real-time worker.
         task = self.client.submit(
-            train_recognizer, train, test, language, options, name, pure=False, **self._lane(BATCH_PRIORITY)
+            train_recognizer, train, test, language, options, name, volume_key, pure=False, **self._lane(BATCH_PRIORITY)
         )
         try:
             while True:
@@ -481,7 +489,11 @@ class DaskRunner:
             task.cancel()
             raise
         report = training_report(result, detail)
-        unpack_model(packed, output_dir)  # type: ignore[arg-type]
+        if volume_key is not None:
+            Path(output_dir).parent.mkdir(parents=True, exist_ok=True)
+            Path(output_dir).write_bytes(packed)  # type: ignore[arg-type]
+        else:
+            unpack_model(packed, output_dir)  # type: ignore[arg-type]
         return report
 
     def close(self) -> None:

@@ -47,8 +47,12 @@ def store_model(objects: ObjectStore, folder: Path, uri: str, kms: tuple[KeyRing
 
     With `kms` (the recognizer's ModelKmsKeyId) the stored archive is sealed under that key.
     """
+    store_packed_model(objects, pack_model(folder), uri, kms)
+
+
+def store_packed_model(objects: ObjectStore, packed: bytes, uri: str, kms: tuple[KeyRing, Key] | None = None) -> None:
+    """Upload a model already packed (`pack_model`), sealed under `kms` as `store_model` does."""
     bucket, key = parse_s3_uri(uri)
-    packed = pack_model(folder)
     objects.put_bytes(bucket, key, packed if kms is None else kms[0].seal(kms[1], packed))
 
 

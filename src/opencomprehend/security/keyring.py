@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from opencomprehend.config import REGION_PATTERN
 from opencomprehend.security.credentials import check_account
 from opencomprehend.security.files import SecurityFileError
 from opencomprehend.security.records import RecordsTable
@@ -87,10 +88,35 @@ class KeyRing:
     def by_id(self, key_id: str) -> Key | None:
         return next((k for k in self.list() if k.key_id == key_id), None)
 
+    def find(self, reference: str, account_id: str | None = None, region: str | None = None) -> Key:
+        """The key the operator names (the CLI): its id, key ARN, `alias/<name>` or alias ARN, enabled or not.
+        An alias is per account and region: one that several keys carry needs `account_id` and `region`."""
+        found = _KEY_ARN.fullmatch(reference)
+        name = reference
+        if found:
+            account_id, region = found.group("account"), found.group("region")
+            name = found.group("rest").removeprefix("key/")
+        matches = [
+            k
+            for k in self.list()
+            if (name == k.key_id or name in k.aliases)
+            and account_id in (None, k.account_id)
+            and region in (None, k.region)
+        ]
+        if not matches:
+            raise KeyringError(f"no key {reference}")
+        if len(matches) > 1:
+            raise KeyringError(
+                f"{reference} names keys in several accounts or regions; give --account-id and --region"
+            )
+        return matches[0]
+
     # -- the CLI ----------------------------------------------------------------------------------------
 
     def create(self, account_id: str, region: str, alias: str | None = None) -> Key:
         check_account(account_id)
+        if len(region) > 32 or not re.fullmatch(REGION_PATTERN, region):
+            raise KeyringError(f"not an AWS region: {region!r} (a region name looks like us-east-1 or eu-west-3)")
         existing = self.list()
         aliases: tuple[str, ...] = ()
         if alias:
@@ -104,10 +130,11 @@ class KeyRing:
         self._records.insert(asdict(made), "key")
         return made
 
-    def set_enabled(self, key_id: str, enabled: bool) -> Key:
-        found = self.by_id(key_id)
-        if found is None:
-            raise KeyringError(f"no key {key_id}")
+    def set_enabled(
+        self, reference: str, enabled: bool, account_id: str | None = None, region: str | None = None
+    ) -> Key:
+        """Enable or disable the key `reference` names (as `find` takes it)."""
+        found = self.find(reference, account_id, region)
         changed = Key(**{**asdict(found), "enabled": enabled})
         try:
             self._records.replace(asdict(changed), "key")
@@ -118,17 +145,7 @@ class KeyRing:
     # -- envelope encryption --------------------------------------------------------------------------
 
     def seal(self, key: Key, plaintext: bytes) -> bytes:
-        data_key = AESGCM.generate_key(bit_length=256)
-        key_nonce, nonce = os.urandom(12), os.urandom(12)
-        sealed_key = key._aead().encrypt(key_nonce, data_key, key.key_id.encode())
-        return (
-            MAGIC
-            + key.key_id.encode()
-            + key_nonce
-            + sealed_key
-            + nonce
-            + AESGCM(data_key).encrypt(nonce, plaintext, None)
-        )
+        return seal(key, plaintext)
 
     def open(self, sealed: bytes, account_id: str | None = None) -> bytes:
         """The plaintext of a sealed object; with `account_id`, only when the key is that account's."""
@@ -147,3 +164,13 @@ class KeyRing:
             return AESGCM(data_key).decrypt(nonce, ciphertext, None)
         except InvalidTag:
             raise KeyringError("the object does not open: it was changed, or sealed under another key") from None
+
+
+def seal(key: Key, plaintext: bytes) -> bytes:
+    """`plaintext` sealed under `key` (envelope encryption, the layout above): needs the key alone, so that a
+    process that holds no keyring (a training process, a Dask worker) can seal what it spills."""
+    data_key = AESGCM.generate_key(bit_length=256)
+    key_nonce, nonce = os.urandom(12), os.urandom(12)
+    sealed_key = key._aead().encrypt(key_nonce, data_key, key.key_id.encode())
+    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, None)
+    return MAGIC + key.key_id.encode() + key_nonce + sealed_key + nonce + ciphertext

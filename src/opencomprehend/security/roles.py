@@ -84,7 +84,10 @@ class RoleRegistry:
         s3_endpoint_url: str | None = None,
         s3_access_key_id: str | None = None,
         s3_secret_access_key: str | None = None,
+        replace: bool = False,
     ) -> Role:
+        """Add a role; with `replace`, an existing role of that ARN is replaced in the same write (a role
+        narrowed or widened without a moment when it does not exist)."""
         check_account(account_id)
         if not ROLE_NAME.fullmatch(name):
             raise SecurityFileError(f"a role name is 1 to 64 of letters, digits and +=,.@_-, not {name!r}")
@@ -94,11 +97,14 @@ class RoleRegistry:
         if bool(s3_access_key_id) != bool(s3_secret_access_key):
             raise SecurityFileError("give both --s3-access-key-id and --s3-secret-access-key, or neither")
         arn = role_arn(account_id, name)
-        existing = self.list()
-        if any(r.arn == arn for r in existing):
-            raise SecurityFileError(f"the role {arn} exists already")
+        exists = any(r.arn == arn for r in self.list())
+        if exists and not replace:
+            raise SecurityFileError(f"the role {arn} exists already (--replace replaces it)")
         made = Role(arn, account_id, tuple(read), tuple(write), s3_endpoint_url, s3_access_key_id, s3_secret_access_key)
-        self._records.insert(asdict(made), "role")
+        if exists:
+            self._records.replace(asdict(made), "role")
+        else:
+            self._records.insert(asdict(made), "role")
         return made
 
     def remove(self, arn: str) -> Role:

@@ -15,6 +15,7 @@ from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter
 from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.runner import custom_engine_key
+from opencomprehend.service.access import check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import request_hash
 from opencomprehend.service.pagination import Pager, listed
@@ -70,6 +71,8 @@ def create_endpoint(
     if model_arn is None:
         raise invalid_request("ModelArn is required (flywheels are not supported here).")
     _model(env, ctx, model_arn)
+    if data_access_role_arn is not None:
+        check_role(env, ctx, data_access_role_arn)  # as a job's: the caller's account must have the role
     tag_pairs = check_tags(env, tags)
     arn = ctx.arn(f"{RESOURCE}/{endpoint_name}")
     now = time.time()
@@ -170,6 +173,7 @@ def update_endpoint(
     if desired_inference_units is not None:
         changes["desired_inference_units"] = desired_inference_units
     if desired_data_access_role_arn is not None:
+        check_role(env, ctx, desired_data_access_role_arn)
         changes["data_access_role_arn"] = desired_data_access_role_arn
     env.endpoints.update(endpoint_arn, **changes)
     return {"DesiredModelArn": changes.get("model_arn", endpoint["model_arn"])}

@@ -249,10 +249,16 @@ def delete_entity_recognizer(env: Environment, ctx: RequestContext, *, entity_re
             "ResourceUnavailableException",
             f"The entity recognizer is {exc.status}; only a recognizer that finished training can be deleted.",
         ) from None
-    except InUse:
+    except InUse as exc:
+        # What uses it is named: the endpoint or job is the caller's own (a recognizer is used in its account).
+        users = []
+        if exc.endpoints:
+            users.append(("the endpoint " if len(exc.endpoints) == 1 else "the endpoints ") + ", ".join(exc.endpoints))
+        if exc.jobs:
+            users.append(_jobs_phrase(exc.jobs))
         raise ServiceError(
             "ResourceInUseException",
-            f"The entity recognizer {entity_recognizer_arn} is used by a job that has not finished.",
+            f"The entity recognizer {entity_recognizer_arn} is used by {' and by '.join(users)}.",
         ) from None
     env.job_changed()
     return {}
@@ -279,3 +285,9 @@ def _taggable(env: Environment, ctx: RequestContext, resource_id: str) -> bool:
 
 
 register_taggable("entity-recognizer", _taggable)
+
+
+def _jobs_phrase(job_ids: list[str]) -> str:
+    if len(job_ids) == 1:
+        return f"the job {job_ids[0]}, which has not finished"
+    return f"{len(job_ids)} jobs that have not finished ({', '.join(job_ids[:3])}{', …' if len(job_ids) > 3 else ''})"
