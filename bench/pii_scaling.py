@@ -4,8 +4,8 @@ server with heavy DetectPiiEntities requests (issue 17, item 1).
     .venv/bin/python bench/pii_scaling.py [--language en] [--max-kb 1000] [--kinds pii,1.,a@] [--no-server]
 
 1. The language's PII engine (nlp/pii.py, in this process) on texts of 1, 10, 100 and 1,000 KB of each
-   kind: `pii` is bench/pii.py's corpus of sentences with one identifier, name or address each (real
-   running text is sparser); `1.` and `a@` are the texts that made the work grow with the square of the
+   kind: `pii` is bench/pii.py's corpus of sentences with one identifier, name or address each, shuffled
+   (real running text is sparser); `1.` and `a@` are the texts that made the work grow with the square of the
    length (every "1.1" a number and a host name's start, every "a@a" an e-mail's). Prints ms per KB at
    each size and its ratio to the 1 KB figure measured in the same run (goal: flat within 2x).
 2. A real `opencomprehend serve` (its default 2 job workers + 1 real-time worker): account 111111111111
@@ -17,6 +17,7 @@ server with heavy DetectPiiEntities requests (issue 17, item 1).
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import tempfile
@@ -36,6 +37,8 @@ KINDS = {"1.": "1.", "a@": "a@"}
 def text_of(kind: str, length: int, language: str) -> str:
     if kind == "pii":
         sentences = [example.text for example in corpus(language, 40, seed=1)]
+        # The corpus comes type by type: shuffled, every size holds the same mix of kinds.
+        random.Random(0).shuffle(sentences)
         unit = "\n".join(sentences) + "\n"
     else:
         unit = KINDS[kind]
