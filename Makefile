@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install install-test run test lint bench clean
+.PHONY: install install-test run test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,10 @@ lint: install-test
 test: install-test
 	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest
+
+# The inner loop: in-process tests only (no servers, no training, no worker processes), under a minute.
+test-fast: install-test
+	$(PY) -m pytest -q -m "not e2e and not integration and not training and not slow"
 
 bench: install-test
 	$(PY) bench/throughput.py

@@ -10,6 +10,28 @@ from support.postgres import INSTALL_HINT as PG_INSTALL_HINT
 from support.postgres import PostgreSQL, find_pg_bin, fresh_database, running_postgres
 from support.seaweedfs import INSTALL_HINT, SeaweedFS, find_weed, running_seaweedfs
 
+# Unit test modules that train spaCy models (minutes in all): marked `training`.
+TRAINING_MODULES = frozenset({"test_training.py", "test_rehearsal.py", "test_languages.py", "test_calibration.py"})
+# Unit test modules that start worker processes: marked `slow`.
+SLOW_MODULES = frozenset({"test_pool.py", "test_fuzz.py"})
+# Fixtures that start a real server (PostgreSQL, SeaweedFS): tests using them are marked `integration`.
+SERVER_FIXTURES = frozenset({"postgres", "postgres_url", "seaweedfs", "s3_server", "server"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers by where a test lives and what it starts, so that `make test-fast` (`-m fast`'s complement:
+    no e2e, integration, training or slow tests) runs the in-process tests alone."""
+    for item in items:
+        path = item.path
+        if "e2e" in path.parts:
+            item.add_marker(pytest.mark.e2e)
+        if "integration" in path.parts or SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        if path.name in TRAINING_MODULES:
+            item.add_marker(pytest.mark.training)
+        if path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:

@@ -94,6 +94,7 @@ def test_a_text_without_entities_gives_an_empty_list(client: TestClient) -> None
     assert detect(client, "nothing to see here") == (200, {"Entities": []})
 
 
+@pytest.mark.slow
 def test_text_of_exactly_100000_bytes_is_accepted_and_one_more_is_not(client: TestClient) -> None:
     # Multibyte characters count by their UTF-8 bytes: this text is far fewer characters than bytes.
     sentence = "Zoë met José Álvarez in Zürich — 東京 🙂. "
@@ -332,6 +333,7 @@ def test_a_second_crash_is_an_internal_error_not_a_retry_loop(tmp_path: Path, mo
     assert runner.calls == 2
 
 
+@pytest.mark.slow
 def test_an_app_without_workers_loads_no_model_until_detect_is_called(tmp_path: Path) -> None:
     # A fresh interpreter, so that no other test has loaded a model in it already.
     script = f"""

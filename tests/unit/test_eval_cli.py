@@ -97,6 +97,7 @@ def test_eval_with_the_english_model(tmp_path: Path) -> None:
     assert rows["overall (micro)"] == [1.0, 1.0, 1.0, 2, 2]
 
 
+@pytest.mark.slow
 def test_eval_a_custom_model_with_raw_types(tmp_path: Path) -> None:
     text = "Anna Becker lives in Berlin."
     train = [LabelledDocument(text, ((0, 11, "PERSON"), (21, 27, "CITY")))] * 20

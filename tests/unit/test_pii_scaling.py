@@ -60,6 +60,7 @@ def repeated(unit: str, length: int) -> str:
         "Call Bob Smith at (206) 555-0100 or bob@example.com; SSN 536-90-4399. Bob Smith lives at 12 Main St.\n",
     ],
 )
+@pytest.mark.slow
 def test_detection_work_grows_in_proportion_to_the_text(unit: str) -> None:
     """Four times the text is about four times the work (it was 10 to 16 times: Presidio's context step
     walked every token for each match, the document context step compared every repeat with every entity,
@@ -147,6 +148,7 @@ def test_windows_tile_the_text_and_stay_bounded(text: str, size: int, margin: in
     assert at == len(text)
 
 
+@pytest.mark.slow
 def test_a_long_text_gives_what_it_gave_read_whole() -> None:
     """Windows lose nothing: the identifiers of a 40 KB text are those that reading it in one piece gives."""
     rng = random.Random(3)
