@@ -255,3 +255,36 @@ def test_form_labels_the_entity_model_takes_for_names_are_no_names(text: str, pa
 )
 def test_names_near_labels_stay_names(text: str, part: str) -> None:
     assert not pii._label_word(text, _span(text, part))
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        # The entity model took "Telefon" for a place and the address ran into it: the label dropped it all.
+        ("de", "Hauptstraße 12, 10115 Berlin. Telefon: 030 1234567.",
+         {("Hauptstraße 12, 10115 Berlin", "ADDRESS"), ("030 1234567", "PHONE")}),
+        ("de", "Hauptstraße 12, 10115 Berlin. Telefon: 030 1234567. IBAN: DE89 3704 0044 0532 0130 00",
+         {("Hauptstraße 12, 10115 Berlin", "ADDRESS"), ("030 1234567", "PHONE"),
+          ("DE89 3704 0044 0532 0130 00", "INTERNATIONAL_BANK_ACCOUNT_NUMBER")}),
+        ("de", "Hauptstraße 12, 10115 Berlin, Telefon: 030 1234567.",
+         {("Hauptstraße 12, 10115 Berlin", "ADDRESS"), ("030 1234567", "PHONE")}),
+    ],
+)
+def test_an_address_before_other_items_is_found(language: str, text: str, expected: set) -> None:
+    assert spans(language, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "address"),
+    [
+        ("es", "Mi dirección es Calle de Alcalá 45, 28014 Madrid. Gracias", "Calle de Alcalá 45, 28014 Madrid"),
+        ("fr", "Mon adresse est 12 rue de la République, 69002 Lyon. Merci", "12 rue de la République, 69002 Lyon"),
+        ("de", "Meine Adresse ist Leopoldstraße 5, 80335 München. Danke", "Leopoldstraße 5, 80335 München"),
+        # The dot of an abbreviation ends no sentence.
+        ("es", "Vivo en Calle Mayor 3, 38001 Sta. Cruz de Tenerife. Hola", "Calle Mayor 3, 38001 Sta. Cruz de Tenerife"),  # noqa: E501
+    ],
+)
+def test_an_address_ends_at_the_end_of_its_sentence(language: str, text: str, address: str) -> None:
+    assert {s for s, t in spans(language, text) if t == "ADDRESS"} == {address}
+    begin = text.index(address)
+    assert [(b, e) for b, e, _ in find_addresses(text, language)] == [(begin, begin + len(address))]

@@ -860,6 +860,21 @@ _ADDRESS_NUMBER_AFTER = regex.compile(
 )
 
 
+# A word that a dot ends without ending the sentence: an abbreviation ("St.", "Apt.") or an initial.
+_ABBREVIATED = regex.compile(
+    r"(?:\b(?:Apt|Ste|St|Sta|Mt|Ft|Dr|Av|Avda|Pza|Ctra|Urb|Bât|Fraz|Loc|Whg|Str|Nr|No|Co)|\b\p{L})$"
+)
+
+
+def _sentence_end(text: str, begin: int, end: int) -> bool:
+    """A full stop between `begin` and `end` ("… 28014 Madrid. Gracias"): an address ends at the end of
+    its sentence; the dot after an abbreviation or an initial ends none."""
+    for dot in regex.finditer(r"[.!?](?=\s)", text, pos=begin, endpos=end + 1):
+        if text[dot.start()] != "." or not _ABBREVIATED.search(text, max(0, dot.start() - 8), dot.start()):
+            return True
+    return False
+
+
 def _addresses(
     text: str, spans: list[tuple[int, int, float]], written: list[tuple[int, int, float]] = ()  # type: ignore[assignment]
 ) -> list[tuple[int, int, float]]:
@@ -869,9 +884,10 @@ def _addresses(
     for begin, end, score in sorted(spans):
         before = _ADDRESS_NUMBER_BEFORE.search(text[max(0, begin - 60) : begin])
         if before and regex.search(r"\d", before.group()):
-            begin -= len(before.group())
+            if not _sentence_end(text, begin - len(before.group()), begin):
+                begin -= len(before.group())
         after = _ADDRESS_NUMBER_AFTER.match(text[end : end + 16])
-        if after:
+        if after and not _sentence_end(text, end, end + len(after.group())):
             end += len(after.group())
         widened.append((begin, end, score))
     joined: list[tuple[int, int, float]] = []
@@ -879,7 +895,12 @@ def _addresses(
         if joined:
             last_begin, last_end, last_score = joined[-1]
             gap = text[last_end:begin] if begin >= last_end else ""
-            if begin <= last_end or (len(gap) <= _ADDRESS_GAP_MAX and _ADDRESS_GAP.fullmatch(gap)):
+            # Parts of one sentence only: "… 10115 Berlin. Telefon: …" is no "Berlin Telefon".
+            if begin <= last_end or (
+                len(gap) <= _ADDRESS_GAP_MAX
+                and _ADDRESS_GAP.fullmatch(gap)
+                and not _sentence_end(text, last_end, begin)
+            ):
                 joined[-1] = (last_begin, max(end, last_end), max(score, last_score))
                 continue
         joined.append((begin, end, score))
@@ -944,6 +965,32 @@ def _after_label(text: str, entity: dict[str, Any]) -> dict[str, Any]:
     while begin < entity["EndOffset"] and text[begin].isspace():
         begin += 1
     return {**entity, "BeginOffset": begin} if begin < entity["EndOffset"] else entity
+
+
+def _before_label(text: str, entity: dict[str, Any]) -> dict[str, Any]:
+    """Nor an address the label after it: "Hauptstraße 12, 10115 Berlin, Telefon: …" is cut before
+    "Telefon" (the entity model took the label for a place, and the address joined it), where label words
+    end an address that a colon follows and what is left has a number (a label alone, "청구지 주소:", stays
+    whole, and is no address)."""
+    if entity["Type"] != "ADDRESS":
+        return entity
+    begin, end = entity["BeginOffset"], entity["EndOffset"]
+    if not text[end : end + 2].lstrip().startswith((":", "：")):
+        return entity
+    labels = _label_words()
+    words = list(regex.finditer(r"\S+", text, pos=begin, endpos=end))
+    cut = len(words)
+    while cut > 1 and (
+        (word := words[cut - 1].group().strip(":：.,").lower()) in labels
+        or any(len(w) >= 6 and word.startswith(w) for w in labels)
+    ):
+        cut -= 1
+    if cut == len(words):
+        return entity
+    new_end = words[cut - 1].end()
+    while new_end > begin and text[new_end - 1] in " \t\r\n.,;:":
+        new_end -= 1
+    return {**entity, "EndOffset": new_end} if regex.search(r"\d", text[begin:new_end]) else entity
 
 
 def _label_fragments(span: str) -> bool:
@@ -1126,7 +1173,7 @@ class PiiEngine:
             found = [f for f in found if not _cross(begin, end, f["BeginOffset"], f["EndOffset"])]
             found.append(_entity("NAME", begin, end, score))
         found += [_entity("ADDRESS", b, e, s) for b, e, s in _addresses(text, places, written)]
-        return [_after_label(text, e) for e in found]
+        return [_before_label(text, _after_label(text, e)) for e in found]
 
     def recognise(self, texts: list[str]) -> list[list[dict[str, Any]]]:
         named = self.ner.recognise(texts)
