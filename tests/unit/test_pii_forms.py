@@ -288,3 +288,63 @@ def test_an_address_ends_at_the_end_of_its_sentence(language: str, text: str, ad
     assert {s for s, t in spans(language, text) if t == "ADDRESS"} == {address}
     begin = text.index(address)
     assert [(b, e) for b, e, _ in find_addresses(text, language)] == [(begin, begin + len(address))]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "word"),
+    [
+        ("en", "Un café, merci.", "café"),  # a lower-case word is no name (0.17 NAME; 0.31 in a MASK job)
+        ("en", "café", "café"),
+        ("fr", "Écrivez-moi au café.", "Écrivez"),  # a verb with its pronoun (0.21 ADDRESS)
+        ("fr", "Envoyez-le à Lyon.", "Envoyez"),
+        ("fr", "Écrivez à support@example.fr.", "Écrivez"),  # the imperative before its object (0.65)
+        ("fr", "Écrivez à Marie Dupont.", "Écrivez"),  # a low-scored first word (0.26 ADDRESS)
+    ],
+)
+def test_a_common_word_is_no_name_or_place(language: str, text: str, word: str) -> None:
+    assert not any(s == word and t in ("NAME", "ADDRESS") for s, t in spans(language, text))
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "name"),
+    [
+        ("fr", "Pierre est là.", "Pierre"),  # a one-word name at the start of a sentence (0.34) stays
+        ("fr", "Écrivez à Marie Dupont.", "Marie Dupont"),
+        ("fr", "Merci Sophie.", "Sophie"),
+    ],
+)
+def test_one_word_names_stay_names(language: str, text: str, name: str) -> None:
+    assert (name, "NAME") in spans(language, text)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "value"),
+    [
+        ("en", "Passport: 912803456", "912803456"),
+        ("es", "Passport: 912803456", "912803456"),  # no Madrid phone number
+        # A driver's licence before it lends its context word no more.
+        ("en", "License: D1234567. Passport: 912803456", "912803456"),
+        ("en", "DL 12345678 Passport: 912803456", "912803456"),
+        ("es", "Phone: 555-0100. Passport: 912803456", "912803456"),
+    ],
+)
+def test_the_label_before_a_value_names_it(language: str, text: str, value: str) -> None:
+    found = spans(language, text)
+    assert (value, "PASSPORT_NUMBER") in found
+    assert not any(s == value and t != "PASSPORT_NUMBER" for s, t in found)
+
+
+def test_a_name_written_with_combining_marks_is_found_in_code_points_of_the_text() -> None:
+    text = "Contact Zoe\u0308 Saldan\u0303a today."
+    found = engine("en").recognise([text])[0]
+    names_found = [(e["BeginOffset"], e["EndOffset"]) for e in found if e["Type"] == "NAME"]
+    assert names_found == [(8, 8 + len("Zoe\u0308 Saldan\u0303a"))]
+
+
+def test_a_control_character_ends_a_name_and_hides_none_of_it() -> None:
+    assert spans("en", "Jennifer Walsh\x00") == {("Jennifer Walsh", "NAME")}
+
+
+@pytest.mark.parametrize("text", ["My SSN is 123-45-6789.", "SSN: 078-05-1120"])
+def test_sample_social_security_numbers_are_numbers(text: str) -> None:
+    assert {t for _, t in spans("en", text)} == {"SSN"}

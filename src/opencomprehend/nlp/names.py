@@ -69,6 +69,48 @@ def trim_name(text: str, begin: int, end: int, language: str) -> tuple[int, int]
     return b, e
 
 
+# A verb with the pronoun it governs written after it ("Écrivez-moi", "Envoyez-le", "Dites-lui"): the
+# entity model takes the sentence's first word for a place or a name.
+_CLITIC = regex.compile(r"-(?:moi|toi|nous|vous|lui|leur|le|la|les|en|y)(?![\p{L}\p{M}-])")
+_IMPERATIVE = regex.compile(r"\p{Lu}[\p{Ll}\p{M}]{2,}ez")
+_IMPERATIVE_OBJECT = regex.compile(
+    r"\s+(?:à|au|aux|nous|vous|moi|le|la|les|l['’]|un|une|des|ce|cet|cette|votre|vos|notre|nos|ici|dès)(?![\p{L}\p{M}])"
+)
+# Below this, a one-word name or place at the start of a sentence (where its capital says nothing) is
+# none: the entity models give their sentence-initial misreadings ("Écrivez" 0.21, "Envoyez" 0.21)
+# scores under it, and one-word names there ("Pierre est là." 0.34) above it.
+SENTENCE_START_FLOOR = 0.3
+
+
+def no_name_word(text: str, begin: int, end: int, score: float) -> bool:
+    """A one-word name or place from the entity model that is none: a lower-case word in a cased script
+    ("café"; a name or a place is written with a capital), a verb with its pronoun ("Écrivez-moi"), or a
+    sentence's first word scored under SENTENCE_START_FLOOR."""
+    span = text[begin:end]
+    if not span or regex.search(r"\s", span):
+        return False
+    if any(ch.islower() for ch in span) and not any(ch.isupper() or ch.istitle() for ch in span):
+        return True
+    if _CLITIC.search(span) or _CLITIC.match(text, end):
+        return True
+    # French's imperative at the head of a sentence, before its object ("Écrivez à …", "Contactez nous").
+    if _IMPERATIVE.fullmatch(span) and _IMPERATIVE_OBJECT.match(text, end) and starts_sentence(text, begin):
+        return True
+    return score < SENTENCE_START_FLOOR and starts_sentence(text, begin)
+
+
+def starts_sentence(text: str, begin: int) -> bool:
+    """`begin` is the start of the text or of a sentence (after a full stop and a space, not after an
+    abbreviation: "M. Dupont", "Dr. Weiß"), quotes and opening marks aside."""
+    before = text[:begin].rstrip(" \t\r\n«\"“'¡¿([")
+    if not before:
+        return True
+    if not before.endswith((".", "!", "?", "…")) or not regex.search(r"\s", text[len(before) : begin]):
+        return False
+    last_word = regex.search(r"[\p{L}\p{M}]*\.$", before)
+    return not last_word or len(last_word.group()) > 3
+
+
 # What introduces a name in each language: "my name is" and its kin, and the titles written before a
 # name ("Mr.", "Frau", "السيد", "श्री"). Only phrases that are followed by a name and nothing else: "I am"
 # and "soy" are as often followed by "happy" or "Spanish", so they are not here.

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -52,6 +53,7 @@ from opencomprehend.nlp.names import (
     HONORIFIC_AFTER,
     NOT_A_FIRST_WORD,
     introduced_names,
+    no_name_word,
     only_function_words,
     trim_name,
 )
@@ -669,6 +671,18 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
     ]  # fmt: skip
 
 
+class _UsSsnRecognizer(presidio.UsSsnRecognizer):
+    """Presidio's SSN recognizer without its list of sample values ("123-45-6789", "078-05-1120"): they
+    are well-formed numbers, Comprehend reports them, and every test and form example uses them."""
+
+    _SAMPLES = frozenset({"123456789", "987654320", "078051120"})
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        if _digits(pattern_text) in self._SAMPLES:
+            return len({ch for ch in pattern_text if ch in ".- "}) > 1
+        return super().invalidate_result(pattern_text)
+
+
 # Presidio's recognizers by class; each gets the language and the context words of its Comprehend type.
 _PRESIDIO_CLASSES: tuple[type[EntityRecognizer], ...] = (
     presidio.CreditCardRecognizer,
@@ -677,7 +691,7 @@ _PRESIDIO_CLASSES: tuple[type[EntityRecognizer], ...] = (
     presidio.MacAddressRecognizer,
     presidio.UrlRecognizer,
     presidio.DateRecognizer,
-    presidio.UsSsnRecognizer,
+    _UsSsnRecognizer,
     presidio.UsItinRecognizer,
     presidio.UsLicenseRecognizer,
     presidio.UsPassportRecognizer,
@@ -1104,6 +1118,90 @@ def _widest(text: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
+# How far before a value its label may stand ("Passport number: …").
+_LABEL_REACH = 60
+
+
+def _label_distance(text: str, begin: int, start: int, words: list[str]) -> int | None:
+    """How many characters before `begin` the nearest of `words` ends, in text[start:begin] (a word counts
+    at the start of a token: "telefon" in "Telefonnummer"); None if none stands there."""
+    clause = text[start:begin].lower()
+    ends = [
+        m.end()
+        for w in words
+        for m in regex.finditer(rf"(?<![\p{{L}}\p{{M}}]){regex.escape(w)}", clause)
+    ]
+    return len(clause) - max(ends) if ends else None
+
+
+def _labelled(text: str, found: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
+    """A value is what the label before it names: of the findings of different types on the same
+    characters, those whose type's context word stands nearest before them, after the previous value
+    ("Passport: 912803456" is a passport number, not a driver's licence that "License: D1234567." before
+    it lent its context word to, nor a Madrid phone number), unless a checksum made another certain."""
+    distances = []
+    for entity in found:
+        before = [f["EndOffset"] for f in found if f["EndOffset"] <= entity["BeginOffset"]]
+        start = max([entity["BeginOffset"] - _LABEL_REACH, 0, *before])
+        distances.append(_label_distance(text, entity["BeginOffset"], start, context_for(entity["Type"], language)))
+    kept = []
+    for entity, distance in zip(found, distances, strict=True):
+        rivals = [
+            d
+            for other, d in zip(found, distances, strict=True)
+            if d is not None and other["Type"] != entity["Type"] and _overlaps(entity, other)
+        ]
+        if entity["Score"] < 1.0 and rivals and (distance is None or min(rivals) < distance):
+            continue
+        kept.append(entity)
+    return kept
+
+
+# Control characters other than tabs and line ends: the entity models read one as part of the word it
+# touches ("Walsh\x00" was no name); read as a space, it ends the word, and offsets stay as they are.
+_CONTROL = regex.compile(r"[^\P{Cc}\t\n\r]")
+# A letter and the combining marks after it ("e\u0308"): one character in NFC.
+_WITH_MARKS = regex.compile(r"\P{M}\p{M}*|\p{M}+")
+
+
+def _for_models(text: str) -> tuple[str, Callable[[int, int], tuple[int, int]] | None]:
+    """The text the entity models and the address finder read: control characters as spaces, and letters
+    written with combining marks composed (NFC: the models learned "Zoë", not "Zoe" and a mark); with the
+    map of its offsets back to `text`'s code points (None where they are the same)."""
+    text = _CONTROL.sub(" ", text)
+    if unicodedata.is_normalized("NFC", text):
+        return text, None
+    starts: list[int] = []
+    ends: list[int] = []
+    parts = []
+    for segment in _WITH_MARKS.finditer(text):
+        composed = unicodedata.normalize("NFC", segment.group())
+        parts.append(composed)
+        starts += [segment.start()] * len(composed)
+        ends += [segment.end()] * len(composed)
+    normalised = "".join(parts)
+    if normalised != unicodedata.normalize("NFC", text):  # composition across letters (conjoining jamo)
+        return text, None
+
+    def back(begin: int, end: int) -> tuple[int, int]:
+        return starts[begin] if begin < len(starts) else len(text), ends[end - 1] if end > 0 else 0
+
+    return normalised, back
+
+
+def _mapped(
+    entities: list[dict[str, Any]], back: Callable[[int, int], tuple[int, int]] | None
+) -> list[dict[str, Any]]:
+    """Entities found in _for_models' text, with the offsets of the original text."""
+    if back is None:
+        return entities
+    mapped = []
+    for entity in entities:
+        begin, end = back(entity["BeginOffset"], entity["EndOffset"])
+        mapped.append({**entity, "BeginOffset": begin, "EndOffset": end})
+    return mapped
+
+
 class PiiEngine:
     """PII entities for texts of one language: Presidio for structured identifiers, `ner` for the rest.
 
@@ -1156,6 +1254,11 @@ class PiiEngine:
                 if trimmed[1] <= trimmed[0]:
                     continue
                 entity = {**entity, "BeginOffset": trimmed[0], "EndOffset": trimmed[1]}
+            # A one-word name or place that is none: "café", "Écrivez-moi", a low-scored first word.
+            if pii_type in ("NAME", "ADDRESS") and no_name_word(
+                text, entity["BeginOffset"], entity["EndOffset"], entity["Score"]
+            ):
+                continue
             if pii_type == "NAME" and _HOUSE_NUMBER_BEFORE.search(text[max(0, entity["BeginOffset"] - 12) : entity["BeginOffset"]]):  # noqa: E501
                 pii_type = "ADDRESS"
             if pii_type == "ADDRESS":
@@ -1176,16 +1279,17 @@ class PiiEngine:
         return [_before_label(text, _after_label(text, e)) for e in found]
 
     def recognise(self, texts: list[str]) -> list[list[dict[str, Any]]]:
-        named = self.ner.recognise(texts)
+        readable = [_for_models(text) for text in texts]
+        named = self.ner.recognise([r[0] for r in readable])
         results = []
-        for text, entities in zip(texts, named, strict=True):
+        for text, (read, back), entities in zip(texts, readable, named, strict=True):
             if not text.strip():
                 results.append([])
                 continue
-            structured = self._structured(text)
+            structured = _labelled(text, self._structured(text), self.language)
             named_found = [
                 e
-                for e in self._named(text, entities)
+                for e in _mapped(self._named(read, entities), back)
                 # What a recognizer knows (a user name, an age, a card expiry) beats the entity model's guess
                 # at the same characters; only an address that holds the finding whole keeps its chance.
                 if not any(_overlaps(e, s) and not _holds(text, e, s) for s in structured)
