@@ -348,3 +348,42 @@ def test_a_control_character_ends_a_name_and_hides_none_of_it() -> None:
 @pytest.mark.parametrize("text", ["My SSN is 123-45-6789.", "SSN: 078-05-1120"])
 def test_sample_social_security_numbers_are_numbers(text: str) -> None:
     assert {t for _, t in spans("en", text)} == {"SSN"}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "name"),
+    [
+        # A list's name label at the start of a line: the model missed the name after it.
+        ("de", "Kontaktdaten:\n- Name: Nada Binner\n- Telefon: 0551 521442", "Nada Binner"),
+        ("it", "Contatti:\n- Nome: Rita Gentili\n- Telefono: 0906870185", "Rita Gentili"),
+        # A letter's closing words and the signature after them: the model read a place.
+        ("de", "Bitte überweisen Sie die Erstattung. Danke, Nermin Kreusel", "Nermin Kreusel"),
+        ("it", "Versate il rimborso. Grazie, Elvira Surian", "Elvira Surian"),
+        # ...or took the given name for a month ("Julio"), and the model's part of the name grows whole.
+        ("es", "Un saludo,\nJulio César Losada\nTeléfono: +34 973 321 801", "Julio César Losada"),
+    ],
+)
+def test_names_in_lists_and_signatures(language: str, text: str, name: str) -> None:
+    found = spans(language, text)
+    assert (name, "NAME") in found
+    assert not any(t in ("NAME", "ADDRESS", "DATE_TIME") and s != name and s in name for s, t in found)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("de", "Viele Grüße\nIhr Team"),  # a closing's signature starts with no function word
+        ("en", "Company name: Acme Corp"),  # a name label only at the start of a line
+        ("en", "Thanks, Berlin was great."),  # a signature ends its line
+    ],
+)
+def test_what_a_closing_or_a_label_does_not_introduce(language: str, text: str) -> None:
+    assert names.introduced_names(text, language) == []
+
+
+def test_a_closing_word_is_no_place() -> None:
+    text = "Merci de verser le remboursement sur l'IBAN FR3228598208281696977968013. Cordialement, Simone Dupré"
+    assert spans("fr", text) == {
+        ("FR3228598208281696977968013", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"),
+        ("Simone Dupré", "NAME"),
+    }

@@ -22,12 +22,17 @@ NOT_A_FIRST_WORD = frozenset(
 # "today"), per language; with spaCy's stop words of the language (except English, where "Will" and
 # "May" are names), a name the entity model ran into them is cut back to the name.
 _LEADING_WORDS = {
-    "en": ["hello", "hi", "dear", "please", "yesterday", "today", "tomorrow", "thanks", "thank"],
-    "es": ["hola", "ayer", "hoy", "mañana", "gracias", "estimado", "estimada", "querido", "querida"],
-    "fr": ["bonjour", "salut", "hier", "aujourd'hui", "demain", "cher", "chère", "merci"],
-    "de": ["hallo", "gestern", "heute", "morgen", "bitte", "danke", "liebe", "lieber", "sehr", "geehrte", "geehrter"],  # noqa: E501
-    "it": ["ciao", "buongiorno", "ieri", "oggi", "domani", "gentile", "caro", "cara", "grazie"],
-    "pt": ["olá", "ola", "ontem", "hoje", "amanhã", "caro", "cara", "prezado", "prezada", "obrigado", "obrigada"],
+    "en": ["hello", "hi", "dear", "please", "yesterday", "today", "tomorrow", "thanks", "thank", "regards", "cheers",
+           "sincerely"],
+    "es": ["hola", "ayer", "hoy", "mañana", "gracias", "estimado", "estimada", "querido", "querida", "saludos",
+           "atentamente"],
+    "fr": ["bonjour", "salut", "hier", "aujourd'hui", "demain", "cher", "chère", "merci", "cordialement",
+           "amicalement", "salutations"],
+    "de": ["hallo", "gestern", "heute", "morgen", "bitte", "danke", "liebe", "lieber", "sehr", "geehrte", "geehrter",
+           "grüße", "gruß", "freundlichen"],
+    "it": ["ciao", "buongiorno", "ieri", "oggi", "domani", "gentile", "caro", "cara", "grazie", "saluti", "cordiali"],
+    "pt": ["olá", "ola", "ontem", "hoje", "amanhã", "caro", "cara", "prezado", "prezada", "obrigado", "obrigada",
+           "cumprimentos", "atenciosamente"],
     "ar": ["مرحبا", "مرحباً", "أمس", "اليوم", "غدا", "عزيزي", "عزيزتي", "شكرا"],
     "hi": ["नमस्ते", "नमस्कार", "कृपया", "कल", "आज", "प्रिय", "धन्यवाद"],
     "ja": ["こんにちは", "昨日", "今日", "明日"],
@@ -38,6 +43,14 @@ _LEADING_WORDS = {
 # A name that an honorific follows is a person's, whatever the entity model called it ("田中さん",
 # "김민수 씨", "王先生").
 HONORIFIC_AFTER = regex.compile(r"[ \t]?(?:さん|様|さま|氏|君|くん|ちゃん|先生|씨|님|선생님|女士|小姐|老师|老師|जी)")
+
+
+@functools.cache
+def _stop_words(language: str) -> frozenset[str]:
+    try:
+        return frozenset(w.lower() for w in spacy.util.get_lang_class(language.split("-")[0]).Defaults.stop_words)
+    except ImportError:  # pragma: no cover - every language here is spaCy's
+        return frozenset()
 
 
 @functools.cache
@@ -165,12 +178,63 @@ def _introducer_pattern(language: str) -> regex.Pattern[str] | None:
     return regex.compile(rf"(?:(?<![\p{{L}}])(?i:{intro})[ \t]*[:：]?[ \t]*)\K{name}")
 
 
+# A form's or a list's name label at the start of a line ("- Name: …", "Nom : …"), and the closing words
+# of a letter or an e-mail that a signature follows on its own line or at the end ("Thanks, Ana Lima",
+# "Mit freundlichen Grüßen\nJonas Weber"), in the languages written with capitals.
+_NAME_LABELS = {
+    "en": ["name", "full name", "contact name"],
+    "es": ["nombre", "nombre completo", "nombre y apellidos"],
+    "fr": ["nom", "nom complet", "nom et prénom", "prénom et nom"],
+    "de": ["name", "vollständiger name", "vor- und nachname"],
+    "it": ["nome", "nome e cognome", "nome completo"],
+    "pt": ["nome", "nome completo"],
+}
+_CLOSINGS = {
+    "en": ["thanks", "thank you", "regards", "best regards", "kind regards", "best wishes", "best", "cheers",
+           "sincerely", "yours sincerely", "yours truly", "many thanks"],
+    "es": ["gracias", "muchas gracias", "saludos", "un saludo", "saludos cordiales", "atentamente", "un abrazo"],
+    "fr": ["merci", "merci beaucoup", "cordialement", "bien cordialement", "bien à vous", "amicalement",
+           "salutations", "sincères salutations"],
+    "de": ["danke", "vielen dank", "viele grüße", "beste grüße", "liebe grüße", "freundliche grüße",
+           "mit freundlichen grüßen", "herzliche grüße", "gruß"],
+    "it": ["grazie", "grazie mille", "cordiali saluti", "saluti", "distinti saluti", "un saluto"],
+    "pt": ["obrigado", "obrigada", "cumprimentos", "com os melhores cumprimentos", "atenciosamente",
+           "melhores cumprimentos", "um abraço"],
+}  # fmt: skip
+
+
+def _phrases(words: list[str]) -> str:
+    return "(?:" + "|".join(regex.escape(p) for p in sorted(words, key=len, reverse=True)) + ")"
+
+
+@functools.cache
+def _signature_patterns(language: str) -> tuple[regex.Pattern[str], ...]:
+    if language not in _NAME_LABELS:
+        return ()
+    name = rf"{_CAP_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_CAP_WORD}){{0,3}}"
+    return (
+        regex.compile(rf"(?m)^[ \t]*(?:[-•*·][ \t]*)?(?i:{_phrases(_NAME_LABELS[language])})[ \t]*[:：][ \t]*\K{name}"),
+        regex.compile(
+            rf"(?m)(?:^|(?<=[.!?][ \t]+))[ \t]*(?i:{_phrases(_CLOSINGS[language])})[ \t]*[,!.]?[ \t]*\n?[ \t]*\K{name}"
+            r"(?=[ \t]*[.!]?[ \t]*(?:\n|$))"
+        ),
+    )
+
+
 def introduced_names(text: str, language: str) -> list[tuple[int, int, float]]:
-    """Names that a phrase introduces ("my name is …", "Herr …", "我叫…", "…と申します"): (begin, end, score)."""
+    """Names that a phrase introduces ("my name is …", "Herr …", "我叫…", "…と申します"), a name label or a
+    letter's closing words (a signature): (begin, end, score)."""
     pattern = _introducer_pattern(language)
-    if pattern is None:
-        return []
-    return [(m.start(), m.end(), INTRODUCED_SCORE) for m in pattern.finditer(text)]
+    found = [(m.start(), m.end(), INTRODUCED_SCORE) for m in pattern.finditer(text)] if pattern else []
+    for signature in _signature_patterns(language):
+        found += [
+            (m.start(), m.end(), INTRODUCED_SCORE)
+            for m in signature.finditer(text)
+            if not any(b < m.end() and m.start() < e for b, e, _ in found)
+            # "Viele Grüße\nIhr Team", "Thanks,\nThe Support Team": no name.
+            and m.group().split()[0].lower() not in _stop_words(language)
+        ]
+    return sorted(found)
 
 
 def only_function_words(span: str, language: str) -> bool:

@@ -1268,8 +1268,14 @@ class PiiEngine:
         # A name that a phrase introduces ("my name is …", "Herr …", "我叫…"): unless the entity model found
         # that name, the phrase's reading wins over the model's (a place or nothing).
         for begin, end, score in introduced_names(text, self.language):
-            if any(f["Type"] == "NAME" and _cross(begin, end, f["BeginOffset"], f["EndOffset"]) for f in found):
+            model_names = [
+                f for f in found if f["Type"] == "NAME" and _cross(begin, end, f["BeginOffset"], f["EndOffset"])
+            ]
+            # The model's name stands, unless it is only a part of the introduced one ("César Losada" of
+            # "Un saludo,\nJulio César Losada", whose "Julio" it read as a month).
+            if any(f["BeginOffset"] < begin or end < f["EndOffset"] for f in model_names):
                 continue
+            score = max([score, *(f["Score"] for f in model_names)])
             if any(_cross(begin, end, b, e) for b, e, _ in written):
                 continue
             places = [p for p in places if not _cross(begin, end, p[0], p[1])]
