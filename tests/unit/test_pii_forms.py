@@ -361,6 +361,11 @@ def test_sample_social_security_numbers_are_numbers(text: str) -> None:
         ("it", "Versate il rimborso. Grazie, Elvira Surian", "Elvira Surian"),
         # ...or took the given name for a month ("Julio"), and the model's part of the name grows whole.
         ("es", "Un saludo,\nJulio César Losada\nTeléfono: +34 973 321 801", "Julio César Losada"),
+        # In the scripts without capitals the name is the rest of its line.
+        ("ja", "よろしくお願いいたします。\n斎藤くみ子\n電話：070-1345-5641", "斎藤くみ子"),
+        ("zh", "联系方式：\n姓名：周亮\n电话：19759820828", "周亮"),
+        ("ko", "감사합니다.\n장경숙 드림\n전화: 016-680-1345", "장경숙"),
+        ("hi", "धन्यवाद,\nरजनी जैन\nफ़ोन: +91 896 9316551", "रजनी जैन"),
     ],
 )
 def test_names_in_lists_and_signatures(language: str, text: str, name: str) -> None:
@@ -375,6 +380,7 @@ def test_names_in_lists_and_signatures(language: str, text: str, name: str) -> N
         ("de", "Viele Grüße\nIhr Team"),  # a closing's signature starts with no function word
         ("en", "Company name: Acme Corp"),  # a name label only at the start of a line
         ("en", "Thanks, Berlin was great."),  # a signature ends its line
+        ("zh", "谢谢你的帮助。"),
     ],
 )
 def test_what_a_closing_or_a_label_does_not_introduce(language: str, text: str) -> None:
@@ -386,4 +392,12 @@ def test_a_closing_word_is_no_place() -> None:
     assert spans("fr", text) == {
         ("FR3228598208281696977968013", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"),
         ("Simone Dupré", "NAME"),
+    }
+
+
+def test_the_arabic_word_for_iban_is_a_label_and_no_place() -> None:
+    text = "أرسل المبلغ إلى الآيبان GB46QHCN71628598208281. شكرا، لبيد حجار"
+    assert spans("ar", text) == {
+        ("GB46QHCN71628598208281", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"),
+        ("لبيد حجار", "NAME"),
     }

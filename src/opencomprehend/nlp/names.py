@@ -178,9 +178,9 @@ def _introducer_pattern(language: str) -> regex.Pattern[str] | None:
     return regex.compile(rf"(?:(?<![\p{{L}}])(?i:{intro})[ \t]*[:：]?[ \t]*)\K{name}")
 
 
-# A form's or a list's name label at the start of a line ("- Name: …", "Nom : …"), and the closing words
-# of a letter or an e-mail that a signature follows on its own line or at the end ("Thanks, Ana Lima",
-# "Mit freundlichen Grüßen\nJonas Weber"), in the languages written with capitals.
+# A form's or a list's name label at the start of a line ("- Name: …", "Nom : …", "姓名："), and the
+# closing words of a letter or an e-mail that a signature follows on its own line or at the end ("Thanks,
+# Ana Lima", "Mit freundlichen Grüßen\nJonas Weber", "감사합니다.\n김민수 드림").
 _NAME_LABELS = {
     "en": ["name", "full name", "contact name"],
     "es": ["nombre", "nombre completo", "nombre y apellidos"],
@@ -207,16 +207,46 @@ def _phrases(words: list[str]) -> str:
     return "(?:" + "|".join(regex.escape(p) for p in sorted(words, key=len, reverse=True)) + ")"
 
 
+# In the scripts without capitals, the name is the rest of its line (a list's value, a signature).
+_LINE_NAMES = {
+    "ar": r"[\p{Arabic}\p{M}]{2,}(?:[ \t]+[\p{Arabic}\p{M}]{2,}){0,3}",
+    "hi": r"[\p{Devanagari}\p{M}]{2,}(?:[ \t]+[\p{Devanagari}\p{M}]{2,}){0,3}",
+    "ja": r"[\p{Han}\p{Hiragana}\p{Katakana}ー]{2,8}(?:[ \t　][\p{Han}\p{Hiragana}\p{Katakana}ー]{1,6})?",
+    "ko": r"\p{Hangul}{2,4}",
+    "zh": r"\p{Han}{2,4}",
+    "zh-TW": r"\p{Han}{2,4}",
+}
+_NAME_LABELS.update({
+    "ar": ["الاسم", "الاسم الكامل"], "hi": ["नाम", "पूरा नाम"], "ja": ["氏名", "名前", "お名前"],
+    "ko": ["이름", "성명"], "zh": ["姓名", "名字"], "zh-TW": ["姓名", "名字"],
+})  # fmt: skip
+_CLOSINGS.update({
+    "ar": ["مع التحية", "مع خالص التحية", "تحياتي", "مع الشكر", "شكرا", "شكراً"],
+    "hi": ["धन्यवाद", "सादर"],
+    "ja": ["よろしくお願いいたします", "よろしくお願いします", "以上"],
+    "ko": ["감사합니다", "고맙습니다"],
+    "zh": ["谢谢", "此致敬礼", "此致"],
+    "zh-TW": ["謝謝", "此致敬禮", "此致"],
+})  # fmt: skip
+
+
 @functools.cache
 def _signature_patterns(language: str) -> tuple[regex.Pattern[str], ...]:
     if language not in _NAME_LABELS:
         return ()
-    name = rf"{_CAP_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_CAP_WORD}){{0,3}}"
+    line = _LINE_NAMES.get(language)
+    name = line or rf"{_CAP_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_CAP_WORD}){{0,3}}"
+    # A signature ends its line ("김민수 드림": "yours, 김민수").
+    rest = r"(?=[ \t]*(?:드림|올림)?[ \t]*(?:\n|$))" if line else r"(?=[ \t]*[.!]?[ \t]*(?:\n|$))"
+    # A list's value ends its line or at a comma.
+    value_end = r"(?=[ \t]*(?:\n|$|[,،，、;；]))" if line else ""
     return (
-        regex.compile(rf"(?m)^[ \t]*(?:[-•*·][ \t]*)?(?i:{_phrases(_NAME_LABELS[language])})[ \t]*[:：][ \t]*\K{name}"),
         regex.compile(
-            rf"(?m)(?:^|(?<=[.!?][ \t]+))[ \t]*(?i:{_phrases(_CLOSINGS[language])})[ \t]*[,!.]?[ \t]*\n?[ \t]*\K{name}"
-            r"(?=[ \t]*[.!]?[ \t]*(?:\n|$))"
+            rf"(?m)^[ \t]*(?:[-•*·][ \t]*)?(?i:{_phrases(_NAME_LABELS[language])})[ \t]*[:：][ \t]*\K{name}{value_end}"
+        ),
+        regex.compile(
+            rf"(?m)(?:^|(?<=[.!?。！？][ \t]*))[ \t]*(?i:{_phrases(_CLOSINGS[language])})[ \t]*[,،!.。！、，]?[ \t]*\n?"
+            rf"[ \t]*\K{name}{rest}"
         ),
     )
 

@@ -133,7 +133,7 @@ PII_CONTEXT: dict[str, dict[str, list[str]]] = {
         "de": ["telefon", "tel", "handy", "mobil", "rufnummer", "anrufen"],
         "it": ["telefono", "tel", "cellulare", "chiamare"],
         "pt": ["telefone", "tel", "celular", "telemóvel", "ligue"],
-        "ar": ["هاتف", "الهاتف", "جوال", "رقم"],
+        "ar": ["هاتف", "الهاتف", "هاتفي", "جوال", "جوالي", "رقم"],
         "hi": ["फ़ोन", "फोन", "मोबाइल", "नंबर"],
         "ja": ["電話", "携帯", "tel"],
         "ko": ["전화", "휴대폰", "연락처"],
@@ -241,7 +241,7 @@ PII_CONTEXT: dict[str, dict[str, list[str]]] = {
         "zh": ["银行代码"],
         "zh-TW": ["銀行代碼"],
     },
-    "INTERNATIONAL_BANK_ACCOUNT_NUMBER": {"en": ["iban"]},
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER": {"en": ["iban"], "ar": ["الآيبان", "آيبان", "الايبان", "ايبان"]},
     "IN_AADHAAR": {"en": ["aadhaar", "aadhar", "uidai", "uid"], "hi": ["आधार", "आधार नंबर", "आधार संख्या"]},
     "SSN": {
         "en": ["ssn", "social security", "national id", "identity number"],
