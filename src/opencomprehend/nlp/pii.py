@@ -1122,16 +1122,11 @@ def _widest(text: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 _LABEL_REACH = 60
 
 
-def _label_distance(text: str, begin: int, start: int, words: list[str]) -> int | None:
-    """How many characters before `begin` the nearest of `words` ends, in text[start:begin] (a word counts
-    at the start of a token: "telefon" in "Telefonnummer"); None if none stands there."""
-    clause = text[start:begin].lower()
-    ends = [
-        m.end()
-        for w in words
-        for m in regex.finditer(rf"(?<![\p{{L}}\p{{M}}]){regex.escape(w)}", clause)
-    ]
-    return len(clause) - max(ends) if ends else None
+@functools.cache
+def _label_pattern(pii_type: str, language: str) -> regex.Pattern[str] | None:
+    """The type's context words, each at the start of a token ("telefon" in "Telefonnummer")."""
+    words = context_for(pii_type, language)
+    return regex.compile(rf"(?i)(?<![\p{{L}}\p{{M}}])(?:{_words(words)})") if words else None
 
 
 def _labelled(text: str, found: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
@@ -1139,17 +1134,29 @@ def _labelled(text: str, found: list[dict[str, Any]], language: str) -> list[dic
     characters, those whose type's context word stands nearest before them, after the previous value
     ("Passport: 912803456" is a passport number, not a driver's licence that "License: D1234567." before
     it lent its context word to, nor a Madrid phone number), unless a checksum made another certain."""
-    distances = []
-    for entity in found:
+    contested = [
+        i
+        for i, entity in enumerate(found)
+        if any(other["Type"] != entity["Type"] and _overlaps(entity, other) for other in found)
+    ]
+    if not contested:
+        return found
+    distances: dict[int, int | None] = {}
+    for i in contested:
+        entity = found[i]
         before = [f["EndOffset"] for f in found if f["EndOffset"] <= entity["BeginOffset"]]
         start = max([entity["BeginOffset"] - _LABEL_REACH, 0, *before])
-        distances.append(_label_distance(text, entity["BeginOffset"], start, context_for(entity["Type"], language)))
+        pattern = _label_pattern(entity["Type"], language)
+        ends = [m.end() for m in pattern.finditer(text, start, entity["BeginOffset"])] if pattern else []
+        # How many characters before the value its nearest label word ends; None: no label word.
+        distances[i] = entity["BeginOffset"] - ends[-1] if ends else None
     kept = []
-    for entity, distance in zip(found, distances, strict=True):
+    for i, entity in enumerate(found):
+        distance = distances.get(i)
         rivals = [
             d
-            for other, d in zip(found, distances, strict=True)
-            if d is not None and other["Type"] != entity["Type"] and _overlaps(entity, other)
+            for j, d in distances.items()
+            if d is not None and found[j]["Type"] != entity["Type"] and _overlaps(entity, found[j])
         ]
         if entity["Score"] < 1.0 and rivals and (distance is None or min(rivals) < distance):
             continue
