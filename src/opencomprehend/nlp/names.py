@@ -57,10 +57,7 @@ def _stop_words(language: str) -> frozenset[str]:
 def _leading_words(language: str) -> frozenset[str]:
     words = set(_LEADING_WORDS.get(language, ())) | NOT_A_FIRST_WORD
     if language != "en":
-        try:
-            words |= set(spacy.util.get_lang_class(language.split("-")[0]).Defaults.stop_words)
-        except ImportError:  # pragma: no cover - every language here is spaCy's
-            pass
+        words |= _stop_words(language)
     return frozenset(w.lower() for w in words)
 
 
@@ -188,7 +185,9 @@ _NAME_LABELS = {
     "de": ["name", "vollständiger name", "vor- und nachname"],
     "it": ["nome", "nome e cognome", "nome completo"],
     "pt": ["nome", "nome completo"],
-}
+    "ar": ["الاسم", "الاسم الكامل"], "hi": ["नाम", "पूरा नाम"], "ja": ["氏名", "名前", "お名前"],
+    "ko": ["이름", "성명"], "zh": ["姓名", "名字"], "zh-TW": ["姓名", "名字"],
+}  # fmt: skip
 _CLOSINGS = {
     "en": ["thanks", "thank you", "regards", "best regards", "kind regards", "best wishes", "best", "cheers",
            "sincerely", "yours sincerely", "yours truly", "many thanks"],
@@ -200,6 +199,12 @@ _CLOSINGS = {
     "it": ["grazie", "grazie mille", "cordiali saluti", "saluti", "distinti saluti", "un saluto"],
     "pt": ["obrigado", "obrigada", "cumprimentos", "com os melhores cumprimentos", "atenciosamente",
            "melhores cumprimentos", "um abraço"],
+    "ar": ["مع التحية", "مع خالص التحية", "تحياتي", "مع الشكر", "شكرا", "شكراً"],
+    "hi": ["धन्यवाद", "सादर"],
+    "ja": ["よろしくお願いいたします", "よろしくお願いします", "以上"],
+    "ko": ["감사합니다", "고맙습니다"],
+    "zh": ["谢谢", "此致敬礼", "此致"],
+    "zh-TW": ["謝謝", "此致敬禮", "此致"],
 }  # fmt: skip
 
 
@@ -216,18 +221,6 @@ _LINE_NAMES = {
     "zh": r"\p{Han}{2,4}",
     "zh-TW": r"\p{Han}{2,4}",
 }
-_NAME_LABELS.update({
-    "ar": ["الاسم", "الاسم الكامل"], "hi": ["नाम", "पूरा नाम"], "ja": ["氏名", "名前", "お名前"],
-    "ko": ["이름", "성명"], "zh": ["姓名", "名字"], "zh-TW": ["姓名", "名字"],
-})  # fmt: skip
-_CLOSINGS.update({
-    "ar": ["مع التحية", "مع خالص التحية", "تحياتي", "مع الشكر", "شكرا", "شكراً"],
-    "hi": ["धन्यवाद", "सादर"],
-    "ja": ["よろしくお願いいたします", "よろしくお願いします", "以上"],
-    "ko": ["감사합니다", "고맙습니다"],
-    "zh": ["谢谢", "此致敬礼", "此致"],
-    "zh-TW": ["謝謝", "此致敬禮", "此致"],
-})  # fmt: skip
 
 
 @functools.cache
