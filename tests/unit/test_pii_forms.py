@@ -401,3 +401,8 @@ def test_the_arabic_word_for_iban_is_a_label_and_no_place() -> None:
         ("GB46QHCN71628598208281", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"),
         ("لبيد حجار", "NAME"),
     }
+
+
+def test_the_sentence_start_floor_is_for_cased_scripts_only() -> None:
+    assert names.no_name_word("Écrivez à Marie.", 0, 7, 0.2)
+    assert not names.no_name_word("田中さんに電話してください。", 0, 2, 0.2)

@@ -106,7 +106,9 @@ def no_name_word(text: str, begin: int, end: int, score: float) -> bool:
     # French's imperative at the head of a sentence, before its object ("Écrivez à …", "Contactez nous").
     if _IMPERATIVE.fullmatch(span) and _IMPERATIVE_OBJECT.match(text, end) and starts_sentence(text, begin):
         return True
-    return score < SENTENCE_START_FLOOR and starts_sentence(text, begin)
+    # Only where a capital would have said something: in Japanese or Chinese a name is one "word" too.
+    cased = any(ch.isupper() or ch.istitle() for ch in span)
+    return cased and score < SENTENCE_START_FLOOR and starts_sentence(text, begin)
 
 
 def starts_sentence(text: str, begin: int) -> bool:
