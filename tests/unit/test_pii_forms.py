@@ -255,3 +255,154 @@ def test_form_labels_the_entity_model_takes_for_names_are_no_names(text: str, pa
 )
 def test_names_near_labels_stay_names(text: str, part: str) -> None:
     assert not pii._label_word(text, _span(text, part))
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        # The entity model took "Telefon" for a place and the address ran into it: the label dropped it all.
+        ("de", "Hauptstraße 12, 10115 Berlin. Telefon: 030 1234567.",
+         {("Hauptstraße 12, 10115 Berlin", "ADDRESS"), ("030 1234567", "PHONE")}),
+        ("de", "Hauptstraße 12, 10115 Berlin. Telefon: 030 1234567. IBAN: DE89 3704 0044 0532 0130 00",
+         {("Hauptstraße 12, 10115 Berlin", "ADDRESS"), ("030 1234567", "PHONE"),
+          ("DE89 3704 0044 0532 0130 00", "INTERNATIONAL_BANK_ACCOUNT_NUMBER")}),
+        ("de", "Hauptstraße 12, 10115 Berlin, Telefon: 030 1234567.",
+         {("Hauptstraße 12, 10115 Berlin", "ADDRESS"), ("030 1234567", "PHONE")}),
+    ],
+)
+def test_an_address_before_other_items_is_found(language: str, text: str, expected: set) -> None:
+    assert spans(language, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "address"),
+    [
+        ("es", "Mi dirección es Calle de Alcalá 45, 28014 Madrid. Gracias", "Calle de Alcalá 45, 28014 Madrid"),
+        ("fr", "Mon adresse est 12 rue de la République, 69002 Lyon. Merci", "12 rue de la République, 69002 Lyon"),
+        ("de", "Meine Adresse ist Leopoldstraße 5, 80335 München. Danke", "Leopoldstraße 5, 80335 München"),
+        # The dot of an abbreviation ends no sentence.
+        ("es", "Vivo en Calle Mayor 3, 38001 Sta. Cruz de Tenerife. Hola", "Calle Mayor 3, 38001 Sta. Cruz de Tenerife"),  # noqa: E501
+    ],
+)
+def test_an_address_ends_at_the_end_of_its_sentence(language: str, text: str, address: str) -> None:
+    assert {s for s, t in spans(language, text) if t == "ADDRESS"} == {address}
+    begin = text.index(address)
+    assert [(b, e) for b, e, _ in find_addresses(text, language)] == [(begin, begin + len(address))]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "word"),
+    [
+        ("en", "Un café, merci.", "café"),  # a lower-case word is no name (0.17 NAME; 0.31 in a MASK job)
+        ("en", "café", "café"),
+        ("fr", "Écrivez-moi au café.", "Écrivez"),  # a verb with its pronoun (0.21 ADDRESS)
+        ("fr", "Envoyez-le à Lyon.", "Envoyez"),
+        ("fr", "Écrivez à support@example.fr.", "Écrivez"),  # the imperative before its object (0.65)
+        ("fr", "Écrivez à Marie Dupont.", "Écrivez"),  # a low-scored first word (0.26 ADDRESS)
+    ],
+)
+def test_a_common_word_is_no_name_or_place(language: str, text: str, word: str) -> None:
+    assert not any(s == word and t in ("NAME", "ADDRESS") for s, t in spans(language, text))
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "name"),
+    [
+        ("fr", "Pierre est là.", "Pierre"),  # a one-word name at the start of a sentence (0.34) stays
+        ("fr", "Écrivez à Marie Dupont.", "Marie Dupont"),
+        ("fr", "Merci Sophie.", "Sophie"),
+    ],
+)
+def test_one_word_names_stay_names(language: str, text: str, name: str) -> None:
+    assert (name, "NAME") in spans(language, text)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "value"),
+    [
+        ("en", "Passport: 912803456", "912803456"),
+        ("es", "Passport: 912803456", "912803456"),  # no Madrid phone number
+        # A driver's licence before it lends its context word no more.
+        ("en", "License: D1234567. Passport: 912803456", "912803456"),
+        ("en", "DL 12345678 Passport: 912803456", "912803456"),
+        ("es", "Phone: 555-0100. Passport: 912803456", "912803456"),
+    ],
+)
+def test_the_label_before_a_value_names_it(language: str, text: str, value: str) -> None:
+    found = spans(language, text)
+    assert (value, "PASSPORT_NUMBER") in found
+    assert not any(s == value and t != "PASSPORT_NUMBER" for s, t in found)
+
+
+def test_a_name_written_with_combining_marks_is_found_in_code_points_of_the_text() -> None:
+    text = "Contact Zoe\u0308 Saldan\u0303a today."
+    found = engine("en").recognise([text])[0]
+    names_found = [(e["BeginOffset"], e["EndOffset"]) for e in found if e["Type"] == "NAME"]
+    assert names_found == [(8, 8 + len("Zoe\u0308 Saldan\u0303a"))]
+
+
+def test_a_control_character_ends_a_name_and_hides_none_of_it() -> None:
+    assert spans("en", "Jennifer Walsh\x00") == {("Jennifer Walsh", "NAME")}
+
+
+@pytest.mark.parametrize("text", ["My SSN is 123-45-6789.", "SSN: 078-05-1120"])
+def test_sample_social_security_numbers_are_numbers(text: str) -> None:
+    assert {t for _, t in spans("en", text)} == {"SSN"}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "name"),
+    [
+        # A list's name label at the start of a line: the model missed the name after it.
+        ("de", "Kontaktdaten:\n- Name: Nada Binner\n- Telefon: 0551 521442", "Nada Binner"),
+        ("it", "Contatti:\n- Nome: Rita Gentili\n- Telefono: 0906870185", "Rita Gentili"),
+        # A letter's closing words and the signature after them: the model read a place.
+        ("de", "Bitte überweisen Sie die Erstattung. Danke, Nermin Kreusel", "Nermin Kreusel"),
+        ("it", "Versate il rimborso. Grazie, Elvira Surian", "Elvira Surian"),
+        # ...or took the given name for a month ("Julio"), and the model's part of the name grows whole.
+        ("es", "Un saludo,\nJulio César Losada\nTeléfono: +34 973 321 801", "Julio César Losada"),
+        # In the scripts without capitals the name is the rest of its line.
+        ("ja", "よろしくお願いいたします。\n斎藤くみ子\n電話：070-1345-5641", "斎藤くみ子"),
+        ("zh", "联系方式：\n姓名：周亮\n电话：19759820828", "周亮"),
+        ("ko", "감사합니다.\n장경숙 드림\n전화: 016-680-1345", "장경숙"),
+        ("hi", "धन्यवाद,\nरजनी जैन\nफ़ोन: +91 896 9316551", "रजनी जैन"),
+    ],
+)
+def test_names_in_lists_and_signatures(language: str, text: str, name: str) -> None:
+    found = spans(language, text)
+    assert (name, "NAME") in found
+    assert not any(t in ("NAME", "ADDRESS", "DATE_TIME") and s != name and s in name for s, t in found)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("de", "Viele Grüße\nIhr Team"),  # a closing's signature starts with no function word
+        ("en", "Company name: Acme Corp"),  # a name label only at the start of a line
+        ("en", "Thanks, Berlin was great."),  # a signature ends its line
+        ("zh", "谢谢你的帮助。"),
+    ],
+)
+def test_what_a_closing_or_a_label_does_not_introduce(language: str, text: str) -> None:
+    assert names.introduced_names(text, language) == []
+
+
+def test_a_closing_word_is_no_place() -> None:
+    text = "Merci de verser le remboursement sur l'IBAN FR3228598208281696977968013. Cordialement, Simone Dupré"
+    assert spans("fr", text) == {
+        ("FR3228598208281696977968013", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"),
+        ("Simone Dupré", "NAME"),
+    }
+
+
+def test_the_arabic_word_for_iban_is_a_label_and_no_place() -> None:
+    text = "أرسل المبلغ إلى الآيبان GB46QHCN71628598208281. شكرا، لبيد حجار"
+    assert spans("ar", text) == {
+        ("GB46QHCN71628598208281", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"),
+        ("لبيد حجار", "NAME"),
+    }
+
+
+def test_the_sentence_start_floor_is_for_cased_scripts_only() -> None:
+    assert names.no_name_word("Écrivez à Marie.", 0, 7, 0.2)
+    assert not names.no_name_word("田中さんに電話してください。", 0, 2, 0.2)

@@ -23,8 +23,16 @@ import regex
 
 # ----------------------------------------------------------------------------------------------- parts
 
+# Abbreviations inside a street or town name ("St. Gallen", "Sta. Cruz", "Gral. Paz", an initial "J."):
+# the only words of a name that a dot may end and the name go on after. Any other word's dot ends the
+# sentence, and the address with it ("… 28014 Madrid. Gracias").
+_ABBREVIATIONS = (
+    "St", "Ste", "Sta", "Sto", "Sts", "Mt", "Ft", "Dr", "Gen", "Gral", "Pdte", "Pte", "Prof", "Sr", "Sra", "Dña",
+    "Nra", "Ntra", "Sgt", "Cdad", "Bd", "Av", "Mme", "Mlle",
+)  # fmt: skip
+_ABBREVIATION = r"(?:" + "|".join(sorted(_ABBREVIATIONS, key=len, reverse=True)) + r"|[\p{Lu}\p{Lt}])\."
 # A capitalised word of a Latin-script name ("Ávila", "Mary-les-Bains", "O'Brien", "St.").
-_CAP = r"[\p{Lu}\p{Lt}][\p{L}\p{M}'’-]*\.?(?![/\p{N}])"
+_CAP = rf"(?:{_ABBREVIATION}|[\p{{Lu}}\p{{Lt}}][\p{{L}}\p{{M}}'’-]*(?![\p{{L}}\p{{M}}'’-]))(?![/\p{{N}}])"
 # Small words inside a street or town name ("Pasaje de Andrea Hernández", "Santa Cruz de Tenerife").
 _PARTICLES = (
     "de la", "de los", "de las", "de", "del", "la", "las", "los", "el", "do", "da", "das", "dos", "di", "della",

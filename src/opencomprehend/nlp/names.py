@@ -22,12 +22,17 @@ NOT_A_FIRST_WORD = frozenset(
 # "today"), per language; with spaCy's stop words of the language (except English, where "Will" and
 # "May" are names), a name the entity model ran into them is cut back to the name.
 _LEADING_WORDS = {
-    "en": ["hello", "hi", "dear", "please", "yesterday", "today", "tomorrow", "thanks", "thank"],
-    "es": ["hola", "ayer", "hoy", "mañana", "gracias", "estimado", "estimada", "querido", "querida"],
-    "fr": ["bonjour", "salut", "hier", "aujourd'hui", "demain", "cher", "chère", "merci"],
-    "de": ["hallo", "gestern", "heute", "morgen", "bitte", "danke", "liebe", "lieber", "sehr", "geehrte", "geehrter"],  # noqa: E501
-    "it": ["ciao", "buongiorno", "ieri", "oggi", "domani", "gentile", "caro", "cara", "grazie"],
-    "pt": ["olá", "ola", "ontem", "hoje", "amanhã", "caro", "cara", "prezado", "prezada", "obrigado", "obrigada"],
+    "en": ["hello", "hi", "dear", "please", "yesterday", "today", "tomorrow", "thanks", "thank", "regards", "cheers",
+           "sincerely"],
+    "es": ["hola", "ayer", "hoy", "mañana", "gracias", "estimado", "estimada", "querido", "querida", "saludos",
+           "atentamente"],
+    "fr": ["bonjour", "salut", "hier", "aujourd'hui", "demain", "cher", "chère", "merci", "cordialement",
+           "amicalement", "salutations"],
+    "de": ["hallo", "gestern", "heute", "morgen", "bitte", "danke", "liebe", "lieber", "sehr", "geehrte", "geehrter",
+           "grüße", "gruß", "freundlichen"],
+    "it": ["ciao", "buongiorno", "ieri", "oggi", "domani", "gentile", "caro", "cara", "grazie", "saluti", "cordiali"],
+    "pt": ["olá", "ola", "ontem", "hoje", "amanhã", "caro", "cara", "prezado", "prezada", "obrigado", "obrigada",
+           "cumprimentos", "atenciosamente"],
     "ar": ["مرحبا", "مرحباً", "أمس", "اليوم", "غدا", "عزيزي", "عزيزتي", "شكرا"],
     "hi": ["नमस्ते", "नमस्कार", "कृपया", "कल", "आज", "प्रिय", "धन्यवाद"],
     "ja": ["こんにちは", "昨日", "今日", "明日"],
@@ -41,13 +46,18 @@ HONORIFIC_AFTER = regex.compile(r"[ \t]?(?:さん|様|さま|氏|君|くん|ち�
 
 
 @functools.cache
+def _stop_words(language: str) -> frozenset[str]:
+    try:
+        return frozenset(w.lower() for w in spacy.util.get_lang_class(language.split("-")[0]).Defaults.stop_words)
+    except ImportError:  # pragma: no cover - every language here is spaCy's
+        return frozenset()
+
+
+@functools.cache
 def _leading_words(language: str) -> frozenset[str]:
     words = set(_LEADING_WORDS.get(language, ())) | NOT_A_FIRST_WORD
     if language != "en":
-        try:
-            words |= set(spacy.util.get_lang_class(language.split("-")[0]).Defaults.stop_words)
-        except ImportError:  # pragma: no cover - every language here is spaCy's
-            pass
+        words |= _stop_words(language)
     return frozenset(w.lower() for w in words)
 
 
@@ -67,6 +77,50 @@ def trim_name(text: str, begin: int, end: int, language: str) -> tuple[int, int]
     while e > b and text[e - 1] in ",.;:!?":
         e -= 1
     return b, e
+
+
+# A verb with the pronoun it governs written after it ("Écrivez-moi", "Envoyez-le", "Dites-lui"): the
+# entity model takes the sentence's first word for a place or a name.
+_CLITIC = regex.compile(r"-(?:moi|toi|nous|vous|lui|leur|le|la|les|en|y)(?![\p{L}\p{M}-])")
+_IMPERATIVE = regex.compile(r"\p{Lu}[\p{Ll}\p{M}]{2,}ez")
+_IMPERATIVE_OBJECT = regex.compile(
+    r"\s+(?:à|au|aux|nous|vous|moi|le|la|les|l['’]|un|une|des|ce|cet|cette|votre|vos|notre|nos|ici|dès)(?![\p{L}\p{M}])"
+)
+# Below this, a one-word name or place at the start of a sentence (where its capital says nothing) is
+# none: the entity models give their sentence-initial misreadings ("Écrivez" 0.21, "Envoyez" 0.21)
+# scores under it, and one-word names there ("Pierre est là." 0.34) above it.
+SENTENCE_START_FLOOR = 0.3
+
+
+def no_name_word(text: str, begin: int, end: int, score: float) -> bool:
+    """A one-word name or place from the entity model that is none: a lower-case word in a cased script
+    ("café"; a name or a place is written with a capital), a verb with its pronoun ("Écrivez-moi"), or a
+    sentence's first word scored under SENTENCE_START_FLOOR."""
+    span = text[begin:end]
+    if not span or regex.search(r"\s", span):
+        return False
+    if any(ch.islower() for ch in span) and not any(ch.isupper() or ch.istitle() for ch in span):
+        return True
+    if _CLITIC.search(span) or _CLITIC.match(text, end):
+        return True
+    # French's imperative at the head of a sentence, before its object ("Écrivez à …", "Contactez nous").
+    if _IMPERATIVE.fullmatch(span) and _IMPERATIVE_OBJECT.match(text, end) and starts_sentence(text, begin):
+        return True
+    # Only where a capital would have said something: in Japanese or Chinese a name is one "word" too.
+    cased = any(ch.isupper() or ch.istitle() for ch in span)
+    return cased and score < SENTENCE_START_FLOOR and starts_sentence(text, begin)
+
+
+def starts_sentence(text: str, begin: int) -> bool:
+    """`begin` is the start of the text or of a sentence (after a full stop and a space, not after an
+    abbreviation: "M. Dupont", "Dr. Weiß"), quotes and opening marks aside."""
+    before = text[:begin].rstrip(" \t\r\n«\"“'¡¿([")
+    if not before:
+        return True
+    if not before.endswith((".", "!", "?", "…")) or not regex.search(r"\s", text[len(before) : begin]):
+        return False
+    last_word = regex.search(r"[\p{L}\p{M}]*\.$", before)
+    return not last_word or len(last_word.group()) > 3
 
 
 # What introduces a name in each language: "my name is" and its kin, and the titles written before a
@@ -123,12 +177,89 @@ def _introducer_pattern(language: str) -> regex.Pattern[str] | None:
     return regex.compile(rf"(?:(?<![\p{{L}}])(?i:{intro})[ \t]*[:：]?[ \t]*)\K{name}")
 
 
+# A form's or a list's name label at the start of a line ("- Name: …", "Nom : …", "姓名："), and the
+# closing words of a letter or an e-mail that a signature follows on its own line or at the end ("Thanks,
+# Ana Lima", "Mit freundlichen Grüßen\nJonas Weber", "감사합니다.\n김민수 드림").
+_NAME_LABELS = {
+    "en": ["name", "full name", "contact name"],
+    "es": ["nombre", "nombre completo", "nombre y apellidos"],
+    "fr": ["nom", "nom complet", "nom et prénom", "prénom et nom"],
+    "de": ["name", "vollständiger name", "vor- und nachname"],
+    "it": ["nome", "nome e cognome", "nome completo"],
+    "pt": ["nome", "nome completo"],
+    "ar": ["الاسم", "الاسم الكامل"], "hi": ["नाम", "पूरा नाम"], "ja": ["氏名", "名前", "お名前"],
+    "ko": ["이름", "성명"], "zh": ["姓名", "名字"], "zh-TW": ["姓名", "名字"],
+}  # fmt: skip
+_CLOSINGS = {
+    "en": ["thanks", "thank you", "regards", "best regards", "kind regards", "best wishes", "best", "cheers",
+           "sincerely", "yours sincerely", "yours truly", "many thanks"],
+    "es": ["gracias", "muchas gracias", "saludos", "un saludo", "saludos cordiales", "atentamente", "un abrazo"],
+    "fr": ["merci", "merci beaucoup", "cordialement", "bien cordialement", "bien à vous", "amicalement",
+           "salutations", "sincères salutations"],
+    "de": ["danke", "vielen dank", "viele grüße", "beste grüße", "liebe grüße", "freundliche grüße",
+           "mit freundlichen grüßen", "herzliche grüße", "gruß"],
+    "it": ["grazie", "grazie mille", "cordiali saluti", "saluti", "distinti saluti", "un saluto"],
+    "pt": ["obrigado", "obrigada", "cumprimentos", "com os melhores cumprimentos", "atenciosamente",
+           "melhores cumprimentos", "um abraço"],
+    "ar": ["مع التحية", "مع خالص التحية", "تحياتي", "مع الشكر", "شكرا", "شكراً"],
+    "hi": ["धन्यवाद", "सादर"],
+    "ja": ["よろしくお願いいたします", "よろしくお願いします", "以上"],
+    "ko": ["감사합니다", "고맙습니다"],
+    "zh": ["谢谢", "此致敬礼", "此致"],
+    "zh-TW": ["謝謝", "此致敬禮", "此致"],
+}  # fmt: skip
+
+
+def _phrases(words: list[str]) -> str:
+    return "(?:" + "|".join(regex.escape(p) for p in sorted(words, key=len, reverse=True)) + ")"
+
+
+# In the scripts without capitals, the name is the rest of its line (a list's value, a signature).
+_LINE_NAMES = {
+    "ar": r"[\p{Arabic}\p{M}]{2,}(?:[ \t]+[\p{Arabic}\p{M}]{2,}){0,3}",
+    "hi": r"[\p{Devanagari}\p{M}]{2,}(?:[ \t]+[\p{Devanagari}\p{M}]{2,}){0,3}",
+    "ja": r"[\p{Han}\p{Hiragana}\p{Katakana}ー]{2,8}(?:[ \t　][\p{Han}\p{Hiragana}\p{Katakana}ー]{1,6})?",
+    "ko": r"\p{Hangul}{2,4}",
+    "zh": r"\p{Han}{2,4}",
+    "zh-TW": r"\p{Han}{2,4}",
+}
+
+
+@functools.cache
+def _signature_patterns(language: str) -> tuple[regex.Pattern[str], ...]:
+    if language not in _NAME_LABELS:
+        return ()
+    line = _LINE_NAMES.get(language)
+    name = line or rf"{_CAP_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_CAP_WORD}){{0,3}}"
+    # A signature ends its line ("김민수 드림": "yours, 김민수").
+    rest = r"(?=[ \t]*(?:드림|올림)?[ \t]*(?:\n|$))" if line else r"(?=[ \t]*[.!]?[ \t]*(?:\n|$))"
+    # A list's value ends its line or at a comma.
+    value_end = r"(?=[ \t]*(?:\n|$|[,،，、;；]))" if line else ""
+    return (
+        regex.compile(
+            rf"(?m)^[ \t]*(?:[-•*·][ \t]*)?(?i:{_phrases(_NAME_LABELS[language])})[ \t]*[:：][ \t]*\K{name}{value_end}"
+        ),
+        regex.compile(
+            rf"(?m)(?:^|(?<=[.!?。！？][ \t]*))[ \t]*(?i:{_phrases(_CLOSINGS[language])})[ \t]*[,،!.。！、，]?[ \t]*\n?"
+            rf"[ \t]*\K{name}{rest}"
+        ),
+    )
+
+
 def introduced_names(text: str, language: str) -> list[tuple[int, int, float]]:
-    """Names that a phrase introduces ("my name is …", "Herr …", "我叫…", "…と申します"): (begin, end, score)."""
+    """Names that a phrase introduces ("my name is …", "Herr …", "我叫…", "…と申します"), a name label or a
+    letter's closing words (a signature): (begin, end, score)."""
     pattern = _introducer_pattern(language)
-    if pattern is None:
-        return []
-    return [(m.start(), m.end(), INTRODUCED_SCORE) for m in pattern.finditer(text)]
+    found = [(m.start(), m.end(), INTRODUCED_SCORE) for m in pattern.finditer(text)] if pattern else []
+    for signature in _signature_patterns(language):
+        found += [
+            (m.start(), m.end(), INTRODUCED_SCORE)
+            for m in signature.finditer(text)
+            if not any(b < m.end() and m.start() < e for b, e, _ in found)
+            # "Viele Grüße\nIhr Team", "Thanks,\nThe Support Team": no name.
+            and m.group().split()[0].lower() not in _stop_words(language)
+        ]
+    return sorted(found)
 
 
 def only_function_words(span: str, language: str) -> bool:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import functools
 import logging
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -53,6 +54,7 @@ from opencomprehend.nlp.names import (
     HONORIFIC_AFTER,
     NOT_A_FIRST_WORD,
     introduced_names,
+    no_name_word,
     only_function_words,
     trim_name,
 )
@@ -132,7 +134,7 @@ PII_CONTEXT: dict[str, dict[str, list[str]]] = {
         "de": ["telefon", "tel", "handy", "mobil", "rufnummer", "anrufen"],
         "it": ["telefono", "tel", "cellulare", "chiamare"],
         "pt": ["telefone", "tel", "celular", "telemóvel", "ligue"],
-        "ar": ["هاتف", "الهاتف", "جوال", "رقم"],
+        "ar": ["هاتف", "الهاتف", "هاتفي", "جوال", "جوالي", "رقم"],
         "hi": ["फ़ोन", "फोन", "मोबाइल", "नंबर"],
         "ja": ["電話", "携帯", "tel"],
         "ko": ["전화", "휴대폰", "연락처"],
@@ -240,7 +242,7 @@ PII_CONTEXT: dict[str, dict[str, list[str]]] = {
         "zh": ["银行代码"],
         "zh-TW": ["銀行代碼"],
     },
-    "INTERNATIONAL_BANK_ACCOUNT_NUMBER": {"en": ["iban"]},
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER": {"en": ["iban"], "ar": ["الآيبان", "آيبان", "الايبان", "ايبان"]},
     "IN_AADHAAR": {"en": ["aadhaar", "aadhar", "uidai", "uid"], "hi": ["आधार", "आधार नंबर", "आधार संख्या"]},
     "SSN": {
         "en": ["ssn", "social security", "national id", "identity number"],
@@ -670,6 +672,18 @@ def _own_recognizers(language: str) -> list[EntityRecognizer]:
     ]  # fmt: skip
 
 
+class _UsSsnRecognizer(presidio.UsSsnRecognizer):
+    """Presidio's SSN recognizer without its list of sample values ("123-45-6789", "078-05-1120"): they
+    are well-formed numbers, Comprehend reports them, and every test and form example uses them."""
+
+    _SAMPLES = frozenset({"123456789", "987654320", "078051120"})
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        if _digits(pattern_text) in self._SAMPLES:
+            return len({ch for ch in pattern_text if ch in ".- "}) > 1
+        return super().invalidate_result(pattern_text)
+
+
 # Presidio's recognizers by class; each gets the language and the context words of its Comprehend type.
 _PRESIDIO_CLASSES: tuple[type[EntityRecognizer], ...] = (
     presidio.CreditCardRecognizer,
@@ -678,7 +692,7 @@ _PRESIDIO_CLASSES: tuple[type[EntityRecognizer], ...] = (
     presidio.MacAddressRecognizer,
     presidio.UrlRecognizer,
     presidio.DateRecognizer,
-    presidio.UsSsnRecognizer,
+    _UsSsnRecognizer,
     presidio.UsItinRecognizer,
     presidio.UsLicenseRecognizer,
     presidio.UsPassportRecognizer,
@@ -937,6 +951,21 @@ _ADDRESS_NUMBER_AFTER = regex.compile(
 )
 
 
+# A word that a dot ends without ending the sentence: an abbreviation ("St.", "Apt.") or an initial.
+_ABBREVIATED = regex.compile(
+    r"(?:\b(?:Apt|Ste|St|Sta|Mt|Ft|Dr|Av|Avda|Pza|Ctra|Urb|Bât|Fraz|Loc|Whg|Str|Nr|No|Co)|\b\p{L})$"
+)
+
+
+def _sentence_end(text: str, begin: int, end: int) -> bool:
+    """A full stop between `begin` and `end` ("… 28014 Madrid. Gracias"): an address ends at the end of
+    its sentence; the dot after an abbreviation or an initial ends none."""
+    for dot in regex.finditer(r"[.!?](?=\s)", text, pos=begin, endpos=end + 1):
+        if text[dot.start()] != "." or not _ABBREVIATED.search(text, max(0, dot.start() - 8), dot.start()):
+            return True
+    return False
+
+
 def _addresses(
     text: str, spans: list[tuple[int, int, float]], written: list[tuple[int, int, float]] = ()  # type: ignore[assignment]
 ) -> list[tuple[int, int, float]]:
@@ -946,9 +975,10 @@ def _addresses(
     for begin, end, score in sorted(spans):
         before = _ADDRESS_NUMBER_BEFORE.search(text[max(0, begin - 60) : begin])
         if before and regex.search(r"\d", before.group()):
-            begin -= len(before.group())
+            if not _sentence_end(text, begin - len(before.group()), begin):
+                begin -= len(before.group())
         after = _ADDRESS_NUMBER_AFTER.match(text[end : end + 16])
-        if after:
+        if after and not _sentence_end(text, end, end + len(after.group())):
             end += len(after.group())
         widened.append((begin, end, score))
     joined: list[tuple[int, int, float]] = []
@@ -956,7 +986,12 @@ def _addresses(
         if joined:
             last_begin, last_end, last_score = joined[-1]
             gap = text[last_end:begin] if begin >= last_end else ""
-            if begin <= last_end or (len(gap) <= _ADDRESS_GAP_MAX and _ADDRESS_GAP.fullmatch(gap)):
+            # Parts of one sentence only: "… 10115 Berlin. Telefon: …" is no "Berlin Telefon".
+            if begin <= last_end or (
+                len(gap) <= _ADDRESS_GAP_MAX
+                and _ADDRESS_GAP.fullmatch(gap)
+                and not _sentence_end(text, last_end, begin)
+            ):
                 joined[-1] = (last_begin, max(end, last_end), max(score, last_score))
                 continue
         joined.append((begin, end, score))
@@ -1021,6 +1056,32 @@ def _after_label(text: str, entity: dict[str, Any]) -> dict[str, Any]:
     while begin < entity["EndOffset"] and text[begin].isspace():
         begin += 1
     return {**entity, "BeginOffset": begin} if begin < entity["EndOffset"] else entity
+
+
+def _before_label(text: str, entity: dict[str, Any]) -> dict[str, Any]:
+    """Nor an address the label after it: "Hauptstraße 12, 10115 Berlin, Telefon: …" is cut before
+    "Telefon" (the entity model took the label for a place, and the address joined it), where label words
+    end an address that a colon follows and what is left has a number (a label alone, "청구지 주소:", stays
+    whole, and is no address)."""
+    if entity["Type"] != "ADDRESS":
+        return entity
+    begin, end = entity["BeginOffset"], entity["EndOffset"]
+    if not text[end : end + 2].lstrip().startswith((":", "：")):
+        return entity
+    labels = _label_words()
+    words = list(regex.finditer(r"\S+", text, pos=begin, endpos=end))
+    cut = len(words)
+    while cut > 1 and (
+        (word := words[cut - 1].group().strip(":：.,").lower()) in labels
+        or any(len(w) >= 6 and word.startswith(w) for w in labels)
+    ):
+        cut -= 1
+    if cut == len(words):
+        return entity
+    new_end = words[cut - 1].end()
+    while new_end > begin and text[new_end - 1] in " \t\r\n.,;:":
+        new_end -= 1
+    return {**entity, "EndOffset": new_end} if regex.search(r"\d", text[begin:new_end]) else entity
 
 
 def _label_fragments(span: str) -> bool:
@@ -1213,6 +1274,100 @@ def _last_space(text: str, begin: int, end: int) -> int:
     return max(text.rfind(" ", begin, end), text.rfind("\n", begin, end))
 
 
+# How far before a value its label may stand ("Passport number: …").
+_LABEL_REACH = 60
+
+
+@functools.cache
+def _label_pattern(pii_type: str, language: str) -> regex.Pattern[str] | None:
+    """The type's context words, each at the start of a token ("telefon" in "Telefonnummer")."""
+    words = context_for(pii_type, language)
+    return regex.compile(rf"(?i)(?<![\p{{L}}\p{{M}}])(?:{_words(words)})") if words else None
+
+
+def _labelled(text: str, found: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
+    """A value is what the label before it names: of the findings of different types on the same
+    characters, those whose type's context word stands nearest before them, after the previous value
+    ("Passport: 912803456" is a passport number, not a driver's licence that "License: D1234567." before
+    it lent its context word to, nor a Madrid phone number), unless a checksum made another certain."""
+    spans = Spans((e["BeginOffset"], e["EndOffset"], i) for i, e in enumerate(found))
+    contested = [
+        i
+        for i, entity in enumerate(found)
+        if any(found[j]["Type"] != entity["Type"] for j in spans.crossing(entity["BeginOffset"], entity["EndOffset"]))
+    ]
+    if not contested:
+        return found
+    ends = sorted(f["EndOffset"] for f in found)
+    distances: dict[int, int | None] = {}
+    for i in contested:
+        entity = found[i]
+        # The previous value's end: the last end at or before this value's begin.
+        previous = bisect.bisect_right(ends, entity["BeginOffset"])
+        start = max(entity["BeginOffset"] - _LABEL_REACH, 0, ends[previous - 1] if previous else 0)
+        pattern = _label_pattern(entity["Type"], language)
+        label_ends = [m.end() for m in pattern.finditer(text, start, entity["BeginOffset"])] if pattern else []
+        # How many characters before the value its nearest label word ends; None: no label word.
+        distances[i] = entity["BeginOffset"] - label_ends[-1] if label_ends else None
+    kept = []
+    for i, entity in enumerate(found):
+        distance = distances.get(i)
+        rivals = [
+            distances[j]
+            for j in spans.crossing(entity["BeginOffset"], entity["EndOffset"])
+            if distances.get(j) is not None and found[j]["Type"] != entity["Type"]
+        ]
+        if entity["Score"] < 1.0 and rivals and (distance is None or min(rivals) < distance):  # type: ignore[type-var]
+            continue
+        kept.append(entity)
+    return kept
+
+
+# Control characters other than tabs and line ends: the entity models read one as part of the word it
+# touches ("Walsh\x00" was no name); read as a space, it ends the word, and offsets stay as they are.
+_CONTROL = regex.compile(r"[^\P{Cc}\t\n\r]")
+# A letter and the combining marks after it ("e\u0308"): one character in NFC.
+_WITH_MARKS = regex.compile(r"\P{M}\p{M}*|\p{M}+")
+
+
+def _for_models(text: str) -> tuple[str, Callable[[int, int], tuple[int, int]] | None]:
+    """The text the entity models and the address finder read: control characters as spaces, and letters
+    written with combining marks composed (NFC: the models learned "Zoë", not "Zoe" and a mark); with the
+    map of its offsets back to `text`'s code points (None where they are the same)."""
+    text = _CONTROL.sub(" ", text)
+    if unicodedata.is_normalized("NFC", text):
+        return text, None
+    starts: list[int] = []
+    ends: list[int] = []
+    parts = []
+    for segment in _WITH_MARKS.finditer(text):
+        composed = unicodedata.normalize("NFC", segment.group())
+        parts.append(composed)
+        starts += [segment.start()] * len(composed)
+        ends += [segment.end()] * len(composed)
+    normalised = "".join(parts)
+    if normalised != unicodedata.normalize("NFC", text):  # composition across letters (conjoining jamo)
+        return text, None
+
+    def back(begin: int, end: int) -> tuple[int, int]:
+        return starts[begin] if begin < len(starts) else len(text), ends[end - 1] if end > 0 else 0
+
+    return normalised, back
+
+
+def _mapped(
+    entities: list[dict[str, Any]], back: Callable[[int, int], tuple[int, int]] | None
+) -> list[dict[str, Any]]:
+    """Entities found in _for_models' text, with the offsets of the original text."""
+    if back is None:
+        return entities
+    mapped = []
+    for entity in entities:
+        begin, end = back(entity["BeginOffset"], entity["EndOffset"])
+        mapped.append({**entity, "BeginOffset": begin, "EndOffset": end})
+    return mapped
+
+
 class PiiEngine:
     """PII entities for texts of one language: Presidio for structured identifiers, `ner` for the rest.
 
@@ -1276,6 +1431,11 @@ class PiiEngine:
                 if trimmed[1] <= trimmed[0]:
                     continue
                 entity = {**entity, "BeginOffset": trimmed[0], "EndOffset": trimmed[1]}
+            # A one-word name or place that is none: "café", "Écrivez-moi", a low-scored first word.
+            if pii_type in ("NAME", "ADDRESS") and no_name_word(
+                text, entity["BeginOffset"], entity["EndOffset"], entity["Score"]
+            ):
+                continue
             if pii_type == "NAME" and _HOUSE_NUMBER_BEFORE.search(text[max(0, entity["BeginOffset"] - 12) : entity["BeginOffset"]]):  # noqa: E501
                 pii_type = "ADDRESS"
             if pii_type == "ADDRESS":
@@ -1285,31 +1445,37 @@ class PiiEngine:
         # A name that a phrase introduces ("my name is …", "Herr …", "我叫…"): unless the entity model found
         # that name, the phrase's reading wins over the model's (a place or nothing).
         model_names = Spans.of(f for f in found if f["Type"] == "NAME")
-        introduced = Spans(
-            (begin, end, (begin, end, score))
-            for begin, end, score in introduced_names(text, self.language)
-            if not model_names.any_crossing(begin, end) and not written_spans.any_crossing(begin, end)
-        )
-        names = resolve_overlaps([_entity("NAME", b, e, s) for b, e, s in introduced.crossing(0, len(text))])
+        introduced = []
+        for begin, end, score in introduced_names(text, self.language):
+            crossed = list(model_names.crossing(begin, end))
+            # The model's name stands, unless it is only a part of the introduced one ("César Losada" of
+            # "Un saludo,\nJulio César Losada", whose "Julio" it read as a month).
+            if any(f["BeginOffset"] < begin or end < f["EndOffset"] for f in crossed):
+                continue
+            if written_spans.any_crossing(begin, end):
+                continue
+            introduced.append(_entity("NAME", begin, end, max([score, *(f["Score"] for f in crossed)])))
+        names = resolve_overlaps(introduced)
         if names:
             kept = Spans.of(names)
             places = [p for p in places if not kept.any_crossing(p[0], p[1])]
             found = [f for f in found if not kept.any_crossing(f["BeginOffset"], f["EndOffset"])] + names
         found += [_entity("ADDRESS", b, e, s) for b, e, s in _addresses(text, places, written)]
-        return [_after_label(text, e) for e in found]
+        return [_before_label(text, _after_label(text, e)) for e in found]
 
     def recognise(self, texts: list[str]) -> list[list[dict[str, Any]]]:
-        named = self.ner.recognise(texts)
+        readable = [_for_models(text) for text in texts]
+        named = self.ner.recognise([r[0] for r in readable])
         results = []
-        for text, entities in zip(texts, named, strict=True):
+        for text, (read, back), entities in zip(texts, readable, named, strict=True):
             if not text.strip():
                 results.append([])
                 continue
-            structured = self._structured(text)
+            structured = _labelled(text, self._structured(text), self.language)
             known = Spans.of(structured)
             named_found = [
                 e
-                for e in self._named(text, entities)
+                for e in _mapped(self._named(read, entities), back)
                 # What a recognizer knows (a user name, an age, a card expiry) beats the entity model's guess
                 # at the same characters; only an address that holds the finding whole keeps its chance.
                 if not any(not _holds(text, e, s) for s in known.crossing(e["BeginOffset"], e["EndOffset"]))
