@@ -80,6 +80,13 @@ def serve(
     scheduler: Annotated[
         str | None, typer.Option(help="The Dask scheduler's address for --runtime dask (tcp://host:port).")
     ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(
+            help="The models file (TOML): per language an engine, a model and a label map, over the shipped "
+            "models (default: $OPENCOMPREHEND_MODELS; docs/models.md)."
+        ),
+    ] = None,
 ) -> None:
     """Start the API and the workers."""
     import pydantic
@@ -98,6 +105,7 @@ def serve(
             "auth": auth,
             "runtime": runtime,
             "dask_scheduler": scheduler,
+            "models": models,
         }.items()
         if value is not None
     }
@@ -121,6 +129,15 @@ def serve(
     if settings.runtime == "dask" and not settings.dask_scheduler:
         listener.close()
         raise _fail("--runtime dask needs the Dask scheduler's address: --scheduler tcp://host:port")
+    if settings.models:
+        from opencomprehend.nlp.models_file import ModelsFileError, check_models, read_models_file
+
+        try:
+            # Every configured model is loaded once now: a model that cannot load stops the start, by language.
+            check_models(read_models_file(settings.models))
+        except ModelsFileError as exc:
+            listener.close()
+            raise _fail(str(exc)) from None
     try:
         application = create_app(settings)
     except (SchedulerUnreachable, StoreUnavailable) as exc:  # each says what it could not reach, by address
@@ -435,6 +452,42 @@ def output_decrypt(
         raise _fail(str(exc)) from None
     out.write_bytes(plain)
     typer.echo(f"{out}: {len(plain):,} bytes")
+
+
+models_app = typer.Typer(help="The entity model each language runs (the shipped ones and the models file).")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(
+    models: Annotated[
+        Path | None, typer.Option(help="The models file (default: $OPENCOMPREHEND_MODELS; none: shipped models).")
+    ] = None,
+) -> None:
+    """What each language resolves to: engine, model, where the choice comes from, labels and size on disk."""
+    from opencomprehend.nlp.models_file import (
+        ModelsFileError,
+        describe_labels,
+        folder_bytes,
+        model_folder,
+        read_models_file,
+    )
+    from opencomprehend.nlp.registry import DEFAULT_MODELS, configure_models, configured_models
+
+    path = models or Settings().models
+    try:
+        configure_models(read_models_file(path) if path else {})
+    except ModelsFileError as exc:
+        raise _fail(str(exc)) from None
+    for language, choice in configured_models().items():
+        if language not in DEFAULT_MODELS:
+            continue
+        folder = model_folder(choice.model)
+        size = f"{folder_bytes(folder) / 1e6:,.2f} MB" if folder is not None else "NOT INSTALLED"
+        notes = ["shipped default" if choice.source == "default" else f"models file {choice.source}", size]
+        notes += [f"{k} {v}" for k, v in (("batch_size", choice.batch_size), ("device", choice.device)) if v]
+        typer.echo(f"{language:<6} {choice.engine:<16} {choice.model}  ({'; '.join(notes)})")
+        typer.echo(f"       labels: {describe_labels(choice)}")
 
 
 @app.command("eval")
