@@ -232,3 +232,35 @@ def tiny_ner_model(
         token_type_ids=token_type_ids,
     )
     return write_model_folder(folder, wordpiece_tokenizer(vocab), graph, id2label, max_positions)
+
+
+def tiny_sentencepiece_model(
+    folder: Path,
+    pieces: dict[str, str],
+    id2label: Sequence[str] = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"),
+    *,
+    max_positions: int = 64,
+    strength: float = 6.0,
+) -> Path:
+    """tiny_ner_model with an XLM-R-like tokenizer: a Unigram model, words split at spaces only ("▁" marks a
+    word's start, so punctuation stays in its word), <s> x </s>, and RoBERTa's two extra positions."""
+    from tokenizers import models as tokenizer_models
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    chars = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ().,!?;:'\"" if c not in pieces]
+    vocab = [*specials, *pieces, "▁", *chars]
+    tokenizer = Tokenizer(
+        tokenizer_models.Unigram(
+            [(p, 0.0 if p in specials else -1.0 if p in pieces or p == "▁" else -8.0) for p in vocab], unk_id=3
+        )
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+    )
+    classifier = np.zeros((len(vocab), len(id2label)), np.float32)
+    index = {label: i for i, label in enumerate(id2label)}
+    for i, piece in enumerate(vocab):
+        classifier[i, index[pieces.get(piece, "O")]] = strength
+    graph = encoder_graph(np.eye(len(vocab), dtype=np.float32), classifier, heads=1, ffn=8, max_positions=max_positions)
+    return write_model_folder(folder, tokenizer, graph, id2label, max_positions, model_type="xlm-roberta")

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from support.token_classifier import tiny_ner_model  # noqa: E402
+from support.token_classifier import tiny_ner_model, tiny_sentencepiece_model  # noqa: E402
 
 from opencomprehend.nlp import registry  # noqa: E402
 from opencomprehend.nlp.models_file import (  # noqa: E402
@@ -152,6 +152,22 @@ def test_bioes_and_io_schemes(tmp_path: Path) -> None:
     # E- after S- does not continue it (S ends an entity): Hopper stands alone; bare labels run together (IO).
     assert spans(found) == [("Ada Lovelace", "PERSON"), ("Grace", "PERSON"), ("Hopper", "PERSON"),
                             ("Paris Lyon", "LOCATION")]  # fmt: skip
+
+
+def test_a_sentencepiece_tokenizer_like_xlm_roberta(tmp_path: Path) -> None:
+    # Words split at spaces only, "▁" pieces that take in the space before a word, <s> ... </s>, 514 positions.
+    # "Paris" without "▁": the piece after "(", inside the word "(Paris).".
+    pieces = {"▁Zo": "B-PER", "ë": "I-PER", "Paris": "B-LOC", "▁Ada": "B-PER", "▁Love": "I-PER", "lace": "I-PER",
+              "▁met": "O", "▁in": "O"}  # fmt: skip
+    folder = tiny_sentencepiece_model(tmp_path / "xlmr", pieces, max_positions=514)
+    engine = load_engine("fr", {"fr": ("transformers.v1", folder)})
+    assert isinstance(engine, TransformersEngine) and engine.max_length == 512 and engine.window_tokens == 510
+    text = "🙂 Zoë met  Ada Lovelace in (Paris)."
+    [found] = engine.recognise([text])
+    # The space before each word and the punctuation around "(Paris)." stay outside the entities.
+    assert [(e["BeginOffset"], e["Text"], e["Type"]) for e in found] == [
+        (2, "Zoë", "PERSON"), (11, "Ada Lovelace", "PERSON"), (28, "Paris", "LOCATION"),
+    ]  # fmt: skip
 
 
 def test_a_graph_that_wants_token_type_ids_gets_them(tmp_path: Path) -> None:

@@ -17,7 +17,9 @@ How text becomes entities:
   texts are sorted by length and run in batches of `batch_size`, padded to the longest in the batch;
 - each word takes the label of its first token (first-token aggregation, as Hugging Face's "first"
   strategy); words are joined into entities by their BIO / BIOES / IO tags, repaired where the tags do
-  not fit together (an I- after O or after another type begins an entity);
+  not fit together (an I- after O or after another type begins an entity). Punctuation-only tokens at
+  either end of a word do not count: SentencePiece tokenizers (XLM-R's) split words at spaces only, so
+  "(Paris)." is one word whose first token is "(", and its entity is "Paris";
 - an entity's score is the mean, over all of its tokens, of the softmax probability the model gives its
   type (B-, I-, E-, S- of the type together): in [0, 1], and low where the model hesitated on a piece;
 - windows are merged as spaCy windows are (spacy_engine._merge_windows): each window owns the middle of
@@ -31,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -356,13 +359,24 @@ class TransformersEngine:
         self, text: str, offsets: list[tuple[int, int]], word_of: list[int], probs: np.ndarray
     ) -> list[dict]:
         """Entities of one window: first-token labels per word, joined by their tags (repaired)."""
-        # Words of this window: (first token, one past the last token).
+        # Words of this window: (first token, one past the last token), punctuation at either end cut off.
         spans: list[tuple[int, int]] = []
         for i in range(len(word_of)):
             if i == 0 or word_of[i] != word_of[i - 1]:
                 spans.append((i, i + 1))
             else:
                 spans[-1] = (spans[-1][0], i + 1)
+
+        def punctuation(i: int) -> bool:
+            piece = text[offsets[i][0] : offsets[i][1]].strip()
+            return not piece or all(unicodedata.category(c).startswith("P") for c in piece)
+
+        for n, (first, end) in enumerate(spans):
+            while first < end - 1 and punctuation(first):
+                first += 1
+            while end - 1 > first and punctuation(end - 1):
+                end -= 1
+            spans[n] = (first, end)
         best = probs.argmax(axis=-1)
         entities: list[tuple[str, int, int]] = []  # (model type, first token, end token)
         current: list[Any] | None = None
