@@ -162,6 +162,7 @@ def test_a_sentencepiece_tokenizer_like_xlm_roberta(tmp_path: Path) -> None:
     folder = tiny_sentencepiece_model(tmp_path / "xlmr", pieces, max_positions=514)
     engine = load_engine("fr", {"fr": ("transformers.v1", folder)})
     assert isinstance(engine, TransformersEngine) and engine.max_length == 512 and engine.window_tokens == 510
+    assert engine._pad_id == 1  # <pad>: RoBERTa graphs number positions from the tokens that are not padding
     text = "🙂 Zoë met  Ada Lovelace in (Paris)."
     [found] = engine.recognise([text])
     # The space before each word and the punctuation around "(Paris)." stay outside the entities.

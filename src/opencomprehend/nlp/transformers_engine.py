@@ -176,10 +176,12 @@ class TransformersEngine:
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as exc:  # noqa: BLE001  (the library's own exception type is not exported)
             raise ModelFolderError(f"cannot read {folder / 'tokenizer.json'}: {exc}") from None
+        # The padding id before padding is turned off: RoBERTa-family graphs number positions from the tokens
+        # that are not padding, so a batch must be padded with the model's own id.
+        self._pad_id = self._padding_id()
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self._prefix, self._suffix = self._special_tokens()
-        self._pad_id = self._padding_id()
         self.window_tokens = self.max_length - len(self._prefix) - len(self._suffix)
         if self.window_tokens < 8:
             raise ModelFolderError(f"the model's length ({self.max_length} tokens) leaves no room for text")
