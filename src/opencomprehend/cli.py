@@ -500,6 +500,12 @@ def evaluate(
         str | None,
         typer.Option(help="A model package or folder to evaluate instead of the language's configured model."),
     ] = None,
+    engine_name: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="The engine that runs --model: spacy.v1 (default) or transformers.v1 (an ONNX folder)."
+        ),
+    ] = "spacy.v1",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N documents.")] = None,
     join: Annotated[
         int,
@@ -535,7 +541,9 @@ def evaluate(
 ) -> None:
     """Precision, recall and F1 of an entity model on a labelled set, by type and overall.
 
-    Exact match on (begin, end, type), micro-averaged over types (opencomprehend.nlp.evaluation).
+    Exact match on (begin, end, type), micro-averaged over types (opencomprehend.nlp.evaluation). Without
+    --model, the language's model as the server resolves it: the models file ($OPENCOMPREHEND_MODELS) over the
+    shipped ones.
     """
     import time
 
@@ -556,16 +564,26 @@ def evaluate(
         documents = read_jsonl(dataset, limit)
     except (ValueError, UnicodeDecodeError) as exc:
         raise fail(str(exc)) from None
+    from opencomprehend.nlp.models_file import ModelsFileError, read_models_file
+    from opencomprehend.nlp.registry import configure_models
+
+    try:
+        models_file = Settings().models
+        configure_models(read_models_file(models_file) if models_file else {})
+    except ModelsFileError as exc:
+        raise fail(str(exc)) from None
     try:
         options = {"calibrate": False} if raw_scores else {}
         if model is None:
             engine = load_engine(language, **options)
+        elif engine_name != "spacy.v1":
+            engine = load_engine(language, {language: (engine_name, model)})
         else:
             # custom.v1 reports the model's labels unchanged; spacy.v1 maps them onto Comprehend's types.
             engine = load_engine(language, {language: ("custom.v1" if raw_types else "spacy.v1", model)}, **options)
     except UnsupportedLanguage as exc:
         raise fail(str(exc)) from None
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, ImportError, TypeError) as exc:
         raise fail(f"cannot load the model: {exc}") from None
 
     def as_type(label: str) -> str:

@@ -130,6 +130,7 @@ class TransformersEngine:
     max_length: tokens a window holds, special tokens included (default: the model's own length).
     overlap: tokens neighbouring windows share.
     patterns: find DATE and QUANTITY with the CLDR patterns when the model's labels give neither.
+    calibrate: accepted as spacy.v1 accepts it (`eval --raw-scores`); these scores are always the model's own.
     """
 
     def __init__(
@@ -145,6 +146,7 @@ class TransformersEngine:
         overlap: int = DEFAULT_OVERLAP,
         onnx_file: str = "model.onnx",
         patterns: bool = True,
+        calibrate: bool = True,
     ) -> None:
         try:
             import onnxruntime as ort
