@@ -171,6 +171,16 @@ def test_a_sentencepiece_tokenizer_like_xlm_roberta(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_chinese_without_spaces_is_read_a_token_a_word(tmp_path: Path) -> None:
+    # To SentencePiece the whole sentence is one word; by its first piece it would all be one PERSON.
+    pieces = {"▁毛": "B-PER", "澤東": "I-PER", "出生": "O", "於": "O", "湖南": "B-LOC", "省": "I-LOC"}
+    folder = tiny_sentencepiece_model(tmp_path / "zh", pieces)
+    engine = load_engine("zh-TW", {"zh-TW": ("transformers.v1", folder)}, patterns=False)
+    [found] = engine.recognise(["毛澤東出生於湖南省。"])
+    assert [(e["BeginOffset"], e["Text"], e["Type"]) for e in found] == [(0, "毛澤東", "PERSON"),
+                                                                        (6, "湖南省", "LOCATION")]  # fmt: skip
+
+
 def test_a_graph_that_wants_token_type_ids_gets_them(tmp_path: Path) -> None:
     folder = tiny_ner_model(tmp_path / "types", PIECES, BIO, token_type_ids=True)
     engine = load_engine("de", {"de": ("transformers.v1", folder)})

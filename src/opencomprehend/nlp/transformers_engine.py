@@ -19,7 +19,9 @@ How text becomes entities:
   strategy); words are joined into entities by their BIO / BIOES / IO tags, repaired where the tags do
   not fit together (an I- after O or after another type begins an entity). Punctuation-only tokens at
   either end of a word do not count: SentencePiece tokenizers (XLM-R's) split words at spaces only, so
-  "(Paris)." is one word whose first token is "(", and its entity is "Paris";
+  "(Paris)." is one word whose first token is "(", and its entity is "Paris". Nor does a "word" of Chinese
+  or Japanese script, which has no spaces: there every token is a word of its own, or a SentencePiece
+  tokenizer would give a whole sentence the label of its first piece;
 - an entity's score is the mean, over all of its tokens, of the softmax probability the model gives its
   type (B-, I-, E-, S- of the type together): in [0, 1], and low where the model hesitated on a piece;
 - windows are merged as spaCy windows are (spacy_engine._merge_windows): each window owns the middle of
@@ -33,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +58,8 @@ DEFAULT_OVERLAP = 64
 # Model families whose position table keeps two rows for padding (RoBERTa's offset), so 514 means 512.
 _PADDED_POSITIONS = {"roberta", "xlm-roberta", "camembert", "xlm-roberta-xl", "longformer", "bart"}
 _PREFIXES = {"B", "I", "E", "S", "L", "U"}
+# Han, Hiragana, Katakana (and their compatibility and extension blocks): scripts written without spaces.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
 
 
 class ModelFolderError(ValueError):
@@ -321,17 +326,24 @@ class TransformersEngine:
 
     @staticmethod
     def _word_numbers(text: str, encoding: Any) -> list[int]:
-        """Each token's word: the tokenizer's word ids where its pre-tokenizer gives them; else a word is a
-        run of tokens with nothing between them."""
+        """Each token's word: the tokenizer's word ids where its pre-tokenizer gives them, else runs of tokens
+        with nothing between them; a token in Chinese or Japanese script is a word of its own either way."""
         ids = encoding.word_ids
         if ids and all(w is not None for w in ids):
-            return list(ids)
-        numbers, word, previous_end = [], -1, None
-        for begin, end in encoding.offsets:
-            if previous_end is None or begin > previous_end or text[previous_end:begin].strip() or begin == end:
+            words = list(ids)
+        else:
+            words, word, previous_end = [], -1, None
+            for begin, end in encoding.offsets:
+                if previous_end is None or begin > previous_end or text[previous_end:begin].strip() or begin == end:
+                    word += 1
+                words.append(word)
+                previous_end = end
+        cjk = [bool(_CJK.search(text[begin:end])) for begin, end in encoding.offsets]
+        numbers, word = [], -1
+        for i, own in enumerate(words):
+            if i == 0 or own != words[i - 1] or cjk[i] or cjk[i - 1]:
                 word += 1
             numbers.append(word)
-            previous_end = end
         return numbers
 
     def _batches(self, windows: list[_Window]) -> Iterator[list[_Window]]:
