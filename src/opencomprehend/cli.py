@@ -80,6 +80,13 @@ def serve(
     scheduler: Annotated[
         str | None, typer.Option(help="The Dask scheduler's address for --runtime dask (tcp://host:port).")
     ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(
+            help="The models file (TOML): per language an engine, a model and a label map, over the shipped "
+            "models (default: $OPENCOMPREHEND_MODELS; docs/models.md)."
+        ),
+    ] = None,
 ) -> None:
     """Start the API and the workers."""
     import pydantic
@@ -98,6 +105,7 @@ def serve(
             "auth": auth,
             "runtime": runtime,
             "dask_scheduler": scheduler,
+            "models": models,
         }.items()
         if value is not None
     }
@@ -121,6 +129,15 @@ def serve(
     if settings.runtime == "dask" and not settings.dask_scheduler:
         listener.close()
         raise _fail("--runtime dask needs the Dask scheduler's address: --scheduler tcp://host:port")
+    if settings.models:
+        from opencomprehend.nlp.models_file import ModelsFileError, check_models, read_models_file
+
+        try:
+            # Every configured model is loaded once now: a model that cannot load stops the start, by language.
+            check_models(read_models_file(settings.models))
+        except ModelsFileError as exc:
+            listener.close()
+            raise _fail(str(exc)) from None
     try:
         application = create_app(settings)
     except (SchedulerUnreachable, StoreUnavailable) as exc:  # each says what it could not reach, by address
@@ -437,6 +454,42 @@ def output_decrypt(
     typer.echo(f"{out}: {len(plain):,} bytes")
 
 
+models_app = typer.Typer(help="The entity model each language runs (the shipped ones and the models file).")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(
+    models: Annotated[
+        Path | None, typer.Option(help="The models file (default: $OPENCOMPREHEND_MODELS; none: shipped models).")
+    ] = None,
+) -> None:
+    """What each language resolves to: engine, model, where the choice comes from, labels and size on disk."""
+    from opencomprehend.nlp.models_file import (
+        ModelsFileError,
+        describe_labels,
+        folder_bytes,
+        model_folder,
+        read_models_file,
+    )
+    from opencomprehend.nlp.registry import DEFAULT_MODELS, configure_models, configured_models
+
+    path = models or Settings().models
+    try:
+        configure_models(read_models_file(path) if path else {})
+    except ModelsFileError as exc:
+        raise _fail(str(exc)) from None
+    for language, choice in configured_models().items():
+        if language not in DEFAULT_MODELS:
+            continue
+        folder = model_folder(choice.model)
+        size = f"{folder_bytes(folder) / 1e6:,.2f} MB" if folder is not None else "NOT INSTALLED"
+        notes = ["shipped default" if choice.source == "default" else f"models file {choice.source}", size]
+        notes += [f"{k} {v}" for k, v in (("batch_size", choice.batch_size), ("device", choice.device)) if v]
+        typer.echo(f"{language:<6} {choice.engine:<16} {choice.model}  ({'; '.join(notes)})")
+        typer.echo(f"       labels: {describe_labels(choice)}")
+
+
 @app.command("eval")
 def evaluate(
     dataset: Annotated[
@@ -447,6 +500,12 @@ def evaluate(
         str | None,
         typer.Option(help="A model package or folder to evaluate instead of the language's configured model."),
     ] = None,
+    engine_name: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="The engine that runs --model: spacy.v1 (default) or transformers.v1 (an ONNX folder)."
+        ),
+    ] = "spacy.v1",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N documents.")] = None,
     join: Annotated[
         int,
@@ -482,7 +541,9 @@ def evaluate(
 ) -> None:
     """Precision, recall and F1 of an entity model on a labelled set, by type and overall.
 
-    Exact match on (begin, end, type), micro-averaged over types (opencomprehend.nlp.evaluation).
+    Exact match on (begin, end, type), micro-averaged over types (opencomprehend.nlp.evaluation). Without
+    --model, the language's model as the server resolves it: the models file ($OPENCOMPREHEND_MODELS) over the
+    shipped ones.
     """
     import time
 
@@ -503,16 +564,26 @@ def evaluate(
         documents = read_jsonl(dataset, limit)
     except (ValueError, UnicodeDecodeError) as exc:
         raise fail(str(exc)) from None
+    from opencomprehend.nlp.models_file import ModelsFileError, read_models_file
+    from opencomprehend.nlp.registry import configure_models
+
+    try:
+        models_file = Settings().models
+        configure_models(read_models_file(models_file) if models_file else {})
+    except ModelsFileError as exc:
+        raise fail(str(exc)) from None
     try:
         options = {"calibrate": False} if raw_scores else {}
         if model is None:
             engine = load_engine(language, **options)
+        elif engine_name != "spacy.v1":
+            engine = load_engine(language, {language: (engine_name, model)})
         else:
             # custom.v1 reports the model's labels unchanged; spacy.v1 maps them onto Comprehend's types.
             engine = load_engine(language, {language: ("custom.v1" if raw_types else "spacy.v1", model)}, **options)
     except UnsupportedLanguage as exc:
         raise fail(str(exc)) from None
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, ImportError, TypeError) as exc:
         raise fail(f"cannot load the model: {exc}") from None
 
     def as_type(label: str) -> str:

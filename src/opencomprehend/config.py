@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     shard_documents: int = 64
     shard_chars: int = 100_000
     preload_languages: list[str] = ["en"]
+    # The operator's models file (TOML, docs/models.md "Your own model"): per language an engine, a model and a
+    # label map, over the shipped defaults. `serve --models`, or OPENCOMPREHEND_MODELS.
+    models: Path | None = None
     # Also build those languages' PII analyzers (Presidio's recognizers, about 3 s each) in every worker
     # before its first task, so the first DetectPiiEntities or PII shard does not wait for them.
     preload_pii: bool = True

@@ -24,6 +24,8 @@ from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.scheduler import Scheduler
 from opencomprehend.jobs.store import TERMINAL, JobStore, open_engine
+from opencomprehend.nlp.models_file import ModelChoice, read_models_file
+from opencomprehend.nlp.registry import configure_models
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
 from opencomprehend.runtime.runner import pii_engine_key
 from opencomprehend.security.credentials import SECRET_FIELDS as CREDENTIAL_SECRETS
@@ -147,8 +149,14 @@ def preload_keys(settings: Settings) -> list[str]:
     return keys
 
 
-def open_runner(settings: Settings) -> LocalPool | DaskRunner:
-    """The runtime shards run on: this node's warm worker processes, or a Dask cluster's workers."""
+def configured_models(settings: Settings) -> dict[str, ModelChoice]:
+    """The operator's models file, resolved (nothing without one); ModelsFileError, one line, when unusable."""
+    return read_models_file(settings.models) if settings.models else {}
+
+
+def open_runner(settings: Settings, models: dict[str, ModelChoice] | None = None) -> LocalPool | DaskRunner:
+    """The runtime shards run on: this node's warm worker processes, or a Dask cluster's workers; `models` is
+    the resolved models file every worker takes as its configuration."""
     if settings.runtime == "dask":
         from opencomprehend.runtime.cluster import DaskRunner, tls_security
 
@@ -163,6 +171,7 @@ def open_runner(settings: Settings) -> LocalPool | DaskRunner:
             settings.worker_task_timeout_s,
             security,
             settings.dask_connect_timeout_s,
+            models,
         )
     return LocalPool(
         settings.workers,
@@ -170,6 +179,7 @@ def open_runner(settings: Settings) -> LocalPool | DaskRunner:
         max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
         settings.worker_task_timeout_s,
         settings.realtime_workers,
+        models,
     )
 
 
@@ -193,10 +203,13 @@ def clean_work_dir(settings: Settings, store: JobStore) -> None:
 def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
     """The service. Without workers (in-process tests) Detect runs in this process and jobs stay queued."""
     prepare_data_dir(settings)
+    models = configured_models(settings)
+    # This process answers which languages are served (and, without workers, recognises them) as workers do.
+    configure_models(models)
     store = JobStore(settings.resolved_database_url())
     clean_work_dir(settings, store)
     objects = open_object_store(settings)
-    pool = open_runner(settings) if run_workers else None
+    pool = open_runner(settings, models) if run_workers else None
     env = Environment(
         settings=settings,
         store=store,

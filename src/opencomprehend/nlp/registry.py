@@ -12,7 +12,10 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from opencomprehend.nlp.models_file import ModelChoice
 
 # The models trained by `opencomprehend train-language` ship inside the package (docs/models.md).
 SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -34,8 +37,32 @@ DEFAULT_MODELS: dict[str, tuple[str, str | Path]] = {
 }
 
 # Modules whose import registers the built-in engines.
-# opencomprehend.nlp.spacy_engine holds "spacy.v1", "spacy.t2s.v1" and "custom.v1".
-_BUILTIN_ENGINE_MODULES: tuple[str, ...] = ("opencomprehend.nlp.spacy_engine",)
+# opencomprehend.nlp.spacy_engine holds "spacy.v1", "spacy.t2s.v1" and "custom.v1"; transformers_engine holds
+# "transformers.v1" (it imports onnxruntime and tokenizers only when a model is loaded).
+_BUILTIN_ENGINE_MODULES: tuple[str, ...] = (
+    "opencomprehend.nlp.spacy_engine",
+    "opencomprehend.nlp.transformers_engine",
+)
+
+# The operator's models file, resolved (configure_models): languages it names, over DEFAULT_MODELS. Set once
+# in every process that recognises or answers for languages: the API process and each worker (the local
+# pool passes it to its processes, the Dask plugin to its workers), so all of them resolve a language alike.
+_configured: dict[str, ModelChoice] = {}
+
+
+def configure_models(models: Mapping[str, ModelChoice] | None) -> None:
+    """Make `models` (the models file's languages) this process's configuration, over the defaults."""
+    _configured.clear()
+    _configured.update(models or {})
+
+
+def configured_models() -> dict[str, ModelChoice]:
+    """Every language's model as this process resolves it: the models file's over the shipped defaults."""
+    from opencomprehend.nlp.models_file import as_choice
+
+    resolved = {language: as_choice(entry) for language, entry in DEFAULT_MODELS.items()}
+    resolved.update(_configured)
+    return resolved
 
 
 class UnsupportedLanguage(Exception):
@@ -123,27 +150,34 @@ def _model_available(model: str | Path) -> bool:
         return False
 
 
-def supported_languages(models: Mapping[str, tuple[str, str | Path]] | None = None) -> set[str]:
+def supported_languages(models: Mapping[str, Any] | None = None) -> set[str]:
     """Languages that have a configured model which is actually installed."""
-    configured = DEFAULT_MODELS if models is None else models
-    return {lang for lang, (_engine, model) in configured.items() if _model_available(model)}
+    from opencomprehend.nlp.models_file import as_choice
+
+    configured = configured_models() if models is None else models
+    return {lang for lang, entry in configured.items() if _model_available(as_choice(entry).model)}
 
 
-def load_engine(language: str, models: Mapping[str, tuple[str, str | Path]] | None = None, **options: Any) -> Engine:
+def load_engine(language: str, models: Mapping[str, Any] | None = None, **options: Any) -> Engine:
     """Load the engine configured for `language`.
 
     Loading is expensive (seconds, tens of MB): callers keep the result. Extra keyword options go to
     the engine's constructor (e.g. beam_width for "spacy.v1"). The model may be a package name or a
     folder (str or Path), such as one written by opencomprehend.nlp.training.train_ner:
-    load_engine("en", {"en": ("custom.v1", folder)}).
+    load_engine("en", {"en": ("custom.v1", folder)}). Without `models`, the process's configuration
+    (configure_models: the operator's models file over DEFAULT_MODELS). A ModelChoice's label map, batch size
+    and device go to the constructor too.
 
     Raises UnsupportedLanguage when no model is configured for the language or the configured model
     is not installed, and ValueError when the configuration names an engine that does not exist.
     """
-    configured = DEFAULT_MODELS if models is None else models
+    from opencomprehend.nlp.models_file import as_choice
+
+    configured = configured_models() if models is None else models
     if language not in configured:
         raise UnsupportedLanguage(language)
-    engine_name, model = configured[language]
+    choice = as_choice(configured[language])
+    engine_name, model = choice.engine, choice.model
     try:
         engine_cls = ENGINES[engine_name]
     except KeyError:
@@ -154,4 +188,4 @@ def load_engine(language: str, models: Mapping[str, tuple[str, str | Path]] | No
         ) from None
     if not _model_available(model):
         raise UnsupportedLanguage(language, f"model '{model}' is not installed.")
-    return engine_cls(language=language, model=model, **options)
+    return engine_cls(language=language, model=model, **{**choice.options(), **options})

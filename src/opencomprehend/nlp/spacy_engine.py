@@ -277,11 +277,13 @@ def _round_score(p: float) -> float:
     return min(1.0, float(f"{p:.8g}"))
 
 
-def _batches(items: list[tuple[int, int, str]]) -> Iterator[list[tuple[int, int, str]]]:
+def _batches(
+    items: list[tuple[int, int, str]], max_docs: int = MAX_BATCH_DOCS
+) -> Iterator[list[tuple[int, int, str]]]:
     batch: list[tuple[int, int, str]] = []
     chars = 0
     for item in items:
-        if batch and (len(batch) >= MAX_BATCH_DOCS or chars + len(item[2]) > MAX_BATCH_CHARS):
+        if batch and (len(batch) >= max_docs or chars + len(item[2]) > MAX_BATCH_CHARS):
             yield batch
             batch, chars = [], 0
         batch.append(item)
@@ -430,6 +432,11 @@ class SpacyEngine:
         per name, repeated names and short names marked); on by default except for custom recognizers.
     calibrate: apply the score calibration saved beside a model folder (calibration.json, fitted on a gold
         dev split by opencomprehend.nlp.calibration), if it has one; False reports the raw scores.
+    labels: the operator's label map (models file): model label -> Comprehend type; an entity whose label it
+        does not name is dropped. None maps labels with nlp/labels.py (an unknown label is OTHER).
+    batch_size: windows recognised together (at most; MAX_BATCH_CHARS bounds a batch too).
+    device: "cpu" (default) or "cuda", which needs spaCy's GPU support (cupy) and fails clearly without it.
+    threads: accepted for the models file's sake; spaCy's NER runs on one thread.
     """
 
     def __init__(
@@ -444,6 +451,10 @@ class SpacyEngine:
         calibrate: bool = True,
         split_sentences: bool = True,
         document_context: bool | None = None,
+        labels: dict[str, str] | None = None,
+        batch_size: int | None = None,
+        device: str | None = None,
+        threads: int | None = None,
     ) -> None:
         if beam_width < 1:
             raise ValueError("beam_width must be at least 1.")
@@ -453,6 +464,10 @@ class SpacyEngine:
         self.model = model
         self.beam_width = beam_width
         self.beam_density = beam_density
+        self.labels = None if labels is None else {str(k).strip().upper(): v for k, v in labels.items()}
+        self.batch_size = batch_size or MAX_BATCH_DOCS
+        if device == "cuda" and not spacy.prefer_gpu():
+            raise ValueError("device 'cuda' was asked for, but spaCy finds no GPU (it needs cupy and CUDA).")
         self.nlp: Language = spacy.load(model, exclude=components_to_exclude(model))
         ner_names = [n for n in self.nlp.pipe_names if self.nlp.get_pipe_meta(n).factory in _NER_FACTORIES]
         if not ner_names:
@@ -508,7 +523,7 @@ class SpacyEngine:
             work.extend((ti, wi, text[s:e]) for wi, (s, e) in enumerate(plan))
 
         per_window: list[list[list[dict]]] = [[[] for _ in plan] for plan in plans]
-        for batch in _batches(work):
+        for batch in _batches(work, self.batch_size):
             found = self._recognise_batch([item[2] for item in batch])
             for (ti, wi, _), ents in zip(batch, found, strict=True):
                 offset = plans[ti][wi][0]
@@ -559,9 +574,10 @@ class SpacyEngine:
                     found[i].append(entity)
             return found
 
-    @staticmethod
-    def entity_type(label: str) -> str:
-        """The Type reported for an entity the model labelled `label`."""
+    def entity_type(self, label: str) -> str | None:
+        """The Type reported for an entity the model labelled `label`; None drops it (not in the label map)."""
+        if self.labels is not None:
+            return self.labels.get(label.strip().upper())
         return comprehend_type(label)
 
 
@@ -576,21 +592,22 @@ class CustomEngine(SpacyEngine):
     uses_patterns = False
     uses_context = False
 
-    @staticmethod
-    def entity_type(label: str) -> str:
+    def entity_type(self, label: str) -> str | None:
         return label
 
 
 def _entities(
     doc: Doc,
     scores: list[float],
-    entity_type: Callable[[str], str],
+    entity_type: Callable[[str], str | None],
     calibration: ScoreCalibration | None = None,
 ) -> list[dict]:
     # spaCy's char offsets are code points into doc.text, which is the window text itself.
     entities = []
     for span, score in zip(doc.ents, scores, strict=True):
         reported = entity_type(span.label_)
+        if reported is None:
+            continue  # a label the operator's label map leaves out
         if calibration is not None:
             score = calibration(reported, score)
         entities.append(

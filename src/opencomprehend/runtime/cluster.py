@@ -79,8 +79,11 @@ class WarmEngines(WorkerPlugin):
 
     name = PLUGIN_NAME
 
-    def __init__(self, preload: list[str]) -> None:
+    def __init__(self, preload: list[str], models: dict[str, Any] | None = None) -> None:
         self.preload = list(preload)
+        # The operator's models file, resolved: every worker resolves a language as the node does. Its folders
+        # must exist on the workers' machines at the same paths (docs/models.md).
+        self.models = dict(models or {})
 
     async def setup(self, worker: Any) -> None:
         import asyncio
@@ -89,11 +92,12 @@ class WarmEngines(WorkerPlugin):
         if not resources.get(REALTIME_RESOURCE) and not resources.get(SHARDS_RESOURCE):
             # A worker that runs shards says so, so that shards can be kept off the real-time workers.
             await worker.set_resources(**{SHARDS_RESOURCE: worker.state.nthreads})
-        await asyncio.get_running_loop().run_in_executor(None, _warm, self.preload)
+        await asyncio.get_running_loop().run_in_executor(None, _warm, self.preload, self.models)
 
 
-def _warm(languages: list[str]) -> None:
+def _warm(languages: list[str], models: dict[str, Any] | None = None) -> None:
     with _task_lock:
+        worker.configure(models)
         worker.warm(languages)
 
 
@@ -268,6 +272,7 @@ class DaskRunner:
         task_timeout_s: float | None = None,
         security: Any = None,
         connect_timeout_s: float = 30.0,
+        models: dict[str, Any] | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.task_timeout_s = task_timeout_s if task_timeout_s and task_timeout_s > 0 else None
@@ -278,7 +283,7 @@ class DaskRunner:
             raise SchedulerUnreachable(
                 f"cannot reach the Dask scheduler at {scheduler} within {connect_timeout_s:g} s: {reason}"
             ) from None
-        self.client.register_plugin(WarmEngines(preload), name=PLUGIN_NAME)
+        self.client.register_plugin(WarmEngines(preload, models), name=PLUGIN_NAME)
         # engine key -> (digest, packed model), the least recently used let go (packed again when needed)
         self._models: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()

@@ -73,10 +73,12 @@ _CLAIMS = threading.Lock()
 class _Worker:
     """One worker process and the server's end of its pipe."""
 
-    def __init__(self, context: Any, preload: list[str], nice: int = 0) -> None:
+    def __init__(self, context: Any, preload: list[str], nice: int = 0, models: dict[str, Any] | None = None) -> None:
         self.conn, child = context.Pipe(duplex=True)
         self.process = context.Process(
-            target=worker.serve, args=(child, preload, multiprocessing.current_process().pid, nice), daemon=True
+            target=worker.serve,
+            args=(child, preload, multiprocessing.current_process().pid, nice, models),
+            daemon=True,
         )
         self.process.start()
         child.close()
@@ -141,7 +143,7 @@ class _Slot:
     # -- worker lifecycle ---------------------------------------------------------------------------------
 
     def _start_worker(self) -> _Worker:
-        return _Worker(self.pool.context, self.pool.preload, self.nice)
+        return _Worker(self.pool.context, self.pool.preload, self.nice, self.pool.models)
 
     def _ensure_worker(self) -> _Worker | None:
         """A ready worker, starting one (and waiting for it) when there is none; None when closing."""
@@ -274,6 +276,7 @@ class LocalPool:
 
     `realtime_workers` more processes take real-time tasks only, so that DetectEntities never waits for a
     job's shard to finish: a real-time task waits in both queues and the first slot free runs it.
+    `models` (the operator's models file, resolved) is every worker's language configuration.
     """
 
     def __init__(
@@ -283,9 +286,11 @@ class LocalPool:
         recycle_after: int,
         task_timeout_s: float | None = None,
         realtime_workers: int = 0,
+        models: dict[str, Any] | None = None,
     ) -> None:
         self.workers = max(1, workers)
         self.preload = list(preload)
+        self.models = dict(models or {})
         self.recycle_after = max(1, recycle_after)
         self.task_timeout_s = task_timeout_s if task_timeout_s and task_timeout_s > 0 else None
         # spawn, not fork: the server process has threads.

@@ -16,7 +16,8 @@ from multiprocessing.connection import Connection
 
 from opencomprehend.io.documents import Document
 from opencomprehend.io.output import record_line
-from opencomprehend.nlp.registry import Engine, UnsupportedLanguage, load_engine
+from opencomprehend.nlp.models_file import ModelChoice
+from opencomprehend.nlp.registry import Engine, UnsupportedLanguage, configure_models, configured_models, load_engine
 from opencomprehend.runtime.runner import parse_engine_key, pii_language
 
 log = logging.getLogger("opencomprehend.worker")
@@ -48,6 +49,19 @@ def engine_for(key: str) -> Engine:
     for stale in custom[: max(0, len(custom) - MAX_CUSTOM_ENGINES)]:
         del _engines[stale]
     return engine
+
+
+def configure(models: dict[str, ModelChoice] | None) -> None:
+    """Take the operator's models file (resolved, registry.configure_models) as this process's configuration;
+    engines already loaded for a language whose model it changes are let go (a Dask worker that served another
+    configuration before)."""
+    before = configured_models()
+    configure_models(models)
+    after = configured_models()
+    changed = {language for language in set(before) | set(after) if before.get(language) != after.get(language)}
+    for key in list(_engines):
+        if key in changed or pii_language(key) in changed:
+            del _engines[key]
 
 
 def warm(languages: list[str]) -> None:
@@ -83,16 +97,24 @@ def _picklable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def serve(conn: Connection, preload: list[str], parent_pid: int | None, nice: int = 0) -> None:
+def serve(
+    conn: Connection,
+    preload: list[str],
+    parent_pid: int | None,
+    nice: int = 0,
+    models: dict[str, ModelChoice] | None = None,
+) -> None:
     """A worker's main loop: load the usual engines, then run (function, args) tasks until told to stop.
 
     Ctrl-C in the server's terminal reaches every process of its group: the server stops the workers
     itself, so they ignore SIGINT rather than print tracebacks. `nice` lowers the worker's CPU priority.
+    `models` is the operator's models file, resolved (the server's own configuration).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if nice:
         os.nice(nice)  # a batch worker: the real-time worker and the API process go first
     _exit_with(parent_pid)
+    configure(models)
     warm(preload)
     conn.send(("ready", os.getpid()))
     while True:
