@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     max_detect_bytes: int = 100_000
     max_batch_items: int = 25
     max_batch_item_bytes: int = 5_000
-    # DetectEntities/BatchDetectEntities requests per second per account and region; 0 means unlimited.
+    # Real-time requests (Detect*, ContainsPiiEntities) per second per account and region; 0 means unlimited.
     detect_tps: float = 0
     # Every other operation (jobs, recognizers, endpoints, tags), per account and region; 0: unlimited.
     control_tps: float = 0

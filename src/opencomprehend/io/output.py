@@ -15,8 +15,6 @@ from typing import Any
 from .documents import Document
 from .objects import ObjectStore, parse_s3_uri
 
-_COPY_BUFFER = 1024 * 1024
-
 
 def output_uri(output_prefix_uri: str, account_id: str, job_id: str, job_type: str = "NER") -> str:
     """Where a job's archive goes.

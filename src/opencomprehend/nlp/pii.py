@@ -1,4 +1,5 @@
-"""The "pii.v1" engine: Comprehend's PII entity types in text, in every language that has an entity model.
+"""The PII engine (PiiEngine, under the worker's "pii:<language>" engine key): Comprehend's PII entity
+types in text, in every language that has an entity model.
 
 Two sources, one answer:
 
@@ -62,7 +63,6 @@ from opencomprehend.nlp.registry import Engine
 
 log = logging.getLogger("opencomprehend.pii")
 
-LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW")
 
 # Presidio's patterns score low until a context word (or a checksum) confirms them; below this a finding
 # is not reported. 0.4 is what Presidio gives any finding with a supporting context word.

@@ -2,9 +2,9 @@
 
 A tag belongs to a resource ARN. Which ARNs name a resource is each family's business: a family
 registers a lookup for its ARN resource type (`register_taggable("entity-recognizer", fn)`), and this
-module never needs to know about it. A type nobody registered (today `entity-recognizer-endpoint`)
-answers ResourceNotFoundException, as does an ARN of another account, region or partition: one
-account never learns whether another's resource exists.
+module never needs to know about it. A type nobody registered answers ResourceNotFoundException, as
+does an ARN of another account, region or partition: one account never learns whether another's
+resource exists.
 
 Rules (spec 2.4): at most `max_tags` (50) tags per resource, counting those it has and the new ones;
 keys starting with `aws:` are reserved, so they can be neither added nor removed and do not count; a
