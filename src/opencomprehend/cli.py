@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import socket
@@ -17,15 +16,6 @@ from opencomprehend.jobs.errors import StoreUnavailable, describe_database_error
 from opencomprehend.runtime.runner import SchedulerUnreachable
 
 app = typer.Typer(help="OpenComprehend: self-hosted Amazon Comprehend entity detection.", no_args_is_help=True)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _fail(message: str) -> typer.Exit:
@@ -112,14 +102,11 @@ def serve(
     try:
         settings = Settings(**overrides)
     except pydantic.ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        errors = exc.errors()
+        if len(errors) == 1 and not errors[0]["loc"]:  # a rule over several settings: its message alone
+            raise _fail(str(errors[0]["msg"]).removeprefix("Value error, ")) from None
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in errors)
         raise _fail(f"invalid setting ({problems})") from None
-    if not _is_loopback(settings.host) and settings.auth != "sigv4":
-        # Development mode checks no signature, so it stays on this machine.
-        raise _fail(
-            f"refusing to bind {settings.host}: in development mode (no signature checks) this server only "
-            "binds loopback addresses (127.0.0.1, ::1); start it with --auth sigv4 to share it."
-        )
     try:
         listener = _listen(settings.host, settings.port)
     except OSError as exc:

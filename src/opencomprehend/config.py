@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What AWS region names look like (us-east-1, eu-west-3, us-gov-west-1, us-isob-east-1, cn-north-1): the
@@ -157,3 +158,22 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'opencomprehend.db').resolve()}"
+
+    @model_validator(mode="after")
+    def _development_mode_stays_on_this_machine(self) -> Settings:
+        """Development mode checks no signature, so it binds loopback addresses only."""
+        if self.auth != "sigv4" and not is_loopback(self.host):
+            raise ValueError(
+                f"refusing to bind {self.host}: in development mode (no signature checks) this server only "
+                "binds loopback addresses (127.0.0.1, ::1); start it with --auth sigv4 to share it."
+            )
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
