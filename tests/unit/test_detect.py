@@ -290,17 +290,13 @@ def test_detect_on_a_text_the_model_fails_on_is_an_internal_error(
 # ------------------------------------------------------------------------------------------ the runner
 
 
-class BreakingRunner:
+class BreakingRunner(InlineRunner):
     """An InlineRunner whose first `breaks` calls fail as if the worker process had died under them."""
 
     def __init__(self, breaks: int) -> None:
-        self.inline = InlineRunner()
+        super().__init__()
         self.breaks = breaks
         self.calls = 0
-        self.workers = 1
-
-    def submit(self, language: str, documents: list) -> Future:
-        return self.inline.submit(language, documents)
 
     def recognise(self, language: str, texts: list[str], account: str = "") -> Future:
         self.calls += 1
@@ -308,7 +304,7 @@ class BreakingRunner:
             broken: Future = Future()
             broken.set_exception(WorkerLost("a worker died"))
             return broken
-        return self.inline.recognise(language, texts)
+        return super().recognise(language, texts, account)
 
 
 def client_with_runner(tmp_path: Path, runner: Any, monkeypatch: pytest.MonkeyPatch) -> TestClient:

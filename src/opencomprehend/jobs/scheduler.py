@@ -16,7 +16,6 @@ from opencomprehend.jobs.store import JobStore, owner_id
 from opencomprehend.jobs.training_run import TrainingRun
 from opencomprehend.runtime.models import delete_model
 from opencomprehend.runtime.runner import Runner
-from opencomprehend.runtime.trainer import train_in_process
 
 log = logging.getLogger("opencomprehend.scheduler")
 
@@ -89,7 +88,7 @@ class Scheduler:
             data = self.access.store_for(recognizer["data_access_role_arn"], recognizer["account_id"])
             training = TrainingRun(
                 recognizer, self.recognizers, self.objects, self.settings, self.owner, self._stopping, data,
-                self.access.keys, getattr(self.runner, "train", train_in_process),
+                self.access.keys, self.runner.train,
             )  # fmt: skip
             self._start(arn, training.run, f"train-{recognizer['recognizer_name'][:16]}")
         for recognizer in self.recognizers.deleting():

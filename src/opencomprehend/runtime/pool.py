@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
 from opencomprehend.runtime.runner import WorkerLost
+from opencomprehend.runtime.trainer import train_in_process
 
 log = logging.getLogger("opencomprehend.pool")
 
@@ -320,6 +321,13 @@ class LocalPool:
         `realtime_workers` when whole)."""
         return sum(slot.serving() for slot in self._slots)
 
+    def health(self) -> dict[str, Any]:
+        return {"Live": self.live(), "Configured": self.workers}
+
+    def train(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Train in a child process of this node (runtime/trainer.py), not on a warm worker."""
+        return train_in_process(*args, **kwargs)
+
     def pids(self) -> list[int]:
         """The worker processes now running (replacements still loading included)."""
         return [pid for slot in self._slots for pid in slot.pids()]
@@ -411,6 +419,12 @@ class InlineRunner:
 
     def recognise(self, language: str, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
         return self._run(worker.recognise_texts, language, texts)
+
+    def health(self) -> dict[str, Any]:
+        return {"Live": 1, "Configured": 1}
+
+    def train(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return train_in_process(*args, **kwargs)
 
     def close(self) -> None:
         """Nothing to stop; here so that callers can treat both runners alike."""

@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from opencomprehend.io.documents import Document
 
 
 class Runner(Protocol):
+    """Everything its callers use of a runner: the local pool (runtime/pool.py LocalPool, or InlineRunner in
+    the API process itself) and the cluster (runtime/cluster.py DaskRunner) both offer all of it."""
+
+    # How many shards may run at once (the scheduler's figure for how much work to hand out).
     workers: int
 
     def submit(self, engine: str, documents: list[Document]) -> Future[list[str]]:
         """Output lines for one shard. `engine` is a language code, or a custom model's engine key."""
+        ...
+
+    def recognise(self, engine: str, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
+        """Entities of a few texts (the real-time operations), ahead of queued shards; `account` is the
+        key the real-time lane shares fairly among."""
+        ...
+
+    def train(
+        self,
+        train: list[Any],
+        test: list[Any],
+        language: str,
+        output_dir: Path,
+        options: dict[str, Any],
+        check: Callable[[], bool],
+        poll_s: float = 1.0,
+        volume_key: Any = None,
+    ) -> dict[str, Any]:
+        """Train a custom recognizer (runtime/trainer.py's contract) and return its report."""
+        ...
+
+    def health(self) -> dict[str, Any]:
+        """What GET /health reports of the workers: at least "Live", how many are up."""
+        ...
+
+    def close(self) -> None:
+        """Stop using the workers; bounded."""
         ...
 
 

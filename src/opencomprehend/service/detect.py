@@ -25,10 +25,10 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any
 
 from opencomprehend.nlp.registry import UnsupportedLanguage, supported_languages
-from opencomprehend.runtime.runner import WorkerLost, pii_language
+from opencomprehend.runtime.runner import Runner, WorkerLost, pii_language
 from opencomprehend.service.endpoints import endpoint_engine
 from opencomprehend.service.errors import ServiceError, invalid_request
 from opencomprehend.service.registry import Environment, RequestContext, operation
@@ -42,10 +42,6 @@ ITEM_ERROR_MESSAGE = "Unexpected Server Error. Please try again."
 Entities = list[dict[str, Any]]
 # Texts -> one entity list per text, or None for a text the model failed on.
 Recognise = Callable[[list[str]], list[Entities | None]]
-
-
-class TextRunner(Protocol):
-    def recognise(self, language: str, texts: list[str], account: str = "") -> Future[list[Entities | None]]: ...
 
 
 # ------------------------------------------------------------------------------------------------ checks
@@ -87,8 +83,8 @@ def internal_error() -> ServiceError:
     return ServiceError("InternalServerException", ITEM_ERROR_MESSAGE, status=500)
 
 
-def _runner(env: Environment) -> TextRunner:
-    runner: TextRunner | None = env.runner  # type: ignore[assignment]
+def _runner(env: Environment) -> Runner:
+    runner = env.runner
     if runner is None:
         log.error("DetectEntities needs a runner, and this environment has none")
         raise internal_error()

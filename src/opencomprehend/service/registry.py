@@ -73,16 +73,9 @@ class Environment:
             store = "OK"
         except Exception as exc:  # noqa: BLE001  (whatever the database says, the node is not healthy)
             healthy, store = False, f"UNAVAILABLE: {type(exc).__name__}"
-        report = getattr(self.runner, "health", None)
-        if callable(report):  # a cluster: its workers, and the task slots they make, each by its name
-            workers = report()
-            up = workers["Live"]
-        else:  # this node's own worker processes
-            configured = getattr(self.runner, "workers", 0)
-            live = getattr(self.runner, "live", None)
-            up = live() if callable(live) else configured
-            workers = {"Live": up, "Configured": configured}
-        healthy = healthy and up > 0
+        # This node's worker processes (Live, Configured), or a cluster's workers and task slots.
+        workers = self.runner.health() if self.runner is not None else {"Live": 0}
+        healthy = healthy and workers["Live"] > 0
         return {"Status": "OK" if healthy else "UNAVAILABLE", "Store": store, "Workers": workers}
 
 
