@@ -22,7 +22,7 @@ from opencomprehend.runtime.runner import Runner
 from opencomprehend.security.credentials import CredentialStore
 from opencomprehend.security.keyring import KeyRing
 from opencomprehend.security.roles import RoleRegistry
-from opencomprehend.service.throttle import throttle
+from opencomprehend.service.throttle import Throttles
 
 Handler = Callable[..., dict[str, Any]]
 OPERATIONS: dict[str, Handler] = {}
@@ -34,7 +34,7 @@ def operation(name: str, lane: str = "control") -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         @functools.wraps(handler)
         def throttled(env: Environment, ctx: RequestContext, **members: Any) -> dict[str, Any]:
-            throttle(env, ctx.account_id, ctx.region, lane)
+            env.throttles.check(env.settings, ctx.account_id, ctx.region, lane)
             return handler(env, ctx, **members)
 
         OPERATIONS[name] = throttled
@@ -57,6 +57,8 @@ class Environment:
     runner: Runner | None = None  # the warm workers; None when the app runs without them
     # Called after a job is queued or asked to stop, so a local scheduler acts at once instead of at its next poll.
     on_job_change: list[Callable[[], None]] = field(default_factory=list)
+    # The per-account request rates of this service (service/throttle.py).
+    throttles: Throttles = field(default_factory=Throttles)
 
     def job_changed(self) -> None:
         for notify in self.on_job_change:

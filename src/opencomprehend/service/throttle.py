@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -60,23 +59,23 @@ class AccountBuckets:
         return bucket.take()
 
 
-# One set of buckets per running service and lane. Environment is a dataclass that cannot be hashed (it
-# holds a list), so the buckets are keyed by its id and dropped when it is collected.
-_buckets: dict[tuple[int, str], AccountBuckets] = {}
-_lock = threading.Lock()
+class Throttles:
+    """The buckets of one running service (an Environment's `throttles`): one AccountBuckets per lane, made
+    at its first request with the lane's rate from the settings."""
 
+    def __init__(self) -> None:
+        self._lanes: dict[str, AccountBuckets] = {}
+        self._lock = threading.Lock()
 
-def throttle(env: Any, account_id: str, region: str, lane: str) -> None:
-    """Raise the lane's throttling error when this account and region are past the lane's rate."""
-    setting, code = LANES[lane]
-    rate = getattr(env.settings, setting)
-    if rate <= 0:
-        return
-    key = (id(env), lane)
-    with _lock:
-        buckets = _buckets.get(key)
-        if buckets is None:
-            buckets = _buckets[key] = AccountBuckets(rate)
-            weakref.finalize(env, _buckets.pop, key, None)
-    if not buckets.take(account_id, region):
-        raise ServiceError(code, "Rate exceeded")
+    def check(self, settings: Any, account_id: str, region: str, lane: str) -> None:
+        """Raise the lane's throttling error when this account and region are past the lane's rate."""
+        setting, code = LANES[lane]
+        rate = getattr(settings, setting)
+        if rate <= 0:
+            return
+        with self._lock:
+            buckets = self._lanes.get(lane)
+            if buckets is None:
+                buckets = self._lanes[lane] = AccountBuckets(rate)
+        if not buckets.take(account_id, region):
+            raise ServiceError(code, "Rate exceeded")
