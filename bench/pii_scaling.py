@@ -63,21 +63,6 @@ def engine_scaling(language: str, kinds: list[str], sizes_kb: list[int]) -> None
         print(f"  {kind:>4}: {cells}; max/min {max(row) / min(row):.2f}x", flush=True)
 
 
-def account_client(server, account: str, **config):  # type: ignore[no-untyped-def]
-    """A boto3 client of `account` (development mode: a twelve-digit access key id is the account)."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "comprehend",
-        endpoint_url=server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=account,
-        aws_secret_access_key="secret",
-        config=Config(retries={"max_attempts": 1}, **config),
-    )
-
-
 def flood(language: str) -> None:
     from support.components import free_port
     from support.server import Server
@@ -88,8 +73,8 @@ def flood(language: str) -> None:
         server.data_dir.mkdir()
         server.start()
         try:
-            heavy_client = account_client(server, "111111111111", read_timeout=600)
-            light_client = account_client(server, "222222222222")
+            heavy_client = server.client("111111111111", read_timeout=600)
+            light_client = server.client("222222222222")
             light_client.detect_entities(Text="Warm up in Paris.", LanguageCode="en")
             heavy_client.detect_pii_entities(Text="Warm up, John Smith.", LanguageCode=language)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,24 +221,10 @@ def test_heavy_pii_requests_of_one_account_do_not_hold_back_another(server: Serv
     """Three DetectPiiEntities of ~25 KB from one account at once, then DetectEntities from another: it is
     answered while all three are still being worked on (their pieces queue behind it), where it used to
     wait for one of them to finish whole."""
-    import threading
-
-    import boto3
-    from botocore.config import Config
-
-    def client_of(account: str):  # type: ignore[no-untyped-def]
-        return boto3.client(
-            "comprehend",
-            endpoint_url=server.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=account,
-            aws_secret_access_key="secret",
-            config=Config(retries={"max_attempts": 1}, read_timeout=600),
-        )
-
     line = "Call Jane Doe on (206) 555-0100, SSN 536-90-4399, card 4111 1111 1111 1111, mail jane@example.com.\n"
     heavy_text = line * (25_000 // len(line))
-    heavy, light = client_of("111111111111"), client_of("222222222222")
+    heavy = server.client("111111111111", read_timeout=600)
+    light = server.client("222222222222", read_timeout=600)
     light.detect_entities(Text="Warm up in Paris.", LanguageCode="en")
     answered: list[int] = []
 

@@ -111,12 +111,13 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=20)
 
-    def client(self, **config: Any) -> Any:
+    def client(self, access_key_id: str = "AKIDEXAMPLE", **config: Any) -> Any:
+        """A boto3 client of this server; in development mode a twelve-digit `access_key_id` is the account."""
         return boto3.client(
             "comprehend",
             endpoint_url=self.endpoint,
             region_name=REGION,
-            aws_access_key_id="AKIDEXAMPLE",
+            aws_access_key_id=access_key_id,
             aws_secret_access_key="secret",
             config=Config(retries={"max_attempts": 1}, **config),
         )
