@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from opencomprehend.io.documents import Document
 from opencomprehend.io.output import record_line
 from opencomprehend.nlp.registry import Engine, UnsupportedLanguage, load_engine
-from opencomprehend.runtime.runner import parse_engine_key, pii_language
+from opencomprehend.runtime.runner import LANGUAGE_ENGINE, parse_engine_key, pii_language
 
 log = logging.getLogger("opencomprehend.worker")
 
@@ -30,12 +30,17 @@ MAX_CUSTOM_ENGINES = 4
 
 
 def engine_for(key: str) -> Engine:
-    """The warm engine for an engine key: a language's own model, a trained recognizer's folder, or a
-    language's PII detection (which finds names and addresses with that language's own model)."""
+    """The warm engine for an engine key: a language's own model, a trained recognizer's folder, a
+    language's PII detection (which finds names and addresses with that language's own model), or the
+    dominant language identifier."""
     engine = _engines.pop(key, None)
     if engine is None:
         pii = pii_language(key)
-        if pii is not None:
+        if key == LANGUAGE_ENGINE:
+            from opencomprehend.nlp.language_id import LanguageIdentifier
+
+            engine = LanguageIdentifier()  # type: ignore[assignment]
+        elif pii is not None:
             from opencomprehend.nlp.pii import PiiEngine  # Presidio loads only in workers that detect PII
 
             engine = PiiEngine(pii, engine_for(pii))
@@ -118,9 +123,12 @@ def serve(conn: Connection, preload: list[str], parent_pid: int | None, nice: in
 def recognise_shard(language: str, documents: list[Document]) -> list[str]:
     """Output lines for one shard, in document order; error documents pass through as error records."""
     texts = [doc.text for doc in documents if doc.error_code is None]
-    found = iter(engine_for(language).recognise(texts)) if texts else iter(())
+    engine = engine_for(language)
+    found = iter(engine.recognise(texts)) if texts else iter(())
+    # What a record holds: "Entities", or "Languages" for the language identifier.
+    member = getattr(engine, "record_member", "Entities")
     return [
-        record_line(doc, None if doc.error_code is not None else next(found))  # type: ignore[arg-type]
+        record_line(doc, None if doc.error_code is not None else next(found), member)  # type: ignore[arg-type]
         for doc in documents
     ]
 
