@@ -33,6 +33,7 @@ from typing import Any
 MIN_SCORE = 0.01
 MAX_LANGUAGES = 5
 MIN_SEGMENT_LETTERS = 20
+KANJI_ONLY_JA = 0.9
 # The model's candidates per text; the rest of the probability mass is spread too thin to report.
 TOP_K = 10
 
@@ -92,7 +93,8 @@ def _by_script(text: str, scores: dict[str, float]) -> dict[str, float]:
 
     lid.176 reads a text by its space-separated words' character n-grams, so an unspaced Chinese post
     full of hashtags and links can come out as English or Lithuanian. Hangul is Korean, kana is Japanese,
-    and Han characters without kana are Chinese (or Japanese when the model says so: kanji-only names).
+    and Han characters without kana are Chinese (or Japanese when the model is at least KANJI_ONLY_JA sure:
+    kanji-only names; below that, Chinese sentences were taken for Japanese, bench/language_id.py).
     When such letters are at least half of the text's letters, their language's score is at least their
     share of the letters, and the other languages share what is left.
     """
@@ -107,8 +109,7 @@ def _by_script(text: str, scores: dict[str, float]) -> dict[str, float]:
     elif kana and (kana + han) * 2 >= len(letters):
         language, share = "ja", (kana + han) / len(letters)
     elif han * 2 >= len(letters):
-        best = max(scores, key=scores.__getitem__) if scores else ""
-        if best == "ja":
+        if scores.get("ja", 0.0) >= KANJI_ONLY_JA:
             return scores
         language, share = ("zh-TW" if is_traditional(text) else "zh"), han / len(letters)
     else:

@@ -145,9 +145,7 @@ def list_dominant_language_detection_jobs(
     next_token: str | None = None,
     max_results: int | None = None,
 ) -> dict[str, Any]:
-    page, token = list_jobs(
-        env, ctx, LANGUAGE_JOB, "dominant-language-detection-jobs", filter, next_token, max_results
-    )
+    page, token = list_jobs(env, ctx, LANGUAGE_JOB, "dominant-language-detection-jobs", filter, next_token, max_results)
     return listed("DominantLanguageDetectionJobPropertiesList", [language_job_properties(j) for j in page], token)
 
 

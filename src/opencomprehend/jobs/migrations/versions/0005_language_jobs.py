@@ -24,8 +24,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Language jobs cannot keep their rows under NOT NULL: they go, with their shards.
-    op.execute(sa.text(f"DELETE FROM entities_detection_job_shards WHERE job_id IN "
-                       f"(SELECT job_id FROM {TABLE} WHERE job_kind = 'LANGUAGE')"))
+    op.execute(
+        sa.text(
+            f"DELETE FROM entities_detection_job_shards WHERE job_id IN "
+            f"(SELECT job_id FROM {TABLE} WHERE job_kind = 'LANGUAGE')"
+        )
+    )
     op.execute(sa.text(f"DELETE FROM {TABLE} WHERE job_kind = 'LANGUAGE'"))
     with op.batch_alter_table(TABLE) as batch:
         batch.alter_column("language_code", existing_type=sa.String(8), nullable=False)
