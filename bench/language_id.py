@@ -7,7 +7,9 @@ and ../shared/data/ner-train (read at run time, never copied; /work/shared/data/
 which language): up to --per-set sentences per file (default 400), a seeded sample, the same for every
 identifier. The language of a sentence is its file's. WikiANN's zh file mixes both scripts, so zh and zh-TW
 come from the sets whose script is known (UNER GSD Simplified and its Traditional original, UNER PUD,
-Weibo, WikiANN's Traditional subset).
+Weibo, WikiANN's Traditional subset). WikiANN's "sentences" are Wikipedia fragments, mostly names and
+titles ("Christopher Reeve , Marlon Brando , Gene Hackman" in the French set), whose language the text
+often does not show: they are reported apart from running text.
 
 Each identifier runs in a fresh process pinned to one CPU:
 
@@ -140,6 +142,13 @@ def report(results: dict[str, dict], rows: list[tuple[str, str, str]]) -> None:
     over = [i for i, (_, _, t) in enumerate(rows) if len(t) >= 20]
     cells = "".join(f"{_accuracy(results[n]['answers'], rows, over):>14}" for n in names)
     print(f"  {'>= 20':<10} ({len(over):>5} sentences) " + cells)
+    for label, wanted in (("running text", False), ("WikiANN", True)):
+        picked = [i for i in over if ("wikiann" in rows[i][1]) == wanted]
+        cells = "".join(f"{_accuracy(results[n]['answers'], rows, picked):>14}" for n in names)
+        print(f"  {'>= 20, ' + label:<20}({len(picked):>5})" + cells)
+        picked = [i for i in picked if len(rows[i][2]) > 100]
+        cells = "".join(f"{_accuracy(results[n]['answers'], rows, picked):>14}" for n in names)
+        print(f"  {'> 100, ' + label:<20}({len(picked):>5})" + cells)
     print("\n>= 20 characters, per language")
     for language in SETS:
         picked = [i for i in over if rows[i][0] == language]

@@ -3,9 +3,12 @@ the job operations (jobs stay queued here; tests/unit/test_job_run.py runs one).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
+from support.components import missing
 from support.wire import call
 
 from opencomprehend.nlp.language_id import LanguageIdentifier, is_traditional
@@ -251,3 +254,54 @@ def test_an_unknown_kms_key_is_refused_at_start(client: TestClient) -> None:
     assert (status, body["__type"]) == (400, "KmsKeyValidationException")
     status, body = start(client, VolumeKmsKeyId="1234abcd-12ab-34cd-56ef-1234567890ab")
     assert (status, body["__type"]) == (400, "KmsKeyValidationException")
+
+
+# ------------------------------------------------------------------------------------------------ shared data
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+# Running text (no WikiANN fragments) of every entity language, as bench/language_id.py reads it.
+RUNNING_TEXT = {
+    "en": ["ner/ontonotes5/test", "ner-train/uner-en-ewt/dev"],
+    "es": ["ner/conll2002-es/dev"],
+    "fr": ["ner-train/multiconer-v2-fr/dev"],
+    "de": ["ner-train/germeval2014-de/dev"],
+    "it": ["ner/kind-wikinews-it/dev"],
+    "pt": ["ner/uner-pt-bosque/test"],
+    "ar": ["ner-train/newsfane-ar/train"],
+    "hi": ["ner-train/hiner-hi/train"],
+    "ja": ["ner/ja-gsd-ne/test"],
+    "ko": ["ner-train/klue-ner-ko/train"],
+    "zh": ["ner/uner-zh-gsdsimp/test"],
+    "zh-TW": ["ner/uner-zh-hant-gsd/test"],
+}
+
+
+def _labelled(min_chars: int, per_file: int = 300) -> list[tuple[str, str]]:
+    if not DATA.is_dir():
+        missing(f"the labelled sets are not in {DATA.resolve()} (../shared/data beside the repository)")
+    rows = []
+    for language, names in RUNNING_TEXT.items():
+        for name in names:
+            with (DATA / f"{name}.jsonl").open(encoding="utf-8") as lines:
+                texts = [t for t in (json.loads(line)["text"].strip() for line in lines) if len(t) >= min_chars]
+            rows += [(language, text) for text in texts[:per_file]]
+    return rows
+
+
+def test_running_text_over_100_characters_is_identified_at_least_99_percent() -> None:
+    identifier = LanguageIdentifier()
+    rows = _labelled(101)
+    wrong = [(lang, text) for lang, text in rows if (identifier.identify(text) or [{}])[0].get("LanguageCode") != lang]
+    assert len(rows) > 1500
+    assert len(wrong) <= 0.01 * len(rows), wrong[:10]
+
+
+def test_simplified_traditional_and_japanese_sentences_are_told_apart() -> None:
+    identifier = LanguageIdentifier()
+    rows = [(lang, text) for lang, text in _labelled(20) if lang in ("zh", "zh-TW", "ja")]
+    answers = [(lang, identifier.identify(text)[0]["LanguageCode"]) for lang, text in rows]
+    for language in ("zh", "zh-TW", "ja"):
+        mine = [got for lang, got in answers if lang == language]
+        assert len(mine) >= 250
+        assert sum(got == language for got in mine) >= 0.97 * len(mine), (language, mine)
+    assert sum((lang, got) in {("zh", "zh-TW"), ("zh-TW", "zh")} for lang, got in answers) <= 0.01 * len(answers)

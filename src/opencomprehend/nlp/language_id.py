@@ -12,6 +12,7 @@ What the model cannot say, decided here:
   that exist only in Traditional script (OpenCC's Traditional -> Simplified character table changes them)
   than characters that exist only in Simplified script (the Simplified -> Traditional table changes them)
   is zh-TW, otherwise zh.
+- URLs and e-mail addresses are left out before scoring (unless nothing else has a letter).
 - Mixed text: the whole text is scored, and so is each of its sentences (lines, then sentence ends). When
   two sentences of at least MIN_SEGMENT_LETTERS letters each are most likely different languages, the
   scores are the sentences' scores weighted by their letters, so each language gets its share of the text.
@@ -39,6 +40,8 @@ TOP_K = 10
 
 # lid.176 labels that are not the code Comprehend (RFC 5646, shortest ISO 639 code) uses.
 _CODES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro", "sh": "sr"}
+# Addresses say nothing about the language around them, and their letters can outweigh a short text's.
+_ADDRESSES = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.IGNORECASE)
 _SEGMENT_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|[\r\n]+")
 
 
@@ -155,6 +158,9 @@ class LanguageIdentifier:
         """Languages of one text: [{"LanguageCode", "Score"}], best first."""
         if _letters(text) == 0:
             return []
+        bare = _ADDRESSES.sub(" ", text)
+        if _letters(bare) > 0:
+            text = bare
         scores = self._scores(text)
         segments = [s for s in _SEGMENT_END.split(text) if s and _letters(s) > 0]
         if len(segments) > 1:
