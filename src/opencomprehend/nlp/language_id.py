@@ -107,6 +107,11 @@ def _by_script(text: str, scores: dict[str, float]) -> dict[str, float]:
     hangul = sum(1 for ch in letters if _is_hangul(ch))
     kana = sum(1 for ch in letters if _is_kana(ch))
     han = sum(1 for ch in letters if _is_han(ch))
+    if han and not kana and 0.0 < scores.get("ja", 0.0) < KANJI_ONLY_JA:
+        # Japanese without a single kana is rare but for names: the model's doubt goes to Chinese.
+        scores = dict(scores)
+        chinese = "zh-TW" if is_traditional(text) else "zh"
+        scores[chinese] = scores.get(chinese, 0.0) + scores.pop("ja")
     if hangul * 2 >= len(letters):
         language, share = "ko", hangul / len(letters)
     elif kana and (kana + han) * 2 >= len(letters):
