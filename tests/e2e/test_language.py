@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
+from support.components import free_port
 from support.output import read_archive
 from support.server import ACCOUNT, ROLE, Server
 
@@ -123,3 +127,36 @@ def test_a_stopped_job_with_boto3(server: Server) -> None:
         client.stop_dominant_language_detection_job(JobId="0" * 32)
     pages = client.get_paginator("list_dominant_language_detection_jobs").paginate(PaginationConfig={"PageSize": 1})
     assert job_id in {j["JobId"] for page in pages for j in page["DominantLanguageDetectionJobPropertiesList"]}
+
+
+def test_a_language_job_resumes_after_the_server_dies_and_writes_every_line_once(
+    tmp_path: Path, aws_available: None
+) -> None:
+    server = Server(data_dir=tmp_path, port=free_port(), extra_env={"OPENCOMPREHEND_SHARD_DOCUMENTS": "20"})
+    cycle = [(LINES[i], EXPECTED[i]) for i in (0, 3, 9, 11)]
+    lines = [f"{cycle[i % 4][0]} ({i})" for i in range(40_000)]
+    server.put("docs", "in/big.txt", "\n".join(lines) + "\n")
+    server.start()
+    try:
+        job_id = server.client().start_dominant_language_detection_job(
+            InputDataConfig={"S3Uri": "s3://docs/in/"},
+            OutputDataConfig={"S3Uri": "s3://docs/out/"},
+            DataAccessRoleArn=ROLE,
+        )["JobId"]
+        work = tmp_path / "work" / job_id
+        deadline = time.time() + 180
+        while len(list(work.glob("part-*.jsonl"))) < 3:
+            assert time.time() < deadline, server.log()
+            time.sleep(0.02)
+        server.kill()
+        server.port = free_port()
+        server.start()
+        props = server.wait(job_id, kind="language", timeout=300)
+        assert props["JobStatus"] == "COMPLETED", props
+        assert any(f"job {job_id} resumed" in line for line in server.log().splitlines()), server.log()
+    finally:
+        server.stop()
+    archive = tmp_path / "s3" / f"docs/out/{ACCOUNT}-LANGUAGE-{job_id}/output/output.tar.gz"
+    records = read_archive(archive.read_bytes())
+    assert [r["Line"] for r in records] == list(range(len(lines)))
+    assert [r["Languages"][0]["LanguageCode"] for r in records] == [cycle[i % 4][1] for i in range(len(lines))]
