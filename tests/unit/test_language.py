@@ -11,7 +11,9 @@ from starlette.testclient import TestClient
 from support.components import missing
 from support.wire import call
 
+from opencomprehend.config import Settings
 from opencomprehend.nlp.language_id import LanguageIdentifier, is_traditional
+from opencomprehend.server import create_app
 
 ROLE = "arn:aws:iam::111122223333:role/ComprehendAccess"
 ACCOUNT = "111122223333"
@@ -117,6 +119,16 @@ def test_batch_limits(client: TestClient) -> None:
     assert body["Message"].endswith("allowed is 5000 bytes while in this request the text size is 5002 bytes")
     status, body = call(client, "BatchDetectDominantLanguage", {"TextList": []})
     assert (status, body["__type"]) == (400, "ValidationException")
+
+
+def test_language_detection_counts_against_the_detect_rate(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path, detect_tps=0.01), run_workers=False)) as client:
+        assert detect(client, "Good morning, everyone.")[0] == 200
+        throttled = (400, {"__type": "ThrottlingException", "Message": "Rate exceeded"})
+        assert detect(client, "Good morning, everyone.") == throttled
+        assert call(client, "BatchDetectDominantLanguage", {"TextList": ["Good morning."]}) == throttled
+        assert call(client, "DetectEntities", {"Text": "Paris", "LanguageCode": "en"}) == throttled
+        assert call(client, "ListDominantLanguageDetectionJobs", {})[0] == 200
 
 
 def test_identifier_scores_are_probabilities_best_first() -> None:
