@@ -4,6 +4,7 @@ the job operations (jobs stay queued here; tests/unit/test_job_run.py runs one).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,18 @@ def test_identifier_scores_are_probabilities_best_first() -> None:
         assert scores == sorted(scores, reverse=True)
         assert all(0.0 <= s <= 1.0 for s in scores) and sum(scores) <= 1.0 + 1e-6
     assert identifier.identify("Привет, как дела?")[0]["LanguageCode"] == "ru"
+
+
+def test_addresses_are_left_out_and_hostile_text_takes_linear_time() -> None:
+    identifier = LanguageIdentifier()
+    text = "Schreiben Sie an max.mustermann@example.com oder besuchen Sie https://example.com/kontakt bitte."
+    assert identifier.identify(text)[0]["LanguageCode"] == "de"
+    # A job's document may be 1 MB: one run of letters, or of would-be addresses, is identified at once
+    # (a backtracking address pattern once took hours on the first).
+    for hostile in ("a" * 1_000_000, "a@" * 500_000, "x." * 500_000, "http://" * 140_000):
+        started = time.monotonic()
+        identifier.identify(hostile)
+        assert time.monotonic() - started < 5, hostile[:10]
 
 
 # ------------------------------------------------------------------------------------------------ jobs
