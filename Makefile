@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install install-test run test test-fast lint bench clean
+.PHONY: install install-test run test test-fast lint bench bench-language clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ test-fast: install-test
 
 bench: install-test
 	$(PY) bench/throughput.py
+
+# The language identifier against lingua-language-detector and langid (the `bench` extra, ~100 MB).
+bench-language: install-test
+	$(PIP) install -e '.[bench]'
+	$(PY) bench/language_id.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

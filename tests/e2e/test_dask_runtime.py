@@ -6,6 +6,7 @@ and survive the loss of every worker, and real-time requests take their own lane
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -26,7 +27,7 @@ from opencomprehend.runtime.cluster import (
     DaskRunner,
     tasks_run,
 )
-from opencomprehend.runtime.runner import custom_engine_key
+from opencomprehend.runtime.runner import LANGUAGE_ENGINE, custom_engine_key
 
 pytestmark = pytest.mark.e2e
 
@@ -118,3 +119,13 @@ def test_a_worker_kept_for_real_time_takes_the_detect_requests_and_no_shards(
         reserved.terminate()
         reserved.wait(30)
         dask_cluster.workers.remove(reserved)
+
+
+def test_the_language_identifier_runs_on_dask_workers_for_requests_and_shards(runner: DaskRunner) -> None:
+    [found] = runner.recognise(LANGUAGE_ENGINE, ["Heute regnet es in Berlin und Hamburg."]).result(timeout=180)
+    assert found is not None and found[0]["LanguageCode"] == "de"
+    documents = [Document("in.txt", 0, "It is raining in London again today."), Document("in.txt", 1, "")]
+    lines = runner.submit(LANGUAGE_ENGINE, documents).result(timeout=180)
+    first, second = (json.loads(line) for line in lines)
+    assert first["Languages"][0]["LanguageCode"] == "en" and "Entities" not in first
+    assert second == {"File": "in.txt", "Line": 1, "Languages": []}

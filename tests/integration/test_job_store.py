@@ -586,3 +586,44 @@ def test_a_database_at_0002_gains_job_kinds_and_keeps_its_jobs_as_entities_jobs(
         assert store.list_jobs(ACCOUNT, REGION, JobFilter(kind="PII"), None, 10) == []
     finally:
         store.engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_database_at_0004_lets_language_jobs_go_without_a_language_code(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import MetaData, create_engine, inspect
+
+    from opencomprehend.jobs import migrate
+    from opencomprehend.jobs.schema import LANGUAGE_JOB, metadata
+
+    url = f"sqlite:///{tmp_path / 'v4.db'}" if database == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    old = MetaData()
+    for table in metadata.sorted_tables:
+        copy = table.to_metadata(old)
+        if table.name == jobs.name:
+            copy.c["language_code"].nullable = False  # as revision 0004 left it
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(old.tables[jobs.name].insert().values(**job_row(token="old")))
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.stamp(config, "0004")
+    engine.dispose()
+
+    store = JobStore(url)  # migrates to 0005
+    try:
+        [column] = [c for c in inspect(store.engine).get_columns(jobs.name) if c["name"] == "language_code"]
+        assert column["nullable"]
+        _, created = store.create_job(job_row(token="lang", job_kind=LANGUAGE_JOB, language_code=None))
+        assert created
+        [job] = store.list_jobs(ACCOUNT, REGION, JobFilter(kind=LANGUAGE_JOB), None, 10)
+        assert (job["client_request_token"], job["language_code"]) == ("lang", None)
+        [old_job] = store.list_jobs(ACCOUNT, REGION, JobFilter(), None, 10)
+        assert (old_job["client_request_token"], old_job["language_code"]) == ("old", "en")
+    finally:
+        store.engine.dispose()

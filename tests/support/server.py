@@ -164,12 +164,16 @@ class Server:
         until: tuple[str, ...] = ("COMPLETED", "FAILED", "STOPPED"),
         kind: str = "entities",
     ) -> dict[str, Any]:
-        """The job's properties once its status is one of `until`; `kind` "pii" for a PII job."""
+        """The job's properties once its status is one of `until`; `kind` "pii" for a PII job, "language"
+        for a dominant language detection job."""
         deadline = time.time() + timeout
         client = self.client()
         while time.time() < deadline:
             if kind == "pii":
                 props = client.describe_pii_entities_detection_job(JobId=job_id)["PiiEntitiesDetectionJobProperties"]
+            elif kind == "language":
+                described = client.describe_dominant_language_detection_job(JobId=job_id)
+                props = described["DominantLanguageDetectionJobProperties"]
             else:
                 props = client.describe_entities_detection_job(JobId=job_id)["EntitiesDetectionJobProperties"]
             if props["JobStatus"] in until:

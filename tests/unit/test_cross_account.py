@@ -70,9 +70,14 @@ def world(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
             "Mode": "ONLY_OFFSETS", "DataAccessRoleArn": role, "LanguageCode": "en",
             "Tags": [{"Key": "owner", "Value": "a"}],
         })  # fmt: skip
+        language = as_a(client, "StartDominantLanguageDetectionJob", {
+            "InputDataConfig": {"S3Uri": "s3://docs/in/"}, "OutputDataConfig": {"S3Uri": "s3://docs/lang/"},
+            "DataAccessRoleArn": role, "Tags": [{"Key": "owner", "Value": "a"}],
+        })  # fmt: skip
         yield client, {
             "job_id": job["JobId"], "job_arn": job["JobArn"], "recognizer": recognizer, "endpoint": endpoint,
             "pii_job_id": pii["JobId"], "pii_job_arn": pii["JobArn"],
+            "language_job_id": language["JobId"], "language_job_arn": language["JobArn"],
         }  # fmt: skip
 
 
@@ -102,8 +107,10 @@ def requests(ids: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
         ("DetectEntities", {"Text": "Paris", "EndpointArn": ids["endpoint"]}),
         ("DescribePiiEntitiesDetectionJob", {"JobId": ids["pii_job_id"]}),
         ("StopPiiEntitiesDetectionJob", {"JobId": ids["pii_job_id"]}),
+        ("DescribeDominantLanguageDetectionJob", {"JobId": ids["language_job_id"]}),
+        ("StopDominantLanguageDetectionJob", {"JobId": ids["language_job_id"]}),
     ]
-    for arn in (ids["job_arn"], ids["recognizer"], ids["endpoint"], ids["pii_job_arn"]):
+    for arn in (ids["job_arn"], ids["recognizer"], ids["endpoint"], ids["pii_job_arn"], ids["language_job_arn"]):
         found += [
             ("TagResource", {"ResourceArn": arn, "Tags": [{"Key": "owner", "Value": "b"}]}),
             ("UntagResource", {"ResourceArn": arn, "TagKeys": ["owner"]}),
@@ -138,6 +145,8 @@ def test_lists_never_show_another_accounts_resources(world: tuple[TestClient, di
     assert as_b(client, "ListEntityRecognizerSummaries", {})[1]["EntityRecognizerSummariesList"] == []
     assert as_b(client, "ListEndpoints", {})[1]["EndpointPropertiesList"] == []
     assert as_b(client, "ListPiiEntitiesDetectionJobs", {})[1]["PiiEntitiesDetectionJobPropertiesList"] == []
+    listed = as_b(client, "ListDominantLanguageDetectionJobs", {})[1]
+    assert listed["DominantLanguageDetectionJobPropertiesList"] == []
     # A's names are free in B's account.
     role = f"arn:aws:iam::{B}:role/ComprehendData"
     status, _ = as_b(client, "CreateEntityRecognizer", {
@@ -160,16 +169,20 @@ def test_nothing_b_tried_changed_what_a_owns(world: tuple[TestClient, dict[str, 
     assert endpoint["DesiredInferenceUnits"] == 1
     pii = as_a(client, "DescribePiiEntitiesDetectionJob", {"JobId": ids["pii_job_id"]})
     assert pii["PiiEntitiesDetectionJobProperties"]["JobStatus"] == "SUBMITTED"
-    for arn in (ids["job_arn"], ids["recognizer"], ids["endpoint"], ids["pii_job_arn"]):
+    language = as_a(client, "DescribeDominantLanguageDetectionJob", {"JobId": ids["language_job_id"]})
+    assert language["DominantLanguageDetectionJobProperties"]["JobStatus"] == "SUBMITTED"
+    for arn in (ids["job_arn"], ids["recognizer"], ids["endpoint"], ids["pii_job_arn"], ids["language_job_arn"]):
         assert as_a(client, "ListTagsForResource", {"ResourceArn": arn})["Tags"] == [{"Key": "owner", "Value": "a"}]
 
 
 def test_the_suite_covers_every_operation_that_names_a_resource() -> None:
-    ids = dict.fromkeys(("job_id", "job_arn", "recognizer", "endpoint", "pii_job_id", "pii_job_arn"), "x")
+    kinds = ("job", "pii_job", "language_job")
+    ids = dict.fromkeys(("recognizer", "endpoint", *(f"{k}_id" for k in kinds), *(f"{k}_arn" for k in kinds)), "x")
     named = {operation for operation, _ in requests(ids)}
     listing = {"ListEntitiesDetectionJobs", "ListEntityRecognizers", "ListEntityRecognizerSummaries", "ListEndpoints",
-               "ListPiiEntitiesDetectionJobs"}  # fmt: skip
+               "ListPiiEntitiesDetectionJobs", "ListDominantLanguageDetectionJobs"}  # fmt: skip
     # These name nothing that exists already.
     creating = {"CreateEntityRecognizer", "BatchDetectEntities", "DetectPiiEntities", "ContainsPiiEntities",
-                "StartPiiEntitiesDetectionJob"}  # fmt: skip
+                "StartPiiEntitiesDetectionJob", "DetectDominantLanguage", "BatchDetectDominantLanguage",
+                "StartDominantLanguageDetectionJob"}  # fmt: skip
     assert set(OPERATIONS) == named | listing | creating

@@ -318,3 +318,21 @@ def test_a_shard_that_lost_its_worker_runs_again_and_every_document_is_written_o
     assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
     records = read_archive(output_of(world, job["job_id"]).read_bytes())
     assert [r["Line"] for r in records] == list(range(9))
+
+
+def test_a_language_job_writes_the_languages_of_each_line_in_one_archive(world: dict[str, Any]) -> None:
+    lines = ["The weather is lovely today.", "Il fait beau aujourd'hui.", "", "今天天氣很好。", "今日はいい天気です。"]
+    world["objects"].put_bytes("docs", "in/a.txt", "\n".join(lines).encode())
+    world["objects"].put_bytes("docs", "in/b.txt", b"Heute ist das Wetter sch\xc3\xb6n.\n\xff\xfe\n")
+    job = submit(world, language=None, job_kind="LANGUAGE")
+    run_claimed(world)
+    done = world["store"].get(job["job_id"])
+    assert done["status"] == "COMPLETED", done["message"]
+    archive = world["settings"].store_root / "docs" / "out" / f"111122223333-LANGUAGE-{job['job_id']}" / "output"
+    records = read_archive((archive / "output.tar.gz").read_bytes())
+    assert [(r["File"], r["Line"]) for r in records] == [("a.txt", i) for i in range(5)] + [("b.txt", 0), ("b.txt", 1)]
+    best = [r["Languages"][0]["LanguageCode"] if r.get("Languages") else None for r in records]
+    assert best == ["en", "fr", None, "zh-TW", "ja", "de", None]
+    assert records[2]["Languages"] == []
+    assert records[6]["ErrorCode"] == "UNSUPPORTED_ENCODING" and "Languages" not in records[6]
+    assert all("Entities" not in r for r in records)

@@ -11,7 +11,7 @@ from support.wire import call
 
 from opencomprehend.nlp import pii
 from opencomprehend.runtime import worker
-from opencomprehend.runtime.runner import pii_engine_key
+from opencomprehend.runtime.runner import LANGUAGE_ENGINE, pii_engine_key
 from opencomprehend.service import detect as detect_service
 
 PII_KEYS = {"BeginOffset", "EndOffset", "Score", "Type"}
@@ -193,8 +193,8 @@ def test_workers_preload_the_pii_detection_of_their_languages() -> None:
     from opencomprehend.server import preload_keys
 
     settings = Settings(preload_languages=["en", "de"])
-    assert preload_keys(settings) == ["en", "de", pii_engine_key("en"), pii_engine_key("de")]
-    assert preload_keys(settings.model_copy(update={"preload_pii": False})) == ["en", "de"]
+    assert preload_keys(settings) == ["en", "de", pii_engine_key("en"), pii_engine_key("de"), LANGUAGE_ENGINE]
+    assert preload_keys(settings.model_copy(update={"preload_pii": False})) == ["en", "de", LANGUAGE_ENGINE]
     worker.warm([pii_engine_key("de")])
     assert isinstance(worker._engines[pii_engine_key("de")], pii.PiiEngine)
 

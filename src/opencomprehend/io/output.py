@@ -27,8 +27,10 @@ def output_uri(output_prefix_uri: str, account_id: str, job_id: str, job_type: s
     return f"{base}/{account_id}-{job_type}-{job_id}/output/output.tar.gz"
 
 
-def record_line(doc: Document, entities: list[dict[str, Any]] | None) -> str:
-    """One output record as a JSON line without its newline; an error document carries no Entities."""
+def record_line(doc: Document, entities: list[dict[str, Any]] | None, member: str = "Entities") -> str:
+    """One output record as a JSON line without its newline; an error document carries no Entities.
+
+    `member` names the results: "Entities", or "Languages" for a dominant language detection job."""
     record: dict[str, Any] = {"File": doc.file}
     if doc.line is not None:
         record["Line"] = doc.line
@@ -37,8 +39,8 @@ def record_line(doc: Document, entities: list[dict[str, Any]] | None) -> str:
         record["ErrorMessage"] = doc.error_message
     else:
         if entities is None:
-            raise ValueError(f"Document {doc.file!r} line {doc.line} has no error and no entities list.")
-        record["Entities"] = entities
+            raise ValueError(f"Document {doc.file!r} line {doc.line} has no error and no {member} list.")
+        record[member] = entities
     # ensure_ascii=False: the archive is UTF-8 and Comprehend writes non-ASCII text as itself.
     return json.dumps(record, ensure_ascii=False)
 

@@ -1,8 +1,9 @@
 """One analysis job through its states: claim, run the pipeline on the runner, finish.
 
-Both kinds of job run here: an entities detection job recognises with the language's entity model (or a
+Every kind of job runs here: an entities detection job recognises with the language's entity model (or a
 custom recognizer) and writes one archive; a PII job recognises with the language's PII engine and writes
-one object per input file, offsets or redacted text (its Mode).
+one object per input file, offsets or redacted text (its Mode); a dominant language detection job runs the
+language identifier and writes one archive, as an entities job does, under `-LANGUAGE-`.
 
 The lease is renewed while the job runs; a stop request is seen at the next heartbeat.
 """
@@ -27,7 +28,7 @@ from opencomprehend.io.output import output_uri
 from opencomprehend.io.pii_output import Redaction, pii_output_prefix
 from opencomprehend.jobs.access import SealingStore
 from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
-from opencomprehend.jobs.schema import PII_JOB
+from opencomprehend.jobs.schema import LANGUAGE_JOB, PII_JOB
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
 from opencomprehend.nlp.registry import supported_languages
 from opencomprehend.runtime.models import fetch_model
@@ -40,7 +41,7 @@ from opencomprehend.runtime.pipeline import (
     cut_shards,
     write_part,
 )
-from opencomprehend.runtime.runner import Runner, WorkerLost, custom_engine_key, pii_engine_key
+from opencomprehend.runtime.runner import LANGUAGE_ENGINE, Runner, WorkerLost, custom_engine_key, pii_engine_key
 from opencomprehend.security.keyring import Key, KeyRing
 
 log = logging.getLogger("opencomprehend.job")
@@ -85,6 +86,12 @@ def _write_failure(exc: StorageError, denied: str) -> str:
     if isinstance(exc, NoSuchBucket):
         return f"NO_WRITE_ACCESS_TO_OUTPUT: The output bucket does not exist: {exc}"
     return f"NO_WRITE_ACCESS_TO_OUTPUT: {exc}"
+
+
+def job_output_uri(job: dict[str, Any]) -> str:
+    """The archive of a job that writes one (every kind but PII): `-NER-` or `-LANGUAGE-` in its folder."""
+    job_type = "LANGUAGE" if job["job_kind"] == LANGUAGE_JOB else "NER"
+    return output_uri(job["output_s3_uri"], job["account_id"], job["job_id"], job_type)
 
 
 class JobFailed(Exception):
@@ -180,6 +187,8 @@ class JobRun:
         """The runner's engine key: the job's language (its PII engine for a PII job), or the custom
         recognizer's model (LanguageCode ignored)."""
         job = self.job
+        if job["job_kind"] == LANGUAGE_JOB:
+            return LANGUAGE_ENGINE
         arn = job["entity_recognizer_arn"]
         if arn is None:
             if job["language_code"] not in supported_languages():
@@ -289,7 +298,7 @@ class JobRun:
         if job["job_kind"] == PII_JOB:
             target = pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
         else:
-            target = output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
+            target = job_output_uri(job)
         if not may_write(target):
             raise JobFailed(WRITE_DENIED)
 
@@ -362,7 +371,7 @@ class JobRun:
         if job["job_kind"] == PII_JOB:
             self._assemble_pii(shard_numbers)
             return
-        uri = output_uri(job["output_s3_uri"], job["account_id"], job["job_id"])
+        uri = job_output_uri(job)
         kms = self._output_kms()
         try:
             assemble(self.data, self.work, shard_numbers, uri, kms, self._volume())

@@ -16,10 +16,12 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# Every kind of analysis job, one engine: ENTITIES (entities detection) and PII (PII entities detection).
-# The table keeps its first name; `job_kind` says which operation family a row belongs to.
+# Every kind of analysis job, one engine: ENTITIES (entities detection), PII (PII entities detection) and
+# LANGUAGE (dominant language detection). The table keeps its first name; `job_kind` says which operation
+# family a row belongs to.
 ENTITIES_JOB = "ENTITIES"
 PII_JOB = "PII"
+LANGUAGE_JOB = "LANGUAGE"
 
 jobs = Table(
     "entities_detection_jobs",
@@ -34,7 +36,8 @@ jobs = Table(
     Column("message", Text),
     Column("submit_time", Double, nullable=False),
     Column("end_time", Double),
-    Column("language_code", String(8), nullable=False),
+    # None for a dominant language detection job, which has no LanguageCode (migration 0005).
+    Column("language_code", String(8)),
     Column("entity_recognizer_arn", String(256)),
     Column("flywheel_arn", String(256)),
     Column("input_s3_uri", String(1024), nullable=False),

@@ -51,6 +51,8 @@ class Runner(Protocol):
 
 CUSTOM_PREFIX = "custom:"
 PII_PREFIX = "pii:"
+# The dominant language identifier (nlp/language_id.py): one engine for every language.
+LANGUAGE_ENGINE = "language"
 
 
 def custom_engine_key(language: str, folder: Path) -> str:

@@ -18,7 +18,7 @@ from opencomprehend.io.documents import Document
 from opencomprehend.io.output import record_line
 from opencomprehend.nlp.models_file import ModelChoice
 from opencomprehend.nlp.registry import Engine, UnsupportedLanguage, configure_models, configured_models, load_engine
-from opencomprehend.runtime.runner import parse_engine_key, pii_language
+from opencomprehend.runtime.runner import LANGUAGE_ENGINE, parse_engine_key, pii_language
 
 log = logging.getLogger("opencomprehend.worker")
 
@@ -31,12 +31,17 @@ MAX_CUSTOM_ENGINES = 4
 
 
 def engine_for(key: str) -> Engine:
-    """The warm engine for an engine key: a language's own model, a trained recognizer's folder, or a
-    language's PII detection (which finds names and addresses with that language's own model)."""
+    """The warm engine for an engine key: a language's own model, a trained recognizer's folder, a
+    language's PII detection (which finds names and addresses with that language's own model), or the
+    dominant language identifier."""
     engine = _engines.pop(key, None)
     if engine is None:
         pii = pii_language(key)
-        if pii is not None:
+        if key == LANGUAGE_ENGINE:
+            from opencomprehend.nlp.language_id import LanguageIdentifier
+
+            engine = LanguageIdentifier()  # type: ignore[assignment]
+        elif pii is not None:
             from opencomprehend.nlp.pii import PiiEngine  # Presidio loads only in workers that detect PII
 
             engine = PiiEngine(pii, engine_for(pii))
@@ -140,9 +145,12 @@ def serve(
 def recognise_shard(language: str, documents: list[Document]) -> list[str]:
     """Output lines for one shard, in document order; error documents pass through as error records."""
     texts = [doc.text for doc in documents if doc.error_code is None]
-    found = iter(engine_for(language).recognise(texts)) if texts else iter(())
+    engine = engine_for(language)
+    found = iter(engine.recognise(texts)) if texts else iter(())
+    # What a record holds: "Entities", or "Languages" for the language identifier.
+    member = getattr(engine, "record_member", "Entities")
     return [
-        record_line(doc, None if doc.error_code is not None else next(found))  # type: ignore[arg-type]
+        record_line(doc, None if doc.error_code is not None else next(found), member)  # type: ignore[arg-type]
         for doc in documents
     ]
 

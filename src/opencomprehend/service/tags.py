@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from opencomprehend.jobs.schema import ENTITIES_JOB, PII_JOB
+from opencomprehend.jobs.schema import ENTITIES_JOB, LANGUAGE_JOB, PII_JOB
 from opencomprehend.service.analysis_jobs import job_of_kind
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.registry import Environment, RequestContext, operation
@@ -86,6 +86,7 @@ def _resolve(env: Environment, ctx: RequestContext, resource_arn: str) -> str:
 
 register_taggable("entities-detection-job", functools.partial(job_of_kind, kind=ENTITIES_JOB))
 register_taggable("pii-entities-detection-job", functools.partial(job_of_kind, kind=PII_JOB))
+register_taggable("dominant-language-detection-job", functools.partial(job_of_kind, kind=LANGUAGE_JOB))
 
 
 @operation("TagResource")

@@ -1,8 +1,9 @@
 """Per-account request rates: token buckets per (account, region), one set per lane.
 
 Two lanes, each with its own rate setting (0: unlimited):
-- "detect": the real-time operations, DetectEntities, BatchDetectEntities, DetectPiiEntities and
-  ContainsPiiEntities (`detect_tps`), answered ThrottlingException (HTTP 400), as Comprehend's are;
+- "detect": the real-time operations, DetectEntities, BatchDetectEntities, DetectPiiEntities,
+  ContainsPiiEntities, DetectDominantLanguage and BatchDetectDominantLanguage (`detect_tps`), answered
+  ThrottlingException (HTTP 400), as Comprehend's are;
 - "control": every other operation, jobs, recognizers, endpoints, tags (`control_tps`), answered
   TooManyRequestsException, as Comprehend's control plane is.
 Every SDK retry mode retries both codes, with backoff, so a burst is ridden through.
