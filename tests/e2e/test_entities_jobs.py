@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import time
@@ -55,7 +56,7 @@ def test_line_job_over_several_files_with_the_aws_cli(server: Server) -> None:
         "--job-name", run,
     )  # fmt: skip
     job_id = started["JobId"]
-    assert len(job_id) == 32 and int(job_id, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{32}", job_id), job_id
     assert started["JobStatus"] == "SUBMITTED"
     assert started["JobArn"].endswith(f":entities-detection-job/{job_id}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -32,7 +33,7 @@ def test_start_and_describe_echo_the_request_with_comprehends_output_folder(clie
     status, started = start(client, Mode="ONLY_REDACTION", RedactionConfig=redaction, JobName="pii-1")
     assert status == 200, started
     job_id = started["JobId"]
-    assert len(job_id) == 32 and int(job_id, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{32}", job_id), job_id
     assert started == {
         "JobId": job_id,
         "JobArn": f"arn:aws:comprehend:us-east-1:{ACCOUNT}:pii-entities-detection-job/{job_id}",

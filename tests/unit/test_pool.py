@@ -89,7 +89,7 @@ def test_a_killed_worker_is_replaced_and_the_pool_keeps_its_size(pool) -> None: 
     busy = run(workers, pool_tasks.pid_after, 30)
     victim = None
     assert until(lambda: workers.pids() and any(alive(p) for p in workers.pids()))
-    time.sleep(0.5)  # the task is on a worker now
+    assert until(busy.running)  # the task is on a worker now
     for pid in workers.pids():
         victim = pid
         os.kill(pid, signal.SIGKILL)
@@ -123,7 +123,7 @@ def test_task_errors_come_back_through_the_future(pool) -> None:  # type: ignore
 def test_realtime_requests_go_ahead_of_queued_shards(pool) -> None:  # type: ignore[no-untyped-def]
     workers = pool(workers=1)
     first = run(workers, pool_tasks.pid_after, 1.0)
-    time.sleep(0.3)
+    assert until(first.running)
     queued = [run(workers, pool_tasks.pid_after, 0.2) for _ in range(5)]
     urgent = run(workers, pool_tasks.pid_after, 0, priority=REALTIME)
     urgent.result(timeout=30)
@@ -137,7 +137,7 @@ def test_close_is_bounded_even_with_a_hung_task() -> None:
     (pid,) = workers.pids()
     hung = workers._submit(BATCH, pool_tasks.pid_after, 600)
     queued = workers._submit(BATCH, pool_tasks.pid_after, 0)
-    time.sleep(0.5)
+    assert until(hung.running)
     started = time.monotonic()
     workers.close()
     assert time.monotonic() - started < 20
@@ -181,7 +181,7 @@ def test_a_realtime_worker_serves_detect_while_every_batch_worker_is_busy() -> N
             stats = [Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() for pid in workers.pids()]
             assert sorted(int(fields[16]) for fields in stats) == [os.nice(0), min(19, os.nice(0) + 10)]
         shards = [workers._submit(BATCH, pool_tasks.pid_after, 2.0) for _ in range(3)]
-        time.sleep(0.3)
+        assert until(shards[0].running)
         started = time.monotonic()
         urgent = workers._submit(REALTIME, pool_tasks.pid_after, 0)
         urgent_pid = urgent.result(timeout=30)
@@ -200,7 +200,7 @@ def test_an_account_with_less_realtime_work_goes_first(pool) -> None:  # type: i
     """Fair queueing: one account's queued heavy requests do not hold back another account's request."""
     workers = pool(workers=1)
     busy = run(workers, pool_tasks.pid_after, 1.0)
-    time.sleep(0.3)
+    assert until(busy.running)
     heavy = [workers.realtime("111111111111", 100_000, pool_tasks.pid_after, 1.0) for _ in range(3)]
     assert workers.realtime_load("111111111111") == 300_000
     light = workers.realtime("222222222222", 20, pool_tasks.pid_after, 0)
