@@ -39,17 +39,10 @@ class EndpointStore:
     def list(
         self, account_id: str, region: str, where: EndpointFilter, after: tuple[float, str] | None, limit: int
     ) -> list[dict[str, Any]]:
-        c = endpoints.c
-        conditions = [c.account_id == account_id, c.region == region]
-        if where.model_arn is not None:
-            conditions.append(c.model_arn == where.model_arn)
-        if where.status is not None:
-            conditions.append(c.status == where.status)
-        if where.creation_time_before is not None:
-            conditions.append(c.creation_time < where.creation_time_before)
-        if where.creation_time_after is not None:
-            conditions.append(c.creation_time > where.creation_time_after)
-        return self._records.page(conditions, c.creation_time, after, False, limit)
+        return self._records.list(
+            account_id, region, {"model_arn": where.model_arn, "status": where.status},
+            "creation_time", where.creation_time_before, where.creation_time_after, after, False, limit,
+        )  # fmt: skip
 
     def update(self, arn: str, **values: Any) -> None:
         with self.engine.begin() as conn:

@@ -75,18 +75,10 @@ class RecognizerStore:
         after: tuple[float, str] | None,
         limit: int,
     ) -> list[dict[str, Any]]:
-        c = recognizers.c
-        conditions = [c.account_id == account_id, c.region == region]
-        if where.status is not None:
-            conditions.append(c.status == where.status)
-        if where.recognizer_name is not None:
-            conditions.append(c.recognizer_name == where.recognizer_name)
-        if where.submit_time_before is not None:
-            conditions.append(c.submit_time < where.submit_time_before)
-        if where.submit_time_after is not None:
-            conditions.append(c.submit_time > where.submit_time_after)
-        ascending = where.oldest_first
-        return self._records.page(conditions, c.submit_time, after, ascending, limit)
+        return self._records.list(
+            account_id, region, {"status": where.status, "recognizer_name": where.recognizer_name},
+            "submit_time", where.submit_time_before, where.submit_time_after, after, where.oldest_first, limit,
+        )  # fmt: skip
 
     def summaries(self, account_id: str, region: str, after: str | None, limit: int) -> list[dict[str, Any]]:
         """One row per recognizer name, with its number of versions and its latest version."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Engine, Table, and_, insert, or_, select
@@ -81,6 +82,31 @@ class Records:
         arn = key if self.arn is None else conn.execute(select(self.arn).where(self.key == key)).scalar_one()
         for tag_key, value in pairs:
             conn.execute(insert(tags_table).values(resource_arn=arn, tag_key=tag_key, tag_value=value))
+
+    def list(
+        self,
+        account_id: str,
+        region: str,
+        equal: Mapping[str, Any],
+        time: str,
+        before: float | None,
+        after_time: float | None,
+        after: tuple[float, str] | None,
+        ascending: bool,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """One page of an account's records in a region: those whose columns equal `equal`'s values (None:
+        any), with `time` before `before` and after `after_time` (None: no bound), in the order of `page`.
+
+        Every List operation's filter is such a conjunction (Comprehend's filters AND their members)."""
+        c = self.table.c
+        conditions = [c.account_id == account_id, c.region == region]
+        conditions += [c[name] == value for name, value in equal.items() if value is not None]
+        if before is not None:
+            conditions.append(c[time] < before)
+        if after_time is not None:
+            conditions.append(c[time] > after_time)
+        return self.page(conditions, c[time], after, ascending, limit)
 
     def page(
         self,

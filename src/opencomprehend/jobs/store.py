@@ -145,17 +145,11 @@ class JobStore:
         limit: int,
     ) -> list[dict[str, Any]]:
         """One page of jobs; ``after`` is the (submit_time, job_id) of the previous page's last row."""
-        conditions = [jobs.c.account_id == account_id, jobs.c.region == region, jobs.c.job_kind == job_filter.kind]
-        if job_filter.job_name is not None:
-            conditions.append(jobs.c.job_name == job_filter.job_name)
-        if job_filter.job_status is not None:
-            conditions.append(jobs.c.status == job_filter.job_status)
-        if job_filter.submit_time_before is not None:
-            conditions.append(jobs.c.submit_time < job_filter.submit_time_before)
-        if job_filter.submit_time_after is not None:
-            conditions.append(jobs.c.submit_time > job_filter.submit_time_after)
-        ascending = job_filter.oldest_first
-        return self._records.page(conditions, jobs.c.submit_time, after, ascending, limit)
+        f = job_filter
+        return self._records.list(
+            account_id, region, {"job_kind": f.kind, "job_name": f.job_name, "status": f.job_status},
+            "submit_time", f.submit_time_before, f.submit_time_after, after, f.oldest_first, limit,
+        )  # fmt: skip
 
     def request_stop(self, job_id: str) -> str:
         """SUBMITTED or IN_PROGRESS become STOP_REQUESTED; STOP_REQUESTED and STOPPED stay as they are."""
