@@ -3,7 +3,7 @@ server with heavy DetectPiiEntities requests (issue 17, item 1).
 
     .venv/bin/python bench/pii_scaling.py [--language en] [--max-kb 1000] [--kinds pii,1.,a@] [--no-server]
 
-1. The language's PII engine (nlp/pii.py, in this process) on texts of 1, 10, 100 and 1,000 KB of each
+1. The language's PII engine (nlp/pii/, in this process) on texts of 1, 10, 100 and 1,000 KB of each
    kind: `pii` is bench/pii.py's corpus of sentences with one identifier, name or address each, shuffled
    (real running text is sparser); `1.` and `a@` are the texts that made the work grow with the square of the
    length (every "1.1" a number and a host name's start, every "a@a" an e-mail's). Prints ms per KB at

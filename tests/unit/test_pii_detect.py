@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from support.wire import call
 
 from opencomprehend.nlp import pii
+from opencomprehend.nlp.pii import recognizers as pii_recognizers
 from opencomprehend.runtime import worker
 from opencomprehend.runtime.runner import LANGUAGE_ENGINE, pii_engine_key
 from opencomprehend.service import detect as detect_service
@@ -177,7 +178,7 @@ def test_nothing_reaches_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    pii._tld_extractor.cache_clear()
+    pii_recognizers._tld_extractor.cache_clear()
     engine = pii.PiiEngine("en", worker.engine_for("en"))
     [entities] = engine.recognise(["Mail jane@example.co.uk now."])
     assert [e["Type"] for e in entities] == ["EMAIL"]

@@ -10,6 +10,7 @@ import pytest
 
 from opencomprehend.nlp import names, pii
 from opencomprehend.nlp.addresses import find_addresses
+from opencomprehend.nlp.pii import labels as pii_labels
 from opencomprehend.runtime import worker
 
 ADDRESSES = [
@@ -242,7 +243,7 @@ def _span(text: str, part: str, kind: str = "NAME") -> dict:
     ],
 )
 def test_form_labels_the_entity_model_takes_for_names_are_no_names(text: str, part: str) -> None:
-    assert pii._label_word(text, _span(text, part))
+    assert pii_labels._label_word(text, _span(text, part))
 
 
 @pytest.mark.parametrize(
@@ -254,7 +255,7 @@ def test_form_labels_the_entity_model_takes_for_names_are_no_names(text: str, pa
     ],
 )
 def test_names_near_labels_stay_names(text: str, part: str) -> None:
-    assert not pii._label_word(text, _span(text, part))
+    assert not pii_labels._label_word(text, _span(text, part))
 
 
 @pytest.mark.parametrize(

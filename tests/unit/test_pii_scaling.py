@@ -21,6 +21,8 @@ from support.wire import call
 
 from opencomprehend.nlp import pii
 from opencomprehend.nlp.context import harmonise
+from opencomprehend.nlp.pii import recognizers as pii_recognizers
+from opencomprehend.nlp.pii import spans as pii_spans
 from opencomprehend.nlp.registry import load_engine
 from opencomprehend.service.detect import text_pieces
 from opencomprehend.service.pii_detect import PIECE_CHARS
@@ -86,9 +88,9 @@ def test_the_enhancer_finds_the_token_presidio_finds() -> None:
                 expected = LemmaContextAwareEnhancer._find_index_of_match_token("w", start, words, starts)
             except ValueError:
                 with pytest.raises(ValueError):
-                    pii._ContextEnhancer._find_index_of_match_token("w", start, words, starts)
+                    pii_recognizers._ContextEnhancer._find_index_of_match_token("w", start, words, starts)
                 continue
-            assert pii._ContextEnhancer._find_index_of_match_token("w", start, words, starts) == expected
+            assert pii_recognizers._ContextEnhancer._find_index_of_match_token("w", start, words, starts) == expected
 
 
 @given(
@@ -102,7 +104,8 @@ def test_the_enhancer_reads_the_context_words_presidio_reads(lemmas, n_words, ba
     index = data.draw(st.integers(0, len(lemmas) - 1))
     keywords = ["iban", "card", "1", "x"]
     expected = LemmaContextAwareEnhancer._add_n_words(index, n_words, lemmas, keywords, backward)
-    assert pii._ContextEnhancer._add_n_words(index, n_words, lemmas, frozenset(keywords), backward) == expected
+    ours = pii_recognizers._ContextEnhancer._add_n_words(index, n_words, lemmas, frozenset(keywords), backward)
+    assert ours == expected
 
 
 URL_TEXTS = [
@@ -122,7 +125,7 @@ PAN_TEXTS = ["PAN ABCDE1234F and abcde1234f, 12ab3456cd, ab12-3456y and 12345678
     [(UrlRecognizer, "Non schema URL", URL_TEXTS), (InPanRecognizer, "PAN (Low)", PAN_TEXTS)],
 )
 def test_rewritten_patterns_match_what_presidios_matched(cls, name: str, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
-    old, new = pii._LINEAR_PATTERNS[(cls.__name__, name)]
+    old, new = pii_recognizers._LINEAR_PATTERNS[(cls.__name__, name)]
     [pattern] = [p for p in cls.PATTERNS if p.name == name]
     ours = pattern.regex if new in pattern.regex else pattern.regex.replace(old, new, 1)
     presidios = ours.replace(new, old, 1)
@@ -164,7 +167,7 @@ def test_a_long_text_gives_what_it_gave_read_whole() -> None:
     text = "\n".join(rng.choice(lines) for _ in range(800)).replace("\n", " ", 300)
     assert len(text) > 8 * pii.WINDOW
     detector = engine()
-    whole = pii._widest(text, detector._structured_window(text, 0, len(text), 0, len(text)))
+    whole = pii_spans._widest(text, detector._structured_window(text, 0, len(text), 0, len(text)))
     key = lambda e: (e["BeginOffset"], e["EndOffset"], e["Type"])  # noqa: E731
     assert sorted(detector._structured(text), key=key) == sorted(whole, key=key)
 

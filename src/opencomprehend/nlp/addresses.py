@@ -4,7 +4,7 @@ The entity models find the places in an address (a city, sometimes a street) but
 house number, a street type ("Calle", "rue", "-straße", "Road", "路", "로"), a flat, a postcode. Here each
 language's address grammar is written down as data (the street-type words, the unit words, the postcode
 form, the order of the parts) and compiled into one pattern per language; a match is an ADDRESS part,
-which nlp/pii.py joins with the entity model's places next to it.
+which nlp/pii/ joins with the entity model's places next to it.
 
 No well-kept library does this for our twelve languages offline: libpostal (the field's address parser)
 is a C library with a 2 GB model to download, and usaddress and pyap parse United States (and a few

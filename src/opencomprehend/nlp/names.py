@@ -1,7 +1,7 @@
 """People's names around what the entity model finds: the sentence words it runs a name into, the
 honorifics that make a name of whatever it called the span, and the phrases that introduce a name.
 
-Per-language data, like the context words of nlp/pii.py; spaCy's stop words of each language fill in the
+Per-language data, like the context words of nlp/pii/lexicon.py; spaCy's stop words of each language fill in the
 function words.
 """
 

@@ -2,7 +2,7 @@
 
 They run as DetectEntities does (service/detect.py): the same throttle, the same size limit (100 KB of
 UTF-8, `max_detect_bytes`) and message, the same language check, on the warm workers' real-time lane,
-with the language's PII engine (nlp/pii.py) instead of its entity engine.
+with the language's PII engine (nlp/pii/) instead of its entity engine.
 
 Comprehend itself detects PII in English and Spanish only; here every language with an entity model is
 supported (docs/pii.md lists what each language recognises). Checks run in the order DetectEntities
@@ -30,7 +30,7 @@ PIECE_CHARS = 10_000
 def contains_labels(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """ContainsPiiEntities' Labels: one per type found, with the best score of that type, best first.
 
-    It lives here, not beside the PII engine (nlp/pii.py), so that the API process never imports Presidio
+    It lives here, not beside the PII engine (nlp/pii/), so that the API process never imports Presidio
     or spaCy: detection runs on the workers.
     """
     best: dict[str, float] = {}
