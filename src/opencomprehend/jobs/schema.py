@@ -7,14 +7,15 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData()
+# One MetaData for the whole job store (Alembic's target): the security records' tables are defined beside
+# the code that reads them (security/schema.py), below this layer, on the same MetaData.
+from opencomprehend.security.schema import metadata, security_records, security_versions  # noqa: F401  (re-exported)
 
 # Every kind of analysis job, one engine: ENTITIES (entities detection), PII (PII entities detection) and
 # LANGUAGE (dominant language detection). The table keeps its first name; `job_kind` says which operation
@@ -139,24 +140,4 @@ endpoints = Table(
     Column("request_hash", String(64), nullable=False),
     UniqueConstraint("account_id", "region", "endpoint_name", name="uq_endpoint_name"),
     UniqueConstraint("account_id", "region", "client_request_token", name="uq_endpoints_token"),
-)
-
-# The operator's security records, shared by every node of a cluster: API credentials, data access roles and
-# the KMS keyring (security/records.py). `body` is the record as JSON, its secret fields sealed under the
-# master key; `record_id` is its access key id, role ARN or key id.
-security_records = Table(
-    "security_records",
-    metadata,
-    Column("kind", String(16), primary_key=True),  # "credentials", "roles", "keys"
-    Column("record_id", String(256), primary_key=True),
-    Column("body", Text, nullable=False),
-    Column("created", Double, nullable=False),
-)
-
-# One row per kind, its version raised by every change: a node reads a kind's records again only when it moved.
-security_versions = Table(
-    "security_versions",
-    metadata,
-    Column("kind", String(16), primary_key=True),
-    Column("version", Integer, nullable=False),
 )

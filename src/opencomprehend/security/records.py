@@ -26,8 +26,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from opencomprehend.jobs.schema import security_records, security_versions
 from opencomprehend.security.files import RecordsFile, SecurityFileError
+from opencomprehend.security.schema import security_records, security_versions
 
 log = logging.getLogger("opencomprehend.security")
 
