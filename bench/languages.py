@@ -50,7 +50,7 @@ try:
 except ImportError:  # running from a checkout without an installed package
     sys.path.insert(0, str(REPO / "src"))
 
-from opencomprehend.nlp.language_models import LANGUAGES, write_source  # noqa: E402
+from opencomprehend.modelbuild.language_models import LANGUAGES, write_source  # noqa: E402
 from opencomprehend.nlp.registry import DEFAULT_MODELS  # noqa: E402
 
 # language -> evaluation sets: (label, file under ner/, variant), gold (hand-labelled running text) first,
@@ -174,7 +174,7 @@ def measure(language: str, engine_name: str, model: str, set_file: str, variant:
 
         documents = [d for d in documents if is_traditional(d.text)]
     elif variant == "ko-particles":
-        from opencomprehend.nlp.language_models import trim_korean_particles
+        from opencomprehend.modelbuild.language_models import trim_korean_particles
 
         documents, _cut = trim_korean_particles(documents)
     if limit:

@@ -670,7 +670,7 @@ def train_language_command(
     Every label of the training data is mapped onto Comprehend's types as the recipe says, so the
     model's labels are Comprehend types. The folder gets source.json: data, licences, label maps, figures.
     """
-    from opencomprehend.nlp.language_models import train_language
+    from opencomprehend.modelbuild.language_models import train_language
 
     overrides = {k: v for k, v in {"max_epochs": max_epochs, "max_seconds": max_seconds}.items() if v is not None}
     try:
@@ -696,7 +696,7 @@ def calibrate_language_command(
     train-language does this itself for a recipe with a dev split; this fits it again, e.g. for a model
     trained before, or on a dev split of your own.
     """
-    from opencomprehend.nlp.language_models import calibrate_language
+    from opencomprehend.modelbuild.language_models import calibrate_language
 
     try:
         calibrate_language(recipe, model=model, data_dir=data_dir, log=typer.echo)

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from opencomprehend.nlp.chinese import _CHAIN, is_traditional, to_simplified
-from opencomprehend.nlp.labels import COMPREHEND_TYPES, LABEL_MAP
-from opencomprehend.nlp.language_models import (
+from opencomprehend.modelbuild.language_models import (
     LANGUAGES,
     RECIPES_DIR,
     SourceSet,
@@ -24,6 +22,8 @@ from opencomprehend.nlp.language_models import (
     read_mapped,
     restore_case,
 )
+from opencomprehend.nlp.chinese import _CHAIN, is_traditional, to_simplified
+from opencomprehend.nlp.labels import COMPREHEND_TYPES, LABEL_MAP
 from opencomprehend.nlp.registry import DEFAULT_MODELS, Engine, load_engine, supported_languages
 
 MAX_MODEL_BYTES = 10 * 1024 * 1024
@@ -124,7 +124,7 @@ def test_shipped_model_folder_carries_its_provenance_and_is_small(folder: Path) 
         assert (folder / name).is_file(), name
     source = json.loads((folder / "source.json").read_text(encoding="utf-8"))
     assert source["language"] == folder.name
-    # A model continued from another (English: en_core_web_sm, nlp/rehearsal.py) keeps that model's labels,
+    # A model continued from another (English: en_core_web_sm, modelbuild/rehearsal.py) keeps that model's labels,
     # each of which labels.py maps onto a Comprehend type; every other model's labels are Comprehend types.
     known = set(LABEL_MAP) if "base_model" in source else set(COMPREHEND_TYPES)
     assert set(source["labels"]) <= known

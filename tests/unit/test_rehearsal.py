@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from opencomprehend.nlp.language_models import load_recipe
-from opencomprehend.nlp.rehearsal import rehearsal_entities
+from opencomprehend.modelbuild.language_models import load_recipe
+from opencomprehend.modelbuild.rehearsal import rehearsal_entities
 
 LABELS = {"PERSON": ("PERSON",), "LOCATION": ("GPE", "LOC", "FAC"), "ORGANIZATION": ("ORG",)}
 ANNOTATED = {"PERSON", "LOCATION", "ORGANIZATION"}
@@ -75,7 +75,7 @@ labels = { PER = "PERSON" }
 
 
 def test_additive_gold_adds_missed_spans_and_corrects_exact_types_only():
-    from opencomprehend.nlp.rehearsal import additive_entities
+    from opencomprehend.modelbuild.rehearsal import additive_entities
 
     gold = [(0, 5, "ORGANIZATION"), (10, 20, "LOCATION"), (30, 35, "PERSON")]
     # The base model: (0, 5) exactly but as a place, "the ..." around (10, 20), an ORG no gold confirms.

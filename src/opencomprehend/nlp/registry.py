@@ -23,7 +23,7 @@ SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 # language code -> (engine name, model name). The model is a Python package name or a local folder
 # (a str or a Path), e.g. ("custom.v1", "/data/recognizers/<id>/model") for a trained recognizer.
 # The shipped models' labels are already Comprehend types, which "spacy.v1" reports unchanged, except
-# English's: en_core_web_sm's NER continued on openly licensed gold sets (nlp/rehearsal.py, training/en.toml)
+# English's: en_core_web_sm's NER continued on openly licensed gold sets (modelbuild/rehearsal.py, training/en.toml)
 # keeps its OntoNotes labels, which "spacy.v1" maps onto Comprehend types (nlp/labels.py). Chinese
 # has one model, trained on Simplified script: "spacy.t2s.v1" converts Traditional characters to
 # Simplified one for one before recognising, so zh-TW goes through it with offsets into the original text.

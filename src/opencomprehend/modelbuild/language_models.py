@@ -24,7 +24,7 @@ training/<lang>.toml, which names:
 
 A recipe with a `[base]` table (English experiments, training/experiments/en-*.toml) does not train a fresh
 pipeline: it continues an existing model's NER (en_core_web_sm) on the gold sets, rehearsing on that model's
-own predictions of the types a set does not mark (opencomprehend.nlp.rehearsal); the sets' labels are still
+own predictions of the types a set does not mark (opencomprehend.modelbuild.rehearsal); the sets' labels are still
 mapped onto Comprehend types, `[base].labels` says which of the base model's labels each type becomes, and
 `upper_share = x` (per set, [base] recipes only) upper-cases that share of the sentences after the base
 model has labelled them. Such a model keeps the base model's labels.
@@ -116,7 +116,7 @@ class Recipe:
     engine: str = "spacy.v1"
     path: Path | None = None
     # [base]: continue an existing model (en_core_web_sm) with rehearsal instead of training a fresh one
-    # (opencomprehend.nlp.rehearsal); its labels, not Comprehend types, are then the model's labels.
+    # (opencomprehend.modelbuild.rehearsal); its labels, not Comprehend types, are then the model's labels.
     base: object | None = None  # rehearsal.BaseModel
 
 
@@ -177,7 +177,7 @@ def load_recipe(recipe: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
         raise ValueError(f"{path}: upper_share needs a [base] model (its predictions are made before upper-casing)")
     base = None
     if "base" in raw:
-        from opencomprehend.nlp.rehearsal import parse_base
+        from opencomprehend.modelbuild.rehearsal import parse_base
 
         base = parse_base(dict(raw["base"]), f"{path} [base]")
     return Recipe(
@@ -624,7 +624,7 @@ def train_language(
 
 
 def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_dir: Path, options, log) -> dict:
-    """train_language for a recipe with [base]: continue the base model's NER with rehearsal (nlp/rehearsal.py).
+    """train_language for a recipe with [base]: continue the base model's NER with rehearsal (modelbuild/rehearsal.py).
 
     Every sentence of the training sets and of the dev set gets the set's gold spans (in the base model's
     labels) plus the ORIGINAL base model's predictions of the types the set does not annotate, where they
@@ -633,15 +633,15 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
     import spacy
     from thinc.api import use_ops
 
-    from opencomprehend.nlp.evaluation import score
-    from opencomprehend.nlp.labels import comprehend_type
-    from opencomprehend.nlp.rehearsal import (
+    from opencomprehend.modelbuild.rehearsal import (
         additive_entities,
         continue_ner,
         load_base_ner,
         predict_silver,
         rehearsal_entities,
     )
+    from opencomprehend.nlp.evaluation import score
+    from opencomprehend.nlp.labels import comprehend_type
     from opencomprehend.nlp.training import LabelledDocument, _dev_split, _one_blas_thread
 
     base = recipe.base
