@@ -117,7 +117,7 @@ def test_the_listening_socket_gives_connections_tcp_nodelay() -> None:
     import asyncio
     import socket
 
-    from opencomprehend.cli import _listen
+    from opencomprehend.cli.serve import _listen
 
     async def main() -> int:
         accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()

@@ -55,7 +55,7 @@ def test_join_recognises_lines_together_and_scores_each_entity_against_its_own_l
 
 
 def test_split_joined_gives_each_entity_to_the_line_it_starts_in() -> None:
-    from opencomprehend.cli import _split_joined
+    from opencomprehend.cli.models import _split_joined
 
     texts = ["Anna lives here.", "Bob", "Carol met Dan."]
     joined = "\n".join(texts[:2])

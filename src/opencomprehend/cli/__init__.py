@@ -1,0 +1,22 @@
+"""The `opencomprehend` command: `serve` (cli/serve.py), administration (cli/admin.py: credentials, roles,
+kms, output) and models (cli/models.py: models list, eval, train-language, calibrate-language)."""
+
+from __future__ import annotations
+
+import typer
+
+# Each registers its commands on app, in the order --help lists them: serve first.
+from opencomprehend.cli import serve  # noqa: F401  # isort: skip
+from opencomprehend.cli import admin, models  # noqa: F401  # isort: skip
+from opencomprehend.cli.common import app
+
+__all__ = ["app"]
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from opencomprehend import __version__
+
+    typer.echo(__version__)
+

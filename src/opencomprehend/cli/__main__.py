@@ -1,0 +1,5 @@
+"""`python -m opencomprehend.cli`: the `opencomprehend` command."""
+
+from opencomprehend.cli import app
+
+app()
