@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from opencomprehend.jobs.records import IdempotencyMismatch
@@ -18,8 +19,8 @@ from opencomprehend.jobs.store import SUBMITTED, TERMINAL, InvalidTransition, Jo
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import invalid_request, job_not_found
 from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import Pager, check_time_window
-from opencomprehend.service.registry import Environment, RequestContext
+from opencomprehend.service.pagination import Pager, check_time_window, listed
+from opencomprehend.service.registry import Environment, RequestContext, operation
 
 DEFAULT_INPUT_FORMAT = "ONE_DOC_PER_LINE"
 
@@ -157,3 +158,33 @@ def job_of_kind(env: Environment, ctx: RequestContext, job_id: str, *, kind: str
     """Whether the caller has a job of this kind with this id (tagging's resource lookup)."""
     job = env.store.get_for(ctx.account_id, ctx.region, job_id)
     return job is not None and job["job_kind"] == kind
+
+
+def job_operations(
+    kind: str, family: str, scope: str, properties_of: Callable[[Environment, dict[str, Any]], dict[str, Any]]
+) -> None:
+    """Register the Describe, List and Stop operations of one job kind, named as Comprehend names them:
+    `family` "EntitiesDetection" gives DescribeEntitiesDetectionJob (answering EntitiesDetectionJobProperties),
+    ListEntitiesDetectionJobs (EntitiesDetectionJobPropertiesList, paged under `scope`) and
+    StopEntitiesDetectionJob. `properties_of` makes a job row the kind's Properties shape."""
+    member = f"{family}JobProperties"
+
+    @operation(f"Describe{family}Job")
+    def describe(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
+        return {member: properties_of(env, job_or_404(env, ctx, kind, job_id))}
+
+    @operation(f"List{family}Jobs")
+    def list_(
+        env: Environment,
+        ctx: RequestContext,
+        *,
+        filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
+        next_token: str | None = None,
+        max_results: int | None = None,
+    ) -> dict[str, Any]:
+        page, token = list_jobs(env, ctx, kind, scope, filter, next_token, max_results)
+        return listed(f"{member}List", [properties_of(env, job) for job in page], token)
+
+    @operation(f"Stop{family}Job")
+    def stop(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
+        return stop_job(env, ctx, kind, job_id)

@@ -7,9 +7,8 @@ from typing import Any
 
 from opencomprehend.io.output import output_uri
 from opencomprehend.jobs.schema import ENTITIES_JOB
-from opencomprehend.service.analysis_jobs import create_job, job_or_404, list_jobs, properties, stop_job
+from opencomprehend.service.analysis_jobs import create_job, job_operations, properties
 from opencomprehend.service.errors import resource_not_found
-from opencomprehend.service.pagination import listed
 from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags
@@ -90,24 +89,4 @@ def job_properties(env: Environment, job: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@operation("DescribeEntitiesDetectionJob")
-def describe_entities_detection_job(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
-    return {"EntitiesDetectionJobProperties": job_properties(env, job_or_404(env, ctx, ENTITIES_JOB, job_id))}
-
-
-@operation("ListEntitiesDetectionJobs")
-def list_entities_detection_jobs(
-    env: Environment,
-    ctx: RequestContext,
-    *,
-    filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
-    next_token: str | None = None,
-    max_results: int | None = None,
-) -> dict[str, Any]:
-    page, token = list_jobs(env, ctx, ENTITIES_JOB, "entities-detection-jobs", filter, next_token, max_results)
-    return listed("EntitiesDetectionJobPropertiesList", [job_properties(env, job) for job in page], token)
-
-
-@operation("StopEntitiesDetectionJob")
-def stop_entities_detection_job(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
-    return stop_job(env, ctx, ENTITIES_JOB, job_id)
+job_operations(ENTITIES_JOB, "EntitiesDetection", "entities-detection-jobs", job_properties)

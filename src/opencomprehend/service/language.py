@@ -24,7 +24,7 @@ from typing import Any
 from opencomprehend.io.output import output_uri
 from opencomprehend.jobs.schema import LANGUAGE_JOB
 from opencomprehend.runtime.runner import LANGUAGE_ENGINE
-from opencomprehend.service.analysis_jobs import create_job, job_or_404, list_jobs, properties, stop_job
+from opencomprehend.service.analysis_jobs import create_job, job_operations, properties
 from opencomprehend.service.detect import (
     ITEM_ERROR_CODE,
     ITEM_ERROR_MESSAGE,
@@ -33,7 +33,6 @@ from opencomprehend.service.detect import (
     recognise_on_workers,
 )
 from opencomprehend.service.errors import ServiceError
-from opencomprehend.service.pagination import listed
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags
 
@@ -130,25 +129,7 @@ def language_job_properties(job: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@operation("DescribeDominantLanguageDetectionJob")
-def describe_dominant_language_detection_job(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
-    job = job_or_404(env, ctx, LANGUAGE_JOB, job_id)
-    return {"DominantLanguageDetectionJobProperties": language_job_properties(job)}
-
-
-@operation("ListDominantLanguageDetectionJobs")
-def list_dominant_language_detection_jobs(
-    env: Environment,
-    ctx: RequestContext,
-    *,
-    filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
-    next_token: str | None = None,
-    max_results: int | None = None,
-) -> dict[str, Any]:
-    page, token = list_jobs(env, ctx, LANGUAGE_JOB, "dominant-language-detection-jobs", filter, next_token, max_results)
-    return listed("DominantLanguageDetectionJobPropertiesList", [language_job_properties(j) for j in page], token)
-
-
-@operation("StopDominantLanguageDetectionJob")
-def stop_dominant_language_detection_job(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
-    return stop_job(env, ctx, LANGUAGE_JOB, job_id)
+job_operations(
+    LANGUAGE_JOB, "DominantLanguageDetection", "dominant-language-detection-jobs",
+    lambda env, job: language_job_properties(job),
+)  # fmt: skip

@@ -18,9 +18,8 @@ from typing import Any
 
 from opencomprehend.io.pii_output import ONLY_REDACTION, pii_output_prefix
 from opencomprehend.jobs.schema import PII_JOB
-from opencomprehend.service.analysis_jobs import create_job, job_or_404, list_jobs, properties, stop_job
+from opencomprehend.service.analysis_jobs import create_job, job_operations, properties
 from opencomprehend.service.errors import invalid_request
-from opencomprehend.service.pagination import listed
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags
 
@@ -86,24 +85,4 @@ def pii_job_properties(job: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@operation("DescribePiiEntitiesDetectionJob")
-def describe_pii_entities_detection_job(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
-    return {"PiiEntitiesDetectionJobProperties": pii_job_properties(job_or_404(env, ctx, PII_JOB, job_id))}
-
-
-@operation("ListPiiEntitiesDetectionJobs")
-def list_pii_entities_detection_jobs(
-    env: Environment,
-    ctx: RequestContext,
-    *,
-    filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
-    next_token: str | None = None,
-    max_results: int | None = None,
-) -> dict[str, Any]:
-    page, token = list_jobs(env, ctx, PII_JOB, "pii-entities-detection-jobs", filter, next_token, max_results)
-    return listed("PiiEntitiesDetectionJobPropertiesList", [pii_job_properties(job) for job in page], token)
-
-
-@operation("StopPiiEntitiesDetectionJob")
-def stop_pii_entities_detection_job(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
-    return stop_job(env, ctx, PII_JOB, job_id)
+job_operations(PII_JOB, "PiiEntitiesDetection", "pii-entities-detection-jobs", lambda env, job: pii_job_properties(job))
