@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,19 +19,22 @@ credentials_app = typer.Typer(
 app.add_typer(credentials_app, name="credentials")
 
 
+def _opened(open_records: Callable[[Settings], Any], data_dir: Path | None) -> Any:
+    """The credentials, roles or keyring of the store the settings name; a problem is one line, exit 2."""
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    try:
+        return open_records(settings)
+    except (ValueError, OSError, StoreUnavailable) as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
+
+
 
 def _credential_store(data_dir: Path | None):  # type: ignore[no-untyped-def]
     from opencomprehend.server import open_credentials
 
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
-    try:
-        return open_credentials(settings)
-    except (ValueError, OSError) as exc:
-        raise _fail(str(exc)) from None
-    except StoreUnavailable as exc:
-        raise _fail(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
+    return _opened(open_credentials, data_dir)
 
 
 @credentials_app.command("add")
@@ -115,15 +119,7 @@ app.add_typer(roles_app, name="roles")
 def _role_registry(data_dir: Path | None):  # type: ignore[no-untyped-def]
     from opencomprehend.server import open_roles
 
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
-    try:
-        return open_roles(settings)
-    except (ValueError, OSError) as exc:
-        raise _fail(str(exc)) from None
-    except StoreUnavailable as exc:
-        raise _fail(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
+    return _opened(open_roles, data_dir)
 
 
 @roles_app.command("add")
@@ -198,15 +194,7 @@ app.add_typer(output_app, name="output")
 def _keyring(data_dir: Path | None):  # type: ignore[no-untyped-def]
     from opencomprehend.server import open_keyring
 
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
-    try:
-        return open_keyring(settings)
-    except (ValueError, OSError) as exc:
-        raise _fail(str(exc)) from None
-    except StoreUnavailable as exc:
-        raise _fail(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise _fail(describe_database_error(settings.resolved_database_url(), exc)) from None
+    return _opened(open_keyring, data_dir)
 
 
 @kms_app.command("create")
