@@ -705,6 +705,16 @@ def calibrate_language_command(
         raise typer.Exit(2) from None
 
 
+def _operator_commands() -> None:
+    """jobs, recognizers, endpoints and detect: the operator's view over the API (operator_cli.py)."""
+    from opencomprehend.operator_cli import register
+
+    register(app)
+
+
+_operator_commands()
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
