@@ -308,8 +308,8 @@ def jobs_output(
         Path | None,
         typer.Option(
             "--data-dir",
-            help="On the server's own host, its data folder: the local-folder store is read from <data-dir>/s3 "
-            "and output sealed under a KmsKeyId is opened with its keyring.",
+            help="On the server's own host, its data folder: output sealed under a KmsKeyId is opened with its "
+            "keyring, and without --s3-endpoint-url the local-folder store is read from <data-dir>/s3.",
         ),
     ] = None,
     endpoint_url: EndpointOption = None,
@@ -355,19 +355,19 @@ def jobs_output(
 def _fetch(
     connection: Connection, bucket: str, key: str, uri: str, s3_endpoint_url: str | None, data_dir: Path | None
 ) -> bytes:
+    if s3_endpoint_url:
+        return connection.s3(s3_endpoint_url).get_object(Bucket=bucket, Key=key)["Body"].read()
     if data_dir is not None:
         path = data_dir / "s3" / bucket / key
         try:
             return path.read_bytes()
         except OSError as exc:
             raise ServiceFailure(f"cannot read {uri} at {path}: {exc.strerror or exc}") from None
-    if not s3_endpoint_url:
-        raise ServiceFailure(
-            f"the output is {uri}, in the server's object store, which the Comprehend API does not serve: "
-            "give its S3 endpoint with --s3-endpoint-url (or AWS_ENDPOINT_URL_S3), or on the server's host "
-            "its data folder with --data-dir (the local-folder store)"
-        )
-    return connection.s3(s3_endpoint_url).get_object(Bucket=bucket, Key=key)["Body"].read()
+    raise ServiceFailure(
+        f"the output is {uri}, in the server's object store, which the Comprehend API does not serve: "
+        "give its S3 endpoint with --s3-endpoint-url (or AWS_ENDPOINT_URL_S3), or on the server's host "
+        "its data folder with --data-dir (the local-folder store)"
+    )
 
 
 def _unseal(data: bytes, uri: str, job: dict[str, Any], data_dir: Path | None, to: Path | None) -> bytes | None:
@@ -386,6 +386,8 @@ def _unseal(data: bytes, uri: str, job: dict[str, Any], data_dir: Path | None, t
     from opencomprehend.security.files import SecurityFileError
     from opencomprehend.server import open_keyring
 
+    if not data_dir.is_dir():
+        raise ServiceFailure(f"cannot decrypt {uri}: no data folder {data_dir}")
     account = job["JobArn"].split(":")[4]
     try:
         return open_keyring(Settings(data_dir=data_dir)).open(data, account)

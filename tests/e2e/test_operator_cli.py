@@ -4,13 +4,15 @@ its API with the same endpoint and credentials as the AWS CLI."""
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import Result
 from support.output import read_archive
-from support.server import ROLE, Server, client_env
+from support.seaweedfs import SeaweedFS
+from support.server import BIN, ROLE, Server, client_env, running_server
 from typer.testing import CliRunner
 
 from opencomprehend.cli import app
@@ -18,10 +20,10 @@ from opencomprehend.cli import app
 pytestmark = pytest.mark.e2e
 
 
-def _opencomprehend(server: Server | str, *args: str) -> Result:
+def _opencomprehend(server: Server | str, *args: str, **env: str) -> Result:
     """`opencomprehend <args>` in-process, configured only through the environment, as a user's shell is."""
     endpoint = server if isinstance(server, str) else server.endpoint
-    env = {**client_env(), "AWS_ENDPOINT_URL": endpoint, "COLUMNS": "250"}
+    env = {**client_env(), "AWS_ENDPOINT_URL": endpoint, "COLUMNS": "250", **env}
     return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
 
 
@@ -172,3 +174,83 @@ def test_a_server_that_is_not_there_is_one_line_and_exit_2() -> None:
     answered = _opencomprehend("http://127.0.0.1:9", "jobs", "list")
     assert answered.exit_code == 2
     assert answered.stderr.startswith("EndpointConnectionError: ") and len(answered.stderr.splitlines()) == 1
+
+
+def _kms_key(data: Path, alias: str) -> None:
+    made = subprocess.run(
+        [str(BIN / "opencomprehend"), "kms", "create", "--account-id", "111122223333", "--alias", alias,
+         "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+
+
+def _sealed_job(server: Server, input_uri: str, output_uri: str, alias: str) -> str:
+    job_id = server.client().start_entities_detection_job(
+        InputDataConfig={"S3Uri": input_uri},
+        OutputDataConfig={"S3Uri": output_uri, "KmsKeyId": alias},
+        DataAccessRoleArn=ROLE, LanguageCode="en",
+    )["JobId"]  # fmt: skip
+    assert server.wait(job_id)["JobStatus"] == "COMPLETED"
+    return job_id
+
+
+def test_jobs_output_reads_the_archive_from_the_servers_s3_store(
+    tmp_path: Path, seaweedfs: SeaweedFS, aws_available: None
+) -> None:
+    data = tmp_path / "data"
+    _kms_key(data, "alias/out")
+    with running_server(
+        data,
+        OPENCOMPREHEND_S3_ENDPOINT_URL=seaweedfs.endpoint_url,
+        OPENCOMPREHEND_S3_REGION=seaweedfs.region,
+        OPENCOMPREHEND_S3_ACCESS_KEY_ID=seaweedfs.access_key_id,
+        OPENCOMPREHEND_S3_SECRET_ACCESS_KEY=seaweedfs.secret_access_key,
+        OPENCOMPREHEND_S3_SSE_KMS="false",  # SeaweedFS has no KMS: encrypted output is sealed before upload
+    ) as server:
+        s3 = seaweedfs.s3_client()
+        bucket = _unique("opcli")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="in/a.txt", Body=b"Bob lives in Paris.\nMicrosoft is in Redmond.\n")
+        job_id = server.start_job(f"s3://{bucket}/in/", f"s3://{bucket}/out/")
+        # The same keys for both, as on AWS (in development mode the server takes any key).
+        keys = {"AWS_ACCESS_KEY_ID": seaweedfs.access_key_id, "AWS_SECRET_ACCESS_KEY": seaweedfs.secret_access_key}
+        assert _opencomprehend(server, "jobs", "wait", job_id, **keys).exit_code == 0
+        key = f"out/111122223333-NER-{job_id}/output/output.tar.gz"
+        archive = read_archive(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+        printed = _opencomprehend(server, "jobs", "output", job_id, AWS_ENDPOINT_URL_S3=seaweedfs.endpoint_url, **keys)
+        assert printed.exit_code == 0, printed.output
+        assert [json.loads(line) for line in printed.stdout.splitlines()] == archive
+
+        refused = _opencomprehend(server, "jobs", "output", job_id, "--s3-endpoint-url", seaweedfs.endpoint_url)
+        assert refused.exit_code == 2 and len(refused.stderr.splitlines()) == 1, refused.output  # keys S3 refuses
+        assert "Traceback" not in refused.output
+
+        # Output sealed under a KmsKeyId: opened with the server's keyring on its host (--data-dir) ...
+        sealed_id = _sealed_job(server, f"s3://{bucket}/in/", f"s3://{bucket}/secret/", "alias/out")
+        s3_args = ("--s3-endpoint-url", seaweedfs.endpoint_url)
+        opened = _opencomprehend(server, "jobs", "output", sealed_id, *s3_args, "--data-dir", str(data), **keys)
+        assert opened.exit_code == 0, opened.output
+        assert [r["Entities"] for r in map(json.loads, opened.stdout.splitlines())] == [r["Entities"] for r in archive]
+        # ... and elsewhere saved as it is, and said so; printing it is refused in one line.
+        to = tmp_path / "sealed.tar.gz"
+        saved = _opencomprehend(server, "jobs", "output", sealed_id, *s3_args, "--to", str(to), **keys)
+        assert saved.exit_code == 0, saved.output
+        assert "still encrypted" in saved.stderr and to.read_bytes().startswith(b"OCKMS1")
+        printed_sealed = _opencomprehend(server, "jobs", "output", sealed_id, *s3_args, **keys)
+        assert printed_sealed.exit_code == 2 and "encrypted under alias/out" in printed_sealed.stderr
+        assert len(printed_sealed.stderr.splitlines()) == 1
+
+
+def test_jobs_output_opens_sealed_output_in_the_local_folder_with_the_servers_keyring(
+    tmp_path: Path, aws_available: None
+) -> None:
+    data = tmp_path / "data"
+    _kms_key(data, "alias/out")
+    with running_server(data) as server:
+        server.put("docs", "in/a.txt", "Angela Merkel met Emmanuel Macron in Paris.\n")
+        job_id = _sealed_job(server, "s3://docs/in/", "s3://docs/secret/", "alias/out")
+        opened = _opencomprehend(server, "jobs", "output", job_id, "--data-dir", str(data))
+        assert opened.exit_code == 0, opened.output
+        assert {"Angela Merkel", "Paris"} <= {e["Text"] for e in json.loads(opened.stdout.splitlines()[0])["Entities"]}
