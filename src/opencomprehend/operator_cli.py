@@ -242,8 +242,8 @@ def jobs_wait(
     """Wait for a job to finish: exit 0 when it COMPLETED, 1 when it FAILED or was STOPPED (its message on
     stderr), 3 past --timeout.
 
-    Comprehend's API reports no per-job document progress (a job's properties hold its status and times,
-    nothing counted), so the live line shows the job's status and the time since it was submitted.
+    No progress bar of documents: Comprehend's API reports none for a job (only its status and times).
+    The live line shows the job's status and the time since it was submitted instead.
     """
     started = time.monotonic()
     console = Console(stderr=True)
@@ -256,13 +256,16 @@ def jobs_wait(
             elapsed = dt.datetime.now(dt.UTC) - job["SubmitTime"]
             return f"{kind.name} job {job_id}: {job['JobStatus']}, {elapsed.total_seconds():.0f} s since submitted"
 
+        looked = time.monotonic()
         with console.status(line(job)) as live:
             while job["JobStatus"] not in FINISHED:
                 if timeout and time.monotonic() - started > timeout:
                     _err(f"{job_id} is still {job['JobStatus']} after {timeout:g} s")
                     raise typer.Exit(3)
-                time.sleep(interval)
-                job = describe(JobId=job_id)[kind.properties]
+                # The clock on the line moves every fraction of a second; the service is asked every interval.
+                time.sleep(min(interval, 0.25))
+                if time.monotonic() - looked >= interval:
+                    job, looked = describe(JobId=job_id)[kind.properties], time.monotonic()
                 live.update(line(job))
     took = (job.get("EndTime") or dt.datetime.now(dt.UTC)) - job["SubmitTime"]
     summary = f"{kind.name} job {job_id}: {job['JobStatus']} in {took.total_seconds():.1f} s"
