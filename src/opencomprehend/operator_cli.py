@@ -174,6 +174,7 @@ def jobs_list(
     ] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Only this kind: entities, pii or language.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Only jobs of this exact name.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the newest N (default: all).")] = None,
     as_json: JsonOption = False,
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
@@ -188,10 +189,13 @@ def jobs_list(
     with _service_errors():
         client = Connection(endpoint_url, region, profile).comprehend()
         for each in [KINDS[kind]] if kind else KINDS.values():
-            arguments = {"Filter": job_filter} if job_filter else {}
+            arguments: dict[str, Any] = {"Filter": job_filter} if job_filter else {}
+            if limit:  # each kind lists newest first: its newest N are enough
+                arguments["PaginationConfig"] = {"MaxItems": limit}
             for page in _pages(client, each.op("list"), **arguments):
                 rows += [(each, job) for job in page.get(f"{each.resource}PropertiesList", [])]
     rows.sort(key=lambda row: row[1]["SubmitTime"], reverse=True)
+    rows = rows[:limit] if limit else rows
     if as_json:
         _print_json([{"Kind": k.name, **job} for k, job in rows])
         return

@@ -65,6 +65,11 @@ def test_jobs_list_shows_jobs_of_every_kind_and_filters_them(server: Server) -> 
     assert json.loads(described.stdout)["Kind"] == "language"
     assert json.loads(described.stdout)["JobStatus"] == "COMPLETED"
 
+    newest = _opencomprehend(server, "jobs", "list", "--name", run, "--limit", "1", "--json")
+    assert [j["JobId"] for j in json.loads(newest.stdout)] == [language_id]
+    wrong_kind = _opencomprehend(server, "jobs", "list", "--kind", "sentiment")
+    assert wrong_kind.exit_code == 2 and "--kind must be one of entities, pii, language" in wrong_kind.stderr
+
     completed = _opencomprehend(server, "jobs", "list", "--name", run, "--status", "completed", "--json")
     assert language_id in {j["JobId"] for j in json.loads(completed.stdout)}
     table = _opencomprehend(server, "jobs", "describe", entities_id)
@@ -116,6 +121,9 @@ def test_jobs_wait_exits_non_zero_with_the_message_on_a_failed_job(server: Serve
 def test_jobs_stop_stops_a_running_job_and_wait_reports_it(server: Server) -> None:
     run = _unique("opcli-stop")
     job_id = _entities_job(server, run, [f"Person {i} met Angela Merkel in Paris on Tuesday." for i in range(3000)])
+
+    impatient = _opencomprehend(server, "jobs", "wait", job_id, "--interval", "0.1", "--timeout", "0.3")
+    assert impatient.exit_code == 3 and f"{job_id} is still " in impatient.stderr, impatient.output
 
     stopped = _opencomprehend(server, "jobs", "stop", job_id)
     assert stopped.exit_code == 0, stopped.output
