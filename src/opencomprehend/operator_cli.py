@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import sys
 import tarfile
 import time
@@ -21,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 FINISHED = ("COMPLETED", "FAILED", "STOPPED")
@@ -119,7 +120,9 @@ class Connection:
 
 
 def _console() -> Console:
-    return Console(soft_wrap=False)
+    """A terminal's width on a terminal; into a pipe or a file, as wide as the table, so that no id is cut."""
+    piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
+    return Console(soft_wrap=False, width=10_000 if piped else None)
 
 
 def _when(value: Any) -> str:
@@ -199,7 +202,9 @@ def jobs_list(
     if as_json:
         _print_json([{"Kind": k.name, **job} for k, job in rows])
         return
-    table = Table("Kind", "JobId", "Name", "Status", "Language", "Submitted (UTC)", "Ended (UTC)")
+    job_id = Column("JobId", min_width=32)  # an id is never shortened, the other columns give way
+    status_column = Column("Status", overflow="fold")
+    table = Table("Kind", job_id, "Name", status_column, "Language", "Submitted (UTC)", "Ended (UTC)")
     for each, job in rows:
         table.add_row(
             each.name,
