@@ -20,7 +20,7 @@ from opencomprehend.cli import app
 pytestmark = pytest.mark.e2e
 
 
-def _opencomprehend(server: Server | str, *args: str, **env: str) -> Result:
+def _opencomprehend(server: Server | str, *args: str, **env: str | None) -> Result:
     """`opencomprehend <args>` in-process, configured only through the environment, as a user's shell is."""
     endpoint = server if isinstance(server, str) else server.endpoint
     env = {**client_env(), "AWS_ENDPOINT_URL": endpoint, "COLUMNS": "250", **env}
@@ -64,6 +64,9 @@ def test_jobs_list_shows_jobs_of_every_kind_and_filters_them(server: Server) -> 
     assert described.exit_code == 0, described.output
     assert json.loads(described.stdout)["Kind"] == "language"
     assert json.loads(described.stdout)["JobStatus"] == "COMPLETED"
+
+    piped = _opencomprehend(server, "jobs", "list", "--name", run, COLUMNS=None)  # into a pipe: no width
+    assert entities_id in piped.stdout and language_id in piped.stdout, piped.stdout  # whole, not cut to …
 
     newest = _opencomprehend(server, "jobs", "list", "--name", run, "--limit", "1", "--json")
     assert [j["JobId"] for j in json.loads(newest.stdout)] == [language_id]
