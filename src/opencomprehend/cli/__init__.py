@@ -1,5 +1,6 @@
 """The `opencomprehend` command: `serve` (cli/serve.py), administration (cli/admin.py: credentials, roles,
-kms, output) and models (cli/models.py: models list, eval, train-language, calibrate-language)."""
+kms, output), models (cli/models.py: models list, eval, train-language, calibrate-language) and the
+operator's view over the API (cli/operator.py: jobs, recognizers, endpoints, detect)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import typer
 
 # Each registers its commands on app, in the order --help lists them: serve first.
 from opencomprehend.cli import serve  # noqa: F401  # isort: skip
-from opencomprehend.cli import admin, models  # noqa: F401  # isort: skip
+from opencomprehend.cli import admin, models, operator  # noqa: F401  # isort: skip
 from opencomprehend.cli.common import app
+
+operator.register(app)
 
 __all__ = ["app"]
 
