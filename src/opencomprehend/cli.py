@@ -122,6 +122,7 @@ def serve(
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise _fail(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
     logs.configure(settings.log_format, settings.access_log)
+    os.environ[logs.FORMAT_VARIABLE] = settings.log_format  # the worker processes log alike (runtime/worker.py)
     if settings.runtime == "dask" and not settings.dask_scheduler:
         listener.close()
         raise _fail("--runtime dask needs the Dask scheduler's address: --scheduler tcp://host:port")

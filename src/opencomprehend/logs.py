@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from typing import Any, Literal
 
 LogFormat = Literal["text", "json"]
 
+# Spawned worker processes read the server's log format here (cli.py sets it, whatever set the format).
+FORMAT_VARIABLE = "OPENCOMPREHEND_LOG_FORMAT"
 ACCESS_LOGGER = "opencomprehend.access"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -60,6 +63,13 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure_worker() -> None:
+    """A worker process's log: the server's format (the server passes it on in the environment), warnings and
+    worse only, as before."""
+    log_format = os.environ.get(FORMAT_VARIABLE, "text")
+    configure("json" if log_format == "json" else "text", level=logging.WARNING)
 
 
 def configure(log_format: LogFormat = "text", access_log: bool | None = None, level: int = logging.INFO) -> None:

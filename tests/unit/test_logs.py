@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -100,3 +103,15 @@ def test_serve_takes_the_log_format_as_a_setting(tmp_path: Any) -> None:
     refused = CliRunner().invoke(app, ["serve", "--log-format", "xml", "--data-dir", str(tmp_path)])
     assert refused.exit_code == 2
     assert "log_format" in refused.output and "'text' or 'json'" in refused.output
+
+
+def test_a_worker_process_logs_in_the_servers_format() -> None:
+    code = (
+        "import logging; from opencomprehend import logs; logs.configure_worker(); "
+        "logging.getLogger('opencomprehend.worker').info('quiet'); "
+        "logging.getLogger('opencomprehend.worker').warning('no engine for preloaded language xx')"
+    )
+    env = {**os.environ, logs.FORMAT_VARIABLE: "json"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    [line] = [json.loads(text) for text in done.stderr.splitlines()]
+    assert line["logger"] == "opencomprehend.worker" and line["level"] == "WARNING"
