@@ -115,3 +115,21 @@ def test_a_worker_process_logs_in_the_servers_format() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     [line] = [json.loads(text) for text in done.stderr.splitlines()]
     assert line["logger"] == "opencomprehend.worker" and line["level"] == "WARNING"
+
+
+def test_a_jobs_run_names_the_job_on_its_lines_and_only_there(json_log: io.StringIO, monkeypatch: Any) -> None:
+    from opencomprehend.jobs.job_run import JobRun
+
+    def execute(self: JobRun) -> str:
+        logging.getLogger("opencomprehend.job").warning("running")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(JobRun, "_execute", execute)
+    monkeypatch.setattr(JobRun, "_finish", lambda self, status, message: None)
+    run = JobRun.__new__(JobRun)
+    run.job = {"job_id": "f" * 32}
+    run.run()
+    logging.getLogger("opencomprehend.test").warning("after")
+    running, failed, after = lines(json_log)
+    assert running["job_id"] == failed["job_id"] == "f" * 32 and "RuntimeError: boom" in failed["exception"]
+    assert "job_id" not in after  # the caller's context is as it was

@@ -141,7 +141,7 @@ class JobRun:
 
     def run(self) -> None:
         job_id = self.job["job_id"]
-        logs.job_id.set(job_id)  # this thread's log lines name the job
+        naming = logs.job_id.set(job_id)  # the run's log lines name the job
         self._started = time.monotonic()
         try:
             status = self._execute()
@@ -154,6 +154,8 @@ class JobRun:
             log.exception("job %s failed", job_id)
             # The details (paths, internals) are for the operator's log, not for the API's caller.
             self._finish(FAILED, INTERNAL_ERROR)
+        finally:
+            logs.job_id.reset(naming)
 
     def _finish(self, status: str, message: str | None) -> None:
         job_id = self.job["job_id"]
