@@ -15,8 +15,11 @@ from test_recognizers_in_use import ACCOUNT, RECOGNIZER, _trained
 
 from opencomprehend.config import Settings
 from opencomprehend.jobs.job_run import JobRun
+from opencomprehend.jobs.recognizers import RecognizerStore
+from opencomprehend.jobs.store import JobStore
+from opencomprehend.jobs.training_run import TrainingRun
 from opencomprehend.metrics import Metrics
-from opencomprehend.server import create_app
+from opencomprehend.server import create_app, open_object_store
 from opencomprehend.service import detect as detect_service
 
 # name (as the parser gives it: counters without _total) -> (type, label names of its samples)
@@ -176,3 +179,21 @@ def test_each_app_counts_in_its_own_registry(tmp_path: Path) -> None:
         labels = {"operation": "ListEntitiesDetectionJobs", "status": "200"}
         assert value(scrape(one), "opencomprehend_requests_total", **labels) == 1
         assert value(scrape(two), "opencomprehend_requests_total", **labels) == 0
+
+
+def test_a_training_is_counted_by_its_outcome(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with TestClient(create_app(settings, run_workers=False)) as client:
+        # Training data in a bucket nobody made: the training ends IN_ERROR at once.
+        status, created = call(client, "CreateEntityRecognizer", RECOGNIZER, key=ACCOUNT)
+        assert status == 200, created
+    store = JobStore(settings.resolved_database_url())
+    recognizers = RecognizerStore(store.engine)
+    metrics = Metrics()
+    [claimed] = recognizers.claim(OWNER, 30.0, 1)
+    TrainingRun(
+        claimed, recognizers, open_object_store(settings), settings, OWNER, threading.Event(), metrics=metrics
+    ).run()
+    assert recognizers.get(created["EntityRecognizerArn"])["status"] == "IN_ERROR"
+    assert metrics.registry.get_sample_value("opencomprehend_trainings_total", {"outcome": "IN_ERROR"}) == 1
+    assert metrics.registry.get_sample_value("opencomprehend_trainings_total", {"outcome": "TRAINED"}) is None
