@@ -84,6 +84,8 @@ class Metrics:
             ["endpoint_arn"],
             registry=registry,
         )
+        # Whether the scrape-time figures (service/metrics.py) are in the registry yet.
+        self.state_registered = False
         self._lock = threading.Lock()
         # Per endpoint, [second, characters] of the last UTILISATION_WINDOW_S seconds.
         self._recent: dict[str, deque[list[int]]] = {}

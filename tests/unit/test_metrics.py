@@ -197,3 +197,22 @@ def test_a_training_is_counted_by_its_outcome(tmp_path: Path) -> None:
     assert recognizers.get(created["EntityRecognizerArn"])["status"] == "IN_ERROR"
     assert metrics.registry.get_sample_value("opencomprehend_trainings_total", {"outcome": "IN_ERROR"}) == 1
     assert metrics.registry.get_sample_value("opencomprehend_trainings_total", {"outcome": "TRAINED"}) is None
+
+
+
+def test_the_store_figures_are_registered_once_per_registry() -> None:
+    from types import SimpleNamespace
+
+    from opencomprehend.service import metrics as service_metrics
+
+    env = SimpleNamespace(
+        metrics=Metrics(),
+        store=SimpleNamespace(count_by_kind_and_status=lambda: [("ENTITIES", "SUBMITTED", 3)]),
+        endpoints=SimpleNamespace(inference_units=lambda: []),
+        runner=None,
+    )
+    for _ in range(2):  # two apps built on one environment
+        service_metrics.register(env)  # type: ignore[arg-type]
+    text = service_metrics.exposition(env).decode()  # type: ignore[arg-type]
+    assert text.count("# TYPE opencomprehend_jobs gauge") == 1
+    assert 'opencomprehend_jobs_queued{job_kind="ENTITIES"} 3.0' in text

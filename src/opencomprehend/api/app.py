@@ -162,12 +162,16 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
         operation = name if known else "UnknownOperation"
         logs.request_id.set(request_id)
         logs.operation.set(operation)
-        response = await answer(request, request_id, name if known else None, target)
-        elapsed = time.perf_counter() - started
-        counters.requests.labels(operation=operation, status=str(response.status_code)).inc()
-        counters.request_duration.labels(operation=operation).observe(elapsed)
-        access_log.info("%s %d in %.1f ms", operation, response.status_code, elapsed * 1000)
-        return response
+        status = 500  # what Starlette answers if something escapes `answer`
+        try:
+            response = await answer(request, request_id, name if known else None, target)
+            status = response.status_code
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            counters.requests.labels(operation=operation, status=str(status)).inc()
+            counters.request_duration.labels(operation=operation).observe(elapsed)
+            access_log.info("%s %d in %.1f ms", operation, status, elapsed * 1000)
 
     async def answer(request: Request, request_id: str, name: str | None, target: str) -> Response:
         if name is None:

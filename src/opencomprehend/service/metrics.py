@@ -9,6 +9,7 @@ not these (take max or any one node's value).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -129,8 +130,14 @@ class _StateCollector(Collector):
 
 
 def register(env: Environment) -> None:
-    """Add the scrape-time figures to the environment's registry (once per app)."""
-    env.metrics.registry.register(_StateCollector(env))
+    """Add the scrape-time figures to the environment's registry, once however many apps share it."""
+    with _registering:
+        if not env.metrics.state_registered:
+            env.metrics.registry.register(_StateCollector(env))
+            env.metrics.state_registered = True
+
+
+_registering = threading.Lock()
 
 
 def exposition(env: Environment) -> bytes:
