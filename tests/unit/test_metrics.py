@@ -216,3 +216,23 @@ def test_the_store_figures_are_registered_once_per_registry() -> None:
     text = service_metrics.exposition(env).decode()  # type: ignore[arg-type]
     assert text.count("# TYPE opencomprehend_jobs gauge") == 1
     assert 'opencomprehend_jobs_queued{job_kind="ENTITIES"} 3.0' in text
+
+
+def test_a_cluster_runners_workers_come_from_its_health_report() -> None:
+    from types import SimpleNamespace
+
+    from opencomprehend.service import metrics as service_metrics
+
+    # DaskRunner has no worker_stats: its health report's Live (Dask workers) and Slots are what is known.
+    env = SimpleNamespace(
+        metrics=Metrics(),
+        store=SimpleNamespace(count_by_kind_and_status=lambda: []),
+        endpoints=SimpleNamespace(inference_units=lambda: []),
+        runner=SimpleNamespace(health=lambda: {"Live": 2, "RealTime": 0, "Threads": 2, "Slots": 4}),
+    )
+    service_metrics.register(env)  # type: ignore[arg-type]
+    registry = env.metrics.registry
+    assert registry.get_sample_value("opencomprehend_workers_alive") == 2
+    assert registry.get_sample_value("opencomprehend_workers_configured") == 4
+    assert registry.get_sample_value("opencomprehend_workers_busy") is None
+    assert registry.get_sample_value("opencomprehend_worker_recycles_total") is None
