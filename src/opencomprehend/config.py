@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     region: str = Field("us-east-1", pattern=f"^{REGION_PATTERN}$")
     partition: str = "aws"
 
+    # The server's log on stderr: "text" lines (the default) or "json", one object a line with the request id,
+    # account, operation and job id where known (docs/operations.md). `access_log`: a line per API request;
+    # by default on with JSON logs, off with text.
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool | None = None
+
     # Job store: a SQLite file in the data dir unless a URL (e.g. postgresql+psycopg://…) is given.
     database_url: str | None = None
 

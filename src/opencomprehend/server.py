@@ -229,7 +229,7 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
         def start_workers():  # type: ignore[no-untyped-def]
             pool.warm_up()
             access = DataAccess(objects, env.roles, settings, env.keys)
-            scheduler = Scheduler(store, env.recognizers, objects, pool, settings, access)
+            scheduler = Scheduler(store, env.recognizers, objects, pool, settings, access, env.metrics)
             scheduler.start()
             env.on_job_change.append(scheduler.wake)
             extra = getattr(pool, "realtime_workers", 0)

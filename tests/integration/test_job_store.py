@@ -627,3 +627,13 @@ def test_a_database_at_0004_lets_language_jobs_go_without_a_language_code(
         assert (old_job["client_request_token"], old_job["language_code"]) == ("old", "en")
     finally:
         store.engine.dispose()
+
+
+def test_jobs_are_counted_by_kind_and_status_over_every_account(store: JobStore) -> None:
+    # GET /metrics' opencomprehend_jobs: one GROUP BY, the same answer on every node.
+    add(store)
+    add(store, account="444455556666")
+    add(store, status="COMPLETED")
+    add(store, job_kind="PII", mode="ONLY_OFFSETS")
+    counts = sorted(store.count_by_kind_and_status())
+    assert counts == [("ENTITIES", "COMPLETED", 1), ("ENTITIES", "SUBMITTED", 2), ("PII", "SUBMITTED", 1)]

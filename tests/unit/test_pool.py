@@ -71,6 +71,11 @@ def test_recycling_never_loses_a_worker_or_a_task(pool) -> None:  # type: ignore
     # Once the last replacements are in, the pool runs exactly its two workers, and the retired ones are gone.
     assert until(lambda: len([p for p in workers.pids() if alive(p)]) == 2)
     assert until(lambda: not [p for p in served_by - set(workers.pids()) if alive(p)])
+    # The metrics' figures (GET /metrics): each process beyond the first two came in by a planned recycle.
+    stats = workers.worker_stats()
+    assert stats["recycles"] >= len(served_by) - 2 and stats["replacements"] == {}
+    assert (stats["configured"], stats["alive"]) == (2, 2)
+    assert until(lambda: workers.worker_stats()["busy"] == 0)  # a slot is free a moment after its result
 
 
 def test_a_worker_that_dies_fails_its_task_and_is_replaced(pool) -> None:  # type: ignore[no-untyped-def]
@@ -82,6 +87,7 @@ def test_a_worker_that_dies_fails_its_task_and_is_replaced(pool) -> None:  # typ
     # Both slots serve again, one of them on a new process.
     assert len({run(workers, pool_tasks.pid_after, 0.3).result(timeout=60) for _ in range(1)}) == 1
     assert until(lambda: len(workers.pids()) == 2 and set(workers.pids()) != before)
+    assert workers.worker_stats()["replacements"] == {"lost_task": 1}
 
 
 def test_a_killed_worker_is_replaced_and_the_pool_keeps_its_size(pool) -> None:  # type: ignore[no-untyped-def]
@@ -90,6 +96,7 @@ def test_a_killed_worker_is_replaced_and_the_pool_keeps_its_size(pool) -> None: 
     victim = None
     assert until(lambda: workers.pids() and any(alive(p) for p in workers.pids()))
     assert until(busy.running)  # the task is on a worker now
+    assert until(lambda: workers.worker_stats()["busy"] == 1)
     for pid in workers.pids():
         victim = pid
         os.kill(pid, signal.SIGKILL)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,12 +20,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import opencomprehend.service  # noqa: F401  (registers every operation)
+from opencomprehend import logs
 from opencomprehend.api import model
 from opencomprehend.api.auth import Identity, development_identity, verify_sigv4
+from opencomprehend.service import metrics
 from opencomprehend.service.errors import ServiceError
 from opencomprehend.service.registry import OPERATIONS, Environment, RequestContext, snake_case
 
 log = logging.getLogger("opencomprehend.api")
+# One line per API request (operation, status, time), at INFO: on with JSON logs, off by default with text.
+access_log = logging.getLogger(logs.ACCESS_LOGGER)
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -143,11 +148,33 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
             return verify_sigv4(request.method, request.url.path, request.url.query, request.headers, raw, credentials)
         return development_identity(request.headers, settings.account_id, settings.region)
 
+    counters = env.metrics
+    metrics.register(env)
+
     async def dispatch(request: Request) -> Response:
+        """Answer one API request, counted (operation, status, time) and logged under its request id."""
+        started = time.perf_counter()
         request_id = str(uuid.uuid4())
         target = request.headers.get("x-amz-target", "")
         prefix, _, name = target.partition(".")
-        if prefix != model.target_prefix() or name not in model.operation_names():
+        known = prefix == model.target_prefix() and name in model.operation_names()
+        # Only the model's operation names label the metrics: a client's made-up target must not add series.
+        operation = name if known else "UnknownOperation"
+        logs.request_id.set(request_id)
+        logs.operation.set(operation)
+        status = 500  # what Starlette answers if something escapes `answer`
+        try:
+            response = await answer(request, request_id, name if known else None, target)
+            status = response.status_code
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            counters.requests.labels(operation=operation, status=str(status)).inc()
+            counters.request_duration.labels(operation=operation).observe(elapsed)
+            access_log.info("%s %d in %.1f ms", operation, status, elapsed * 1000)
+
+    async def answer(request: Request, request_id: str, name: str | None, target: str) -> Response:
+        if name is None:
             return _error(
                 ServiceError("UnknownOperationException", f"Unknown operation {target or '(none)'}."),
                 request_id,
@@ -155,6 +182,7 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
         try:
             raw = await asyncio.wait_for(_read_body(request, settings.max_request_bytes), settings.request_timeout_s)
             identity = authenticate(request, raw)
+            logs.account.set(identity.account_id)
             body = _parse(raw)
         except _BadRequest as refused:
             return _error(refused.error, request_id)
@@ -186,6 +214,8 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
                 partition=settings.partition,
                 request_id=request_id,
             )
+            if isinstance(params.get("JobId"), str):
+                logs.job_id.set(params["JobId"])
             kwargs = {snake_case(key): value for key, value in params.items()}
             result = await run_in_threadpool(handler, env, ctx, **kwargs)
         except ServiceError as exc:
@@ -217,6 +247,11 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
         report = await run_in_threadpool(env.health)
         return _json(report, 200 if report["Status"] == "OK" else 503, str(uuid.uuid4()))
 
+    async def metrics_page(_request: Request) -> Response:
+        """This node's metrics in Prometheus' text format (docs/operations.md); no auth, as /health."""
+        body = await run_in_threadpool(metrics.exposition, env)
+        return Response(body, media_type=metrics.CONTENT_TYPE)
+
     async def http_error(request: Request, exc: Exception) -> Response:
         # Starlette's own answers (no such path, wrong method) in AWS's form too.
         status = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -224,7 +259,11 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
         return _error(ServiceError("UnknownOperationException", message, status=status), str(uuid.uuid4()))
 
     return Starlette(
-        routes=[Route("/", dispatch, methods=["POST"]), Route("/health", health, methods=["GET"])],
+        routes=[
+            Route("/", dispatch, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
+        ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
     )

@@ -15,7 +15,7 @@ sending sees a reset). This protocol adds what a public endpoint needs:
   for its request's headers (silent since it connected or since its last answer: it does no work), so
   idle sockets, from however many clients, never keep a request out;
 - when every connection is busy with a request, API requests past `max_connections` are answered 503,
-  while GET /health is still served on a reserve of connections above the limit; past the reserve too,
+  while GET /health (and /metrics) is still served on a reserve of connections above the limit; past the reserve too,
   a new connection is answered 503 at once (uvicorn's own `limit_concurrency` answered every request,
   /health too, in plain text, and counted idle connections);
 - every such answer is in AWS's JSON error form, and the connection is drained briefly before it is
@@ -44,6 +44,10 @@ from opencomprehend.config import Settings
 DRAIN_S = 1.0
 
 log = logging.getLogger("opencomprehend.http")
+
+
+# Served on the reserve of connections too: a load balancer's probe, and a scrape that shows the overload.
+RESERVED_PATHS = frozenset({"/health", "/metrics"})
 
 
 def health_reserve(max_connections: int) -> int:
@@ -162,12 +166,13 @@ def guarded_protocol(settings: Settings) -> type[H11Protocol]:
 
         def _admitted(self, app: Any) -> Any:
             """The ASGI app behind a check made when a request arrives: past `max_connections` connections
-            or running requests, every request but GET /health is answered 503 (the reserve serves those)."""
+            or running requests, every request but GET /health and /metrics is answered 503 (the reserve serves
+            those)."""
             connections, tasks = self.connections, self.tasks
 
             async def admitted(scope: Any, receive: Any, send: Any) -> None:
                 busy = len(connections) > max_connections or len(tasks) > max_connections
-                if scope["type"] != "http" or not busy or scope["path"] == "/health":
+                if scope["type"] != "http" or not busy or scope["path"] in RESERVED_PATHS:
                     await app(scope, receive, send)
                     return
                 body = _unavailable_body(

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from opencomprehend import logs
 from opencomprehend.cli.common import _fail, app
 from opencomprehend.config import Settings
 from opencomprehend.jobs.errors import StoreUnavailable, describe_database_error
@@ -70,6 +71,13 @@ def serve(
             "models (default: $OPENCOMPREHEND_MODELS; docs/models.md)."
         ),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            help="text (default) or json: one JSON object a line, with the request id, account, operation and "
+            "job id where known (or $OPENCOMPREHEND_LOG_FORMAT; docs/operations.md)."
+        ),
+    ] = None,
 ) -> None:
     """Start the API and the workers."""
     import pydantic
@@ -89,6 +97,7 @@ def serve(
             "runtime": runtime,
             "dask_scheduler": scheduler,
             "models": models,
+            "log_format": log_format,
         }.items()
         if value is not None
     }
@@ -105,7 +114,8 @@ def serve(
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise _fail(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format, settings.access_log)
+    os.environ[logs.FORMAT_VARIABLE] = settings.log_format  # the worker processes log alike (runtime/worker.py)
     if settings.runtime == "dask" and not settings.dask_scheduler:
         listener.close()
         raise _fail("--runtime dask needs the Dask scheduler's address: --scheduler tcp://host:port")
@@ -134,10 +144,15 @@ def serve(
         where = f" ({exc.filename})" if exc.filename else ""
         raise _fail(f"cannot use the data folder {settings.data_dir}: {exc.strerror or exc}{where}") from None
     bound = listener.getsockname()[1]
-    typer.echo(f"OpenComprehend on http://{settings.host}:{bound} (data in {settings.data_dir.resolve()})")
-    config = uvicorn.Config(application, log_level="warning", **uvicorn_options(settings))
+    json_logs = settings.log_format == "json"
+    # With JSON logs every line of stdout and stderr is a JSON object: these two lines are log records then.
+    say = logging.getLogger("opencomprehend").info if json_logs else typer.echo
+    say(f"OpenComprehend on http://{settings.host}:{bound} (data in {settings.data_dir.resolve()})")
+    # log_config None: uvicorn's own loggers (errors) go through our handler, in our format.
+    log_config = {"log_config": None} if json_logs else {}
+    config = uvicorn.Config(application, log_level="warning", **log_config, **uvicorn_options(settings))
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:
         # uvicorn re-raises a SIGINT or SIGTERM once it has shut down, so that the exit status tells of it.
-        typer.echo("OpenComprehend stopped.")
+        say("OpenComprehend stopped.")

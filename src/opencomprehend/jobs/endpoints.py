@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, select, update
 
 from opencomprehend.jobs.records import Records
 from opencomprehend.jobs.schema import endpoints
@@ -43,6 +43,12 @@ class EndpointStore:
             account_id, region, {"model_arn": where.model_arn, "status": where.status},
             "creation_time", where.creation_time_before, where.creation_time_after, after, False, limit,
         )  # fmt: skip
+
+    def inference_units(self) -> list[tuple[str, int]]:
+        """(endpoint ARN, DesiredInferenceUnits) of every endpoint of every account, for the metrics."""
+        c = endpoints.c
+        with self.engine.connect() as conn:
+            return [(arn, units) for arn, units in conn.execute(select(c.endpoint_arn, c.desired_inference_units))]
 
     def update(self, arn: str, **values: Any) -> None:
         with self.engine.begin() as conn:

@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from opencomprehend import logs
 from opencomprehend.config import Settings
 from opencomprehend.io.documents import InputListing, InputNotFound, list_input
 from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectStore, StorageError, parse_s3_uri
@@ -30,6 +31,7 @@ from opencomprehend.jobs.access import SealingStore
 from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
 from opencomprehend.jobs.schema import LANGUAGE_JOB, PII_JOB
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
+from opencomprehend.metrics import Metrics
 from opencomprehend.nlp.registry import supported_languages
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.pipeline import (
@@ -68,6 +70,7 @@ class _Attempt:
     attempt: int
     split: _Split | None = None
     index: int = 0
+    submitted: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -115,8 +118,10 @@ class JobRun:
         shutdown: threading.Event,
         data: ObjectStore | None = None,
         keys: KeyRing | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.job = job
+        self.metrics = metrics if metrics is not None else Metrics()
         self.store = store
         self.recognizers = recognizers
         self.objects = objects  # the server's own store: trained models
@@ -132,9 +137,12 @@ class JobRun:
         work_uri = settings.resolved_work_uri()
         self.shared = None if work_uri is None else SharedParts.for_job(objects, work_uri, job["job_id"])
         self._progress = time.monotonic()  # when a shard last finished (or the run began)
+        self._started = time.monotonic()  # when this node began running the job
 
     def run(self) -> None:
         job_id = self.job["job_id"]
+        naming = logs.job_id.set(job_id)  # the run's log lines name the job
+        self._started = time.monotonic()
         try:
             status = self._execute()
             self._finish(status, None)
@@ -146,11 +154,16 @@ class JobRun:
             log.exception("job %s failed", job_id)
             # The details (paths, internals) are for the operator's log, not for the API's caller.
             self._finish(FAILED, INTERNAL_ERROR)
+        finally:
+            logs.job_id.reset(naming)
 
     def _finish(self, status: str, message: str | None) -> None:
         job_id = self.job["job_id"]
         shards = self.store.finished_shards(job_id) if self.shared is not None else set()
         if self.store.finish(job_id, self.owner, status, message):
+            self.metrics.job_duration.labels(job_kind=self.job["job_kind"], status=status).observe(
+                time.monotonic() - self._started
+            )
             self.store.forget_shards(job_id)
             shutil.rmtree(self.work, ignore_errors=True)
             if self.shared is not None:
@@ -323,6 +336,8 @@ class JobRun:
                 self._retry(task, in_flight)
                 continue
             if task.split is None:
+                kind = self.job["job_kind"]
+                self.metrics.shard_duration.labels(job_kind=kind).observe(time.monotonic() - task.submitted)
                 self._write_part(task.shard, lines)
                 continue
             task.split.lines[task.index] = lines[0]
@@ -359,6 +374,12 @@ class JobRun:
         except StorageError as exc:
             raise JobFailed(f"INTERNAL_SERVER_ERROR: The job's parts could not be stored: {exc}") from None
         self.store.record_shard(self.job["job_id"], shard.number, len(shard.documents))
+        # Counted once the shard is recorded (a shard done again after a takeover is counted again, as it was
+        # processed again); the characters are what Comprehend bills: the documents' text, in code points.
+        kind = self.job["job_kind"]
+        self.metrics.documents.labels(job_kind=kind).inc(len(shard.documents))
+        characters = sum(len(doc.text) for doc in shard.documents if doc.text is not None)
+        self.metrics.characters.labels(job_kind=kind).inc(characters)
 
     def _assemble(self, shard_numbers: list[int]) -> None:
         job = self.job

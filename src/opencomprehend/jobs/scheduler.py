@@ -14,6 +14,7 @@ from opencomprehend.jobs.job_run import JobRun
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.store import JobStore, owner_id
 from opencomprehend.jobs.training_run import TrainingRun
+from opencomprehend.metrics import Metrics
 from opencomprehend.runtime.models import delete_model
 from opencomprehend.runtime.runner import Runner
 
@@ -29,7 +30,9 @@ class Scheduler:
         runner: Runner,
         settings: Settings,
         access: DataAccess | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
         self.store = store
         self.recognizers = recognizers
         self.objects = objects
@@ -77,7 +80,7 @@ class Scheduler:
             data = self.access.store_for(job["data_access_role_arn"], job["account_id"])
             run = JobRun(
                 job, self.store, self.recognizers, self.objects, self.runner, self.settings, self.owner, self._stopping,
-                data, self.access.keys,
+                data, self.access.keys, self.metrics,
             )  # fmt: skip
             self._start(job["job_id"], run.run, f"job-{job['job_id'][:8]}")
         capacity = self.settings.training_capacity
@@ -88,7 +91,7 @@ class Scheduler:
             data = self.access.store_for(recognizer["data_access_role_arn"], recognizer["account_id"])
             training = TrainingRun(
                 recognizer, self.recognizers, self.objects, self.settings, self.owner, self._stopping, data,
-                self.access.keys, self.runner.train,
+                self.access.keys, self.runner.train, self.metrics,
             )  # fmt: skip
             self._start(arn, training.run, f"train-{recognizer['recognizer_name'][:16]}")
         for recognizer in self.recognizers.deleting():

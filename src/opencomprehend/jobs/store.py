@@ -124,6 +124,14 @@ class JobStore:
         with self.engine.connect() as conn:
             conn.execute(select(jobs.c.job_id).limit(1)).all()
 
+    def count_by_kind_and_status(self) -> list[tuple[str, str, int]]:
+        """(job kind, status, how many jobs) over every account: one GROUP BY, for the metrics."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.job_kind, jobs.c.status, func.count()).group_by(jobs.c.job_kind, jobs.c.status)
+            ).all()
+        return [(kind, status, count) for kind, status, count in rows]
+
     # --- the API side -------------------------------------------------------------------------
 
     def create_job(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:

@@ -37,6 +37,7 @@ from opencomprehend.jobs.recognizers import (
     TRAINED_WITH_WARNING,
     RecognizerStore,
 )
+from opencomprehend.metrics import Metrics
 from opencomprehend.nlp.training import LabelledDocument, TrainingDataError, TrainingStopped
 from opencomprehend.runtime.models import store_model, store_packed_model
 from opencomprehend.runtime.trainer import TrainingCrashed, train_in_process
@@ -107,7 +108,9 @@ class TrainingRun:
         data: ObjectStore | None = None,
         keys: KeyRing | None = None,
         trainer: Callable[..., dict[str, Any]] = train_in_process,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
         self.recognizer = recognizer
         # Where the training runs: a process of this node's own, or the runner's (a Dask worker).
         self.trainer = trainer
@@ -164,7 +167,8 @@ class TrainingRun:
         return self.keys, found  # type: ignore[return-value]
 
     def _finish(self, status: str, message: str | None, **values: Any) -> None:
-        self.store.finish(self.recognizer["recognizer_arn"], self.owner, status, message, **values)
+        if self.store.finish(self.recognizer["recognizer_arn"], self.owner, status, message, **values):
+            self.metrics.trainings.labels(outcome=status).inc()
 
     def _check(self) -> bool:
         """Heartbeat while training runs: True asks it to stop; a lost lease aborts it."""

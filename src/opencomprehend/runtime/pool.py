@@ -131,6 +131,7 @@ class _Slot:
         self.nice = nice  # the worker's CPU priority: batch workers yield to the real-time one
         self.current: _Worker | None = None
         self.replacement: _Worker | None = None
+        self.busy = False  # a task is on its worker now
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._loop, name=f"pool-slot-{number}", daemon=True)
 
@@ -159,6 +160,7 @@ class _Slot:
                 )
                 self.current.kill()
                 self.current = None
+                self.pool.count_replacement("exited_idle")
             if self.current is None:
                 # A replacement already loading takes over; otherwise a new worker starts.
                 self.current, self.replacement = self.replacement or self._start_worker(), None
@@ -171,6 +173,7 @@ class _Slot:
                 )
             except WorkerLost as exc:
                 log.error("%s; starting another in %.0f s", exc, delay)
+            self.pool.count_replacement("start_failed")
             self.current.kill()
             self.current = None
             self.pool.closing.wait(delay)
@@ -204,6 +207,7 @@ class _Slot:
         if ready:
             self.current, self.replacement = self.replacement, None
             current.retire()
+            self.pool.count_recycle()
 
     # -- tasks ----------------------------------------------------------------------------------------------
 
@@ -222,7 +226,11 @@ class _Slot:
                 if task.fn is None:  # close() puts one per slot
                     return
                 if task.claim():
-                    self._run(self.current, task)  # type: ignore[arg-type]
+                    self.busy = True
+                    try:
+                        self._run(self.current, task)  # type: ignore[arg-type]
+                    finally:
+                        self.busy = False
         finally:
             for leftover in (self.replacement, self.current):
                 if leftover is not None:
@@ -266,6 +274,7 @@ class _Slot:
 
     def _lost(self, active: _Worker, task: _Task, why: str) -> None:
         log.warning("worker %s lost a task (%s); starting a new one", active.pid, why)
+        self.pool.count_replacement("lost_task")
         active.kill()
         if self.current is active:
             self.current = None
@@ -302,6 +311,11 @@ class LocalPool:
         self._seq = itertools.count()
         self._load_lock = threading.Lock()
         self._realtime_load: dict[str, int] = {}  # account -> characters of real-time work queued or running
+        # The metrics' figures (metrics.py reads them at scrape time): workers switched for a fresh one after
+        # `recycle_after` tasks, and workers replaced, by why.
+        self._counts_lock = threading.Lock()
+        self.recycles = 0
+        self.replacements: dict[str, int] = {}
         self.realtime_workers = max(0, realtime_workers)
         # With a real-time worker, the batch workers run at a lower CPU priority (nice), so a request's few
         # milliseconds of work preempt a job's shards rather than share the cores with them.
@@ -323,6 +337,30 @@ class LocalPool:
 
     def health(self) -> dict[str, Any]:
         return {"Live": self.live(), "Configured": self.workers}
+
+    def busy(self) -> int:
+        """How many workers are running a task now."""
+        return sum(slot.busy for slot in self._slots)
+
+    def count_recycle(self) -> None:
+        with self._counts_lock:
+            self.recycles += 1
+
+    def count_replacement(self, reason: str) -> None:
+        with self._counts_lock:
+            self.replacements[reason] = self.replacements.get(reason, 0) + 1
+
+    def worker_stats(self) -> dict[str, Any]:
+        """The metrics' figures of this node's workers (real-time ones included)."""
+        with self._counts_lock:
+            replacements = dict(self.replacements)
+        return {
+            "configured": len(self._slots),
+            "alive": self.live(),
+            "busy": self.busy(),
+            "recycles": self.recycles,
+            "replacements": replacements,
+        }
 
     def train(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Train in a child process of this node (runtime/trainer.py), not on a warm worker."""

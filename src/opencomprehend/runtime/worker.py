@@ -14,6 +14,7 @@ import threading
 import time
 from multiprocessing.connection import Connection
 
+from opencomprehend import logs
 from opencomprehend.io.documents import Document
 from opencomprehend.io.output import record_line
 from opencomprehend.nlp.models_file import ModelChoice
@@ -119,6 +120,7 @@ def serve(
     if nice:
         os.nice(nice)  # a batch worker: the real-time worker and the API process go first
     _exit_with(parent_pid)
+    logs.configure_worker()
     configure(models)
     warm(preload)
     conn.send(("ready", os.getpid()))

@@ -18,6 +18,7 @@ from opencomprehend.io.objects import ObjectStore
 from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.store import JobStore
+from opencomprehend.metrics import Metrics
 from opencomprehend.runtime.runner import Runner
 from opencomprehend.security.credentials import CredentialStore
 from opencomprehend.security.keyring import KeyRing
@@ -59,6 +60,8 @@ class Environment:
     on_job_change: list[Callable[[], None]] = field(default_factory=list)
     # The per-account request rates of this service (service/throttle.py).
     throttles: Throttles = field(default_factory=Throttles)
+    # This app's Prometheus counters (GET /metrics).
+    metrics: Metrics = field(default_factory=Metrics)
 
     def job_changed(self) -> None:
         for notify in self.on_job_change:
