@@ -403,7 +403,7 @@ class _FlakyS3:
 
 
 def test_an_s3_stream_resumes_where_a_dropped_connection_left_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from opencomprehend.io import objects
+    from opencomprehend.io.objects import s3 as objects
 
     monkeypatch.setattr(objects, "STREAM_BACKOFF_S", 0.001)
     data = bytes(range(256)) * 10
@@ -419,7 +419,7 @@ def test_an_s3_stream_resumes_where_a_dropped_connection_left_it(monkeypatch: py
 
 def test_an_s3_stream_that_keeps_breaking_fails_with_a_storage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """Resumed as long as it makes progress; a connection that breaks at once, again and again, fails."""
-    from opencomprehend.io import objects
+    from opencomprehend.io.objects import s3 as objects
 
     monkeypatch.setattr(objects, "STREAM_BACKOFF_S", 0.001)
     store = S3Store("http://127.0.0.1:1", "us-east-1", "AK", "SK")
