@@ -143,7 +143,7 @@ def _folder_bytes(path: Path) -> int:
 
 
 def _model_folder(model: str | Path) -> Path | None:
-    from opencomprehend.nlp.spacy_engine import _model_config_path
+    from opencomprehend.nlp.pipelines import _model_config_path
 
     config = _model_config_path(model)
     return None if config is None else config.parent

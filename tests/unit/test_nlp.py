@@ -11,6 +11,7 @@ import spacy
 from spacy.pipeline import Sentencizer
 
 from opencomprehend.nlp.labels import COMPREHEND_TYPES, comprehend_type
+from opencomprehend.nlp.pipelines import components_to_exclude
 from opencomprehend.nlp.registry import (
     DEFAULT_MODELS,
     ENGINES,
@@ -19,13 +20,9 @@ from opencomprehend.nlp.registry import (
     load_engine,
     supported_languages,
 )
-from opencomprehend.nlp.spacy_engine import (
-    SpacyEngine,
-    _merge_windows,
-    _sentences,
-    components_to_exclude,
-    plan_windows,
-)
+from opencomprehend.nlp.spacy_engine import SpacyEngine, _sentences
+from opencomprehend.nlp.windows import merge_windows as _merge_windows
+from opencomprehend.nlp.windows import plan_windows
 
 MODEL = DEFAULT_MODELS["en"][1]
 

@@ -17,8 +17,9 @@ import pytest
 import spacy
 
 from opencomprehend.nlp.evaluation import score
+from opencomprehend.nlp.pipelines import components_to_exclude
 from opencomprehend.nlp.registry import load_engine
-from opencomprehend.nlp.spacy_engine import CharTokenizer, components_to_exclude
+from opencomprehend.nlp.tokenizers import CharTokenizer
 from opencomprehend.nlp.training import (
     LabelledDocument,
     TrainingDataError,

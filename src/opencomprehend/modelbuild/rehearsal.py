@@ -242,7 +242,7 @@ def load_base_ner(model: str):
     """The base pipeline with only what its NER needs (tokenizer + ner), as the "spacy.v1" engine loads it."""
     import spacy
 
-    from opencomprehend.nlp.spacy_engine import components_to_exclude
+    from opencomprehend.nlp.pipelines import components_to_exclude
 
     return spacy.load(model, exclude=components_to_exclude(model))
 

@@ -36,7 +36,6 @@ importing it is what lets spacy.load() read such a model.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,16 +46,24 @@ import spacy.util
 from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc
-from spacy.vocab import Vocab
 
 from opencomprehend.nlp.calibration import ScoreCalibration
 from opencomprehend.nlp.context import harmonise
 from opencomprehend.nlp.labels import comprehend_type
 from opencomprehend.nlp.patterns import DATE, QUANTITY, merge, patterns_for
+from opencomprehend.nlp.pipelines import _NER_FACTORIES, components_to_exclude
 from opencomprehend.nlp.registry import register_engine
 
+# The tokenizers of the zh, ja and ko models, registered with spaCy on import (the spacy_tokenizers entry
+# point in pyproject.toml names this module, so spacy.load() finds them without importing us first).
+from opencomprehend.nlp.tokenizers import (  # noqa: F401
+    CharTokenizer,
+    create_char_bigram_tokenizer,
+    create_char_tokenizer,
+)
+from opencomprehend.nlp.windows import merge_windows, plan_windows
+
 # spaCy factories that produce doc.ents through a transition-based parser (beam_parse available).
-_NER_FACTORIES = frozenset({"ner", "beam_ner"})
 
 # Resident memory grows with the batch (~190 MB at 64 docs, ~1 GB at 256 measured here).
 MAX_BATCH_DOCS = 64
@@ -64,205 +71,6 @@ MAX_BATCH_DOCS = 64
 # 1 MB text: peak RSS ~770 MB at 200k characters a batch, ~480 MB at 100k, ~300 MB at 50k, at the same
 # speed; one window per batch is ~50% slower, because decoding steps one token at a time per batch.
 MAX_BATCH_CHARS = 50_000
-
-
-# ------------------------------------------------------------------------------------------ tokenizer
-
-_CHAR_OR_SPACE_RUN = re.compile(r"\S|\s+")
-
-
-class CharTokenizer(spacy.util.DummyTokenizer):
-    """Every non-whitespace character is a token of its own; whitespace follows spaCy's conventions.
-
-    Chinese, Japanese and Korean do not separate words with spaces, and Korean glues particles to the
-    noun they follow ("서울에서" = "서울" + "에서"). spaCy's own tokenizers for them need sudachipy or mecab;
-    with one token per character no segmenter is needed and every entity falls on token boundaries. A
-    single space after a character becomes that token's trailing whitespace, as in spaCy's tokenizer;
-    any other run of whitespace is one whitespace token, so doc.text is always the input text.
-
-    With bigrams=True each character's NORM is the character and the next one ("中国" for 中 in 中国人;
-    the last one's, and one's before whitespace, is the character alone), so the NORM embedding a model
-    learns is a character-bigram embedding, the cheap word-like feature character-based NER gains from, while
-    PREFIX and SUFFIX (computed from the character itself) still embed the single character.
-    """
-
-    def __init__(self, vocab: Vocab, bigrams: bool = False) -> None:
-        self.vocab = vocab
-        self.bigrams = bigrams
-
-    def __call__(self, text: str) -> Doc:
-        words: list[str] = []
-        spaces: list[bool] = []
-        for match in _CHAR_OR_SPACE_RUN.finditer(text):
-            piece = match.group()
-            if not piece.isspace():
-                words.append(piece)
-                spaces.append(False)
-                continue
-            # Whitespace runs are maximal, so words[-1] (if any) is a character.
-            if words and piece[0] == " ":
-                spaces[-1] = True
-                piece = piece[1:]
-            if piece:
-                words.append(piece)
-                spaces.append(False)
-        doc = Doc(self.vocab, words=words, spaces=spaces)
-        if self.bigrams:
-            for token, following in zip(doc, [*words[1:], ""], strict=True):
-                # No bigram across whitespace: "人 在" are two words.
-                if not token.is_space:
-                    joined = following and not token.whitespace_ and not following.isspace()
-                    token.norm_ = token.text + following if joined else token.text
-        return doc
-
-    def __reduce__(self) -> tuple:
-        # nlp.pipe(n_process=...) pickles the pipeline.
-        return CharTokenizer, (self.vocab, self.bigrams)
-
-
-@spacy.util.registry.tokenizers("opencomprehend.CharTokenizer.v1")
-def create_char_tokenizer() -> Callable[[Language], CharTokenizer]:
-    def make(nlp: Language) -> CharTokenizer:
-        return CharTokenizer(nlp.vocab)
-
-    return make
-
-
-@spacy.util.registry.tokenizers("opencomprehend.CharTokenizer.v2")
-def create_char_bigram_tokenizer() -> Callable[[Language], CharTokenizer]:
-    """One token a character, each with its character bigram as NORM (CharTokenizer(bigrams=True))."""
-
-    def make(nlp: Language) -> CharTokenizer:
-        return CharTokenizer(nlp.vocab, bigrams=True)
-
-    return make
-
-
-# --------------------------------------------------------------------------------------- model loading
-
-
-def _model_config_path(model: str | Path) -> Path | None:
-    """Where the config.cfg of a package or folder model lives, without loading the model."""
-    path = Path(model)
-    if not path.is_dir():
-        if not spacy.util.is_package(str(model)):
-            return None
-        path = spacy.util.get_package_path(str(model))
-        # A packaged model keeps its data in "<lang>_<name>-<version>" beside the package's meta.json.
-        meta_path = path / "meta.json"
-        if meta_path.is_file():
-            meta = spacy.util.load_meta(meta_path)
-            data_dir = path / f"{meta['lang']}_{meta['name']}-{meta['version']}"
-            if (data_dir / "config.cfg").is_file():
-                return data_dir / "config.cfg"
-    candidate = path / "config.cfg"
-    return candidate if candidate.is_file() else None
-
-
-def _listened_upstreams(model_cfg: Any) -> set[str]:
-    """Names of components a model block listens to (shared tok2vec/transformer), searched recursively."""
-    found: set[str] = set()
-    if isinstance(model_cfg, dict):
-        arch = str(model_cfg.get("@architectures", ""))
-        if "Listener" in arch and "upstream" in model_cfg:
-            found.add(str(model_cfg["upstream"]))
-        for value in model_cfg.values():
-            found |= _listened_upstreams(value)
-    return found
-
-
-def components_to_exclude(model: str | Path) -> list[str]:
-    """Every pipeline component that NER does not need, worked out from the model's config.
-
-    Returns [] (load everything) when the config cannot be read, which is slower but still correct.
-    """
-    config_path = _model_config_path(model)
-    if config_path is None:
-        return []
-    config = spacy.util.load_config(config_path, interpolate=False)
-    components: dict[str, Any] = dict(config.get("components", {}))
-    ner_names = {name for name, cfg in components.items() if cfg.get("factory") in _NER_FACTORIES}
-    if not ner_names:
-        return []
-    keep = set(ner_names)
-    for name in ner_names:
-        upstreams = _listened_upstreams(components[name].get("model", {}))
-        if "*" in upstreams:
-            # A wildcard listener binds to any embedding component; keep them all.
-            keep |= {n for n, cfg in components.items() if cfg.get("factory") in {"tok2vec", "transformer"}}
-        keep |= upstreams & set(components)
-    return sorted(set(components) - keep)
-
-
-# --------------------------------------------------------------------------------------------- windows
-
-
-def plan_windows(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
-    """Split [0, len(text)) into windows of at most `size` characters overlapping by about `overlap`.
-
-    Window ends are moved back to just before whitespace, and starts forward to just after it, when
-    that is possible within half the overlap, so windows rarely cut a token. Consecutive windows
-    always overlap; the overlap is what lets every entity be seen whole by some window.
-    """
-    n = len(text)
-    if n <= size:
-        return [(0, n)]
-    overlap = max(1, min(overlap, size // 4))
-    windows: list[tuple[int, int]] = []
-    start = 0
-    while n - start > size:
-        hard_end = start + size
-        end = hard_end
-        for j in range(hard_end, hard_end - overlap // 2, -1):
-            if text[j].isspace():
-                end = j
-                break
-        windows.append((start, end))
-        next_start = end - overlap
-        for j in range(next_start, next_start + overlap // 2):
-            if text[j - 1].isspace() and not text[j].isspace():
-                next_start = j
-                break
-        start = next_start
-    windows.append((start, n))
-    return windows
-
-
-def _merge_windows(text: str, windows: list[tuple[int, int]], per_window: list[list[dict]]) -> list[dict]:
-    """Combine the entities found in overlapping windows so that each appears once, uncut.
-
-    Each window owns the part of the text from the middle of its left overlap to the middle of its
-    right overlap; an entity is taken from the window that owns its first character. An entity that
-    reaches a window's inner edge may be cut there, so it is never taken from that window; if the
-    owning window cut an entity, ownership passes to the next window from that entity's start, and the
-    next window (which sees it whole) supplies it.
-    """
-    last = len(windows) - 1
-    merged: list[dict] = []
-    lo = 0
-    for i, ((start, end), entities) in enumerate(zip(windows, per_window, strict=True)):
-        hi = len(text) if i == last else (windows[i + 1][0] + end) // 2
-
-        def touches_left(ent: dict, start: int = start, i: int = i) -> bool:
-            return i > 0 and not text[start : ent["BeginOffset"]].strip()
-
-        def touches_right(ent: dict, end: int = end, i: int = i) -> bool:
-            return i < last and not text[ent["EndOffset"] : end].strip()
-
-        for ent in entities:
-            if lo <= ent["BeginOffset"] < hi and touches_right(ent):
-                hi = ent["BeginOffset"]
-                break
-        for ent in entities:
-            if not lo <= ent["BeginOffset"] < hi or touches_left(ent) or touches_right(ent):
-                continue
-            # Two windows may parse the text around an ownership boundary differently; the earlier
-            # window's entity already covers this text, so keep one.
-            if merged and merged[-1]["EndOffset"] > ent["BeginOffset"]:
-                continue
-            merged.append(ent)
-        lo = hi
-    return merged
 
 
 # ---------------------------------------------------------------------------------------------- engine
@@ -536,7 +344,7 @@ class SpacyEngine:
             if len(plans[ti]) == 1:
                 results[ti] = per_window[ti][0]
             elif plans[ti]:
-                results[ti] = _merge_windows(text, plans[ti], per_window[ti])
+                results[ti] = merge_windows(text, plans[ti], per_window[ti])
         return results
 
     def _recognise_batch(self, texts: list[str]) -> list[list[dict]]:

@@ -9,7 +9,7 @@ metrics on a test set that took no part in training, and a folder that is either
 The pipeline is [tokenizer, ner]: spaCy's transition-based NER with its own small CNN tok2vec (hashed
 NORM/PREFIX/SUFFIX/SHAPE embeddings, no word vectors), so a trained model is a few MB and loads with
 spacy.load() or the "custom.v1" / "spacy.v1" engines. Chinese, Japanese and Korean are tokenized one
-character a token (spacy_engine.CharTokenizer): no segmenter to install, and an entity glued to a
+character a token (tokenizers.CharTokenizer): no segmenter to install, and an entity glued to a
 particle ("서울에서") still starts and ends on token boundaries.
 
 Annotations are validated before any training: an entity outside its text, an empty or whitespace-only

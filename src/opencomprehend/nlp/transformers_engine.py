@@ -24,7 +24,7 @@ How text becomes entities:
   tokenizer would give a whole sentence the label of its first piece;
 - an entity's score is the mean, over all of its tokens, of the softmax probability the model gives its
   type (B-, I-, E-, S- of the type together): in [0, 1], and low where the model hesitated on a piece;
-- windows are merged as spaCy windows are (spacy_engine._merge_windows): each window owns the middle of
+- windows are merged as spaCy windows are (nlp/windows.py merge_windows): each window owns the middle of
   its overlaps, and an entity that touches a window's inner edge is taken from the next window instead;
 - DATE and QUANTITY come from the CLDR patterns (nlp/patterns.py) where the model's labels map onto neither,
   as for the shipped spaCy models (patterns=False turns them off).
@@ -298,7 +298,7 @@ class TransformersEngine:
             for window, probs in zip(batch, self._run(batch, encodings), strict=True):
                 probabilities[(window.text, window.number)] = probs
 
-        from opencomprehend.nlp.spacy_engine import _merge_windows
+        from opencomprehend.nlp.windows import merge_windows as _merge_windows
 
         results: list[list[dict]] = []
         for ti, text in enumerate(texts):
