@@ -218,11 +218,11 @@ def test_a_pii_job_resumes_after_the_server_dies(tmp_path: Path, aws_available: 
 
 
 def test_heavy_pii_requests_of_one_account_do_not_hold_back_another(server: Server) -> None:
-    """Three DetectPiiEntities of ~25 KB from one account at once, then DetectEntities from another: it is
-    answered while all three are still being worked on (their pieces queue behind it), where it used to
-    wait for one of them to finish whole."""
+    """Three DetectPiiEntities of ~99 KB (ten pieces each) from one account at once, then DetectEntities
+    from another: it is answered while all three are still being worked on (it waits for the pieces in
+    hand only, and the rest queue behind it), where it used to wait for one of them to finish whole."""
     line = "Call Jane Doe on (206) 555-0100, SSN 536-90-4399, card 4111 1111 1111 1111, mail jane@example.com.\n"
-    heavy_text = line * (25_000 // len(line))
+    heavy_text = line * (99_000 // len(line))
     heavy = server.client("111111111111", read_timeout=600)
     light = server.client("222222222222", read_timeout=600)
     light.detect_entities(Text="Warm up in Paris.", LanguageCode="en")
@@ -234,7 +234,7 @@ def test_heavy_pii_requests_of_one_account_do_not_hold_back_another(server: Serv
     threads = [threading.Thread(target=detect_heavy) for _ in range(3)]
     for thread in threads:
         thread.start()
-    time.sleep(1.0)
+    time.sleep(0.5)  # the three requests are read and their pieces queued (a piece takes about a second)
     entities = light.detect_entities(Text="Bob lives in Paris.", LanguageCode="en")["Entities"]
     heavy_done_then = len(answered)
     for thread in threads:
