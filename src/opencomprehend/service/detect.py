@@ -219,6 +219,13 @@ def detect_entities(
 def batch_detect_entities(
     env: Environment, ctx: RequestContext, *, text_list: list[str], language_code: str
 ) -> dict[str, Any]:
+    check_batch(env, text_list)
+    check_language(language_code)
+    return batch_answer(recognise_on_workers(env, language_code, text_list, ctx.account_id), "Entities")
+
+
+def check_batch(env: Environment, text_list: list[str]) -> None:
+    """A batch's limits: how many items (BatchSizeLimitExceededException), then each item's size."""
     limit = env.settings.max_batch_items
     if len(text_list) > limit:
         raise ServiceError(
@@ -227,12 +234,16 @@ def batch_detect_entities(
         )
     for text in text_list:
         check_size(text, env.settings.max_batch_item_bytes)
-    check_language(language_code)
+
+
+def batch_answer(found: list[Any | None], member: str) -> dict[str, Any]:
+    """A Batch operation's answer: each item's result under `member` in ResultList, or, where the model
+    failed on it (None), AWS's per-item error in ErrorList."""
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    for index, entities in enumerate(recognise_on_workers(env, language_code, text_list, ctx.account_id)):
-        if entities is None:
+    for index, result in enumerate(found):
+        if result is None:
             errors.append({"Index": index, "ErrorCode": ITEM_ERROR_CODE, "ErrorMessage": ITEM_ERROR_MESSAGE})
         else:
-            results.append({"Index": index, "Entities": entities})
+            results.append({"Index": index, member: result})
     return {"ResultList": results, "ErrorList": errors}

@@ -26,13 +26,12 @@ from opencomprehend.jobs.schema import LANGUAGE_JOB
 from opencomprehend.runtime.runner import LANGUAGE_ENGINE
 from opencomprehend.service.analysis_jobs import create_job, job_operations, properties
 from opencomprehend.service.detect import (
-    ITEM_ERROR_CODE,
-    ITEM_ERROR_MESSAGE,
+    batch_answer,
+    check_batch,
     check_size,
     internal_error,
     recognise_on_workers,
 )
-from opencomprehend.service.errors import ServiceError
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags
 
@@ -53,22 +52,8 @@ def detect_dominant_language(env: Environment, ctx: RequestContext, *, text: str
 
 @operation("BatchDetectDominantLanguage", lane="detect")
 def batch_detect_dominant_language(env: Environment, ctx: RequestContext, *, text_list: list[str]) -> dict[str, Any]:
-    limit = env.settings.max_batch_items
-    if len(text_list) > limit:
-        raise ServiceError(
-            "BatchSizeLimitExceededException",
-            f"Please use a smaller number of items in a single batch. Maximum batch size is {limit}.",
-        )
-    for text in text_list:
-        check_size(text, env.settings.max_batch_item_bytes)
-    results: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    for index, languages in enumerate(recognise_on_workers(env, LANGUAGE_ENGINE, text_list, ctx.account_id)):
-        if languages is None:
-            errors.append({"Index": index, "ErrorCode": ITEM_ERROR_CODE, "ErrorMessage": ITEM_ERROR_MESSAGE})
-        else:
-            results.append({"Index": index, "Languages": languages})
-    return {"ResultList": results, "ErrorList": errors}
+    check_batch(env, text_list)
+    return batch_answer(recognise_on_workers(env, LANGUAGE_ENGINE, text_list, ctx.account_id), "Languages")
 
 
 # ------------------------------------------------------------------------------------------------ jobs
