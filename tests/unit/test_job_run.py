@@ -92,7 +92,7 @@ def test_a_job_runs_shard_by_shard_to_completed(world: dict[str, Any]) -> None:
     job = submit(world)
     run_claimed(world)
     done = world["store"].get(job["job_id"])
-    assert done["status"] == "COMPLETED" and done["documents_done"] == 3
+    assert done["status"] == "COMPLETED" and done["documents_done"] == done["documents_total"] == 3
     records = read_archive(output_of(world, job["job_id"]).read_bytes())
     assert [r["Line"] for r in records] == [0, 1, 2]
     assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in records[0]["Entities"]}

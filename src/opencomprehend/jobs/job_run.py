@@ -258,6 +258,8 @@ class JobRun:
         """Run every shard not yet done; return how many documents the input holds."""
         job = self.job
         infos = self._input()
+        if job["input_format"] == "ONE_DOC_PER_FILE":
+            self.store.record_total(job["job_id"], infos.count)
         in_flight: dict[Future[list[str]], _Attempt] = {}
         limit = 2 * self.runner.workers
         total = 0
@@ -283,6 +285,8 @@ class JobRun:
                     break
                 self._check_grant(shard)
                 in_flight[self._submit(shard)] = _Attempt(shard, 1)
+            if not self.stop_requested:
+                self.store.record_total(job["job_id"], total)  # every shard cut: the input is read through
             while in_flight:
                 self._collect(in_flight)
         except (NoSuchBucket, AccessDenied):

@@ -52,6 +52,9 @@ jobs = Table(
     Column("client_request_token", String(64), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Column("documents_done", Integer, nullable=False, default=0),
+    # How many documents the input holds, once the run knows (at the start for ONE_DOC_PER_FILE, once the input
+    # has been read through for ONE_DOC_PER_LINE): the console's progress bar (migration 0006).
+    Column("documents_total", Integer),
     Column("lease_owner", String(200)),
     Column("lease_expires", Double),
     # PII jobs: ONLY_OFFSETS or ONLY_REDACTION, and the RedactionConfig as JSON.

@@ -347,6 +347,11 @@ class JobStore:
                 update(jobs).where(jobs.c.job_id == job_id).values(documents_done=jobs.c.documents_done + documents)
             )
 
+    def record_total(self, job_id: str, documents: int) -> None:
+        """How many documents the job's input holds (the console's "done of total")."""
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.job_id == job_id).values(documents_total=documents))
+
     def finished_shards(self, job_id: str) -> set[int]:
         with self.engine.connect() as conn:
             return set(conn.execute(select(job_shards.c.shard_no).where(job_shards.c.job_id == job_id)).scalars())
