@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .objects import ObjectInfo, ObjectStore, parse_s3_uri
+from .objects import NoSuchBucket, NoSuchKey, ObjectInfo, ObjectStore, parse_s3_uri
 
 ONE_DOC_PER_LINE = "ONE_DOC_PER_LINE"
 ONE_DOC_PER_FILE = "ONE_DOC_PER_FILE"
@@ -90,6 +90,12 @@ def file_name(input_uri: str, key: str) -> str:
     if not key.startswith(prefix):
         raise ValueError(f"The key {key!r} is not under the input S3 URI {input_uri}.")
     return key[prefix.rfind("/") + 1 :]
+
+
+def input_key(input_uri: str, file: str) -> str:
+    """The key of the input object whose record `File` is `file`: file_name's inverse."""
+    _, prefix = parse_s3_uri(input_uri)
+    return prefix[: prefix.rfind("/") + 1] + file
 
 
 # Input is read this many bytes at a time: a job's memory does not grow with the size of its files.
@@ -255,3 +261,58 @@ def _document(raw: bytes, file: str, line: int | None, max_document_bytes: int) 
             f"Document size exceeds maximum size limit {max_document_bytes} bytes.",
         )
     return Document(file, line, text)
+
+
+class DocumentReader:
+    """A job's input documents looked up by the (File, Line) of its output records, as the job read them.
+
+    Look-ups in output order read each file once, forward and only as far as needed: a file stays open
+    while its documents are asked for in order, and is opened again only for a document before the last
+    one read. One document is held at a time. A file no longer in the store gives None (as does a line
+    it does not have); any other StorageError propagates. Close the reader after use.
+    """
+
+    def __init__(self, store: ObjectStore, input_uri: str, input_format: str, max_document_bytes: int) -> None:
+        self.store = store
+        self.input_uri = input_uri
+        self.input_format = input_format
+        self.max_document_bytes = max_document_bytes
+        self._bucket, _ = parse_s3_uri(input_uri)
+        self._file: str | None = None
+        self._stream: BinaryIO | None = None
+        self._documents: Iterator[Document] | None = None
+        self._last: Document | None = None
+
+    def uri(self, file: str) -> str:
+        return f"s3://{self._bucket}/{input_key(self.input_uri, file)}"
+
+    def document(self, file: str, line: int | None) -> Document | None:
+        last = self._last
+        behind = last is not None and line is not None and last.line is not None and line < last.line
+        if file != self._file or behind:
+            self._open(file)
+        elif last is not None and last.line == line:
+            return last
+        if self._documents is None:
+            return None
+        for document in self._documents:
+            self._last = document
+            if document.line == line:
+                return document
+            if line is not None and document.line is not None and document.line > line:
+                break
+        return None
+
+    def _open(self, file: str) -> None:
+        self.close()
+        self._file = file
+        try:
+            self._stream = self.store.open_stream(self._bucket, input_key(self.input_uri, file))
+        except (NoSuchKey, NoSuchBucket):
+            return
+        self._documents = read_documents(self._stream, file, self.input_format, self.max_document_bytes)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+        self._file = self._stream = self._documents = self._last = None

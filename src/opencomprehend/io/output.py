@@ -8,12 +8,13 @@ import os
 import tarfile
 import time
 import uuid
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from .documents import Document
-from .objects import ObjectStore, parse_s3_uri
+from .documents import READ_CHUNK, Document
+from .objects import ObjectStore, StorageError, parse_s3_uri
 
 
 def output_uri(output_prefix_uri: str, account_id: str, job_id: str, job_type: str = "NER") -> str:
@@ -144,3 +145,66 @@ def publish_archive(store: ObjectStore, uri: str, archive: Path, kms_key_id: str
         store.put_file(bucket, key, archive)
     else:
         store.put_file(bucket, key, archive, kms_key_id=kms_key_id)
+
+
+# -- reading it back ---------------------------------------------------------------------------------------
+
+
+def json_lines(stream: BinaryIO, chunk_size: int = READ_CHUNK) -> Iterator[dict[str, Any]]:
+    """The records of a JSON lines stream, read `chunk_size` bytes at a time (blank lines skipped)."""
+    pending = b""
+    while chunk := stream.read(chunk_size):
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+    if pending.strip():
+        yield json.loads(pending)
+
+
+def archive_records(stream: BinaryIO) -> Iterator[dict[str, Any]]:
+    """The records of an output.tar.gz, streamed: the archive is decompressed as it is read, never held.
+
+    Raises ValueError when the archive has no `output` member; tarfile.TarError, zlib.error or EOFError
+    when it is not a whole gzip tar."""
+    # Read a chunk at a time (tarfile's own default is 10 KB): a store seen through a role checks the role
+    # again at every read.
+    with tarfile.open(fileobj=stream, mode="r|gz", bufsize=READ_CHUNK) as tar:
+        for member in tar:
+            if member.name == "output" and member.isfile():
+                content = tar.extractfile(member)
+                assert content is not None  # a regular file
+                yield from json_lines(content)  # type: ignore[arg-type]
+                return
+    raise ValueError("The archive holds no `output` member.")
+
+
+def tar_gz_stream(members: Iterable[tuple[str, int, BinaryIO]], chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+    """A gzip tar of `members` (name, size, stream; each stream read once and closed), in chunks as it is
+    built: no member is held whole. A stream shorter than its size is a StorageError."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # 16 +: the gzip format
+    now = int(time.time())
+
+    def packed(data: bytes) -> Iterator[bytes]:
+        out = compressor.compress(data)
+        if out:
+            yield out
+
+    for name, size, stream in members:
+        try:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime, info.type = size, 0o644, now, tarfile.REGTYPE
+            yield from packed(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
+            left = size
+            while left:
+                chunk = stream.read(min(chunk_size, left))
+                if not chunk:
+                    raise StorageError(f"{name} ended after {size - left} of its {size} bytes.")
+                left -= len(chunk)
+                yield from packed(chunk)
+        finally:
+            stream.close()
+        yield from packed(b"\0" * (-size % tarfile.BLOCKSIZE))
+    yield from packed(b"\0" * (2 * tarfile.BLOCKSIZE))
+    yield compressor.flush()

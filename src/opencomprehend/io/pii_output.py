@@ -36,6 +36,7 @@ REPLACE_WITH_PII_ENTITY_TYPE = "REPLACE_WITH_PII_ENTITY_TYPE"
 ALL = "ALL"
 DEFAULT_MASK_CHARACTER = "*"
 
+
 def pii_output_prefix(output_prefix_uri: str, account_id: str, job_id: str) -> str:
     """The folder of a PII job's output: `<prefix without trailing "/">/<account>-PII-<JobId>/output/`."""
     parse_s3_uri(output_prefix_uri)
@@ -171,6 +172,21 @@ def write_redacted(
         out.write(line_end)
         record = next(pending, None)
     return True
+
+
+def read_redacted(stream: BinaryIO, input_format: str) -> Iterator[tuple[int | None, str]]:
+    """The documents of an ONLY_REDACTION .out file, as write_redacted wrote them: (Line, redacted line)
+    of each line in ONE_DOC_PER_LINE, split as the input was (an unreadable document's line is empty), or
+    (None, the redacted file) in ONE_DOC_PER_FILE. The byte order mark is left out."""
+    _, chunks = split_bom(stream)
+    if input_format == ONE_DOC_PER_FILE:
+        yield None, b"".join(chunks).decode("utf-8", "replace")
+        return
+    first = next(chunks, None)
+    if first is None:
+        return  # nothing of the file was written (its first line could not be read)
+    for number, (content, _end) in enumerate(_stream_lines(itertools.chain([first], chunks))):
+        yield number, (content or b"").decode("utf-8", "replace")
 
 
 def publish_pii_output(
