@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from opencomprehend.api.app import build_app
 from opencomprehend.config import Settings
+from opencomprehend.console.app import console_routes
 from opencomprehend.io.objects import LocalFolderStore, ObjectStore, S3Store, parse_s3_uri
 from opencomprehend.jobs.access import DataAccess
 from opencomprehend.jobs.endpoints import EndpointStore
@@ -243,4 +244,4 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
             return stop
 
         hooks.append(start_workers)
-    return build_app(env, hooks)
+    return build_app(env, hooks, console_routes(env))

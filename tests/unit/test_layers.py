@@ -11,8 +11,9 @@ from pathlib import Path
 import opencomprehend
 
 ROOT = Path(opencomprehend.__file__).parent
-# Higher imports lower; io, nlp and security are the bottom and import none of the others' upper layers.
-RANK = {"api": 4, "service": 3, "jobs": 2, "runtime": 1, "io": 0, "nlp": 0, "security": 0}
+# Higher imports lower (the console is a view over the API's operations: above it, never imported by it);
+# io, nlp and security are the bottom and import none of the others' upper layers.
+RANK = {"console": 5, "api": 4, "service": 3, "jobs": 2, "runtime": 1, "io": 0, "nlp": 0, "security": 0}
 
 
 def imports_of(path: Path) -> list[str]:

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 import opencomprehend.service  # noqa: F401  (registers every operation)
 from opencomprehend import logs
@@ -138,7 +138,24 @@ def _parse(raw: bytes) -> Any:
     return body
 
 
-def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None = None) -> Starlette:
+def invoke(env: Environment, ctx: RequestContext, name: str, body: Any) -> dict[str, Any]:
+    """Run operation `name` for the caller `ctx` on a request body: validated against botocore's model, then
+    its handler. The one way in to the service for the wire and for the console's pages alike."""
+    params = model.validate_request(name, body)
+    handler = OPERATIONS.get(name)
+    if handler is None:
+        raise ServiceError(
+            "NotImplementedException",
+            f"The operation {name} is not implemented by this OpenComprehend server.",
+            status=501,
+        )
+    return handler(env, ctx, **{snake_case(key): value for key, value in params.items()})
+
+
+def build_app(
+    env: Environment, lifespan_hooks: list[Callable[[], Any]] | None = None, pages: list[BaseRoute] | None = None
+) -> Starlette:
+    """The API on `POST /`, /health and /metrics; `pages` are more routes served beside them (the console)."""
     settings = env.settings
     credentials = env.credentials
 
@@ -200,24 +217,15 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
         except ClientDisconnect:
             return _error(ServiceError("SerializationException", "The request body was cut off."), request_id)
         try:
-            params = model.validate_request(name, body)
-            handler = OPERATIONS.get(name)
-            if handler is None:
-                raise ServiceError(
-                    "NotImplementedException",
-                    f"The operation {name} is not implemented by this OpenComprehend server.",
-                    status=501,
-                )
             ctx = RequestContext(
                 account_id=identity.account_id,
                 region=identity.region,
                 partition=settings.partition,
                 request_id=request_id,
             )
-            if isinstance(params.get("JobId"), str):
-                logs.job_id.set(params["JobId"])
-            kwargs = {snake_case(key): value for key, value in params.items()}
-            result = await run_in_threadpool(handler, env, ctx, **kwargs)
+            if isinstance(body, dict) and isinstance(body.get("JobId"), str):
+                logs.job_id.set(body["JobId"])
+            result = await run_in_threadpool(invoke, env, ctx, name, body)
         except ServiceError as exc:
             return _error(exc, request_id)
         except Exception:
@@ -263,6 +271,7 @@ def build_app(env: Environment, lifespan_hooks: list[Callable[[], Any]] | None =
             Route("/", dispatch, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics_page, methods=["GET"]),
+            *(pages or []),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},

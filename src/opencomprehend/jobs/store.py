@@ -42,16 +42,17 @@ class InvalidTransition(Exception):
 
 @dataclass(frozen=True)
 class JobFilter:
-    kind: str = ENTITIES_JOB  # each List operation sees its own kind of job only
+    kind: str | None = ENTITIES_JOB  # each List operation sees its own kind of job only; None: every kind
     job_name: str | None = None
     job_status: str | None = None
     submit_time_before: float | None = None
     submit_time_after: float | None = None
+    newest_first: bool = False  # the console's order, whatever the filter
 
     @property
     def oldest_first(self) -> bool:
         # The model documents SubmitTimeBefore as oldest-to-newest; everything else is newest first.
-        return self.submit_time_before is not None and self.submit_time_after is None
+        return not self.newest_first and self.submit_time_before is not None and self.submit_time_after is None
 
 
 def make_engine(url: str) -> Engine:

@@ -23,6 +23,9 @@ from opencomprehend.service.pagination import Pager, check_time_window, listed
 from opencomprehend.service.registry import Environment, RequestContext, operation
 
 DEFAULT_INPUT_FORMAT = "ONE_DOC_PER_LINE"
+# Each job kind's operation family ("EntitiesDetection" for ENTITIES: DescribeEntitiesDetectionJob, …), as
+# job_operations registered them.
+JOB_FAMILIES: dict[str, str] = {}
 
 
 def create_job(
@@ -123,13 +126,16 @@ def job_or_404(env: Environment, ctx: RequestContext, kind: str, job_id: str) ->
 def list_jobs(
     env: Environment,
     ctx: RequestContext,
-    kind: str,
+    kind: str | None,
     pager_scope: str,
     members: dict[str, Any] | None,
     next_token: str | None,
     max_results: int | None,
+    newest_first: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the caller's jobs of `kind` that match the filter, and the token of the next page."""
+    """One page of the caller's jobs of `kind` (None: every kind, newest first, as the console lists them)
+    that match the filter, and the token of the next page. `newest_first`: whatever the filter (the API
+    lists oldest first under SubmitTimeBefore alone, as the model documents)."""
     members = members or {}
     job_filter = JobFilter(
         kind=kind,
@@ -137,6 +143,7 @@ def list_jobs(
         job_status=members.get("JobStatus"),
         submit_time_before=members.get("SubmitTimeBefore"),
         submit_time_after=members.get("SubmitTimeAfter"),
+        newest_first=newest_first,
     )
     check_time_window(job_filter.submit_time_before, job_filter.submit_time_after)
     pager = Pager.open(env.secret, pager_scope, members, next_token, max_results)
@@ -168,6 +175,7 @@ def job_operations(
     ListEntitiesDetectionJobs (EntitiesDetectionJobPropertiesList, paged under `scope`) and
     StopEntitiesDetectionJob. `properties_of` makes a job row the kind's Properties shape."""
     member = f"{family}JobProperties"
+    JOB_FAMILIES[kind] = family
 
     @operation(f"Describe{family}Job")
     def describe(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The operator console (/console): pages over the API's own operations (docs/console.md)."""
