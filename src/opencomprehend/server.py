@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from opencomprehend.api.app import build_app
 from opencomprehend.config import Settings
 from opencomprehend.console.app import console_routes
+from opencomprehend.console.session import SignOuts
 from opencomprehend.io.objects import LocalFolderStore, ObjectStore, S3Store, parse_s3_uri
 from opencomprehend.jobs.access import DataAccess
 from opencomprehend.jobs.endpoints import EndpointStore
@@ -244,4 +245,8 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
             return stop
 
         hooks.append(start_workers)
-    return build_app(env, hooks, console_routes(env))
+    sign_outs = None
+    if settings.auth == "sigv4":
+        cipher = master_cipher(settings.data_dir, settings.master_key)
+        sign_outs = SignOuts(RecordsTable(store.engine, "console-sign-outs", cipher, "session"))
+    return build_app(env, hooks, console_routes(env, sign_outs))

@@ -84,16 +84,17 @@ def _local_path(target: str | None, default: str = "/console") -> str:
     return default
 
 
-def console_routes(env: Environment) -> list[BaseRoute]:
-    """The console's routes: /console and everything under it, and `GET /` sending a browser there."""
+def console_routes(env: Environment, sign_outs: session.SignOuts | None = None) -> list[BaseRoute]:
+    """The console's routes: /console and everything under it, and `GET /` sending a browser there.
+    `sign_outs`: where signed-out sessions are kept (with sigv4)."""
 
     async def home(_request: Request) -> Response:
         return RedirectResponse("/console", status_code=303)
 
-    return [Route("/", home, methods=["GET"]), *build_console(env)]
+    return [Route("/", home, methods=["GET"]), *build_console(env, sign_outs)]
 
 
-def build_console(env: Environment) -> list[BaseRoute]:
+def build_console(env: Environment, sign_outs: session.SignOuts | None) -> list[BaseRoute]:
     settings = env.settings
     sigv4 = settings.auth == "sigv4"
 
@@ -101,7 +102,9 @@ def build_console(env: Environment) -> list[BaseRoute]:
         if not sigv4:
             return Viewer(settings.account_id, settings.region, None)
         assert env.credentials is not None
-        viewer = session.read_session(env.secret, request.cookies.get(session.SESSION_COOKIE), env.credentials)
+        viewer = session.read_session(
+            env.secret, request.cookies.get(session.SESSION_COOKIE), env.credentials, sign_outs
+        )
         if viewer is None:
             raise _SignInNeeded
         return viewer
@@ -301,14 +304,14 @@ def build_console(env: Environment) -> list[BaseRoute]:
     async def job_entities(request: Request, viewer: Viewer, ctx: RequestContext) -> Response:
         job_id = request.path_params["job_id"]
         lines = await run_in_threadpool(job_output.flat_entities, env, ctx, job_id)
-        return _download(f"{job_id}-entities.jsonl", (f"{line}\n".encode() for line in lines), "application/x-ndjson")
+        return _download(f"{job_id}-entities.jsonl", (line.encode() for line in lines), "application/x-ndjson")
 
     # -------------------------------------------------------------------------------------- create job
 
     def _form_values(form: Any) -> dict[str, str]:
         names = (
             "kind", "name", "input_uri", "input_format", "output_uri", "kms_key", "role", "language",
-            "recognizer", "mode", "volume_kms_key",
+            "recognizer", "mode", "volume_kms_key", "pii_types", "mask_mode", "mask_character",
         )  # fmt: skip
         return {name: str(form.get(name) or "").strip() for name in names}
 
@@ -328,6 +331,12 @@ def build_console(env: Environment) -> list[BaseRoute]:
         if values["kind"] == PII_JOB:
             operation = "StartPiiEntitiesDetectionJob"
             body["Mode"] = values["mode"] or "ONLY_OFFSETS"
+            if body["Mode"] == "ONLY_REDACTION":
+                types = [t.strip() for t in (values["pii_types"] or "ALL").split(",") if t.strip()]
+                redaction: dict[str, Any] = {"PiiEntityTypes": types, "MaskMode": values["mask_mode"] or "MASK"}
+                if values["mask_character"]:
+                    redaction["MaskCharacter"] = values["mask_character"]
+                body["RedactionConfig"] = redaction
         else:
             operation = "StartEntitiesDetectionJob"
             body["EntityRecognizerArn"] = values["recognizer"] or None
@@ -566,6 +575,9 @@ def build_console(env: Environment) -> list[BaseRoute]:
                     message="The form's security token is missing or stale.",
                 ),
             )
+        viewer = viewer_or_none(request)
+        if sign_outs is not None and viewer is not None and viewer.session_id and viewer.expires:
+            await run_in_threadpool(sign_outs.revoke, viewer.session_id, viewer.expires)
         response = RedirectResponse("/console/signin" if sigv4 else "/console", status_code=303)
         session.clear_session(response)
         return _headers(request, response)

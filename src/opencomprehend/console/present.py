@@ -124,15 +124,16 @@ class Bar:
 
 
 def metric_bars(rows: list[tuple[str, dict[str, Any]]], width: float = 360.0) -> tuple[list[Bar], float]:
-    """An SVG bar chart's bars (drawn by the template, no script): precision, recall and F1 per row, each bar
-    `width` long at 1.0; with the chart's height."""
+    """An SVG bar chart's bars (drawn by the template, no script): precision, recall and F1 per row, as
+    Comprehend gives them (percentages, 0 to 100), each bar `width` long at 100; with the chart's height."""
     bars: list[Bar] = []
     y = 0.0
     for label, metrics in rows:
         for metric in ("Precision", "Recall", "F1Score"):
             value = metrics.get(metric)
             if isinstance(value, int | float):
-                bars.append(Bar(label, metric, float(value), 0.0, y, max(0.0, min(1.0, float(value))) * width))
+                share = max(0.0, min(100.0, float(value))) / 100
+                bars.append(Bar(label, metric, float(value), 0.0, y, share * width))
             y += 14
         y += 12
     return bars, y

@@ -2,10 +2,12 @@
 
 - Development mode (loopback only): no sign-in; every page is the server's default account's.
 - `--auth sigv4`: a person signs in with an access key id and its secret made by `opencomprehend
-  credentials`. The session is a cookie holding the key id and an expiry, signed with the server's secret
-  (HMAC-SHA256), HttpOnly and SameSite=Strict. Every request looks the credential up again, so a key
-  removed (or a temporary key expired) ends its sessions at once. The account is the credential's, so a
-  person sees exactly what the key sees through the API.
+  credentials`. The session is a cookie holding the key id, a random session id and an expiry (8 hours),
+  signed with the server's secret (HMAC-SHA256), HttpOnly and SameSite=Strict. Every request looks the
+  credential up again, so a key removed (or a temporary key expired) ends its sessions at once; signing
+  out records the session id in the job store (`SignOuts`), so the cookie is refused on every node even if
+  it was copied. The account is the credential's, so a person sees exactly what the key sees through the
+  API.
 - Forms: a CSRF token (double submit: a random cookie, and its HMAC under the server's secret in a hidden
   field) on every POST, and the Origin header, when the browser sends one, must be this server's.
 """
@@ -24,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from opencomprehend.security.credentials import Credential, CredentialStore
+from opencomprehend.security.files import SecurityFileError
+from opencomprehend.security.records import RecordsTable
 
 SESSION_COOKIE = "oc_session"
 CSRF_COOKIE = "oc_csrf"
@@ -37,6 +41,32 @@ class Viewer:
     account_id: str
     region: str
     access_key_id: str | None
+    session_id: str | None = None
+    expires: int | None = None
+
+
+class SignOuts:
+    """The sessions signed out before their expiry, in the job store (shared by every node); each is
+    forgotten once its cookie would have expired anyway."""
+
+    def __init__(self, records: RecordsTable) -> None:
+        self.records = records
+
+    def revoked(self, session_id: str) -> bool:
+        return any(record["session"] == session_id for record in self.records.records())
+
+    def revoke(self, session_id: str, expires: int) -> None:
+        now = time.time()
+        for record in self.records.records():
+            if record["expires"] < now:
+                try:
+                    self.records.remove(record["session"], "signed-out session")
+                except SecurityFileError:
+                    pass  # another node forgot it first
+        try:
+            self.records.insert({"session": session_id, "expires": expires, "created": now}, "signed-out session")
+        except SecurityFileError:
+            pass  # signed out twice
 
 
 def _sign(secret: bytes, purpose: bytes, payload: bytes) -> str:
@@ -44,14 +74,18 @@ def _sign(secret: bytes, purpose: bytes, payload: bytes) -> str:
 
 
 def session_cookie(secret: bytes, access_key_id: str, region: str, now: float | None = None) -> str:
+    session_id = secrets.token_urlsafe(16)
+    expires = int((now or time.time()) + SESSION_SECONDS)
     payload = json.dumps(
-        {"k": access_key_id, "r": region, "e": int((now or time.time()) + SESSION_SECONDS)}, separators=(",", ":")
+        {"k": access_key_id, "r": region, "s": session_id, "e": expires}, separators=(",", ":")
     ).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(secret, b"session", payload)
 
 
-def read_session(secret: bytes, value: str | None, credentials: CredentialStore) -> Viewer | None:
-    """The viewer a session cookie names, or None when it is forged, expired or its key is gone."""
+def read_session(
+    secret: bytes, value: str | None, credentials: CredentialStore, sign_outs: SignOuts | None = None
+) -> Viewer | None:
+    """The viewer a session cookie names, or None when it is forged, expired, signed out or its key is gone."""
     if not value:
         return None
     body, _, signature = value.partition(".")
@@ -64,10 +98,13 @@ def read_session(secret: bytes, value: str | None, credentials: CredentialStore)
         return None
     if not isinstance(data, dict) or not isinstance(data.get("e"), int) or data["e"] < time.time():
         return None
+    session_id = str(data.get("s"))
+    if sign_outs is not None and sign_outs.revoked(session_id):
+        return None
     credential = credentials.get(str(data.get("k")))
     if credential is None or not _usable(credential):
         return None
-    return Viewer(credential.account_id, str(data.get("r")), credential.access_key_id)
+    return Viewer(credential.account_id, str(data.get("r")), credential.access_key_id, session_id, data["e"])
 
 
 def _usable(credential: Credential) -> bool:
