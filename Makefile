@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install install-test run test test-fast lint bench bench-language clean
+.PHONY: install install-test browser run test test-fast lint bench bench-language clean
 
 install: $(VENV)/.installed
 
@@ -25,7 +25,16 @@ run: install
 lint: install-test
 	$(PY) -m ruff check src tests bench
 
-test: install-test
+# The console's browser tests drive Debian's Chromium through its chromedriver: installed here when missing and
+# this runs as root with apt-get (as in CI); elsewhere those tests skip with this hint.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	else echo "The console's browser tests need Chromium: apt-get install chromium chromium-driver (as root)"; fi
+
+test: install-test browser
 	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest
 
