@@ -194,7 +194,7 @@ def test_a_job_created_with_the_form_runs_and_its_page_follows_it_to_the_end(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    server.put("docs", "form/in/a.txt", "\n".join(NEWS * 40) + "\n")
+    server.put("docs", "form/in/a.txt", "\n".join(NEWS * 400) + "\n")
     browser.get(f"{server.endpoint}/console")
     _navigate(browser, browser.find_element(By.ID, "create-job"))
     form = browser.find_element(By.ID, "job-form")
@@ -216,13 +216,15 @@ def test_a_job_created_with_the_form_runs_and_its_page_follows_it_to_the_end(
     assert "/console/jobs/" in browser.current_url
     job_id = browser.current_url.rsplit("/", 1)[1]
     assert browser.find_element(By.ID, "job-name").text == "from-the-form"
+    # Two thousand documents take a few seconds: the page shows the job running, then reloads itself at the end.
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-progress-url]"), "the job ended before its page loaded"
     # The page follows the job (live progress) and shows the output once it has completed.
     _wait_for(lambda: "COMPLETED" in browser.find_element(By.CSS_SELECTOR, ".heading .status").text, 240, "COMPLETED")
     _wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "mark.ent"), 30, "the highlighted output")
     assert server.client().describe_entities_detection_job(JobId=job_id)["EntitiesDetectionJobProperties"][
         "JobStatus"
     ] == "COMPLETED"
-    assert "200 of 200" in browser.find_element(By.TAG_NAME, "dl").text
+    assert "2000 of 2000" in browser.find_element(By.TAG_NAME, "dl").text
     screenshot(browser, "job-completed", _shots(tmp_path))
     _navigate(browser, browser.find_element(By.ID, "next-documents"))
     assert "start=20" in browser.current_url and browser.find_elements(By.CSS_SELECTOR, "li.document")
@@ -233,6 +235,14 @@ def test_stop_from_the_list_stops_a_queued_job(server: Server, browser: Any, tmp
 
     server.put("docs", "stop/in/a.txt", "\n".join(NEWS * 400) + "\n")
     job_id = server.start_job("s3://docs/stop/in/", "s3://docs/stop/out/", JobName="to-stop")
+    server.client().start_pii_entities_detection_job(
+        JobName="pii-offsets", InputDataConfig={"S3Uri": "s3://docs/world-news/"},
+        OutputDataConfig={"S3Uri": "s3://docs/out/pii/"}, DataAccessRoleArn=ROLE, LanguageCode="en",
+        Mode="ONLY_OFFSETS",
+    )  # fmt: skip
+    browser.get(f"{server.endpoint}/console")
+    assert "to-stop" in browser.find_element(By.ID, "jobs").text
+    screenshot(browser, "jobs-list", _shots(tmp_path))
     browser.get(f"{server.endpoint}/console?name=to-stop")
     _navigate(browser, browser.find_element(By.CSS_SELECTOR, f"tr[data-job-id='{job_id}'] button.danger"))
     props = server.wait(job_id, until=("STOP_REQUESTED", "STOPPED", "COMPLETED"))
