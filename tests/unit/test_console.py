@@ -15,6 +15,7 @@ from opencomprehend.config import Settings
 from opencomprehend.console import present
 from opencomprehend.jobs.store import JobStore
 from opencomprehend.server import create_app, open_credentials
+from tests.unit.test_cross_account import world  # noqa: F401  (the cross-account suite's two accounts)
 
 TEMPLATES = Path(__file__).parents[2] / "src" / "opencomprehend" / "console" / "templates"
 ROLE = "arn:aws:iam::111122223333:role/ComprehendData"
@@ -263,3 +264,53 @@ def test_entities_are_laid_over_their_text_by_code_points_and_overlaps_are_left_
     ]  # fmt: skip
     assert present.colour("PERSON") == "c0" and present.colour("SSN") == present.colour("SSN")
     assert present.arn_name("arn:aws:comprehend:us-east-1:1:entity-recognizer/r/version/v2") == "r (v2)"
+
+
+def test_another_accounts_resources_are_unknown_on_every_page(
+    world: tuple[TestClient, dict[str, str]],  # noqa: F811  (the fixture imported above)
+) -> None:
+    # The cross-account suite's world: account 123456789012's jobs of each kind, recognizer and endpoint; the
+    # console here is the server's default account's (development mode).
+    client, ids = world
+    for job in (ids["job_id"], ids["pii_job_id"], ids["language_job_id"]):
+        for suffix in ("", "/progress", "/entities.jsonl", "/output.tar.gz"):
+            answer = client.get(f"/console/jobs/{job}{suffix}")
+            assert answer.status_code == 404 and "JobNotFoundException" in answer.text, (job, suffix)
+    assert "secret" not in client.get("/console").text
+    assert client.get("/console/recognizers/secret-recognizer").status_code == 404
+    assert "secret-recognizer" not in client.get("/console/recognizers").text
+    assert client.get("/console/endpoints/secret-endpoint").status_code == 404
+    assert "secret-endpoint" not in client.get("/console/endpoints").text
+    token = _csrf(client.get("/console/analyze").text)
+    assert client.post(f"/console/jobs/{ids['job_id']}/stop", data={"csrf": token}).status_code == 404
+    analyze = client.post("/console/analyze", data={"csrf": token, "text": "Hi Bo", "endpoint": ids["endpoint"]})
+    assert "ResourceNotFoundException" in analyze.text
+
+
+def test_thousands_of_jobs_cost_one_page(client: TestClient, tmp_path: Path) -> None:
+    from opencomprehend.jobs.schema import jobs
+
+    store = JobStore(Settings(data_dir=tmp_path).resolved_database_url())
+    rows = [
+        {"job_id": f"{n:032x}", "job_kind": "ENTITIES", "account_id": "111122223333", "region": "us-east-1",
+         "job_arn": f"arn:aws:comprehend:us-east-1:111122223333:entities-detection-job/{n:032x}",
+         "job_name": f"bulk-{n}", "status": "COMPLETED", "submit_time": 1_700_000_000 + n,
+         "end_time": 1_700_000_100 + n,
+         "language_code": "en", "input_s3_uri": "s3://docs/in/", "input_format": "ONE_DOC_PER_LINE",
+         "output_s3_uri": "s3://docs/out/", "data_access_role_arn": ROLE, "client_request_token": f"t{n}",
+         "request_hash": "0" * 64, "documents_done": n, "documents_total": n}
+        for n in range(5000)
+    ]  # fmt: skip
+    with store.engine.begin() as conn:
+        conn.execute(jobs.insert(), rows)
+    page = client.get("/console").text
+    names = re.findall(r'<a href="/console/jobs/[0-9a-f]+">([^<]+)</a>', page)
+    assert names == [f"bulk-{n}" for n in range(4999, 4974, -1)]
+    seen, url = len(names), re.search(r'href="([^"]+)" id="next-page"', page)
+    while url:
+        page = client.get(url.group(1).replace("&amp;", "&")).text
+        seen += len(re.findall(r'<a href="/console/jobs/[0-9a-f]+">', page))
+        url = re.search(r'href="([^"]+)" id="next-page"', page)
+        if seen >= 200:
+            break
+    assert seen == 200
