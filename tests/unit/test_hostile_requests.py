@@ -189,9 +189,12 @@ def test_validation_errors_do_not_echo_huge_values(client: TestClient) -> None:
 
 
 def test_unknown_paths_and_methods_answer_in_aws_form(client: TestClient) -> None:
-    for response in (client.get("/"), client.get("/etc/passwd"), client.put("/", content=b"{}")):
+    for response in (client.get("/etc/passwd"), client.put("/", content=b"{}"), client.delete("/")):
         assert response.status_code in (404, 405)
         assert response.json()["__type"] == "UnknownOperationException"
+    # A browser opening the server's address is sent to the console.
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/console"
 
 
 def test_health_reports_the_store_and_the_workers(client: TestClient) -> None:
