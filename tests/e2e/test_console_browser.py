@@ -235,8 +235,9 @@ def test_stop_from_the_list_stops_a_queued_job(server: Server, browser: Any, tmp
 
     server.put("docs", "stop/in/a.txt", "\n".join(NEWS * 400) + "\n")
     job_id = server.start_job("s3://docs/stop/in/", "s3://docs/stop/out/", JobName="to-stop")
-    server.client().start_pii_entities_detection_job(
-        JobName="pii-offsets", InputDataConfig={"S3Uri": "s3://docs/world-news/"},
+    server.put("docs", "pii/in/news.txt", "\n".join(NEWS) + "\nWrite to ana.silva@example.com.\n")
+    pii_job = server.client().start_pii_entities_detection_job(
+        JobName="pii-offsets", InputDataConfig={"S3Uri": "s3://docs/pii/in/"},
         OutputDataConfig={"S3Uri": "s3://docs/out/pii/"}, DataAccessRoleArn=ROLE, LanguageCode="en",
         Mode="ONLY_OFFSETS",
     )  # fmt: skip
@@ -247,6 +248,14 @@ def test_stop_from_the_list_stops_a_queued_job(server: Server, browser: Any, tmp
     _navigate(browser, browser.find_element(By.CSS_SELECTOR, f"tr[data-job-id='{job_id}'] button.danger"))
     props = server.wait(job_id, until=("STOP_REQUESTED", "STOPPED", "COMPLETED"))
     assert props["JobStatus"] in ("STOP_REQUESTED", "STOPPED"), props
+
+    # The PII job's page shows its offsets over the text.
+    assert server.wait(pii_job["JobId"], kind="pii")["JobStatus"] == "COMPLETED"
+    browser.get(f"{server.endpoint}/console/jobs/{pii_job['JobId']}")
+    kinds = {m.get_attribute("data-type") for m in browser.find_elements(By.CSS_SELECTOR, "mark.ent")}
+    assert {"NAME", "EMAIL"} <= kinds, kinds
+    _no_injected_image(browser)
+    screenshot(browser, "pii-job", _shots(tmp_path))
 
 
 def test_recognizer_endpoint_and_health_pages(server: Server, recognizer: str, browser: Any, tmp_path: Path) -> None:
