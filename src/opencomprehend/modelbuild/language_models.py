@@ -631,7 +631,6 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
     overlap no gold span. The test set is only measured (Comprehend types, all predictions).
     """
     import spacy
-    from thinc.api import use_ops
 
     from opencomprehend.modelbuild.rehearsal import (
         additive_entities,
@@ -642,11 +641,13 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
     )
     from opencomprehend.nlp.evaluation import score
     from opencomprehend.nlp.labels import comprehend_type
-    from opencomprehend.nlp.training import LabelledDocument, _dev_split, _one_blas_thread
+    from opencomprehend.nlp.training import LabelledDocument
+    from opencomprehend.nlp.training.epochs import dev_split
+    from opencomprehend.nlp.training.pipeline import training_ops
 
     base = recipe.base
     started = time.perf_counter()
-    with use_ops("numpy", use_blis=False), _one_blas_thread():
+    with training_ops():
         nlp = load_base_ner(base.model)
         cache_key = f"{base.model}:{nlp.meta.get('name')}:{nlp.meta.get('version')}:{spacy.__version__}"
 
@@ -709,7 +710,7 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
             dev, dev_counts = mix(dev_mapped, keep_unconfirmed=False)
             log(f"{recipe.dev.name}: {len(dev)} dev sentences pick the best epoch (not trained on), {dict(dev_counts)}")
         else:
-            train_ids, dev_ids = _dev_split(len(train), options)
+            train_ids, dev_ids = dev_split(len(train), options)
             dev = [train[i] for i in dev_ids]
             train = [train[i] for i in train_ids]
         staging = output_dir.parent / f".{output_dir.name}.training"
