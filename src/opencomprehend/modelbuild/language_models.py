@@ -77,15 +77,11 @@ from opencomprehend.modelbuild.publish import (
 )
 from opencomprehend.modelbuild.recipes import (
     LANGUAGES,
-    MODELS_DIR,
-    PACKAGE_DIR,
     RECIPES_DIR,
-    REPO_DIR,
     Recipe,
     SourceSet,
     load_recipe,
     model_dir,
-    recipe_path,
     shared_data_dir,
 )
 
@@ -95,11 +91,8 @@ __all__ = [
     "KOREAN_PARTICLES_ALWAYS",
     "KOREAN_PARTICLES_IF_KNOWN",
     "LANGUAGES",
-    "MODELS_DIR",
     "NAME_PARTICLES",
-    "PACKAGE_DIR",
     "RECIPES_DIR",
-    "REPO_DIR",
     "MappedSet",
     "Recipe",
     "SourceSet",
@@ -107,7 +100,6 @@ __all__ = [
     "load_recipe",
     "model_dir",
     "read_mapped",
-    "recipe_path",
     "restore_case",
     "shared_data_dir",
     "train_language",

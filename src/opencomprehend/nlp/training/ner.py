@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.training import Example
 from thinc.api import compounding
 
-from opencomprehend.nlp.evaluation import Entity, Scores, score
+from opencomprehend.nlp.evaluation import Entity, score
 from opencomprehend.nlp.training.annotations import Adjustments, entities_of, reference_doc, reference_docs, validated
 from opencomprehend.nlp.training.epochs import BATCH_GROWTH, Epoch, dev_split, pretrain_tok2vec, run_epochs
 from opencomprehend.nlp.training.pipeline import (
@@ -31,7 +31,7 @@ from opencomprehend.nlp.training.records import (
     TrainingOptions,
     TrainingReport,
     TrainingStopped,
-    TypeMetrics,
+    type_metrics,
 )
 
 logger = logging.getLogger(__name__)
@@ -218,18 +218,3 @@ def _train_ner(
 
 def predict(nlp: Language, texts: Sequence[str]) -> list[list[Entity]]:
     return [entities_of(doc) for doc in nlp.pipe(texts, batch_size=256)]
-
-
-def type_metrics(scores: Scores, train_mentions: Counter, test_mentions: Counter) -> dict[str, TypeMetrics]:
-    kinds = sorted(set(train_mentions) | set(test_mentions) | set(scores.types))
-    metrics = {}
-    for kind in kinds:
-        counts = scores.types.get(kind)
-        metrics[kind] = TypeMetrics(
-            precision=counts.precision if counts else 0.0,
-            recall=counts.recall if counts else 0.0,
-            f1=counts.f1 if counts else 0.0,
-            train_mentions=train_mentions[kind],
-            test_mentions=test_mentions[kind],
-        )
-    return metrics

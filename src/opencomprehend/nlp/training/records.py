@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from opencomprehend.nlp.evaluation import Scores
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,21 @@ class TrainingOptions:
     dev_fraction: float = 0.1
     # zh, ja, ko: each character's NORM is its bigram with the next character ("opencomprehend.CharTokenizer.v2").
     char_bigrams: bool = False
+
+
+def type_metrics(scores: Scores, train_mentions: Counter, test_mentions: Counter) -> dict[str, TypeMetrics]:
+    kinds = sorted(set(train_mentions) | set(test_mentions) | set(scores.types))
+    metrics = {}
+    for kind in kinds:
+        counts = scores.types.get(kind)
+        metrics[kind] = TypeMetrics(
+            precision=counts.precision if counts else 0.0,
+            recall=counts.recall if counts else 0.0,
+            f1=counts.f1 if counts else 0.0,
+            train_mentions=train_mentions[kind],
+            test_mentions=test_mentions[kind],
+        )
+    return metrics
 
 
 def read_jsonl(path: Path, limit: int | None = None) -> list[LabelledDocument]:
