@@ -9,13 +9,14 @@ import inspect
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Column, Table
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 
@@ -141,3 +142,34 @@ def pages(client: Any, operation: str, **arguments: Any) -> Iterator[dict[str, A
 
 def name_of(arn: str) -> str:
     return arn.split("/", 1)[-1]
+
+
+def listed(connection: Connection, operation: str, key: str) -> list[dict[str, Any]]:
+    """Every item of a List operation, all its pages (the service's errors as one line)."""
+    with service_errors():
+        client = connection.comprehend()
+        return [item for page in pages(client, operation) for item in page[key]]
+
+
+def print_properties(record: dict[str, Any], title: str, as_json: bool = False) -> None:
+    """A record as a table of its properties, one a row (or as JSON)."""
+    if as_json:
+        print_json(record)
+        return
+    table = Table("Property", "Value", title=title)
+    for key, value in record.items():
+        table.add_row(key, cell(value))
+    console().print(table)
+
+
+def print_rows(
+    items: list[dict[str, Any]], as_json: bool, columns: Sequence[str | Column], row: Callable[[dict], Sequence[str]]
+) -> None:
+    """The service's items as a table, one row an item (or as JSON, whole)."""
+    if as_json:
+        print_json(items)
+        return
+    table = Table(*columns)
+    for item in items:
+        table.add_row(*row(item))
+    console().print(table)

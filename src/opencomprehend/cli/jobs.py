@@ -14,18 +14,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Column, Table
+from rich.table import Column
 
 from opencomprehend.cli.client import (
     Connection,
     JsonOption,
     ServiceFailure,
-    cell,
     connected,
-    console,
     err,
     pages,
-    print_json,
+    print_properties,
+    print_rows,
     service_errors,
     when,
 )
@@ -108,23 +107,22 @@ def jobs_list(
                 rows += [(each, job) for job in page.get(f"{each.resource}PropertiesList", [])]
     rows.sort(key=lambda row: row[1]["SubmitTime"], reverse=True)
     rows = rows[:limit] if limit else rows
-    if as_json:
-        print_json([{"Kind": k.name, **job} for k, job in rows])
-        return
     job_id = Column("JobId", min_width=32)  # an id is never shortened, the other columns give way
     status_column = Column("Status", overflow="fold")
-    table = Table("Kind", job_id, "Name", status_column, "Language", "Submitted (UTC)", "Ended (UTC)")
-    for each, job in rows:
-        table.add_row(
-            each.name,
+    print_rows(
+        [{"Kind": each.name, **job} for each, job in rows],
+        as_json,
+        ["Kind", job_id, "Name", status_column, "Language", "Submitted (UTC)", "Ended (UTC)"],
+        lambda job: (
+            job["Kind"],
             job["JobId"],
             job.get("JobName", ""),
             job["JobStatus"],
             job.get("LanguageCode", ""),
             when(job.get("SubmitTime")),
             when(job.get("EndTime")),
-        )
-    console().print(table)
+        ),
+    )
 
 
 @jobs_app.command("describe")
@@ -138,14 +136,7 @@ def jobs_describe(
     """Every property of a job, whichever its kind."""
     with service_errors():
         kind, job = find_job(connection.comprehend(), job_id)
-    if as_json:
-        print_json({"Kind": kind.name, **job})
-        return
-    table = Table("Property", "Value", title=f"{kind.resource} {job_id}")
-    table.add_row("Kind", kind.name)
-    for key, value in job.items():
-        table.add_row(key, cell(value))
-    console().print(table)
+    print_properties({"Kind": kind.name, **job}, f"{kind.resource} {job_id}", as_json)
 
 
 @jobs_app.command("wait")

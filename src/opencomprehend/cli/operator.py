@@ -7,10 +7,9 @@ endpoint, region and credentials), never to its database. An error from the serv
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from opencomprehend.cli.client import (
     DEFAULT_ENDPOINT,
@@ -20,12 +19,11 @@ from opencomprehend.cli.client import (
     ProfileOption,
     RegionOption,
     ServiceFailure,
-    cell,
     connected,
-    console,
+    listed,
     name_of,
-    pages,
-    print_json,
+    print_properties,
+    print_rows,
     service_errors,
     when,
 )
@@ -58,23 +56,13 @@ recognizers_app = typer.Typer(help="Custom entity recognizers, over the API.", n
 
 @recognizers_app.command("list")
 @connected
-def recognizers_list(
-    as_json: JsonOption = False,
-    *,
-    connection: Connection,
-) -> None:
+def recognizers_list(as_json: JsonOption = False, *, connection: Connection) -> None:
     """Every recognizer of the account: status, language and F1."""
-    with service_errors():
-        client = connection.comprehend()
-        found = [r for page in pages(client, "list_entity_recognizers") for r in page["EntityRecognizerPropertiesList"]]
-    if as_json:
-        print_json(found)
-        return
-    table = Table("Name (/version)", "Status", "Language", "F1", "Submitted (UTC)", "Arn")
-    for recognizer in found:
+
+    def row(recognizer: dict[str, Any]) -> tuple[str, ...]:
         metrics = recognizer.get("RecognizerMetadata", {}).get("EvaluationMetrics", {})
         f1 = metrics.get("F1Score")
-        table.add_row(
+        return (
             name_of(recognizer["EntityRecognizerArn"]),
             recognizer["Status"],
             recognizer.get("LanguageCode", ""),
@@ -82,7 +70,9 @@ def recognizers_list(
             when(recognizer.get("SubmitTime")),
             recognizer["EntityRecognizerArn"],
         )
-    console().print(table)
+
+    found = listed(connection, "list_entity_recognizers", "EntityRecognizerPropertiesList")
+    print_rows(found, as_json, ["Name (/version)", "Status", "Language", "F1", "Submitted (UTC)", "Arn"], row)
 
 
 @recognizers_app.command("describe")
@@ -97,13 +87,7 @@ def recognizers_describe(
     with service_errors():
         client = connection.comprehend()
         recognizer = client.describe_entity_recognizer(EntityRecognizerArn=arn)["EntityRecognizerProperties"]
-    if as_json:
-        print_json(recognizer)
-        return
-    table = Table("Property", "Value", title=name_of(arn))
-    for key, value in recognizer.items():
-        table.add_row(key, cell(value))
-    console().print(table)
+    print_properties(recognizer, name_of(arn), as_json)
 
 
 # ------------------------------------------------------------------------------------------------ endpoints
@@ -113,28 +97,20 @@ endpoints_app = typer.Typer(help="Real-time endpoints of custom recognizers, ove
 
 @endpoints_app.command("list")
 @connected
-def endpoints_list(
-    as_json: JsonOption = False,
-    *,
-    connection: Connection,
-) -> None:
+def endpoints_list(as_json: JsonOption = False, *, connection: Connection) -> None:
     """Every endpoint of the account: status, model and inference units."""
-    with service_errors():
-        client = connection.comprehend()
-        found = [e for page in pages(client, "list_endpoints") for e in page["EndpointPropertiesList"]]
-    if as_json:
-        print_json(found)
-        return
-    table = Table("Name", "Status", "Units", "Model", "Created (UTC)")
-    for endpoint in found:
-        table.add_row(
+    print_rows(
+        listed(connection, "list_endpoints", "EndpointPropertiesList"),
+        as_json,
+        ["Name", "Status", "Units", "Model", "Created (UTC)"],
+        lambda endpoint: (
             name_of(endpoint["EndpointArn"]),
             endpoint["Status"],
             str(endpoint.get("CurrentInferenceUnits", endpoint.get("DesiredInferenceUnits", ""))),
             name_of(endpoint.get("ModelArn", "")),
             when(endpoint.get("CreationTime")),
-        )
-    console().print(table)
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------------- detect
@@ -156,17 +132,19 @@ def detect(
             found = client.detect_pii_entities(Text=text, LanguageCode=language)["Entities"]
         else:
             found = client.detect_entities(Text=text, LanguageCode=language)["Entities"]
-    if as_json:
-        print_json(found)
-        return
-    table = Table("Text", "Type", "Score", "Begin", "End")
-    for entity in found:
-        # PII answers carry no Text: the offsets (code points) slice the text that was sent.
-        shown = entity.get("Text", text[entity["BeginOffset"] : entity["EndOffset"]])
-        table.add_row(
-            shown, entity["Type"], f"{entity['Score']:.3f}", str(entity["BeginOffset"]), str(entity["EndOffset"])
-        )
-    console().print(table)
+    # PII answers carry no Text: the offsets (code points) slice the text that was sent.
+    print_rows(
+        found,
+        as_json,
+        ["Text", "Type", "Score", "Begin", "End"],
+        lambda entity: (
+            entity.get("Text", text[entity["BeginOffset"] : entity["EndOffset"]]),
+            entity["Type"],
+            f"{entity['Score']:.3f}",
+            str(entity["BeginOffset"]),
+            str(entity["EndOffset"]),
+        ),
+    )
 
 
 def register(app: typer.Typer) -> None:
