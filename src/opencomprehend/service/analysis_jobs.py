@@ -19,7 +19,7 @@ from opencomprehend.jobs.store import SUBMITTED, TERMINAL, InvalidTransition, Jo
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import invalid_request, job_not_found
 from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import Pager, check_time_window, listed
+from opencomprehend.service.pagination import list_operation, submit_window
 from opencomprehend.service.registry import Environment, RequestContext, operation
 
 DEFAULT_INPUT_FORMAT = "ONE_DOC_PER_LINE"
@@ -120,28 +120,11 @@ def job_or_404(env: Environment, ctx: RequestContext, kind: str, job_id: str) ->
     return job
 
 
-def list_jobs(
-    env: Environment,
-    ctx: RequestContext,
-    kind: str,
-    pager_scope: str,
-    members: dict[str, Any] | None,
-    next_token: str | None,
-    max_results: int | None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the caller's jobs of `kind` that match the filter, and the token of the next page."""
-    members = members or {}
-    job_filter = JobFilter(
-        kind=kind,
-        job_name=members.get("JobName"),
-        job_status=members.get("JobStatus"),
-        submit_time_before=members.get("SubmitTimeBefore"),
-        submit_time_after=members.get("SubmitTimeAfter"),
+def job_filter(kind: str, members: dict[str, Any]) -> JobFilter:
+    """The store's filter for a List of jobs of `kind` (InvalidFilterException for an empty time window)."""
+    return JobFilter(
+        kind=kind, job_name=members.get("JobName"), job_status=members.get("JobStatus"), **submit_window(members)
     )
-    check_time_window(job_filter.submit_time_before, job_filter.submit_time_after)
-    pager = Pager.open(env.secret, pager_scope, members, next_token, max_results)
-    rows = env.store.list_jobs(ctx.account_id, ctx.region, job_filter, pager.keyset(), pager.limit + 1)
-    return pager.page(rows, lambda job: [job["submit_time"], job["job_id"]])
 
 
 def stop_job(env: Environment, ctx: RequestContext, kind: str, job_id: str) -> dict[str, Any]:
@@ -173,17 +156,15 @@ def job_operations(
     def describe(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
         return {member: properties_of(env, job_or_404(env, ctx, kind, job_id))}
 
-    @operation(f"List{family}Jobs")
-    def list_(
-        env: Environment,
-        ctx: RequestContext,
-        *,
-        filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
-        next_token: str | None = None,
-        max_results: int | None = None,
-    ) -> dict[str, Any]:
-        page, token = list_jobs(env, ctx, kind, scope, filter, next_token, max_results)
-        return listed(f"{member}List", [properties_of(env, job) for job in page], token)
+    list_operation(
+        f"List{family}Jobs",
+        f"{member}List",
+        scope,
+        where=lambda members: job_filter(kind, members),
+        rows=lambda env, ctx, where, after, limit: env.store.list_jobs(ctx.account_id, ctx.region, where, after, limit),
+        position=lambda job: [job["submit_time"], job["job_id"]],
+        properties=properties_of,
+    )
 
     @operation(f"Stop{family}Job")
     def stop(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:

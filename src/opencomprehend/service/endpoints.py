@@ -18,7 +18,7 @@ from opencomprehend.runtime.runner import custom_engine_key
 from opencomprehend.service.access import check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import Pager, listed
+from opencomprehend.service.pagination import list_operation
 from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags, register_taggable
@@ -130,26 +130,20 @@ def describe_endpoint(env: Environment, ctx: RequestContext, *, endpoint_arn: st
     return {"EndpointProperties": endpoint_properties(find_endpoint(env, ctx, endpoint_arn))}
 
 
-@operation("ListEndpoints")
-def list_endpoints(
-    env: Environment,
-    ctx: RequestContext,
-    *,
-    filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
-    next_token: str | None = None,
-    max_results: int | None = None,
-) -> dict[str, Any]:
-    members = filter or {}
-    where = EndpointFilter(
+list_operation(
+    "ListEndpoints",
+    "EndpointPropertiesList",
+    "endpoints",
+    where=lambda members: EndpointFilter(
         model_arn=members.get("ModelArn"),
         status=members.get("Status"),
         creation_time_before=members.get("CreationTimeBefore"),
         creation_time_after=members.get("CreationTimeAfter"),
-    )
-    pager = Pager.open(env.secret, "endpoints", members, next_token, max_results)
-    rows = env.endpoints.list(ctx.account_id, ctx.region, where, pager.keyset(), pager.limit + 1)
-    page, token = pager.page(rows, lambda e: [e["creation_time"], e["endpoint_arn"]])
-    return listed("EndpointPropertiesList", [endpoint_properties(e) for e in page], token)
+    ),
+    rows=lambda env, ctx, where, after, limit: env.endpoints.list(ctx.account_id, ctx.region, where, after, limit),
+    position=lambda e: [e["creation_time"], e["endpoint_arn"]],
+    properties=lambda env, e: endpoint_properties(e),
+)
 
 
 @operation("UpdateEndpoint")
