@@ -13,12 +13,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from opencomprehend.jobs.records import IdempotencyMismatch
 from opencomprehend.jobs.schema import ENTITIES_JOB
 from opencomprehend.jobs.store import SUBMITTED, TERMINAL, InvalidTransition, JobFilter
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import invalid_request, job_not_found
-from opencomprehend.service.idempotency import request_hash
+from opencomprehend.service.idempotency import create_once, request_hash
 from opencomprehend.service.pagination import list_operation, submit_window
 from opencomprehend.service.registry import Environment, RequestContext, operation
 
@@ -69,12 +68,7 @@ def create_job(
         "documents_done": 0,
         **fields,
     }
-    try:
-        job, created = env.store.create_job(row, tag_pairs)
-    except IdempotencyMismatch:
-        raise invalid_request(
-            "The ClientRequestToken was already used for a request with different parameters."
-        ) from None
+    job, created = create_once(env.store, row, tag_pairs)
     if created:
         env.job_changed()
     return job

@@ -12,12 +12,11 @@ import uuid
 from typing import Any
 
 from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter
-from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.runner import custom_engine_key
 from opencomprehend.service.access import check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
-from opencomprehend.service.idempotency import request_hash
+from opencomprehend.service.idempotency import create_once, request_hash
 from opencomprehend.service.pagination import list_operation
 from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
@@ -97,14 +96,12 @@ def create_endpoint(
         "client_request_token": client_request_token or uuid.uuid4().hex,
         "request_hash": request_hash(members),
     }
-    try:
-        endpoint, created = env.endpoints.create(row, tag_pairs)
-    except NameTaken:
-        raise ServiceError("ResourceInUseException", f"An endpoint named '{endpoint_name}' already exists.") from None
-    except IdempotencyMismatch:
-        raise invalid_request(
-            "The ClientRequestToken was already used for a request with different parameters."
-        ) from None
+    endpoint, created = create_once(
+        env.endpoints,
+        row,
+        tag_pairs,
+        lambda: ServiceError("ResourceInUseException", f"An endpoint named '{endpoint_name}' already exists."),
+    )
     return {"EndpointArn": endpoint["endpoint_arn"], "ModelArn": endpoint["model_arn"]}
 
 

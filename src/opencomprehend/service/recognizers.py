@@ -14,11 +14,10 @@ from opencomprehend.jobs.recognizers import (
     InUse,
     RecognizerFilter,
 )
-from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken
 from opencomprehend.jobs.store import InvalidTransition
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
-from opencomprehend.service.idempotency import request_hash
+from opencomprehend.service.idempotency import create_once, request_hash
 from opencomprehend.service.pagination import Pager, list_operation, listed, submit_window
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags, register_taggable
@@ -131,17 +130,13 @@ def create_entity_recognizer(
         "client_request_token": client_request_token or uuid.uuid4().hex,
         "request_hash": request_hash(members),
     }
-    try:
-        recognizer, created = env.recognizers.create(row, tag_pairs)
-    except NameTaken:
-        what = f"version '{version_name}' of " if version_name else ""
-        raise ServiceError(
-            "ResourceInUseException", f"{what}recognizer '{recognizer_name}' already exists ({arn})."
-        ) from None
-    except IdempotencyMismatch:
-        raise invalid_request(
-            "The ClientRequestToken was already used for a request with different parameters."
-        ) from None
+    what = f"version '{version_name}' of " if version_name else ""
+    recognizer, created = create_once(
+        env.recognizers,
+        row,
+        tag_pairs,
+        lambda: ServiceError("ResourceInUseException", f"{what}recognizer '{recognizer_name}' already exists ({arn})."),
+    )
     if created:
         env.job_changed()
     return {"EntityRecognizerArn": recognizer["recognizer_arn"]}
