@@ -1,6 +1,7 @@
 """The `opencomprehend` command: `serve` (cli/serve.py), administration (cli/admin.py: credentials, roles,
 kms, output), models (cli/models.py: models list, eval, train-language, calibrate-language) and the
-operator's view over the API (cli/operator.py: jobs, recognizers, endpoints, detect)."""
+operator's view over the API (cli/operator.py: recognizers, endpoints, detect; cli/jobs.py: jobs; both
+over cli/client.py, which declares --endpoint-url, --region and --profile once)."""
 
 from __future__ import annotations
 

@@ -190,9 +190,8 @@ def build_console(env: Environment, sign_outs: session.SignOuts | None) -> list[
         }
         members = {key: value for key, value in members.items() if value is not None}
         rows, token = await run_in_threadpool(
-            list_jobs, env, ctx, kind, f"console-jobs:{kind or 'ALL'}", members, q.get("page") or None, PAGE_SIZE,
-            True,
-        )  # fmt: skip
+            list_jobs, env, ctx, kind, f"console-jobs:{kind or 'ALL'}", members, q.get("page") or None, PAGE_SIZE
+        )
         filters = {key: q.get(key, "") for key in ("kind", "status", "name", "after", "before")}
         chosen = {key: value for key, value in filters.items() if value}
         next_url = "/console?" + urlencode({**chosen, "page": token}) if token else None

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
 
-from opencomprehend.jobs.records import Records
+from opencomprehend.jobs.records import Records, RecordStore
 from opencomprehend.jobs.schema import endpoints
 
 IN_SERVICE = "IN_SERVICE"
@@ -22,19 +22,10 @@ class EndpointFilter:
     creation_time_after: float | None = None
 
 
-class EndpointStore:
+class EndpointStore(RecordStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._records = Records(engine, endpoints, endpoints.c.endpoint_arn)
-
-    def create(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
-        return self._records.create_once(row, tags)
-
-    def get(self, arn: str) -> dict[str, Any] | None:
-        return self._records.get(arn)
-
-    def get_for(self, account_id: str, region: str, arn: str) -> dict[str, Any] | None:
-        return self._records.get_for(account_id, region, arn)
 
     def list(
         self, account_id: str, region: str, where: EndpointFilter, after: tuple[float, str] | None, limit: int

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, or_, select, update
 
-from opencomprehend.jobs.records import Records
+from opencomprehend.jobs.records import Records, RecordStore
 from opencomprehend.jobs.schema import endpoints, jobs
 from opencomprehend.jobs.schema import entity_recognizers as recognizers
 from opencomprehend.jobs.store import InvalidTransition, owner_is_gone
@@ -50,22 +50,14 @@ class RecognizerFilter:
         return self.submit_time_after is not None and self.submit_time_before is None
 
 
-class RecognizerStore:
+class RecognizerStore(RecordStore):
+    """Recognizers: create (a taken name raises NameTaken), get and get_for come from RecordStore."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._records = Records(engine, recognizers, recognizers.c.recognizer_arn)
 
     # --- the API side -------------------------------------------------------------------------
-
-    def create(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
-        """Insert a recognizer and its tags; a reused token returns the original, a taken name raises NameTaken."""
-        return self._records.create_once(row, tags)
-
-    def get(self, arn: str) -> dict[str, Any] | None:
-        return self._records.get(arn)
-
-    def get_for(self, account_id: str, region: str, arn: str) -> dict[str, Any] | None:
-        return self._records.get_for(account_id, region, arn)
 
     def list(
         self,

@@ -131,3 +131,19 @@ class Records:
         query = select(self.table).where(*conditions).order_by(*order).limit(limit)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+
+class RecordStore:
+    """A store of one kind of record over its Records: create once, and get by key (for an account or not)."""
+
+    _records: Records
+
+    def create(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
+        """Insert a record and its tags; a reused token returns the original (same parameters) or raises."""
+        return self._records.create_once(row, tags)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._records.get(key)
+
+    def get_for(self, account_id: str, region: str, key: str) -> dict[str, Any] | None:
+        return self._records.get_for(account_id, region, key)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from opencomprehend.jobs import migrate
 from opencomprehend.jobs.errors import StoreUnavailable, create_missing_database, describe_database_error
-from opencomprehend.jobs.records import Records
+from opencomprehend.jobs.records import Records, RecordStore
 from opencomprehend.jobs.schema import ENTITIES_JOB, job_shards, jobs, tags
 
 SUBMITTED = "SUBMITTED"
@@ -114,7 +114,7 @@ def open_engine(url: str) -> Engine:
     raise AssertionError("unreachable")
 
 
-class JobStore:
+class JobStore(RecordStore):
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
         self._claim_lock = threading.Lock()
@@ -137,13 +137,7 @@ class JobStore:
 
     def create_job(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
         """Insert a job and its tags; with a token already used, return the original (same parameters) or raise."""
-        return self._records.create_once(row, tags)
-
-    def get(self, job_id: str) -> dict[str, Any] | None:
-        return self._records.get(job_id)
-
-    def get_for(self, account_id: str, region: str, job_id: str) -> dict[str, Any] | None:
-        return self._records.get_for(account_id, region, job_id)
+        return self.create(row, tags)
 
     def list_jobs(
         self,

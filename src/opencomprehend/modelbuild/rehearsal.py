@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -265,46 +264,33 @@ def continue_ner(
     import spacy
     import spacy.util
     from spacy.training import Example
-    from spacy.training.batchers import minibatch_by_words
-    from thinc.api import SGD, Adam, compounding, use_ops
+    from thinc.api import SGD, Adam, compounding
 
-    from opencomprehend.nlp.training import (
-        BATCH_GROWTH,
-        _Adjustments,
-        _entities_of,
-        _one_blas_thread,
-        _reference_doc,
-        _validated,
-        _write_atomically,
-    )
+    from opencomprehend.nlp.training.annotations import Adjustments, entities_of, reference_docs
+    from opencomprehend.nlp.training.epochs import BATCH_GROWTH, Epoch, run_epochs
+    from opencomprehend.nlp.training.pipeline import training_ops, write_atomically
 
     started = time.perf_counter()
-    with use_ops("numpy", use_blis=False), _one_blas_thread():
+    with training_ops():
         spacy.util.fix_random_seed(options.seed)
         if nlp is None:
             nlp = load_base_ner(base.model)
         ner_name = nlp.pipe_names[-1]
         ner = nlp.get_pipe(ner_name)
-        adjust = _Adjustments()
-        references = []
-        for i, doc in enumerate(train):
-            entities, _ = _validated(doc, i, "train", "document")
-            references.append(_reference_doc(nlp, doc.text, entities, adjust))
+        adjust = Adjustments()
+        references = reference_docs(nlp, train, "train", "document", adjust)
         for warning in adjust.warnings():
             log(f"warning: {warning}")
-        dev_refs = []
-        for i, doc in enumerate(dev):
-            entities, _ = _validated(doc, i, "dev", "dev document")
-            dev_refs.append(_reference_doc(nlp, doc.text, entities, _Adjustments()))
+        dev_refs = reference_docs(nlp, dev, "dev", "dev document", Adjustments())
         dev_texts = [r.text for r in dev_refs]
 
         def mapped(ents: list[Entity]) -> list[Entity]:
             return [(b, e, comprehend_type(label)) for b, e, label in ents]
 
-        dev_gold = [mapped(_entities_of(r)) for r in dev_refs]
+        dev_gold = [mapped(entities_of(r)) for r in dev_refs]
 
         def dev_scores() -> tuple[float, dict]:
-            predicted = [mapped(_entities_of(d)) for d in nlp.pipe(dev_texts, batch_size=256)]
+            predicted = [mapped(entities_of(d)) for d in nlp.pipe(dev_texts, batch_size=256)]
             s = score(dev_gold, predicted)
             return s.f1, {t: round(c.f1, 4) for t, c in sorted(s.types.items())}
 
@@ -338,38 +324,37 @@ def continue_ner(
         f1, types = dev_scores()
         log(f"epoch 0 (base model): dev F1 {f1:.3f} {types}")
         history = [{"epoch": 0, "dev_f1": round(f1, 4), "dev_types": types, "seconds": 0.0}]
-        best_f1, best_epoch, last_gain, best_weights = f1, 0, 0, ner.model.to_bytes()
         log(f"continuing {ner_name}: {len(examples)} sentences, {words} words, {len(dev_refs)} dev")
-        rng = random.Random(options.seed)
-        batch_sizes = compounding(100.0, float(max(100, options.batch_words)), BATCH_GROWTH)
-        epoch = 0
-        for epoch in range(1, options.max_epochs + 1):
-            rng.shuffle(examples)
-            losses: dict[str, float] = {}
-            for batch in minibatch_by_words(examples, size=batch_sizes):
-                nlp.update(batch, drop=options.dropout, sgd=sgd, losses=losses)
-            with nlp.use_params(optimizer.averages):
-                f1, types = dev_scores()
-                improved = f1 > best_f1
-                if improved:
-                    best_f1, best_epoch, last_gain, best_weights = f1, epoch, epoch, ner.model.to_bytes()
-            elapsed = time.perf_counter() - started
+
+        def on_epoch(done: Epoch) -> None:
             history.append(
                 {
-                    "epoch": epoch,
-                    "loss": round(float(losses.get(ner_name, 0.0)), 3),
-                    "dev_f1": round(f1, 4),
-                    "dev_types": types,
-                    "seconds": round(elapsed, 1),
+                    "epoch": done.number,
+                    "loss": round(done.loss, 3),
+                    "dev_f1": round(done.dev_f1, 4),
+                    "dev_types": done.dev_detail,
+                    "seconds": round(done.elapsed, 1),
                 }
             )
             log(
-                f"epoch {epoch}: loss {losses.get(ner_name, 0.0):.1f}, dev F1 {f1:.3f}{' (best)' if improved else ''} "
-                f"{types}, {elapsed:.0f} s"
+                f"epoch {done.number}: loss {done.loss:.1f}, dev F1 {done.dev_f1:.3f}"
+                f"{' (best)' if done.improved else ''} {done.dev_detail}, {done.elapsed:.0f} s"
             )
-            if epoch - last_gain >= options.patience or elapsed >= options.max_seconds:
-                break
-        ner.model.from_bytes(best_weights)
+
+        epochs = run_epochs(
+            nlp,
+            examples,
+            options,
+            optimizer=optimizer,
+            sgd=sgd,
+            batch_sizes=compounding(100.0, float(max(100, options.batch_words)), BATCH_GROWTH),
+            evaluate=dev_scores,
+            on_epoch=on_epoch,
+            started=started,
+            ner_name=ner_name,
+            best=(f1, ner.model.to_bytes()),
+        )
+        epoch, best_epoch, best_f1 = epochs.last, epochs.best, epochs.best_f1
         interpolated = None
         if base.interpolate != 1.0 and best_epoch > 0:
             for node, name, value in base_params:
@@ -412,6 +397,6 @@ def continue_ner(
             "train_words_per_second": round(words * epoch / max(time.perf_counter() - started, 1e-9)),
             "spacy_version": spacy.__version__,
         }
-        _write_atomically(nlp, Path(output_dir), record)
+        write_atomically(nlp, Path(output_dir), record)
     log(f"best epoch {best_epoch} of {epoch}, dev F1 {best_f1:.3f}")
     return record

@@ -21,6 +21,27 @@ class SecurityFileError(ValueError):
     """A security file could not be read or changed; str(e) says why."""
 
 
+def sealed(record: dict[str, Any], secret_fields: tuple[str, ...], cipher: Fernet) -> dict[str, Any]:
+    """A copy of the record with its secret fields encrypted under the master key (the empty ones left as they are)."""
+    copy = dict(record)
+    for name in secret_fields:
+        if copy.get(name):
+            copy[name] = cipher.encrypt(copy[name].encode()).decode()
+    return copy
+
+
+def opened(record: dict[str, Any], secret_fields: tuple[str, ...], cipher: Fernet, failure: str) -> dict[str, Any]:
+    """A copy of the record with its secret fields decrypted; SecurityFileError(failure) if one does not open."""
+    copy = dict(record)
+    for name in secret_fields:
+        if copy.get(name):
+            try:
+                copy[name] = cipher.decrypt(copy[name].encode()).decode()
+            except InvalidToken:
+                raise SecurityFileError(failure) from None
+    return copy
+
+
 class RecordsFile:
     def __init__(self, path: Path, cipher: Fernet, kind: str, secret_fields: tuple[str, ...] = ()) -> None:
         self.path = Path(path)
@@ -49,16 +70,8 @@ class RecordsFile:
             return [dict(record) for record in self._records]
 
     def _open(self, record: dict[str, Any]) -> dict[str, Any]:
-        opened = dict(record)
-        for name in self._secret_fields:
-            if opened.get(name):
-                try:
-                    opened[name] = self._cipher.decrypt(opened[name].encode()).decode()
-                except InvalidToken:
-                    raise SecurityFileError(
-                        f"{self.path}: a secret of its {self.kind} does not open with this master key"
-                    ) from None
-        return opened
+        failure = f"{self.path}: a secret of its {self.kind} does not open with this master key"
+        return opened(record, self._secret_fields, self._cipher, failure)
 
     def remove(self, field: str, value: str, what: str) -> dict[str, Any]:
         """Remove the record whose `field` is `value`; returns it. `what` names it in the error."""
@@ -70,17 +83,11 @@ class RecordsFile:
         return gone[0]
 
     def save(self, records: list[dict[str, Any]]) -> None:
-        sealed = []
-        for record in records:
-            copy = dict(record)
-            for name in self._secret_fields:
-                if copy.get(name):
-                    copy[name] = self._cipher.encrypt(copy[name].encode()).decode()
-            sealed.append(copy)
+        sealed_records = [sealed(record, self._secret_fields, self._cipher) for record in records]
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temp = self.path.with_name(f".{self.path.name}.tmp-{secrets.token_hex(8)}")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with open(fd, "w") as out:
-            json.dump({self.kind: sealed}, out, indent=2)
+            json.dump({self.kind: sealed_records}, out, indent=2)
             out.write("\n")
         os.replace(temp, self.path)

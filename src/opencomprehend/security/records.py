@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from opencomprehend.security.files import RecordsFile, SecurityFileError
+from opencomprehend.security.files import RecordsFile, SecurityFileError, opened, sealed
 from opencomprehend.security.schema import security_records, security_versions
 
 log = logging.getLogger("opencomprehend.security")
@@ -72,24 +72,14 @@ class RecordsTable:
         return 0 if found is None else int(found.version)
 
     def _open(self, record: dict[str, Any]) -> dict[str, Any]:
-        opened = dict(record)
-        for name in self._secret_fields:
-            if opened.get(name):
-                try:
-                    opened[name] = self._cipher.decrypt(opened[name].encode()).decode()
-                except InvalidToken:
-                    raise SecurityFileError(
-                        f"a secret of the job store's {self.kind} does not open with this master key "
-                        "(every node of a cluster needs the same OPENCOMPREHEND_MASTER_KEY)"
-                    ) from None
-        return opened
+        failure = (
+            f"a secret of the job store's {self.kind} does not open with this master key "
+            "(every node of a cluster needs the same OPENCOMPREHEND_MASTER_KEY)"
+        )
+        return opened(record, self._secret_fields, self._cipher, failure)
 
     def _seal(self, record: dict[str, Any]) -> str:
-        sealed = dict(record)
-        for name in self._secret_fields:
-            if sealed.get(name):
-                sealed[name] = self._cipher.encrypt(sealed[name].encode()).decode()
-        return json.dumps(sealed, sort_keys=True)
+        return json.dumps(sealed(record, self._secret_fields, self._cipher), sort_keys=True)
 
     # -- changing -----------------------------------------------------------------------------------------
 

@@ -13,13 +13,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from opencomprehend.jobs.records import IdempotencyMismatch
 from opencomprehend.jobs.schema import ENTITIES_JOB
 from opencomprehend.jobs.store import SUBMITTED, TERMINAL, InvalidTransition, JobFilter
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import invalid_request, job_not_found
-from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import Pager, check_time_window, listed
+from opencomprehend.service.idempotency import create_once, request_hash
+from opencomprehend.service.pagination import Pager, list_operation, submit_window
 from opencomprehend.service.registry import Environment, RequestContext, operation
 
 DEFAULT_INPUT_FORMAT = "ONE_DOC_PER_LINE"
@@ -72,12 +71,7 @@ def create_job(
         "documents_done": 0,
         **fields,
     }
-    try:
-        job, created = env.store.create_job(row, tag_pairs)
-    except IdempotencyMismatch:
-        raise invalid_request(
-            "The ClientRequestToken was already used for a request with different parameters."
-        ) from None
+    job, created = create_once(env.store, row, tag_pairs)
     if created:
         env.job_changed()
     return job
@@ -123,31 +117,30 @@ def job_or_404(env: Environment, ctx: RequestContext, kind: str, job_id: str) ->
     return job
 
 
+def job_filter(kind: str | None, members: dict[str, Any], newest_first: bool = False) -> JobFilter:
+    """The store's filter for a List of jobs of `kind` (None: every kind) (InvalidFilterException for an empty
+    time window); `newest_first` whatever the filter (the console's order; the API lists oldest first under
+    SubmitTimeBefore alone, as the model documents)."""
+    return JobFilter(
+        kind=kind, job_name=members.get("JobName"), job_status=members.get("JobStatus"), newest_first=newest_first,
+        **submit_window(members),
+    )
+
+
 def list_jobs(
     env: Environment,
     ctx: RequestContext,
     kind: str | None,
-    pager_scope: str,
-    members: dict[str, Any] | None,
+    listing: str,
+    members: dict[str, Any],
     next_token: str | None,
-    max_results: int | None,
-    newest_first: bool = False,
+    max_results: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the caller's jobs of `kind` (None: every kind, newest first, as the console lists them)
-    that match the filter, and the token of the next page. `newest_first`: whatever the filter (the API
-    lists oldest first under SubmitTimeBefore alone, as the model documents)."""
-    members = members or {}
-    job_filter = JobFilter(
-        kind=kind,
-        job_name=members.get("JobName"),
-        job_status=members.get("JobStatus"),
-        submit_time_before=members.get("SubmitTimeBefore"),
-        submit_time_after=members.get("SubmitTimeAfter"),
-        newest_first=newest_first,
-    )
-    check_time_window(job_filter.submit_time_before, job_filter.submit_time_after)
-    pager = Pager.open(env.secret, pager_scope, members, next_token, max_results)
-    rows = env.store.list_jobs(ctx.account_id, ctx.region, job_filter, pager.keyset(), pager.limit + 1)
+    """One page of the caller's jobs of `kind` (None: every kind), newest first whatever the filter, and the
+    NextToken of the next page: the console's job list, paged in the database as the List operations are."""
+    chosen = job_filter(kind, members, newest_first=True)
+    pager = Pager.open(env.secret, listing, members, next_token, max_results)
+    rows = env.store.list_jobs(ctx.account_id, ctx.region, chosen, pager.keyset(), pager.limit + 1)
     return pager.page(rows, lambda job: [job["submit_time"], job["job_id"]])
 
 
@@ -181,17 +174,15 @@ def job_operations(
     def describe(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:
         return {member: properties_of(env, job_or_404(env, ctx, kind, job_id))}
 
-    @operation(f"List{family}Jobs")
-    def list_(
-        env: Environment,
-        ctx: RequestContext,
-        *,
-        filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
-        next_token: str | None = None,
-        max_results: int | None = None,
-    ) -> dict[str, Any]:
-        page, token = list_jobs(env, ctx, kind, scope, filter, next_token, max_results)
-        return listed(f"{member}List", [properties_of(env, job) for job in page], token)
+    list_operation(
+        f"List{family}Jobs",
+        f"{member}List",
+        scope,
+        where=lambda members: job_filter(kind, members),
+        rows=lambda env, ctx, where, after, limit: env.store.list_jobs(ctx.account_id, ctx.region, where, after, limit),
+        position=lambda job: [job["submit_time"], job["job_id"]],
+        properties=properties_of,
+    )
 
     @operation(f"Stop{family}Job")
     def stop(env: Environment, ctx: RequestContext, *, job_id: str) -> dict[str, Any]:

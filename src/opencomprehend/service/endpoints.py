@@ -12,13 +12,12 @@ import uuid
 from typing import Any
 
 from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter
-from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.runner import custom_engine_key
 from opencomprehend.service.access import check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
-from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import Pager, listed
+from opencomprehend.service.idempotency import create_once, request_hash
+from opencomprehend.service.pagination import list_operation
 from opencomprehend.service.recognizers import usable_recognizer
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags, register_taggable
@@ -97,14 +96,12 @@ def create_endpoint(
         "client_request_token": client_request_token or uuid.uuid4().hex,
         "request_hash": request_hash(members),
     }
-    try:
-        endpoint, created = env.endpoints.create(row, tag_pairs)
-    except NameTaken:
-        raise ServiceError("ResourceInUseException", f"An endpoint named '{endpoint_name}' already exists.") from None
-    except IdempotencyMismatch:
-        raise invalid_request(
-            "The ClientRequestToken was already used for a request with different parameters."
-        ) from None
+    endpoint, created = create_once(
+        env.endpoints,
+        row,
+        tag_pairs,
+        lambda: ServiceError("ResourceInUseException", f"An endpoint named '{endpoint_name}' already exists."),
+    )
     return {"EndpointArn": endpoint["endpoint_arn"], "ModelArn": endpoint["model_arn"]}
 
 
@@ -130,26 +127,20 @@ def describe_endpoint(env: Environment, ctx: RequestContext, *, endpoint_arn: st
     return {"EndpointProperties": endpoint_properties(find_endpoint(env, ctx, endpoint_arn))}
 
 
-@operation("ListEndpoints")
-def list_endpoints(
-    env: Environment,
-    ctx: RequestContext,
-    *,
-    filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
-    next_token: str | None = None,
-    max_results: int | None = None,
-) -> dict[str, Any]:
-    members = filter or {}
-    where = EndpointFilter(
+list_operation(
+    "ListEndpoints",
+    "EndpointPropertiesList",
+    "endpoints",
+    where=lambda members: EndpointFilter(
         model_arn=members.get("ModelArn"),
         status=members.get("Status"),
         creation_time_before=members.get("CreationTimeBefore"),
         creation_time_after=members.get("CreationTimeAfter"),
-    )
-    pager = Pager.open(env.secret, "endpoints", members, next_token, max_results)
-    rows = env.endpoints.list(ctx.account_id, ctx.region, where, pager.keyset(), pager.limit + 1)
-    page, token = pager.page(rows, lambda e: [e["creation_time"], e["endpoint_arn"]])
-    return listed("EndpointPropertiesList", [endpoint_properties(e) for e in page], token)
+    ),
+    rows=lambda env, ctx, where, after, limit: env.endpoints.list(ctx.account_id, ctx.region, where, after, limit),
+    position=lambda e: [e["creation_time"], e["endpoint_arn"]],
+    properties=lambda env, e: endpoint_properties(e),
+)
 
 
 @operation("UpdateEndpoint")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opencomprehend.service.errors import ServiceError, invalid_request
+from opencomprehend.service.registry import Environment, RequestContext, operation
 
 DEFAULT_MAX_RESULTS = 100
 
@@ -48,6 +49,13 @@ def check_time_window(before: float | None, after: float | None) -> None:
     """A filter whose time window is empty can match nothing, which is a mistake worth saying."""
     if before is not None and after is not None and before <= after:
         raise ServiceError("InvalidFilterException", "SubmitTimeBefore must be later than SubmitTimeAfter.")
+
+
+def submit_window(members: dict[str, Any]) -> dict[str, Any]:
+    """A Filter's SubmitTimeBefore and SubmitTimeAfter as the store's filter fields (an empty window refused)."""
+    before, after = members.get("SubmitTimeBefore"), members.get("SubmitTimeAfter")
+    check_time_window(before, after)
+    return {"submit_time_before": before, "submit_time_after": after}
 
 
 @dataclass(frozen=True)
@@ -94,3 +102,36 @@ def listed(member: str, items: list[dict[str, Any]], token: str | None) -> dict[
     if token:
         response["NextToken"] = token
     return response
+
+
+def list_operation(
+    name: str,
+    member: str,
+    listing: str,
+    where: Callable[[dict[str, Any]], Any],
+    rows: Callable[[Environment, RequestContext, Any, tuple[float, str] | None, int], list[dict[str, Any]]],
+    position: Callable[[dict[str, Any]], Any],
+    properties: Callable[[Environment, dict[str, Any]], dict[str, Any]],
+) -> None:
+    """Register the List operation `name` (ListEndpoints, ListEntitiesDetectionJobs…).
+
+    Its Filter's members become the store's filter by where(), which may refuse them before the NextToken
+    is read; rows(env, ctx, filter, after, limit) fetches the page in the store's order after the token's
+    position(row); each row is answered as properties(env, row) under `member`, with a NextToken signed
+    for `listing` and the filter when more follow.
+    """
+
+    @operation(name)
+    def list_(
+        env: Environment,
+        ctx: RequestContext,
+        *,
+        filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
+        next_token: str | None = None,
+        max_results: int | None = None,
+    ) -> dict[str, Any]:
+        members = filter or {}
+        chosen = where(members)
+        pager = Pager.open(env.secret, listing, members, next_token, max_results)
+        page, token = pager.page(rows(env, ctx, chosen, pager.keyset(), pager.limit + 1), position)
+        return listed(member, [properties(env, row) for row in page], token)

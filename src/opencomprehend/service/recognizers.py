@@ -14,12 +14,11 @@ from opencomprehend.jobs.recognizers import (
     InUse,
     RecognizerFilter,
 )
-from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken
 from opencomprehend.jobs.store import InvalidTransition
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
-from opencomprehend.service.idempotency import request_hash
-from opencomprehend.service.pagination import Pager, check_time_window, listed
+from opencomprehend.service.idempotency import create_once, request_hash
+from opencomprehend.service.pagination import Pager, list_operation, listed, submit_window
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags, register_taggable
 
@@ -131,17 +130,13 @@ def create_entity_recognizer(
         "client_request_token": client_request_token or uuid.uuid4().hex,
         "request_hash": request_hash(members),
     }
-    try:
-        recognizer, created = env.recognizers.create(row, tag_pairs)
-    except NameTaken:
-        what = f"version '{version_name}' of " if version_name else ""
-        raise ServiceError(
-            "ResourceInUseException", f"{what}recognizer '{recognizer_name}' already exists ({arn})."
-        ) from None
-    except IdempotencyMismatch:
-        raise invalid_request(
-            "The ClientRequestToken was already used for a request with different parameters."
-        ) from None
+    what = f"version '{version_name}' of " if version_name else ""
+    recognizer, created = create_once(
+        env.recognizers,
+        row,
+        tag_pairs,
+        lambda: ServiceError("ResourceInUseException", f"{what}recognizer '{recognizer_name}' already exists ({arn})."),
+    )
     if created:
         env.job_changed()
     return {"EntityRecognizerArn": recognizer["recognizer_arn"]}
@@ -194,27 +189,17 @@ def describe_entity_recognizer(env: Environment, ctx: RequestContext, *, entity_
     return {"EntityRecognizerProperties": recognizer_properties(find_recognizer(env, ctx, entity_recognizer_arn))}
 
 
-@operation("ListEntityRecognizers")
-def list_entity_recognizers(
-    env: Environment,
-    ctx: RequestContext,
-    *,
-    filter: dict[str, Any] | None = None,  # noqa: A002  (the member's name)
-    next_token: str | None = None,
-    max_results: int | None = None,
-) -> dict[str, Any]:
-    members = filter or {}
-    where = RecognizerFilter(
-        status=members.get("Status"),
-        recognizer_name=members.get("RecognizerName"),
-        submit_time_before=members.get("SubmitTimeBefore"),
-        submit_time_after=members.get("SubmitTimeAfter"),
-    )
-    check_time_window(where.submit_time_before, where.submit_time_after)
-    pager = Pager.open(env.secret, "entity-recognizers", members, next_token, max_results)
-    rows = env.recognizers.list(ctx.account_id, ctx.region, where, pager.keyset(), pager.limit + 1)
-    page, token = pager.page(rows, lambda r: [r["submit_time"], r["recognizer_arn"]])
-    return listed("EntityRecognizerPropertiesList", [recognizer_properties(r) for r in page], token)
+list_operation(
+    "ListEntityRecognizers",
+    "EntityRecognizerPropertiesList",
+    "entity-recognizers",
+    where=lambda members: RecognizerFilter(
+        status=members.get("Status"), recognizer_name=members.get("RecognizerName"), **submit_window(members)
+    ),
+    rows=lambda env, ctx, where, after, limit: env.recognizers.list(ctx.account_id, ctx.region, where, after, limit),
+    position=lambda r: [r["submit_time"], r["recognizer_arn"]],
+    properties=lambda env, r: recognizer_properties(r),
+)
 
 
 @operation("ListEntityRecognizerSummaries")
