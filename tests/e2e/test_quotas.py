@@ -76,11 +76,16 @@ def test_one_accounts_flood_does_not_starve_anothers_jobs(server: Server) -> Non
         )["JobId"]
         for _ in range(6)
     ]  # fmt: skip
-    # Past the account's two active jobs, the rest wait in SUBMITTED.
-    time.sleep(1)
-    statuses = [
-        flood.describe_entities_detection_job(JobId=j)["EntitiesDetectionJobProperties"]["JobStatus"] for j in job_ids
-    ]
+    # Past the account's two active jobs, the rest wait in SUBMITTED: once the scheduler has taken two.
+    deadline = time.time() + 60
+    while True:
+        statuses = [
+            flood.describe_entities_detection_job(JobId=j)["EntitiesDetectionJobProperties"]["JobStatus"]
+            for j in job_ids
+        ]
+        if len(job_ids) - statuses.count("SUBMITTED") >= 2 or time.time() > deadline:
+            break
+        time.sleep(0.05)
     assert statuses.count("SUBMITTED") >= 3, statuses
     other = client_for(server, "200000000002", mode="standard", max_attempts=10)
     small = other.start_entities_detection_job(

@@ -402,9 +402,11 @@ def test_heartbeat_extends_the_lease_and_reports_the_status(store: JobStore) -> 
 
 
 def test_heartbeat_after_another_owner_took_the_job_is_none(store: JobStore) -> None:
+    now = [time.time()]
+    store.clock = lambda: now[0]  # the store's clock, moved by hand: no sleeping
     job = add(store)
-    store.claim("node-a", 0.01, max_active_per_account=10)
-    time.sleep(0.05)  # node-a's lease expires
+    store.claim("node-a", 1.0, max_active_per_account=10)
+    now[0] += 1.5  # node-a's lease expires
     assert ids(store.claim("node-b", LEASE_S, max_active_per_account=10)) == [job["job_id"]]
     assert store.heartbeat(job["job_id"], "node-a", LEASE_S) is None
     assert store.heartbeat(job["job_id"], "node-b", LEASE_S) == IN_PROGRESS

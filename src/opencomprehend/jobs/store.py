@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,7 +115,9 @@ def open_engine(url: str) -> Engine:
 
 
 class JobStore(RecordStore):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
+        """`clock`: the wall clock leases and end times are read from (epoch seconds; tests pass their own)."""
+        self.clock = clock
         self.engine = open_engine(url)
         self._claim_lock = threading.Lock()
         self._records = Records(self.engine, jobs, jobs.c.job_id, jobs.c.job_arn)
@@ -202,7 +204,7 @@ class JobStore(RecordStore):
         A running job is orphaned when its lease expired, or when its owner was a process on this
         host that no longer exists (a restart takes its jobs back at once).
         """
-        now = time.time()
+        now = self.clock()
         claimed: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
             running = [
@@ -303,7 +305,7 @@ class JobStore(RecordStore):
             held = conn.execute(
                 update(jobs)
                 .where(jobs.c.job_id == job_id, jobs.c.lease_owner == owner)
-                .values(lease_expires=time.time() + lease_s)
+                .values(lease_expires=self.clock() + lease_s)
             ).rowcount
             if held != 1:
                 return None
@@ -323,7 +325,7 @@ class JobStore(RecordStore):
                     .values(
                         status=status,
                         message=message,
-                        end_time=time.time(),
+                        end_time=self.clock(),
                         lease_owner=None,
                         lease_expires=None,
                     )
@@ -335,7 +337,7 @@ class JobStore(RecordStore):
         with self.engine.begin() as conn:
             conn.execute(
                 insert(job_shards).values(
-                    job_id=job_id, shard_no=shard_no, documents=documents, finished_at=time.time()
+                    job_id=job_id, shard_no=shard_no, documents=documents, finished_at=self.clock()
                 )
             )
             conn.execute(
