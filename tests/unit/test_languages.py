@@ -362,3 +362,19 @@ def test_train_language_maps_labels_and_writes_provenance(tmp_path: Path) -> Non
     unmapped = CliRunner().invoke(app, [*args, "--replace"])
     assert unmapped.exit_code == 2, unmapped.output
     assert "ner-train/tiny/train.jsonl: label 'ORGpart' is neither mapped nor dropped" in unmapped.output
+
+
+def test_the_language_facts_are_one_table_that_the_code_reads() -> None:
+    # Issue 18: what the code knows of each language lives in nlp/languages.py; the others derive from it.
+    from opencomprehend.modelbuild.recipes import LANGUAGES as RECIPE_LANGUAGES
+    from opencomprehend.nlp.languages import CHARACTER_LANGUAGES, ENTITY_LANGUAGES, LANGUAGES, spacy_language
+    from opencomprehend.nlp.registry import DEFAULT_MODELS
+    from opencomprehend.nlp.training import CHAR_TOKENIZED_LANGUAGES
+    from opencomprehend.service.recognizers import CUSTOM_LANGUAGES
+
+    assert len(ENTITY_LANGUAGES) == 12 and set(DEFAULT_MODELS) == set(ENTITY_LANGUAGES) == set(RECIPE_LANGUAGES)
+    assert CHARACTER_LANGUAGES == {"zh", "zh-TW", "ja", "ko"} and CHAR_TOKENIZED_LANGUAGES == {"zh", "ja", "ko"}
+    assert CUSTOM_LANGUAGES == ("en", "es", "fr", "de", "it", "pt")
+    assert DEFAULT_MODELS["zh-TW"] == DEFAULT_MODELS["zh"] and DEFAULT_MODELS["zh"][0] == "spacy.t2s.v1"
+    assert all(folder.is_dir() for _, folder in DEFAULT_MODELS.values())
+    assert spacy_language("zh-TW") == "zh" == LANGUAGES["zh-TW"].cldr and spacy_language("pt-BR") == "pt"

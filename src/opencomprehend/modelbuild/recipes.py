@@ -9,8 +9,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opencomprehend.nlp.languages import ENTITY_LANGUAGES
+
 # Amazon Comprehend's languages for the standard entity types.
-LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW")
+LANGUAGES: tuple[str, ...] = ENTITY_LANGUAGES
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 MODELS_DIR = PACKAGE_DIR / "models"

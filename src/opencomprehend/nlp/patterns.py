@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import regex
 
+from opencomprehend.nlp.languages import CHARACTER_LANGUAGES, LANGUAGES
+
 DATE, QUANTITY = "DATE", "QUANTITY"
 PATTERN_SCORE = 0.9
 
@@ -47,7 +49,7 @@ CURRENCIES = ["EUR", "USD", "GBP", "JPY", "CNY", "INR", "KRW", "BRL", "MXN", "CH
 SYMBOLS = ["$", "€", "£", "¥", "₹", "₩", "R$", "US$", "CHF", "元", "円", "￥"]
 
 _SPACE = r"[ \u00a0\u202f]"
-_CJK = {"zh", "ja", "zh-TW", "ko"}
+_CJK = CHARACTER_LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def patterns_for(language: str) -> Patterns | None:
     except ImportError:  # pragma: no cover  (babel is a dependency)
         return None
     # zh-TW text reaches the patterns converted to Simplified script (SimplifiedChineseEngine).
-    code = {"zh-TW": "zh"}.get(language, language)
+    code = LANGUAGES[language].cldr if language in LANGUAGES else language
     try:
         locale = Locale.parse(code)
     except (UnknownLocaleError, ValueError):

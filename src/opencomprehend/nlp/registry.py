@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from opencomprehend.nlp.languages import LANGUAGES
+
 if TYPE_CHECKING:
     from opencomprehend.nlp.models_file import ModelChoice
 
@@ -28,12 +30,7 @@ SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 # has one model, trained on Simplified script: "spacy.t2s.v1" converts Traditional characters to
 # Simplified one for one before recognising, so zh-TW goes through it with offsets into the original text.
 DEFAULT_MODELS: dict[str, tuple[str, str | Path]] = {
-    **{
-        lang: ("spacy.v1", SHIPPED_MODELS_DIR / lang)
-        for lang in ("en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko")
-    },
-    "zh": ("spacy.t2s.v1", SHIPPED_MODELS_DIR / "zh"),
-    "zh-TW": ("spacy.t2s.v1", SHIPPED_MODELS_DIR / "zh"),
+    code: (language.engine, SHIPPED_MODELS_DIR / language.model) for code, language in LANGUAGES.items()
 }
 
 # Modules whose import registers the built-in engines.

@@ -15,6 +15,7 @@ from opencomprehend.jobs.recognizers import (
     RecognizerFilter,
 )
 from opencomprehend.jobs.store import InvalidTransition
+from opencomprehend.nlp.languages import CUSTOM_RECOGNIZER_LANGUAGES
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import create_once, request_hash
@@ -23,7 +24,7 @@ from opencomprehend.service.registry import Environment, RequestContext, operati
 from opencomprehend.service.tags import check_tags, register_taggable
 
 # Comprehend trains custom recognizers for these languages only.
-CUSTOM_LANGUAGES = ("en", "es", "fr", "de", "it", "pt")
+CUSTOM_LANGUAGES = CUSTOM_RECOGNIZER_LANGUAGES
 MAX_ENTITY_TYPES = 25
 MAX_MANIFESTS = 5
 MAX_ATTRIBUTE_NAMES = 5

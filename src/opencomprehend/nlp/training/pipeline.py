@@ -23,11 +23,11 @@ except ImportError:  # optional: see one_blas_thread
 
 # Registers "opencomprehend.CharTokenizer.v1", which the configs of zh/ja/ko models name.
 from opencomprehend.nlp import spacy_engine  # noqa: F401
+from opencomprehend.nlp.languages import CHARACTER_LANGUAGES, LANGUAGES, spacy_language
 from opencomprehend.nlp.training.records import TrainingOptions
 
-# Languages written without spaces between words: tokenized one character a token. "zh-TW" is Chinese
-# in Traditional script; spaCy's language is "zh" for both.
-CHAR_TOKENIZED_LANGUAGES = frozenset({"zh", "ja", "ko"})
+# spaCy languages written without spaces between words: tokenized one character a token (nlp/languages.py).
+CHAR_TOKENIZED_LANGUAGES = frozenset(LANGUAGES[code].spacy for code in CHARACTER_LANGUAGES)
 
 # The pipeline every model is built from. Values that depend on the language or the options are set by
 # pipeline_config(); everything else is spaCy's default NER architecture (the one en_core_web_sm's NER
@@ -95,11 +95,6 @@ use_averages = true
 eps = 0.00000001
 learn_rate = 0.001
 """
-
-
-def spacy_language(language: str) -> str:
-    """spaCy's language code for a Comprehend language code ("zh-TW" -> "zh")."""
-    return language.split("-")[0].lower()
 
 
 def pipeline_config(language: str, options: TrainingOptions) -> Config:
