@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from support.rows import ACCOUNT, REGION, T0, job_row
 
 from opencomprehend.jobs.records import IdempotencyMismatch
 from opencomprehend.jobs.schema import jobs
@@ -34,10 +35,7 @@ from opencomprehend.jobs.store import (
     JobStore,
 )
 
-ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
-REGION = "us-east-1"
-T0 = 1_700_000_000.125  # submit times are fixed, so ties and ranges are exact
 LEASE_S = 30.0
 
 
@@ -52,49 +50,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
         yield job_store
     finally:
         job_store.engine.dispose()
-
-
-def job_row(
-    *,
-    account: str = ACCOUNT,
-    region: str = REGION,
-    submit_time: float = T0,
-    status: str = SUBMITTED,
-    name: str | None = None,
-    token: str | None = None,
-    request_hash: str = "a" * 64,
-    **columns: Any,
-) -> dict[str, Any]:
-    """A row as StartEntitiesDetectionJob writes it; keyword arguments set any other column."""
-    job_id = columns.pop("job_id", None) or uuid.uuid4().hex
-    row = {
-        "job_id": job_id,
-        "account_id": account,
-        "region": region,
-        "job_arn": f"arn:aws:comprehend:{region}:{account}:entities-detection-job/{job_id}",
-        "job_name": name,
-        "status": status,
-        "submit_time": submit_time,
-        "language_code": "en",
-        "entity_recognizer_arn": None,
-        "flywheel_arn": None,
-        "input_s3_uri": "s3://docs/in/",
-        "input_format": "ONE_DOC_PER_LINE",
-        "document_reader_config": None,
-        "output_s3_uri": "s3://docs/out/",
-        "output_kms_key_id": None,
-        "data_access_role_arn": f"arn:aws:iam::{account}:role/ComprehendData",
-        "volume_kms_key_id": None,
-        "vpc_config": None,
-        "client_request_token": token or uuid.uuid4().hex,
-        "request_hash": request_hash,
-        "documents_done": 0,
-        "job_kind": "ENTITIES",
-        "mode": None,
-        "redaction_config": None,
-    }
-    row.update(columns)
-    return row
 
 
 def add(store: JobStore, **kwargs: Any) -> dict[str, Any]:

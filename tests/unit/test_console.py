@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from support.rows import job_row
 
 from opencomprehend.config import Settings
 from opencomprehend.console import present
@@ -292,13 +293,8 @@ def test_thousands_of_jobs_cost_one_page(client: TestClient, tmp_path: Path) -> 
 
     store = JobStore(Settings(data_dir=tmp_path).resolved_database_url())
     rows = [
-        {"job_id": f"{n:032x}", "job_kind": "ENTITIES", "account_id": "111122223333", "region": "us-east-1",
-         "job_arn": f"arn:aws:comprehend:us-east-1:111122223333:entities-detection-job/{n:032x}",
-         "job_name": f"bulk-{n}", "status": "COMPLETED", "submit_time": 1_700_000_000 + n,
-         "end_time": 1_700_000_100 + n,
-         "language_code": "en", "input_s3_uri": "s3://docs/in/", "input_format": "ONE_DOC_PER_LINE",
-         "output_s3_uri": "s3://docs/out/", "data_access_role_arn": ROLE, "client_request_token": f"t{n}",
-         "request_hash": "0" * 64, "documents_done": n, "documents_total": n}
+        job_row(job_id=f"{n:032x}", name=f"bulk-{n}", status="COMPLETED", submit_time=1_700_000_000 + n,
+                end_time=1_700_000_100 + n, token=f"t{n}", documents_done=n, documents_total=n)
         for n in range(5000)
     ]  # fmt: skip
     with store.engine.begin() as conn:

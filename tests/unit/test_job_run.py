@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from support.output import read_archive
+from support.rows import job_row
 
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import LocalFolderStore
@@ -40,30 +41,10 @@ def world(tmp_path: Path) -> dict[str, Any]:
 
 def submit(world: dict[str, Any], language: str = "en", **columns: Any) -> dict[str, Any]:
     job_id = uuid.uuid4().hex
-    row = {
-        "job_id": job_id,
-        "account_id": "111122223333",
-        "region": "us-east-1",
-        "job_arn": f"arn:aws:comprehend:us-east-1:111122223333:entities-detection-job/{job_id}",
-        "job_name": None,
-        "status": "SUBMITTED",
-        "submit_time": time.time(),
-        "language_code": language,
-        "entity_recognizer_arn": None,
-        "flywheel_arn": None,
-        "input_s3_uri": "s3://docs/in/",
-        "input_format": "ONE_DOC_PER_LINE",
-        "document_reader_config": None,
-        "output_s3_uri": "s3://docs/out/",
-        "output_kms_key_id": None,
-        "data_access_role_arn": "arn:aws:iam::111122223333:role/R",
-        "volume_kms_key_id": None,
-        "vpc_config": None,
-        "client_request_token": job_id,
-        "request_hash": "x",
-        "documents_done": 0,
-        **columns,
-    }
+    row = job_row(
+        job_id=job_id, submit_time=time.time(), language_code=language, token=job_id, request_hash="x",
+        data_access_role_arn="arn:aws:iam::111122223333:role/R", **columns,
+    )  # fmt: skip
     world["store"].create_job(row)
     return row
 

@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support.rows import job_row
 
 from opencomprehend.config import Settings
 from opencomprehend.jobs.store import JobStore
@@ -14,14 +15,7 @@ from opencomprehend.server import create_app
 
 def _job(store: JobStore, status: str) -> str:
     job_id = uuid.uuid4().hex
-    store.create_job({
-        "job_id": job_id, "account_id": "111122223333", "region": "us-east-1",
-        "job_arn": f"arn:aws:comprehend:us-east-1:111122223333:entities-detection-job/{job_id}",
-        "job_name": None, "status": status, "submit_time": 1.0, "language_code": "en",
-        "input_s3_uri": "s3://docs/in/", "input_format": "ONE_DOC_PER_LINE", "output_s3_uri": "s3://docs/out/",
-        "data_access_role_arn": "arn:aws:iam::111122223333:role/ComprehendData",
-        "client_request_token": job_id, "request_hash": "a" * 64, "documents_done": 0, "job_kind": "ENTITIES",
-    })  # fmt: skip
+    store.create_job(job_row(job_id=job_id, status=status, submit_time=1.0, token=job_id))
     return job_id
 
 
