@@ -57,6 +57,7 @@ def per_shard_costs(address: str, texts: list[str]) -> None:
     from opencomprehend.io.documents import Document
     from opencomprehend.io.objects import LocalFolderStore
     from opencomprehend.jobs.store import JobStore
+    from opencomprehend.runtime.runner import entities_engine
     from opencomprehend.runtime.worker import recognise_shard
 
     with Client(address, set_as_default=False) as client:
@@ -67,7 +68,7 @@ def per_shard_costs(address: str, texts: list[str]) -> None:
             client.submit(int, 0, pure=False).result()
             trips.append(time.perf_counter() - started)
     shard = [Document("docs.txt", i, text) for i, text in enumerate(texts[:64])]
-    lines = recognise_shard("en", shard)
+    lines = recognise_shard(entities_engine("en"), shard)
     sent, back = len(pickle.dumps(shard)), sum(len(line) + 1 for line in lines)
     with tempfile.TemporaryDirectory() as tmp:
         store = LocalFolderStore(Path(tmp) / "s3")

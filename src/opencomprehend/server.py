@@ -29,7 +29,7 @@ from opencomprehend.jobs.store import TERMINAL, JobStore, open_engine
 from opencomprehend.nlp.models_file import ModelChoice, read_models_file
 from opencomprehend.nlp.registry import configure_models
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
-from opencomprehend.runtime.runner import LANGUAGE_ENGINE, pii_engine_key
+from opencomprehend.runtime.runner import LANGUAGE_ENGINE, EngineRef, entities_engine, pii_engine_key
 from opencomprehend.security.credentials import SECRET_FIELDS as CREDENTIAL_SECRETS
 from opencomprehend.security.credentials import CredentialStore
 from opencomprehend.security.keyring import SECRET_FIELDS as KEY_SECRETS
@@ -142,10 +142,10 @@ def open_roles(settings: Settings, engine: Engine | None = None) -> RoleRegistry
     return RoleRegistry(_records(settings, "roles", "arn", ROLE_SECRETS, legacy, engine))
 
 
-def preload_keys(settings: Settings) -> list[str]:
+def preload_keys(settings: Settings) -> list[EngineRef]:
     """The engines every worker loads before its first task: the preloaded languages' entity models, and
     their PII detection unless `preload_pii` is off, and the dominant language identifier (20 MB, 0.1 s)."""
-    keys = list(settings.preload_languages)
+    keys = [entities_engine(language) for language in settings.preload_languages]
     if settings.preload_pii:
         keys += [pii_engine_key(language) for language in settings.preload_languages]
     return [*keys, LANGUAGE_ENGINE]

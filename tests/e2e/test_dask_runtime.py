@@ -27,7 +27,7 @@ from opencomprehend.runtime.cluster import (
     DaskRunner,
     tasks_run,
 )
-from opencomprehend.runtime.runner import LANGUAGE_ENGINE, custom_engine_key
+from opencomprehend.runtime.runner import LANGUAGE_ENGINE, custom_engine_key, entities_engine
 
 pytestmark = pytest.mark.e2e
 
@@ -101,8 +101,8 @@ def test_a_worker_kept_for_real_time_takes_the_detect_requests_and_no_shards(
         assert runner._lane(BATCH_PRIORITY) == {"priority": BATCH_PRIORITY, "resources": {SHARDS_RESOURCE: 1}}
         with dask_cluster.client() as client:
             before = client.run(tasks_run)
-        shards = [runner.submit("en", [Document("in.txt", i, TEXT)]) for i in range(6)]
-        requests = [runner.recognise("en", [TEXT]) for _ in range(3)]
+        shards = [runner.submit(entities_engine("en"), [Document("in.txt", i, TEXT)]) for i in range(6)]
+        requests = [runner.recognise(entities_engine("en"), [TEXT]) for _ in range(3)]
         for future in [*shards, *requests]:
             future.result(timeout=180)
         with dask_cluster.client() as client:

@@ -156,19 +156,22 @@ def test_dask_workers_take_the_models_file(tmp_path: Path, models: Path) -> None
     from opencomprehend.io.documents import Document
     from opencomprehend.nlp.models_file import read_models_file
     from opencomprehend.runtime.cluster import DaskRunner
+    from opencomprehend.runtime.runner import entities_engine
 
     dask = find_dask()
     if dask is None:
         missing(f"the `dask` command was not found; {INSTALL_HINT}")
     with running_dask(dask, tmp_path / "dask", workers=1) as cluster:
-        runner = DaskRunner(cluster.address, preload=["fr"], task_timeout_s=300, models=read_models_file(models))
+        runner = DaskRunner(
+            cluster.address, preload=[entities_engine("fr")], task_timeout_s=300, models=read_models_file(models)
+        )
         try:
-            [found] = runner.recognise("fr", [FRENCH]).result(timeout=180)
+            [found] = runner.recognise(entities_engine("fr"), [FRENCH]).result(timeout=180)
             assert found is not None
             assert [(e["Text"], e["Type"]) for e in found] == [
                 ("Zoë", "PERSON"), ("Ada Lovelace", "PERSON"), ("Acme Corp", "ORGANIZATION"), ("Lyon", "LOCATION"),
             ]  # fmt: skip
-            [line] = runner.submit("fr", [Document("in.txt", 0, FRENCH)]).result(timeout=180)
+            [line] = runner.submit(entities_engine("fr"), [Document("in.txt", 0, FRENCH)]).result(timeout=180)
             assert '"Text": "Acme Corp"' in line and "Euro" not in line
         finally:
             runner.close()

@@ -27,6 +27,7 @@ from opencomprehend.nlp.models_file import (  # noqa: E402
 from opencomprehend.nlp.registry import load_engine, supported_languages  # noqa: E402
 from opencomprehend.nlp.transformers_engine import TransformersEngine, plan_token_windows  # noqa: E402
 from opencomprehend.runtime import worker  # noqa: E402
+from opencomprehend.runtime.runner import entities_engine  # noqa: E402
 
 BIO = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC")
 PIECES = {
@@ -349,14 +350,15 @@ def test_a_worker_lets_go_of_engines_its_new_configuration_changes(
     model_dir: Path, clean_configuration: None
 ) -> None:
     worker.configure({"fr": ModelChoice("transformers.v1", model_dir)})
-    french = worker.engine_for("fr")
+    key = entities_engine("fr")
+    french = worker.engine_for(key)
     assert isinstance(french, TransformersEngine)
-    assert worker.recognise_texts("fr", ["Ada met Johnson"]) == [french.recognise(["Ada met Johnson"])[0]]
+    assert worker.recognise_texts(key, ["Ada met Johnson"]) == [french.recognise(["Ada met Johnson"])[0]]
     worker.configure({"fr": ModelChoice("transformers.v1", model_dir)})  # the same: kept warm
-    assert worker.engine_for("fr") is french
+    assert worker.engine_for(entities_engine("fr")) is french
     worker.configure({"fr": ModelChoice("transformers.v1", model_dir, labels={"LOC": "LOCATION"})})
-    assert worker.engine_for("fr") is not french
-    assert worker.recognise_texts("fr", ["Ada met Johnson in Paris"])[0][0]["Text"] == "Paris"  # type: ignore[index]
+    assert worker.engine_for(entities_engine("fr")) is not french
+    assert worker.recognise_texts(entities_engine("fr"), ["Ada met Johnson in Paris"])[0][0]["Text"] == "Paris"  # type: ignore[index]
 
 
 def test_the_start_up_check_names_the_language_whose_model_cannot_load(model_dir: Path, tmp_path: Path) -> None:

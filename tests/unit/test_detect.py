@@ -17,7 +17,7 @@ from opencomprehend import server
 from opencomprehend.config import Settings
 from opencomprehend.runtime import worker
 from opencomprehend.runtime.pool import InlineRunner
-from opencomprehend.runtime.runner import WorkerLost
+from opencomprehend.runtime.runner import WorkerLost, entities_engine
 from opencomprehend.server import create_app
 from opencomprehend.service import detect as detect_service
 from opencomprehend.service.throttle import TokenBucket
@@ -84,7 +84,7 @@ def test_entities_are_exactly_what_the_engine_gives(client: TestClient) -> None:
     text = "Hello Zhang Wei, Apple paid $3 billion for Beats Electronics in Cupertino."
     status, body = detect(client, text)
     assert status == 200
-    assert body["Entities"] == worker.engine_for("en").recognise([text])[0]
+    assert body["Entities"] == worker.engine_for(entities_engine("en")).recognise([text])[0]
     assert {"Text": "Zhang Wei", "BeginOffset": 6, "EndOffset": 15} == {
         key: value for key, value in body["Entities"][0].items() if key in ("Text", "BeginOffset", "EndOffset")
     }
@@ -256,7 +256,7 @@ def test_bad_batch_request_is_a_validation_error(client: TestClient, body: dict,
 @pytest.fixture()
 def failing_on_marked_texts(monkeypatch: pytest.MonkeyPatch) -> None:
     """The real engine, except that it fails on any text containing FAIL (a document it cannot handle)."""
-    engine = worker.engine_for("en")
+    engine = worker.engine_for(entities_engine("en"))
     real = engine.recognise
 
     def recognise(texts: list[str]) -> list[list[dict]]:
@@ -344,7 +344,7 @@ with TestClient(create_app(Settings(data_dir=Path({str(tmp_path)!r})), run_worke
     reply = client.post("/", json={{"Text": "Angela Merkel", "LanguageCode": "en"}},
                         headers={{"X-Amz-Target": "Comprehend_20171127.DetectEntities"}})
     assert reply.json()["Entities"][0]["Text"] == "Angela Merkel", reply.text
-    assert list(worker._engines) == ["en"]
+    assert [str(key) for key in worker._engines] == ["en"]
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

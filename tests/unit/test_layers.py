@@ -44,9 +44,9 @@ def test_the_service_and_its_workers_never_load_the_model_factory() -> None:
     code = (
         "import sys\n"
         "from opencomprehend.server import create_app\n"
-        "from opencomprehend.runtime import worker\n"
+        "from opencomprehend.runtime import runner, worker\n"
         "from opencomprehend.nlp.pii import PiiEngine\n"
-        "worker.engine_for('pii:en').recognise(['Call John Smith on (206) 555-0100.'])\n"
+        "worker.engine_for(runner.pii_engine_key('en')).recognise(['Call John Smith on (206) 555-0100.'])\n"
         "print(sorted(m for m in sys.modules if m.startswith('opencomprehend.modelbuild')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -12,7 +12,7 @@ from support.wire import call
 from opencomprehend.nlp import pii
 from opencomprehend.nlp.pii import recognizers as pii_recognizers
 from opencomprehend.runtime import worker
-from opencomprehend.runtime.runner import LANGUAGE_ENGINE, pii_engine_key
+from opencomprehend.runtime.runner import LANGUAGE_ENGINE, entities_engine, pii_engine_key
 from opencomprehend.service import detect as detect_service
 
 PII_KEYS = {"BeginOffset", "EndOffset", "Score", "Type"}
@@ -179,7 +179,7 @@ def test_nothing_reaches_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     pii_recognizers._tld_extractor.cache_clear()
-    engine = pii.PiiEngine("en", worker.engine_for("en"))
+    engine = pii.PiiEngine("en", worker.engine_for(entities_engine("en")))
     [entities] = engine.recognise(["Mail jane@example.co.uk now."])
     assert [e["Type"] for e in entities] == ["EMAIL"]
 
@@ -194,8 +194,9 @@ def test_workers_preload_the_pii_detection_of_their_languages() -> None:
     from opencomprehend.server import preload_keys
 
     settings = Settings(preload_languages=["en", "de"])
-    assert preload_keys(settings) == ["en", "de", pii_engine_key("en"), pii_engine_key("de"), LANGUAGE_ENGINE]
-    assert preload_keys(settings.model_copy(update={"preload_pii": False})) == ["en", "de", LANGUAGE_ENGINE]
+    english, german = entities_engine("en"), entities_engine("de")
+    assert preload_keys(settings) == [english, german, pii_engine_key("en"), pii_engine_key("de"), LANGUAGE_ENGINE]
+    assert preload_keys(settings.model_copy(update={"preload_pii": False})) == [english, german, LANGUAGE_ENGINE]
     worker.warm([pii_engine_key("de")])
     assert isinstance(worker._engines[pii_engine_key("de")], pii.PiiEngine)
 

@@ -12,6 +12,7 @@ from opencomprehend.nlp import names, pii
 from opencomprehend.nlp.addresses import find_addresses
 from opencomprehend.nlp.pii import labels as pii_labels
 from opencomprehend.runtime import worker
+from opencomprehend.runtime.runner import entities_engine
 
 ADDRESSES = [
     ("en", "Send it to 1600 Pennsylvania Avenue NW, Washington, DC 20500 by Friday.", "1600 Pennsylvania Avenue NW, Washington, DC 20500"),  # noqa: E501
@@ -58,7 +59,7 @@ def test_numbers_in_ordinary_sentences_are_no_address(language: str, text: str) 
 
 @functools.cache
 def engine(language: str) -> pii.PiiEngine:
-    return pii.PiiEngine(language, worker.engine_for(language))
+    return pii.PiiEngine(language, worker.engine_for(entities_engine(language)))
 
 
 def spans(language: str, text: str) -> set[tuple[str, str]]:

@@ -43,7 +43,15 @@ from opencomprehend.runtime.pipeline import (
     cut_shards,
     write_part,
 )
-from opencomprehend.runtime.runner import LANGUAGE_ENGINE, Runner, WorkerLost, custom_engine_key, pii_engine_key
+from opencomprehend.runtime.runner import (
+    LANGUAGE_ENGINE,
+    EngineRef,
+    Runner,
+    WorkerLost,
+    custom_engine_key,
+    entities_engine,
+    pii_engine_key,
+)
 from opencomprehend.security.keyring import Key, KeyRing
 
 log = logging.getLogger("opencomprehend.job")
@@ -127,7 +135,8 @@ class JobRun:
         self.objects = objects  # the server's own store: trained models
         self.data = data if data is not None else objects  # the input and output, as the job's role sees them
         self.keys = keys
-        self.engine = job["language_code"]
+        # The engine the shards run with: chosen when the run starts (_engine), the job's language until then.
+        self.engine: EngineRef = entities_engine(job["language_code"] or "")
         self.runner = runner
         self.settings = settings
         self.owner = owner
@@ -196,7 +205,7 @@ class JobRun:
         self._assemble(sorted(done))
         return STOPPED if self.stop_requested else COMPLETED
 
-    def _engine(self) -> str:
+    def _engine(self) -> EngineRef:
         """The runner's engine key: the job's language (its PII engine for a PII job), or the custom
         recognizer's model (LanguageCode ignored)."""
         job = self.job
@@ -211,7 +220,7 @@ class JobRun:
                 )
             if job["job_kind"] == PII_JOB:
                 return pii_engine_key(job["language_code"])
-            return job["language_code"]
+            return entities_engine(job["language_code"])
         recognizer = self.recognizers.get(arn)
         if recognizer is None or recognizer["status"] not in USABLE or not recognizer["model_uri"]:
             raise JobFailed(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn} is not available.")

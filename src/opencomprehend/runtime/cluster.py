@@ -60,7 +60,7 @@ from opencomprehend.runtime.dask_worker import (  # noqa: F401  (tasks_run: the 
     train_recognizer,
 )
 from opencomprehend.runtime.models import pack_model, unpack_model
-from opencomprehend.runtime.runner import SchedulerUnreachable, WorkerLost, parse_engine_key
+from opencomprehend.runtime.runner import EngineRef, SchedulerUnreachable, WorkerLost
 from opencomprehend.runtime.trainer import TrainingCrashed, training_report
 
 log = logging.getLogger("opencomprehend.cluster")
@@ -125,7 +125,7 @@ class DaskRunner:
     def __init__(
         self,
         scheduler: str,
-        preload: list[str],
+        preload: list[EngineRef],
         task_timeout_s: float | None = None,
         security: Any = None,
         connect_timeout_s: float = 30.0,
@@ -229,9 +229,9 @@ class DaskRunner:
             log.warning("no Dask worker joined %s within %.0f s", self.scheduler, timeout)
             return False
 
-    def _packed(self, engine: str) -> tuple[str, bytes] | None:
-        """(digest, packed model) of a custom engine key; None for a language's own model."""
-        _, folder = parse_engine_key(engine)
+    def _packed(self, engine: EngineRef) -> tuple[str, bytes] | None:
+        """(digest, packed model) of a custom engine; None for every other engine."""
+        folder = engine.folder
         if folder is None:
             return None
         with self._lock:
@@ -244,7 +244,7 @@ class DaskRunner:
                 self._models.popitem(last=False)
         return packed
 
-    def _submit(self, fn: Any, engine: str, payload: list[Any], priority: int) -> Future[Any]:
+    def _submit(self, fn: Any, engine: EngineRef, payload: list[Any], priority: int) -> Future[Any]:
         """Run `fn(engine, payload, model)` on the cluster. A custom model goes by reference first; a worker
         without it answers ModelMissing and gets the task again with the model inline (once)."""
         result: Future[Any] = Future()
@@ -260,7 +260,7 @@ class DaskRunner:
         self,
         result: Future[Any],
         fn: Any,
-        engine: str,
+        engine: EngineRef,
         payload: list[Any],
         priority: int,
         packed: tuple[str, bytes] | None,
@@ -303,11 +303,11 @@ class DaskRunner:
 
         task.add_done_callback(done)
 
-    def submit(self, engine: str, documents: list[Document]) -> Future[list[str]]:
+    def submit(self, engine: EngineRef, documents: list[Document]) -> Future[list[str]]:
         """Output lines for one shard; fails with WorkerLost when the cluster lost the task (run it again)."""
         return self._submit(recognise_shard, engine, documents, BATCH_PRIORITY)
 
-    def recognise(self, engine: str, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
+    def recognise(self, engine: EngineRef, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
         """Entities for a few texts, ahead of the job shards queued on the cluster (`account` is the local
         pool's fair-queueing key; the scheduler orders tasks by priority alone)."""
         return self._submit(recognise_texts, engine, texts, REALTIME_PRIORITY)

@@ -16,7 +16,7 @@ from distributed import WorkerPlugin
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
 from opencomprehend.runtime.models import pack_model, unpack_model
-from opencomprehend.runtime.runner import custom_engine_key, parse_engine_key
+from opencomprehend.runtime.runner import EngineRef, custom_engine_key
 from opencomprehend.runtime.trainer import run_training
 
 log = logging.getLogger("opencomprehend.cluster")
@@ -48,7 +48,7 @@ class WarmEngines(WorkerPlugin):
 
     name = PLUGIN_NAME
 
-    def __init__(self, preload: list[str], models: dict[str, Any] | None = None) -> None:
+    def __init__(self, preload: list[EngineRef], models: dict[str, Any] | None = None) -> None:
         self.preload = list(preload)
         # The operator's models file, resolved: every worker resolves a language as the node does. Its folders
         # must exist on the workers' machines at the same paths (docs/models.md).
@@ -64,10 +64,10 @@ class WarmEngines(WorkerPlugin):
         await asyncio.get_running_loop().run_in_executor(None, _warm, self.preload, self.models)
 
 
-def _warm(languages: list[str], models: dict[str, Any] | None = None) -> None:
+def _warm(engines: list[EngineRef], models: dict[str, Any] | None = None) -> None:
     with _task_lock:
         worker.configure(models)
-        worker.warm(languages)
+        worker.warm(engines)
 
 
 # ------------------------------------------------------------------------------------- on the workers
@@ -95,19 +95,18 @@ def _models_dir() -> Path:
         return Path(tempfile.gettempdir()) / "opencomprehend-dask-models"
 
 
-def _local_engine(engine: str, model: tuple[str, bytes | None] | None) -> str:
+def _local_engine(engine: EngineRef, model: tuple[str, bytes | None] | None) -> EngineRef:
     """The engine key on this worker: a custom model's folder is this worker's copy of the model `model`
     names (digest, packed model or None); ModelMissing when it has none and none came with the task."""
     if model is None:
         return engine
     digest, packed = model
-    language, _ = parse_engine_key(engine)
     folder = _models_dir() / digest / "model"
     if not folder.is_dir():
         if packed is None:
             raise ModelMissing(digest)
         unpack_model(packed, folder)
-    return custom_engine_key(language, folder)
+    return custom_engine_key(engine.language, folder)
 
 
 def _ensure(path: Path) -> Path:
@@ -115,7 +114,9 @@ def _ensure(path: Path) -> Path:
     return path
 
 
-def recognise_shard(engine: str, documents: list[Document], model: tuple[str, bytes | None] | None = None) -> list[str]:
+def recognise_shard(
+    engine: EngineRef, documents: list[Document], model: tuple[str, bytes | None] | None = None
+) -> list[str]:
     """A Dask task: the output lines of one shard (runtime/worker.py's, on this worker's warm engine)."""
     with _task_lock:
         lines = worker.recognise_shard(_local_engine(engine, model), documents)
@@ -125,7 +126,7 @@ def recognise_shard(engine: str, documents: list[Document], model: tuple[str, by
 
 
 def recognise_texts(
-    engine: str, texts: list[str], model: tuple[str, bytes | None] | None = None
+    engine: EngineRef, texts: list[str], model: tuple[str, bytes | None] | None = None
 ) -> list[list[dict] | None]:
     """A Dask task: entities for DetectEntities and BatchDetectEntities."""
     with _task_lock:

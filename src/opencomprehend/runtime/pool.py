@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
-from opencomprehend.runtime.runner import WorkerLost
+from opencomprehend.runtime.runner import EngineRef, WorkerLost
 from opencomprehend.runtime.trainer import train_in_process
 
 log = logging.getLogger("opencomprehend.pool")
@@ -74,7 +74,9 @@ _CLAIMS = threading.Lock()
 class _Worker:
     """One worker process and the server's end of its pipe."""
 
-    def __init__(self, context: Any, preload: list[str], nice: int = 0, models: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, context: Any, preload: list[EngineRef], nice: int = 0, models: dict[str, Any] | None = None
+    ) -> None:
         self.conn, child = context.Pipe(duplex=True)
         self.process = context.Process(
             target=worker.serve,
@@ -292,7 +294,7 @@ class LocalPool:
     def __init__(
         self,
         workers: int,
-        preload: list[str],
+        preload: list[EngineRef],
         recycle_after: int,
         task_timeout_s: float | None = None,
         realtime_workers: int = 0,
@@ -381,14 +383,14 @@ class LocalPool:
             self.realtime_tasks.put(task)
         return future
 
-    def submit(self, language: str, documents: list[Document]) -> Future[list[str]]:
+    def submit(self, engine: EngineRef, documents: list[Document]) -> Future[list[str]]:
         """Output lines for one shard; fails with WorkerLost if its worker died or hung (run it again)."""
-        return self._submit(BATCH, worker.recognise_shard, language, documents)
+        return self._submit(BATCH, worker.recognise_shard, engine, documents)
 
-    def recognise(self, language: str, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
+    def recognise(self, engine: EngineRef, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
         """Entities for a few texts (DetectEntities, BatchDetectEntities), ahead of queued shards; behind the
         real-time tasks of accounts that have less real-time work in the pool than `account`."""
-        return self.realtime(account, sum(len(text) for text in texts), worker.recognise_texts, language, texts)
+        return self.realtime(account, sum(len(text) for text in texts), worker.recognise_texts, engine, texts)
 
     def realtime(self, account: str, weight: int, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run `fn(*args)` on the real-time lane as `weight` characters of `account`'s work: ahead of job
@@ -452,11 +454,11 @@ class InlineRunner:
                 future.set_exception(exc)
         return future
 
-    def submit(self, language: str, documents: list[Document]) -> Future[list[str]]:
-        return self._run(worker.recognise_shard, language, documents)
+    def submit(self, engine: EngineRef, documents: list[Document]) -> Future[list[str]]:
+        return self._run(worker.recognise_shard, engine, documents)
 
-    def recognise(self, language: str, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
-        return self._run(worker.recognise_texts, language, texts)
+    def recognise(self, engine: EngineRef, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
+        return self._run(worker.recognise_texts, engine, texts)
 
     def health(self) -> dict[str, Any]:
         return {"Live": 1, "Configured": 1}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from opencomprehend.io.documents import Document
 
@@ -17,11 +18,11 @@ class Runner(Protocol):
     # How many shards may run at once (the scheduler's figure for how much work to hand out).
     workers: int
 
-    def submit(self, engine: str, documents: list[Document]) -> Future[list[str]]:
-        """Output lines for one shard. `engine` is a language code, or a custom model's engine key."""
+    def submit(self, engine: EngineRef, documents: list[Document]) -> Future[list[str]]:
+        """Output lines for one shard, recognised by `engine`."""
         ...
 
-    def recognise(self, engine: str, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
+    def recognise(self, engine: EngineRef, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
         """Entities of a few texts (the real-time operations), ahead of queued shards; `account` is the
         key the real-time lane shares fairly among."""
         ...
@@ -49,33 +50,42 @@ class Runner(Protocol):
         ...
 
 
-CUSTOM_PREFIX = "custom:"
-PII_PREFIX = "pii:"
+@dataclass(frozen=True)
+class EngineRef:
+    """Which engine a task runs with on a worker: a language's entity model (`entities`), its PII detection
+    (`pii`), the dominant language identifier (`language`), or a trained recognizer's model folder on this
+    node (`custom`). Hashable and picklable: the key of a worker's warm engines, sent with every task (local
+    processes and Dask alike)."""
+
+    kind: Literal["entities", "pii", "language", "custom"]
+    language: str = ""  # its language ("" for the language identifier)
+    folder: Path | None = None  # a custom model's folder
+
+    def __str__(self) -> str:
+        if self.kind == "entities":
+            return self.language
+        if self.kind == "custom":
+            return f"custom:{self.language}:{self.folder}"
+        return f"pii:{self.language}" if self.kind == "pii" else "language"
+
+
+def entities_engine(language: str) -> EngineRef:
+    """A language's entity model (the shipped one, or the operator's models file's)."""
+    return EngineRef("entities", language)
+
+
+def pii_engine_key(language: str) -> EngineRef:
+    """A language's PII detection (Comprehend's PII types, not its entity types)."""
+    return EngineRef("pii", language)
+
+
+def custom_engine_key(language: str, folder: Path) -> EngineRef:
+    """A trained recognizer's model folder on this node."""
+    return EngineRef("custom", language, folder)
+
+
 # The dominant language identifier (nlp/language_id.py): one engine for every language.
-LANGUAGE_ENGINE = "language"
-
-
-def custom_engine_key(language: str, folder: Path) -> str:
-    """The engine key of a trained recognizer's model folder on this node."""
-    return f"{CUSTOM_PREFIX}{language}:{folder}"
-
-
-def pii_engine_key(language: str) -> str:
-    """The engine key of a language's PII detection (Comprehend's PII types, not its entity types)."""
-    return f"{PII_PREFIX}{language}"
-
-
-def pii_language(key: str) -> str | None:
-    """The language of a PII engine key; None for any other key."""
-    return key[len(PII_PREFIX) :] if key.startswith(PII_PREFIX) else None
-
-
-def parse_engine_key(key: str) -> tuple[str, Path | None]:
-    """(language, model folder) of an engine key; the folder is None for a language's own model."""
-    if key.startswith(CUSTOM_PREFIX):
-        language, _, folder = key[len(CUSTOM_PREFIX) :].partition(":")
-        return language, Path(folder)
-    return key, None
+LANGUAGE_ENGINE = EngineRef("language")
 
 
 class WorkerLost(Exception):

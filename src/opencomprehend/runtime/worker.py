@@ -19,11 +19,11 @@ from opencomprehend.io.documents import Document
 from opencomprehend.io.output import record_line
 from opencomprehend.nlp.models_file import ModelChoice
 from opencomprehend.nlp.registry import Engine, UnsupportedLanguage, configure_models, configured_models, load_engine
-from opencomprehend.runtime.runner import LANGUAGE_ENGINE, parse_engine_key, pii_language
+from opencomprehend.runtime.runner import EngineRef, entities_engine
 
 log = logging.getLogger("opencomprehend.worker")
 
-_engines: dict[str, Engine] = {}
+_engines: dict[EngineRef, Engine] = {}
 
 
 # Languages' own models stay loaded; custom recognizers come and go, so only the most recently used
@@ -31,27 +31,25 @@ _engines: dict[str, Engine] = {}
 MAX_CUSTOM_ENGINES = 4
 
 
-def engine_for(key: str) -> Engine:
-    """The warm engine for an engine key: a language's own model, a trained recognizer's folder, a
-    language's PII detection (which finds names and addresses with that language's own model), or the
-    dominant language identifier."""
+def engine_for(key: EngineRef) -> Engine:
+    """The warm engine `key` names: a language's own model, a trained recognizer's folder, a language's PII
+    detection (which finds names and addresses with that language's own model), or the dominant language
+    identifier."""
     engine = _engines.pop(key, None)
     if engine is None:
-        pii = pii_language(key)
-        if key == LANGUAGE_ENGINE:
+        if key.kind == "language":
             from opencomprehend.nlp.language_id import LanguageIdentifier
 
             engine = LanguageIdentifier()  # type: ignore[assignment]
-        elif pii is not None:
+        elif key.kind == "pii":
             from opencomprehend.nlp.pii import PiiEngine  # Presidio loads only in workers that detect PII
 
-            engine = PiiEngine(pii, engine_for(pii))
+            engine = PiiEngine(key.language, engine_for(entities_engine(key.language)))
         else:
-            language, folder = parse_engine_key(key)
-            models = None if folder is None else {language: ("custom.v1", folder)}
-            engine = load_engine(language, models)
+            models = None if key.folder is None else {key.language: ("custom.v1", key.folder)}
+            engine = load_engine(key.language, models)
     _engines[key] = engine  # re-inserted: the dict's order is the order of use
-    custom = [k for k in _engines if parse_engine_key(k)[1] is not None]
+    custom = [k for k in _engines if k.kind == "custom"]
     for stale in custom[: max(0, len(custom) - MAX_CUSTOM_ENGINES)]:
         del _engines[stale]
     return engine
@@ -66,17 +64,17 @@ def configure(models: dict[str, ModelChoice] | None) -> None:
     after = configured_models()
     changed = {language for language in set(before) | set(after) if before.get(language) != after.get(language)}
     for key in list(_engines):
-        if key in changed or pii_language(key) in changed:
+        if key.kind in ("entities", "pii") and key.language in changed:
             del _engines[key]
 
 
-def warm(languages: list[str]) -> None:
+def warm(engines: list[EngineRef]) -> None:
     """Pool initializer: load the usual engines before the first shard arrives."""
-    for language in languages:
+    for key in engines:
         try:
-            engine_for(language)
+            engine_for(key)
         except UnsupportedLanguage:
-            log.warning("no engine for preloaded language %s", language)
+            log.warning("no engine for preloaded language %s", key)
 
 
 def _exit_with(parent_pid: int | None) -> None:
@@ -105,7 +103,7 @@ def _picklable(exc: BaseException) -> BaseException:
 
 def serve(
     conn: Connection,
-    preload: list[str],
+    preload: list[EngineRef],
     parent_pid: int | None,
     nice: int = 0,
     models: dict[str, ModelChoice] | None = None,
@@ -144,10 +142,10 @@ def serve(
             conn.send(("error", RuntimeError(f"the result could not be sent: {exc}")))
 
 
-def recognise_shard(language: str, documents: list[Document]) -> list[str]:
+def recognise_shard(key: EngineRef, documents: list[Document]) -> list[str]:
     """Output lines for one shard, in document order; error documents pass through as error records."""
     texts = [doc.text for doc in documents if doc.error_code is None]
-    engine = engine_for(language)
+    engine = engine_for(key)
     found = iter(engine.recognise(texts)) if texts else iter(())
     # What a record holds: "Entities", or "Languages" for the language identifier.
     member = getattr(engine, "record_member", "Entities")
@@ -157,14 +155,14 @@ def recognise_shard(language: str, documents: list[Document]) -> list[str]:
     ]
 
 
-def recognise_texts(language: str, texts: list[str]) -> list[list[dict] | None]:
+def recognise_texts(key: EngineRef, texts: list[str]) -> list[list[dict] | None]:
     """Entities for each text, in order, for DetectEntities and BatchDetectEntities.
 
     When the engine fails on the batch, each text is retried alone so that one bad document costs only
     its own result: it comes back as None (a BatchDetectEntities ErrorList entry) and the rest still
     succeed. UnsupportedLanguage is about the request, not a document, so it propagates.
     """
-    engine = engine_for(language)
+    engine = engine_for(key)
     try:
         return list(engine.recognise(texts))
     except Exception:  # noqa: BLE001  (narrowed down document by document below)

@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from opencomprehend.nlp.registry import UnsupportedLanguage, supported_languages
-from opencomprehend.runtime.runner import Runner, WorkerLost, pii_language
+from opencomprehend.runtime.runner import EngineRef, Runner, WorkerLost, entities_engine
 from opencomprehend.service.endpoints import endpoint_engine
 from opencomprehend.service.errors import ServiceError, invalid_request
 from opencomprehend.service.registry import Environment, RequestContext, operation
@@ -91,7 +91,7 @@ def _runner(env: Environment) -> Runner:
     return runner
 
 
-def _result(future: Future[list[Entities | None]], language: str, attempt: int = 1) -> list[Entities | None] | None:
+def _result(future: Future[list[Entities | None]], engine: EngineRef, attempt: int = 1) -> list[Entities | None] | None:
     """The future's entity lists; None if its worker was lost."""
     try:
         return future.result()
@@ -100,23 +100,23 @@ def _result(future: Future[list[Entities | None]], language: str, attempt: int =
         return None
     except UnsupportedLanguage:
         # Installed when the request was checked, gone in the worker: still the caller's answer.
-        raise _unsupported(pii_language(language) or language) from None
+        raise _unsupported(engine.language) from None
 
 
 def recognise_on_workers(
-    env: Environment, language: str, texts: list[str], account: str = ""
+    env: Environment, engine: EngineRef, texts: list[str], account: str = ""
 ) -> list[Entities | None]:
     """Run on the warm workers, queued fairly among accounts (`account`); a worker lost under the request
     gets one retry on a fresh one."""
     runner = _runner(env)
     for attempt in (1, 2):
-        found = _result(runner.recognise(language, texts, account=account), language, attempt)
+        found = _result(runner.recognise(engine, texts, account=account), engine, attempt)
         if found is not None:
             return found
     raise internal_error()
 
 
-def recognise_in_pieces(env: Environment, language: str, text: str, account: str, size: int) -> Entities | None:
+def recognise_in_pieces(env: Environment, engine: EngineRef, text: str, account: str, size: int) -> Entities | None:
     """The entities of one long text, recognised as pieces of about `size` characters cut at line and
     sentence ends, each its own task on the workers (offsets rebased onto `text`).
 
@@ -127,12 +127,12 @@ def recognise_in_pieces(env: Environment, language: str, text: str, account: str
     """
     pieces = text_pieces(text, size)
     runner = _runner(env)
-    futures = [runner.recognise(language, [piece], account=account) for _, piece in pieces]
+    futures = [runner.recognise(engine, [piece], account=account) for _, piece in pieces]
     entities: Entities = []
     for (offset, piece), future in zip(pieces, futures, strict=True):
-        found = _result(future, language)
+        found = _result(future, engine)
         if found is None:
-            [found_piece] = recognise_on_workers(env, language, [piece], account)
+            [found_piece] = recognise_on_workers(env, engine, [piece], account)
         else:
             [found_piece] = found
         if found_piece is None:
@@ -205,7 +205,9 @@ def detect_entities(
             raise invalid_request("LanguageCode is required when no EndpointArn is given.")
         check_size(text, env.settings.max_detect_bytes)
         check_language(language_code)
-        recognise = functools.partial(recognise_on_workers, env, language_code, account=ctx.account_id)
+        recognise = functools.partial(
+            recognise_on_workers, env, entities_engine(language_code), account=ctx.account_id
+        )
     [entities] = recognise([text])
     if entities is None:
         raise internal_error()
@@ -221,7 +223,9 @@ def batch_detect_entities(
 ) -> dict[str, Any]:
     check_batch(env, text_list)
     check_language(language_code)
-    return batch_answer(recognise_on_workers(env, language_code, text_list, ctx.account_id), "Entities")
+    return batch_answer(
+        recognise_on_workers(env, entities_engine(language_code), text_list, ctx.account_id), "Entities"
+    )
 
 
 def check_batch(env: Environment, text_list: list[str]) -> None:

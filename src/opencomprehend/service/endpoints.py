@@ -13,7 +13,7 @@ from typing import Any
 
 from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter
 from opencomprehend.runtime.models import fetch_model
-from opencomprehend.runtime.runner import custom_engine_key
+from opencomprehend.runtime.runner import EngineRef, custom_engine_key
 from opencomprehend.service.access import check_role
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import create_once, request_hash
@@ -38,8 +38,8 @@ def find_endpoint(env: Environment, ctx: RequestContext, arn: str) -> dict[str, 
     return endpoint
 
 
-def endpoint_engine(env: Environment, ctx: RequestContext, arn: str) -> str:
-    """The runner's engine key for DetectEntities with an EndpointArn."""
+def endpoint_engine(env: Environment, ctx: RequestContext, arn: str) -> EngineRef:
+    """The engine DetectEntities runs with an EndpointArn: the model of the endpoint's recognizer."""
     endpoint = find_endpoint(env, ctx, arn)
     if endpoint["status"] != IN_SERVICE:
         raise ServiceError("ResourceUnavailableException", f"The endpoint {arn} is {endpoint['status']}.")
