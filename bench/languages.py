@@ -162,7 +162,7 @@ def measure(language: str, engine_name: str, model: str, set_file: str, variant:
 
     import opencomprehend.nlp.spacy_engine  # noqa: F401
     from opencomprehend.nlp.evaluation import score
-    from opencomprehend.nlp.labels import comprehend_type
+    from opencomprehend.nlp.labels import gold_entities
     from opencomprehend.nlp.registry import load_engine
     from opencomprehend.nlp.training import read_jsonl
 
@@ -195,7 +195,7 @@ def measure(language: str, engine_name: str, model: str, set_file: str, variant:
     nlp = engine.nlp
     tokens = sum(sum(not t.is_space for t in nlp.make_doc(text)) for text in texts)
 
-    gold = [[(b, e, comprehend_type(t)) for b, e, t in d.entities] for d in documents]
+    gold = [gold_entities(d.entities) for d in documents]
     predicted = [[(p["BeginOffset"], p["EndOffset"], p["Type"]) for p in ents] for ents in found]
     gold_types = {t for ents in gold for _, _, t in ents}
     everything = score(gold, predicted)
