@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install install-test browser run test test-fast lint bench bench-language clean
+.PHONY: install install-test browser run test test-fast lint bench bench-language bench-anchors clean
 
 install: $(VENV)/.installed
 
@@ -49,6 +49,12 @@ bench: install-test
 bench-language: install-test
 	$(PIP) install -e '.[bench]'
 	$(PY) bench/language_id.py
+
+# Our entity models against the public spaCy/GiNZA models a user could install instead (docs/models.md,
+# "Anchors"): the anchors are pip-installed with --no-deps into $(ANCHORS), never into the environment (~380 MB).
+ANCHORS ?= .anchors
+bench-anchors: install
+	$(PY) bench/anchors.py --install --anchor-path $(ANCHORS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -40,7 +40,7 @@ except ImportError:  # running from a checkout without an installed package
     sys.path.insert(0, str(REPO / "src"))
 
 from opencomprehend.nlp.evaluation import judged, score  # noqa: E402
-from opencomprehend.nlp.labels import comprehend_type  # noqa: E402
+from opencomprehend.nlp.labels import comprehend_type, gold_entities  # noqa: E402
 from opencomprehend.nlp.registry import load_engine  # noqa: E402
 
 SETS = {
@@ -65,7 +65,7 @@ def evaluate(rows: list[dict], predictions: list[list[dict]], types: set[str] | 
     gold_sets: list[list[tuple[int, int, str]]] = []
     predicted: list[list[tuple[int, int, str]]] = []
     for row, preds in zip(rows, predictions, strict=True):
-        gold = {(g["begin"], g["end"], comprehend_type(g["type"])) for g in row["entities"]}
+        gold = set(gold_entities((g["begin"], g["end"], g["type"]) for g in row["entities"]))
         gold_sets.append(sorted(g for g in gold if types is None or g[2] in types))
         kept = [p for p in preds if types is None or p["Type"] in types]
         predicted.append([(p["BeginOffset"], p["EndOffset"], p["Type"]) for p in kept])

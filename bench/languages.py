@@ -98,9 +98,13 @@ EVAL_SETS: dict[str, list[tuple[str, str, str | None]]] = {
 }
 
 
-# ja_ginza (optional comparison) labels entities with Sekine's Extended Named Entity hierarchy; these are the
-# ENE labels that are people, places (incl. facilities) and organisations. Every other label maps as
-# opencomprehend.nlp.labels does (mostly OTHER), which --gold-types-only leaves out on WikiANN.
+# ja_ginza (optional comparison) labels entities with Sekine's Extended Named Entity hierarchy. "ene.v1": these
+# are the ENE labels that are people, places (incl. facilities) and organisations as WikiANN marks them
+# (parties, schools and public institutions are organisations); every other label goes through GiNZA's own
+# ENE -> OntoNotes map (ginza.ene_ontonotes_mapper, where ginza is importable) and then labels.py, as an
+# OntoNotes label would; what GiNZA maps to "OTHERS" (no OntoNotes type) is dropped. "ene-ontonotes.v1":
+# GiNZA's map alone (parties NORP, schools FAC), the convention of ja-gsd-ne's OntoNotes-style labels
+# (made by GiNZA's authors): bench/anchors.py scores ja_ginza with it.
 ENE_TYPES = {
     "PERSON": "Person",
     "LOCATION": "City Country Province County Continental_Region Domestic_Region GPE_Other Location_Other Region_Other "
@@ -114,20 +118,53 @@ ENE_TYPES = {
 ENE_MAP = {label: kind for kind, labels in ENE_TYPES.items() for label in labels.split()}
 
 
-def _register_ene_engine() -> None:
-    """ "ene.v1": spacy.v1 for ja_ginza, with the ENE labels above mapped onto Comprehend types."""
+ENE_ENGINES = ("ene.v1", "ene-ontonotes.v1")
+
+
+def ginza_ontonotes() -> dict[str, str]:
+    """GiNZA's ENE label -> OntoNotes label map ({} without ginza); GiNZA calls what it leaves out "OTHERS"."""
+    try:
+        from ginza.ene_ontonotes_mapper import ENE_ONTONOTES_MAPPING
+    except ImportError:
+        return {}
+    return dict(ENE_ONTONOTES_MAPPING)
+
+
+def ene_type(label: str, ontonotes: dict[str, str], wikiann_types: bool = True) -> str | None:
+    """The Comprehend type of an ENE label: ENE_MAP (wikiann_types), else GiNZA's OntoNotes map, then labels.py.
+
+    None (the engine drops the entity) where GiNZA's map says "OTHERS": ENE classes that OntoNotes does not
+    mark at all (occupations, dishes, animals, sports...), so neither do Comprehend's types nor ja-gsd-ne."""
     from opencomprehend.nlp.labels import comprehend_type
+
+    if wikiann_types and label in ENE_MAP:
+        return ENE_MAP[label]
+    if not ontonotes:
+        return comprehend_type(label)
+    mapped = ontonotes.get(label, "OTHERS")
+    return None if mapped == "OTHERS" else comprehend_type(mapped)
+
+
+def _register_ene_engine() -> None:
+    """ "ene.v1" and "ene-ontonotes.v1": spacy.v1 for ja_ginza, with its ENE labels mapped as ene_type says."""
     from opencomprehend.nlp.registry import ENGINES, register_engine
     from opencomprehend.nlp.spacy_engine import SpacyEngine
 
     if "ene.v1" in ENGINES:
         return
+    ontonotes = ginza_ontonotes()
 
     @register_engine("ene.v1")
     class EneEngine(SpacyEngine):
         @staticmethod
-        def entity_type(label: str) -> str:
-            return ENE_MAP.get(label) or comprehend_type(label)
+        def entity_type(label: str) -> str | None:
+            return ene_type(label, ontonotes)
+
+    @register_engine("ene-ontonotes.v1")
+    class EneOntonotesEngine(SpacyEngine):
+        @staticmethod
+        def entity_type(label: str) -> str | None:
+            return ene_type(label, ontonotes, wikiann_types=False)
 
 
 def _rss_kb() -> int:
@@ -162,11 +199,11 @@ def measure(language: str, engine_name: str, model: str, set_file: str, variant:
 
     import opencomprehend.nlp.spacy_engine  # noqa: F401
     from opencomprehend.nlp.evaluation import score
-    from opencomprehend.nlp.labels import comprehend_type
+    from opencomprehend.nlp.labels import gold_entities
     from opencomprehend.nlp.registry import load_engine
     from opencomprehend.nlp.training import read_jsonl
 
-    if engine_name == "ene.v1":
+    if engine_name in ENE_ENGINES:
         _register_ene_engine()
     documents = read_jsonl(DATA / set_file)
     if variant == "traditional":
@@ -195,7 +232,7 @@ def measure(language: str, engine_name: str, model: str, set_file: str, variant:
     nlp = engine.nlp
     tokens = sum(sum(not t.is_space for t in nlp.make_doc(text)) for text in texts)
 
-    gold = [[(b, e, comprehend_type(t)) for b, e, t in d.entities] for d in documents]
+    gold = [gold_entities(d.entities) for d in documents]
     predicted = [[(p["BeginOffset"], p["EndOffset"], p["Type"]) for p in ents] for ents in found]
     gold_types = {t for ents in gold for _, _, t in ents}
     everything = score(gold, predicted)
@@ -212,6 +249,7 @@ def measure(language: str, engine_name: str, model: str, set_file: str, variant:
         "load_rss_mb": round(rss_mb, 1),
         "load_seconds": round(load_seconds, 2),
         "tokens_per_second": round(tokens / max(seconds, 1e-9)),
+        "chars_per_second": round(sum(len(text) for text in texts) / max(seconds, 1e-9)),
         "p": round(kept.precision, 6),
         "r": round(kept.recall, 6),
         "f1": round(kept.f1, 6),
@@ -243,15 +281,26 @@ def command_for(language: str, set_file: str, variant: str | None, model: str | 
 
 
 def run_child(
-    language: str, engine_name: str, model: str, set_file: str, variant: str | None, limit: int | None
+    language: str,
+    engine_name: str,
+    model: str,
+    set_file: str,
+    variant: str | None,
+    limit: int | None,
+    path: list[str] | None = None,
 ) -> dict:
+    """measure() in a fresh process; `path`: folders put before PYTHONPATH there (packages installed with
+    pip --target, e.g. bench/anchors.py's anchor models)."""
     args = [
         sys.executable,
         __file__,
         "--child",
         json.dumps([language, engine_name, str(model), set_file, variant, limit]),
     ]
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    env = None
+    if path:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([*path, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run(args, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{language} {set_file}: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -97,6 +97,28 @@ def test_eval_with_the_english_model(tmp_path: Path) -> None:
     assert rows["overall (micro)"] == [1.0, 1.0, 1.0, 2, 2]
 
 
+def test_eval_maps_multiconer_fine_types_and_leaves_its_medical_ones_out(tmp_path: Path) -> None:
+    # MultiCoNER II labels (ner-train/multiconer-v2-*): fine types through the dataset's coarse grouping.
+    text = "barack obama visited paris and read le monde about diabetes ."
+    rows = [
+        {
+            "text": text,
+            "entities": [
+                {"begin": 0, "end": 12, "type": "Politician"},
+                {"begin": 21, "end": 26, "type": "HumanSettlement"},
+                {"begin": 36, "end": 44, "type": "WrittenWork"},
+                {"begin": 51, "end": 59, "type": "Disease"},
+            ],
+        }
+    ]
+    result = runner.invoke(app, ["eval", str(write_set(tmp_path / "mc.jsonl", rows)), "-l", "en"])
+    assert result.exit_code == 0, result.output
+    rows_out = table(result.output)
+    assert rows_out["PERSON"][3] == 1 and rows_out["LOCATION"][3] == 1 and rows_out["TITLE"][3] == 1
+    assert "1 documents, 3 gold entities" in result.output  # the disease is no Comprehend entity
+    assert rows_out.get("OTHER", [0, 0, 0, 0, 0])[3] == 0
+
+
 @pytest.mark.slow
 def test_eval_a_custom_model_with_raw_types(tmp_path: Path) -> None:
     text = "Anna Becker lives in Berlin."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from opencomprehend.nlp.evaluation import Counts, score
+from opencomprehend.nlp.labels import MULTICONER_TYPES, NOT_ENTITIES, comprehend_type, gold_entities
 
 
 def test_exact_match_only() -> None:
@@ -95,3 +96,30 @@ def test_gold_and_predictions_must_cover_the_same_documents() -> None:
 def test_accepts_any_iterables() -> None:
     s = score(iter([{(0, 1, "A")}]), ((e for e in [(0, 1, "A")]),))
     assert (s.tp, s.fp, s.fn) == (1, 0, 0)
+
+
+# ../shared/data/README.md, "MultiCoNER types": the dataset's coarse grouping and the type each suggests.
+MULTICONER_README = {
+    "LOCATION": "Facility OtherLOC HumanSettlement Station",
+    "TITLE": "VisualWork MusicalWork WrittenWork ArtWork Software",
+    "ORGANIZATION": "MusicalGRP PublicCorp PrivateCorp AerospaceManufacturer SportsGRP CarManufacturer ORG",
+    "PERSON": "Scientist Artist Athlete Politician Cleric SportsManager OtherPER",
+    "COMMERCIAL_ITEM": "Clothing Vehicle Food Drink OtherPROD",
+    None: "Medication/Vaccine MedicalProcedure AnatomicalStructure Symptom Disease",
+}
+
+
+def test_every_multiconer_type_maps_as_the_data_readme_says() -> None:
+    fine = {label: kind for kind, labels in MULTICONER_README.items() for label in labels.split()}
+    assert len(fine) == 33
+    for label, kind in fine.items():
+        assert MULTICONER_TYPES[label] == kind, label
+        if kind is not None:
+            assert comprehend_type(label) == kind, label
+    # v1's coarse types: PER LOC GRP CORP CW PROD.
+    v1 = {"PER": "PERSON", "LOC": "LOCATION", "GRP": "ORGANIZATION", "CORP": "ORGANIZATION", "CW": "TITLE"}
+    assert {t: comprehend_type(t) for t in v1} == v1 and comprehend_type("PROD") == "COMMERCIAL_ITEM"
+    # MED: not a Comprehend entity (Comprehend Medical's), so a gold set leaves it out instead of asking for OTHER.
+    assert {"DISEASE", "MED", "MEDICATION/VACCINE"} <= NOT_ENTITIES
+    gold = [(0, 5, "Artist"), (6, 9, "Disease"), (10, 12, "MISC"), (13, 15, "Medication/Vaccine"), (16, 18, "GPE")]
+    assert gold_entities(gold) == [(0, 5, "PERSON"), (10, 12, "OTHER"), (16, 18, "LOCATION")]

@@ -281,6 +281,23 @@ def test_case_restore_held_out_and_lower_share_when_reading_a_set(tmp_path: Path
         read(case="upper")
     with pytest.raises(ValueError, match="held_out"):
         read(held_out=1.0)
+    # A held-out split is scored on the text as a user would send it: never capitals from its gold spans.
+    with pytest.raises(ValueError, match="held-out"):
+        read(dev=True, held_out=0.3, case="restore")
+
+
+@pytest.mark.parametrize("section", ["dev", "test"])
+def test_a_recipe_never_restores_case_in_what_it_scores(tmp_path: Path, section: str) -> None:
+    recipe = tmp_path / "xx.toml"
+    text = (RECIPES_DIR / "fr.toml").read_text(encoding="utf-8")
+    recipe.write_text(text.replace(f"[{section}]", f'[{section}]\ncase = "restore"', 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"\[{section}\]: case = 'restore' is for training sets only"):
+        load_recipe(str(recipe))
+    # The shipped recipes that restore case in training read their held-out split as it is.
+    for name in ("es", "fr", "it"):
+        shipped = load_recipe(name)
+        assert any(s.case == "restore" for s in shipped.sets)
+        assert shipped.dev is not None and shipped.dev.case is None and shipped.test.case is None
 
 
 # ----------------------------------------------------------------------------------- training pipeline

@@ -104,7 +104,7 @@ def evaluate(
     import time
 
     from opencomprehend.nlp.evaluation import judged, score
-    from opencomprehend.nlp.labels import comprehend_type
+    from opencomprehend.nlp.labels import gold_entities
     from opencomprehend.nlp.registry import UnsupportedLanguage, load_engine
     from opencomprehend.nlp.training import read_jsonl
 
@@ -142,9 +142,6 @@ def evaluate(
     except (ValueError, OSError, ImportError, TypeError) as exc:
         raise fail(f"cannot load the model: {exc}") from None
 
-    def as_type(label: str) -> str:
-        return label if raw_types else comprehend_type(label)
-
     texts = [doc.text for doc in documents]
     joined = ["\n".join(texts[i : i + join]) for i in range(0, len(texts), join)]
     engine.recognise(joined[:16])  # warm-up: first-call allocation is not throughput
@@ -152,7 +149,8 @@ def evaluate(
     found = _split_joined(engine.recognise(joined), texts, join)
     seconds = time.perf_counter() - started
 
-    gold = [[(b, e, as_type(t)) for b, e, t in doc.entities] for doc in documents]
+    # Gold labels onto Comprehend types (labels.py), those that are no Comprehend entity (MultiCoNER's MED) left out.
+    gold = [list(doc.entities) if raw_types else gold_entities(doc.entities) for doc in documents]
     predicted = [[(p["BeginOffset"], p["EndOffset"], p["Type"]) for p in ents] for ents in found]
     gold_types = {t for ents in gold for _, _, t in ents}
     left_out = sorted({t for ents in predicted for _, _, t in ents} - gold_types)

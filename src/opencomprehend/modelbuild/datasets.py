@@ -25,7 +25,8 @@ def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None, de
     """The set's sentences with every label mapped onto a Comprehend type (or dropped, as the recipe says).
 
     With source.held_out, a seeded share of the sentences (the same ones each time) is left out, or, with
-    dev=True, only those are read.
+    dev=True, only those are read. A dev (or test) set is never given capitals from its gold spans
+    (case = "restore" raises ValueError with dev=True): held-out text is scored as a user would send it.
 
     Raises ValueError for a label the recipe neither maps nor drops.
     """
@@ -45,6 +46,12 @@ def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None, de
         raise ValueError(f'{source.path}: select must be "traditional" or absent, not {source.select!r}')
     if source.case not in (None, "restore"):
         raise ValueError(f'{source.path}: case must be "restore" or absent, not {source.case!r}')
+    if dev and source.case is not None:
+        # restore_case capitalises the gold spans, which gives their boundaries away: held-out text is scored
+        # as a user would send it, the file's own text.
+        raise ValueError(
+            f"{source.path}: a held-out (dev) split is read as it is; case = {source.case!r} is for training sets"
+        )
     if not 0.0 <= source.lower_share <= 1.0 or (source.lower_share and source.case is None):
         raise ValueError(f'{source.path}: lower_share must be between 0 and 1, and needs case = "restore"')
     if not 0.0 <= source.held_out < 1.0:

@@ -53,8 +53,9 @@ class SourceSet:
     # A seeded share of the file's sentences: left out of a [[sets]] entry, the only ones a [dev] entry
     # reads (read_mapped(..., dev=True)), so the two never share a sentence.
     held_out: float = 0.0
-    # "restore": capitals given back to lower-cased text (see restore_case); lower_share of the sentences
-    # (seeded) are kept lower-cased, so the model also meets lower-case input.
+    # "restore" (training sets only): capitals given back to lower-cased text (see restore_case); lower_share
+    # of the sentences (seeded) are kept lower-cased, so the model also meets lower-case input. A [dev] or
+    # [test] set may not restore case: its capitals would come from the gold spans it is scored on.
     case: str | None = None
     lower_share: float = 0.0
     # [base] recipes only: that share of the sentences (seeded) upper-cased after the base model has
@@ -118,6 +119,13 @@ def load_recipe(recipe: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
         raise ValueError(f"{path}: no [[sets]]")
     test = _source_set(raw["test"], f"{path} [test]")
     dev = _source_set(raw["dev"], f"{path} [dev]") if "dev" in raw else None
+    for source, where in ((test, "[test]"), *([(dev, "[dev]")] if dev else [])):
+        if source.case is not None or source.lower_share:
+            # Capitals restored from the gold spans give the entity boundaries away (issue 19): a held-out
+            # figure is scored on the text as a user would send it.
+            raise ValueError(
+                f"{path} {where}: case = {source.case!r} is for training sets only; held-out text is scored as it is"
+            )
     for source in (*sets, test, *([dev] if dev else [])):
         wrong = sorted(set(source.labels.values()) - set(COMPREHEND_TYPES))
         if wrong:

@@ -9,12 +9,22 @@ collapse into one type. Choices that are not obvious:
 - FAC (buildings, airports, bridges) is LOCATION: Comprehend's LOCATION explicitly covers buildings.
 - TIME is DATE: Comprehend's DATE covers times of day ("8:30 a.m.").
 - Every numeric label (PERCENT, MONEY, QUANTITY, ORDINAL, CARDINAL, HAREM's VALUE) is QUANTITY.
+- MultiCoNER (ner-train/multiconer-*, ../shared/data/README.md "MultiCoNER types"): v1's coarse types and
+  MultiCoNER II's 33 fine types map through the dataset's own coarse grouping (MULTICONER_TYPES): LOC ->
+  LOCATION, CW (creative works) -> TITLE, GRP and CORP -> ORGANIZATION, PER -> PERSON, PROD ->
+  COMMERCIAL_ITEM. Its MED types (Medication/Vaccine, MedicalProcedure, AnatomicalStructure, Symptom,
+  Disease) are DROPPED from gold sets (gold_entities), not counted as OTHER: they are medical concepts,
+  which Comprehend's entity types do not mark (Amazon Comprehend Medical does), and the training recipes
+  drop them too, so a figure on MultiCoNER measures what the models are trained to find. A model label of
+  that name (no shipped model has one) still maps to OTHER, as any unknown label does.
 
 Comprehend's own type names map to themselves, so a model trained directly on Comprehend types needs
 no table of its own.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 COMPREHEND_TYPES: tuple[str, ...] = (
     "PERSON",
@@ -27,6 +37,23 @@ COMPREHEND_TYPES: tuple[str, ...] = (
     "TITLE",
     "OTHER",
 )
+
+# MultiCoNER's coarse types -> (Comprehend type, MultiCoNER II's fine types in it); None: not an entity here.
+_MULTICONER: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "LOC": ("LOCATION", ("Facility", "OtherLOC", "HumanSettlement", "Station")),
+    "CW": ("TITLE", ("VisualWork", "MusicalWork", "WrittenWork", "ArtWork", "Software")),
+    "GRP": (
+        "ORGANIZATION",
+        ("MusicalGRP", "PublicCorp", "PrivateCorp", "AerospaceManufacturer", "SportsGRP", "CarManufacturer", "ORG"),
+    ),
+    "CORP": ("ORGANIZATION", ()),  # v1 only
+    "PER": ("PERSON", ("Scientist", "Artist", "Athlete", "Politician", "Cleric", "SportsManager", "OtherPER")),
+    "PROD": ("COMMERCIAL_ITEM", ("Clothing", "Vehicle", "Food", "Drink", "OtherPROD")),
+    "MED": (None, ("Medication/Vaccine", "MedicalProcedure", "AnatomicalStructure", "Symptom", "Disease")),
+}
+MULTICONER_TYPES: dict[str, str | None] = {
+    label: kind for coarse, (kind, fine) in _MULTICONER.items() for label in (coarse, *fine)
+}
 
 LABEL_MAP: dict[str, str] = {
     # OntoNotes 5 (spaCy en_core_web_* models)
@@ -53,9 +80,22 @@ LABEL_MAP: dict[str, str] = {
     "MISC": "OTHER",
     # HAREM (Portuguese): VALOR, numbers and amounts ("200%", "R$3.613"); its TEMPO is TIME above
     "VALUE": "QUANTITY",
+    # MultiCoNER v1 coarse and MultiCoNER II fine types (see MULTICONER_TYPES)
+    **{
+        label.upper(): kind
+        for coarse, (kind, fine) in _MULTICONER.items()
+        if kind is not None
+        for label in (coarse, *fine)
+        if label.upper() not in ("LOC", "PER", "ORG")  # already above, with the same type
+    },
     # Comprehend's own names
     **{t: t for t in COMPREHEND_TYPES},
 }
+
+# Gold labels that are no Comprehend entity at all: left out of a gold set before scoring (gold_entities).
+NOT_ENTITIES: frozenset[str] = frozenset(
+    label.upper() for coarse, (kind, fine) in _MULTICONER.items() if kind is None for label in (coarse, *fine)
+)
 
 
 def comprehend_type(label: str) -> str:
@@ -65,3 +105,9 @@ def comprehend_type(label: str) -> str:
     Comprehend's OTHER exists precisely for entities that fit none of the named types.
     """
     return LABEL_MAP.get(label.strip().upper(), "OTHER")
+
+
+def gold_entities(entities: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """A gold set's (begin, end, label) entities in Comprehend types, those that are no Comprehend entity
+    (NOT_ENTITIES: MultiCoNER's medical types) left out. What `opencomprehend eval` and bench/ score against."""
+    return [(b, e, comprehend_type(t)) for b, e, t in entities if t.strip().upper() not in NOT_ENTITIES]
