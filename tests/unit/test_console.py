@@ -310,3 +310,15 @@ def test_thousands_of_jobs_cost_one_page(client: TestClient, tmp_path: Path) -> 
         if seen >= 200:
             break
     assert seen == 200
+
+
+def test_a_fault_of_ours_is_a_page_that_says_so(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opencomprehend.service import job_output
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(job_output, "find_job", broken)
+    answer = client.get("/console/jobs/abc/progress")
+    assert answer.status_code == 500 and "Request id" in answer.text and "boom" not in answer.text
+    assert "script-src 'self'" in answer.headers["content-security-policy"]

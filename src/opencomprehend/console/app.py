@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -36,6 +37,7 @@ from opencomprehend.service.errors import ServiceError
 from opencomprehend.service.recognizers import recognizer_arn
 from opencomprehend.service.registry import Environment, RequestContext
 
+log = logging.getLogger("opencomprehend.console")
 HERE = Path(__file__).parent
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -152,6 +154,14 @@ def build_console(env: Environment, sign_outs: session.SignOuts | None) -> list[
                 response = render(
                     request, "error.html", status, viewer=viewer_or_none(request), title=error.code,
                     message=error.message,
+                )  # fmt: skip
+            except Exception:
+                # A fault of ours: logged with its stack, answered as a page that says so (never a bare 500).
+                request_id = str(uuid.uuid4())
+                log.exception("console: internal error on %s %s (%s)", request.method, request.url.path, request_id)
+                response = render(
+                    request, "error.html", 500, viewer=None, title="Internal error",
+                    message=f"An internal error occurred. Request id {request_id}.",
                 )  # fmt: skip
             return _headers(request, response)
 
