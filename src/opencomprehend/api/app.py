@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -142,6 +143,10 @@ def invoke(env: Environment, ctx: RequestContext, name: str, body: Any) -> dict[
     """Run operation `name` for the caller `ctx` on a request body: validated against botocore's model, then
     its handler. The one way in to the service for the wire and for the console's pages alike."""
     params = model.validate_request(name, body)
+    shape = model.service_model().operation_model(name).input_shape
+    members = {member: params.get(member) for member in (shape.members if shape is not None else ())}
+    members.pop("ClientRequestToken", None)
+    ctx = dataclasses.replace(ctx, members=members)
     handler = OPERATIONS.get(name)
     if handler is None:
         raise ServiceError(

@@ -31,18 +31,6 @@ def start_entities_detection_job(
     tags: list[dict[str, str]] | None = None,
     flywheel_arn: str | None = None,
 ) -> dict[str, Any]:
-    members = {
-        "InputDataConfig": input_data_config,
-        "OutputDataConfig": output_data_config,
-        "DataAccessRoleArn": data_access_role_arn,
-        "LanguageCode": language_code,
-        "JobName": job_name,
-        "EntityRecognizerArn": entity_recognizer_arn,
-        "VolumeKmsKeyId": volume_kms_key_id,
-        "VpcConfig": vpc_config,
-        "Tags": tags,
-        "FlywheelArn": flywheel_arn,
-    }
     if entity_recognizer_arn is not None:
         # The job runs the recognizer in its own language; LanguageCode is validated, then ignored.
         usable_recognizer(env, ctx, entity_recognizer_arn)
@@ -56,7 +44,7 @@ def start_entities_detection_job(
         ctx,
         ENTITIES_JOB,
         "entities-detection-job",
-        members,
+        ctx.members,
         client_request_token,
         tag_pairs,
         {

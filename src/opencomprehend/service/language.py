@@ -73,22 +73,13 @@ def start_dominant_language_detection_job(
     vpc_config: dict[str, Any] | None = None,
     tags: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    members = {
-        "InputDataConfig": input_data_config,
-        "OutputDataConfig": output_data_config,
-        "DataAccessRoleArn": data_access_role_arn,
-        "JobName": job_name,
-        "VolumeKmsKeyId": volume_kms_key_id,
-        "VpcConfig": vpc_config,
-        "Tags": tags,
-    }
     tag_pairs = check_tags(env, tags)
     job = create_job(
         env,
         ctx,
         LANGUAGE_JOB,
         "dominant-language-detection-job",
-        members,
+        ctx.members,
         client_request_token,
         tag_pairs,
         {

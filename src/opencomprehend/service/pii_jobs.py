@@ -39,16 +39,6 @@ def start_pii_entities_detection_job(
     client_request_token: str | None = None,
     tags: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    members = {
-        "InputDataConfig": input_data_config,
-        "OutputDataConfig": output_data_config,
-        "Mode": mode,
-        "RedactionConfig": redaction_config,
-        "DataAccessRoleArn": data_access_role_arn,
-        "JobName": job_name,
-        "LanguageCode": language_code,
-        "Tags": tags,
-    }
     if mode == ONLY_REDACTION and not (redaction_config or {}).get("PiiEntityTypes"):
         raise invalid_request(
             "Mode ONLY_REDACTION needs a RedactionConfig with the PiiEntityTypes to redact (ALL for every type)."
@@ -59,7 +49,7 @@ def start_pii_entities_detection_job(
         ctx,
         PII_JOB,
         "pii-entities-detection-job",
-        members,
+        ctx.members,
         client_request_token,
         tag_pairs,
         {

@@ -99,18 +99,8 @@ def create_entity_recognizer(
     check_role(env, ctx, data_access_role_arn)
     check_kms_keys(env, ctx, VolumeKmsKeyId=volume_kms_key_id, ModelKmsKeyId=model_kms_key_id)
     tag_pairs = check_tags(env, tags)
-    members = {
-        "RecognizerName": recognizer_name,
-        "VersionName": version_name,
-        "DataAccessRoleArn": data_access_role_arn,
-        "InputDataConfig": resolved,
-        "LanguageCode": language_code,
-        "Tags": tags,
-        "VolumeKmsKeyId": volume_kms_key_id,
-        "VpcConfig": vpc_config,
-        "ModelKmsKeyId": model_kms_key_id,
-        "ModelPolicy": model_policy,
-    }
+    # Hashed with Comprehend's defaults filled in: a default left out and the same default given are one request.
+    members = {**ctx.members, "InputDataConfig": resolved}
     arn = recognizer_arn(ctx, recognizer_name, version_name)
     row = {
         "recognizer_arn": arn,

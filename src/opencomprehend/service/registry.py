@@ -90,6 +90,9 @@ class RequestContext:
     region: str
     partition: str
     request_id: str
+    # Every member of the operation's input shape but ClientRequestToken, None where the request has none: the
+    # request as idempotency hashes it (api.app.invoke fills it from the model, so no member is left out).
+    members: dict[str, Any] = field(default_factory=dict)
 
     def arn(self, resource: str) -> str:
         return f"arn:{self.partition}:comprehend:{self.region}:{self.account_id}:{resource}"
