@@ -10,8 +10,10 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.components import missing
@@ -21,6 +23,7 @@ import opencomprehend
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime.cluster import (
     BATCH_PRIORITY,
+    FAIR_SPAN,
     REALTIME_PRIORITY,
     REALTIME_RESOURCE,
     SHARDS_RESOURCE,
@@ -96,7 +99,7 @@ def test_a_worker_kept_for_real_time_takes_the_detect_requests_and_no_shards(
         assert len(realtime) == 1 and len(batch) == 2, (realtime, batch)
         # What every task is submitted with: real time on the kept worker at a higher priority, shards elsewhere.
         assert runner._lane(REALTIME_PRIORITY) == {
-            "priority": REALTIME_PRIORITY, "workers": realtime, "allow_other_workers": True,
+            "priority": REALTIME_PRIORITY + FAIR_SPAN, "workers": realtime, "allow_other_workers": True,
         }  # fmt: skip
         assert runner._lane(BATCH_PRIORITY) == {"priority": BATCH_PRIORITY, "resources": {SHARDS_RESOURCE: 1}}
         with dask_cluster.client() as client:
@@ -119,6 +122,37 @@ def test_a_worker_kept_for_real_time_takes_the_detect_requests_and_no_shards(
         reserved.terminate()
         reserved.wait(30)
         dask_cluster.workers.remove(reserved)
+
+
+def test_real_time_requests_are_ordered_fairly_among_accounts_on_dask(runner: DaskRunner) -> None:
+    # One account sends eight heavy requests at once, then another account one small one: the small one is
+    # ranked ahead of the heavy account's queued ones (its Dask priority is higher), so it ends among the
+    # first instead of last.
+    heavy = " ".join([TEXT] * 600)  # ~18,000 characters
+    finished: list[str] = []
+    lock = threading.Lock()
+
+    def note(name: str) -> Callable[[Any], None]:
+        def done(_future: Any) -> None:
+            with lock:
+                finished.append(name)
+
+        return done
+
+    english = entities_engine("en")
+    runner.recognise(english, [TEXT], account="warm-up").result(timeout=180)
+    futures = []
+    for n in range(8):
+        future = runner.recognise(english, [heavy], account="busy")
+        future.add_done_callback(note(f"busy-{n}"))
+        futures.append(future)
+    assert runner.realtime_load("busy") == 8 * len(heavy)
+    small = runner.recognise(english, [TEXT], account="quiet")
+    small.add_done_callback(note("quiet"))
+    for future in [*futures, small]:
+        future.result(timeout=300)
+    assert finished.index("quiet") <= 4, finished
+    assert runner.realtime_load("busy") == 0 and runner.realtime_load("quiet") == 0
 
 
 def test_the_language_identifier_runs_on_dask_workers_for_requests_and_shards(runner: DaskRunner) -> None:

@@ -119,6 +119,13 @@ def tls_security(ca_file: Path | None, cert: Path | None, key: Path | None, sche
     )
 
 
+# Real-time tasks are ordered fairly among accounts, as the local pool orders them: a task's Dask priority is
+# the real-time lane's (above every shard's) plus FAIR_SPAN less the characters of real-time work its account
+# already has queued or running through this node, so the scheduler and the workers start another account's
+# short request before the rest of one account's many. (Each API node counts its own requests.)
+FAIR_SPAN = 1_000_000_000
+
+
 class DaskRunner:
     """The runner on a Dask cluster: the same shard pipeline, its tasks run by Dask's workers."""
 
@@ -145,6 +152,8 @@ class DaskRunner:
         self._models: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self._lanes: tuple[float, list[str], list[str]] = (float("-inf"), [], [])
+        # account -> characters of its real-time work queued or running through this node
+        self._realtime_load: dict[str, int] = {}
 
     def _workers_info(self) -> dict[str, Any]:
         try:
@@ -170,15 +179,17 @@ class DaskRunner:
             self._lanes = (now, realtime, batch)
         return realtime, batch
 
-    def _lane(self, priority: int) -> dict[str, Any]:
+    def _lane(self, priority: int, share: int = 0) -> dict[str, Any]:
         """Dask's submit options for a task of this lane: its priority and, while some worker is kept for real
         time, where it may run. Shards require the `shards` resource (hard: never on a kept worker); real-time
         tasks prefer the kept workers (loose: an idle shard worker may take one, and any worker when no kept
-        one is left)."""
+        one is left), ranked by `share`, the characters of real-time work their account already has here."""
         realtime, batch = self.lanes()
         if priority == REALTIME_PRIORITY:
+            ranked = REALTIME_PRIORITY + FAIR_SPAN - min(max(share, 0), FAIR_SPAN)
             if realtime:
-                return {"priority": priority, "workers": realtime, "allow_other_workers": True}
+                return {"priority": ranked, "workers": realtime, "allow_other_workers": True}
+            return {"priority": ranked}
         elif realtime and batch:
             return {"priority": priority, "resources": {SHARDS_RESOURCE: 1}}
         return {"priority": priority}
@@ -244,7 +255,7 @@ class DaskRunner:
                 self._models.popitem(last=False)
         return packed
 
-    def _submit(self, fn: Any, engine: EngineRef, payload: list[Any], priority: int) -> Future[Any]:
+    def _submit(self, fn: Any, engine: EngineRef, payload: list[Any], priority: int, share: int = 0) -> Future[Any]:
         """Run `fn(engine, payload, model)` on the cluster. A custom model goes by reference first; a worker
         without it answers ModelMissing and gets the task again with the model inline (once)."""
         result: Future[Any] = Future()
@@ -253,7 +264,7 @@ class DaskRunner:
         except OSError as exc:  # the node's model folder is unreadable: a fault of this node, not of a worker
             result.set_exception(exc)
             return result
-        self._send(result, fn, engine, payload, priority, packed, inline=False)
+        self._send(result, fn, engine, payload, priority, packed, inline=False, share=share)
         return result
 
     def _send(
@@ -265,10 +276,11 @@ class DaskRunner:
         priority: int,
         packed: tuple[str, bytes] | None,
         inline: bool,
+        share: int = 0,
     ) -> None:
         model = None if packed is None else (packed[0], packed[1] if inline else None)
         try:
-            task = self.client.submit(fn, engine, payload, model, pure=False, **self._lane(priority))
+            task = self.client.submit(fn, engine, payload, model, pure=False, **self._lane(priority, share))
         except Exception as exc:  # noqa: BLE001  (scheduler gone: the caller runs it again)
             _settle(result, WorkerLost(f"The Dask scheduler {self.scheduler} could not take the task: {exc}"))
             return
@@ -291,7 +303,7 @@ class DaskRunner:
                 value = finished.result()
             except ModelMissing:
                 if packed is not None and not inline and not result.done():
-                    self._send(result, fn, engine, payload, priority, packed, inline=True)
+                    self._send(result, fn, engine, payload, priority, packed, inline=True, share=share)
                 else:  # cannot happen: a task with the model inline never misses it
                     _settle(result, RuntimeError("a Dask worker did not take the model sent with the task"))
                 return
@@ -308,9 +320,28 @@ class DaskRunner:
         return self._submit(recognise_shard, engine, documents, BATCH_PRIORITY)
 
     def recognise(self, engine: EngineRef, texts: list[str], account: str = "") -> Future[list[list[dict] | None]]:
-        """Entities for a few texts, ahead of the job shards queued on the cluster (`account` is the local
-        pool's fair-queueing key; the scheduler orders tasks by priority alone)."""
-        return self._submit(recognise_texts, engine, texts, REALTIME_PRIORITY)
+        """Entities for a few texts, ahead of the job shards queued on the cluster, and behind the real-time
+        tasks of accounts with less real-time work queued or running through this node (FAIR_SPAN)."""
+        weight = sum(len(text) for text in texts)
+        with self._lock:
+            share = self._realtime_load.get(account, 0)
+            self._realtime_load[account] = share + weight
+        result = self._submit(recognise_texts, engine, texts, REALTIME_PRIORITY, share)
+        result.add_done_callback(lambda _: self._release(account, weight))
+        return result
+
+    def _release(self, account: str, weight: int) -> None:
+        with self._lock:
+            left = self._realtime_load.get(account, 0) - weight
+            if left > 0:
+                self._realtime_load[account] = left
+            else:
+                self._realtime_load.pop(account, None)
+
+    def realtime_load(self, account: str) -> int:
+        """Characters of `account`'s real-time work queued or running through this node."""
+        with self._lock:
+            return self._realtime_load.get(account, 0)
 
     def train(
         self,
