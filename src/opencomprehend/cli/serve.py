@@ -145,9 +145,10 @@ def serve(
         raise _fail(f"cannot use the data folder {settings.data_dir}: {exc.strerror or exc}{where}") from None
     bound = listener.getsockname()[1]
     json_logs = settings.log_format == "json"
-    # With JSON logs every line of stdout and stderr is a JSON object: these two lines are log records then.
+    # With JSON logs every line of stdout and stderr is a JSON object: these lines are log records then.
     say = logging.getLogger("opencomprehend").info if json_logs else typer.echo
     say(f"OpenComprehend on http://{settings.host}:{bound} (data in {settings.data_dir.resolve()})")
+    say(f"Console: http://{settings.host}:{bound}/console")
     # log_config None: uvicorn's own loggers (errors) go through our handler, in our format.
     log_config = {"log_config": None} if json_logs else {}
     config = uvicorn.Config(application, log_level="warning", **log_config, **uvicorn_options(settings))
