@@ -258,6 +258,26 @@ def test_stop_from_the_list_stops_a_queued_job(server: Server, browser: Any, tmp
     screenshot(browser, "pii-job", _shots(tmp_path))
 
 
+def test_a_dominant_language_jobs_page_shows_each_documents_languages(
+    server: Server, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    server.put("docs", "lang/in/mixed.txt", "It is raining in London again today.\nHeute regnet es in Köln.\n")
+    job_id = server.client().start_dominant_language_detection_job(
+        JobName="languages", InputDataConfig={"S3Uri": "s3://docs/lang/in/"},
+        OutputDataConfig={"S3Uri": "s3://docs/out/lang/"}, DataAccessRoleArn=ROLE,
+    )["JobId"]  # fmt: skip
+    assert server.wait(job_id, kind="language")["JobStatus"] == "COMPLETED"
+    browser.get(f"{server.endpoint}/console/jobs/{job_id}")
+    documents = browser.find_elements(By.CSS_SELECTOR, "li.document")
+    assert [d.find_element(By.CSS_SELECTOR, ".chip").text.split()[0] for d in documents] == ["en", "de"]
+    assert "Dominant language" in browser.find_element(By.TAG_NAME, "dl").text
+    with urllib.request.urlopen(f"{server.endpoint}/console/jobs/{job_id}/entities.jsonl") as answer:
+        lines = [json.loads(line) for line in answer.read().decode().splitlines()]
+    assert [line["LanguageCode"] for line in lines][:1] == ["en"]
+
+
 def test_recognizer_endpoint_and_health_pages(server: Server, recognizer: str, browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
