@@ -102,6 +102,10 @@ class TrainingOptions:
     dev_fraction: float = 0.1
     # zh, ja, ko: each character's NORM is its bigram with the next character ("opencomprehend.CharTokenizer.v2").
     char_bigrams: bool = False
+    # ja only: each character also carries its Sudachi word's position and part of speech (TAG) and the
+    # word's normalized form (LEMMA), which the tok2vec embeds beside the character
+    # ("opencomprehend.SudachiCharTokenizer.v1"; needs sudachipy and sudachidict-core).
+    sudachi: bool = False
 
 
 def type_metrics(scores: Scores, train_mentions: Counter, test_mentions: Counter) -> dict[str, TypeMetrics]:
