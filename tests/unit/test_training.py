@@ -362,7 +362,9 @@ def test_sudachi_gives_each_character_its_word_position_part_of_speech_and_norma
     ]
     assert [t.lemma_ for t in tokens[:4]] == ["山田", "山田", "太郎", "太郎"]
     assert tokens[5].tag_.startswith("B-名詞-固有名詞-地名") and tokens[8].tag_ == ""
-    assert "TAG" in nlp.config["components"]["ner"]["model"]["tok2vec"]["embed"]["attrs"]
+    assert nlp.config["components"]["ner"]["model"]["tok2vec"]["embed"]["attrs"][-2:] == ["TAG", "LEMMA"]
+    tag_only = build_pipeline("ja", TrainingOptions(sudachi=True, sudachi_lemma=False))
+    assert tag_only.config["components"]["ner"]["model"]["tok2vec"]["embed"]["attrs"][-1] == "TAG"
     # Saved, reloaded in a fresh process (the tokenizer found through spaCy's registry) and pickled.
     nlp.to_disk(tmp_path / "model")
     found = run_python(

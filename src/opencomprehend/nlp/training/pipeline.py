@@ -133,15 +133,21 @@ def pipeline_config(language: str, options: TrainingOptions) -> Config:
 def sudachi_tok2vec(options: TrainingOptions) -> dict:
     """HashEmbedCNN.v2's own tok2vec (the same hashed NORM/PREFIX/SUFFIX/SHAPE embeddings and CNN, written
     out as spaCy builds it) with two more embedded attributes: TAG (the Sudachi word's position and part of
-    speech, a few hundred values) and LEMMA (the word's normalized form), which SudachiCharTokenizer sets."""
+    speech, a few hundred values) and, unless sudachi_lemma is off, LEMMA (the word's normalized form), which
+    SudachiCharTokenizer sets."""
     rows = options.embed_rows
+    attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE", "TAG"]
+    embed_rows = [rows, rows // 2, rows // 2, rows // 2, 1000]
+    if options.sudachi_lemma:
+        attrs.append("LEMMA")
+        embed_rows.append(rows)
     return {
         "@architectures": "spacy.Tok2Vec.v2",
         "embed": {
             "@architectures": "spacy.MultiHashEmbed.v2",
             "width": options.width,
-            "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE", "TAG", "LEMMA"],
-            "rows": [rows, rows // 2, rows // 2, rows // 2, 1000, rows],
+            "attrs": attrs,
+            "rows": embed_rows,
             "include_static_vectors": False,
         },
         "encode": {

@@ -106,6 +106,9 @@ class TrainingOptions:
     # word's normalized form (LEMMA), which the tok2vec embeds beside the character
     # ("opencomprehend.SudachiCharTokenizer.v1"; needs sudachipy and sudachidict-core).
     sudachi: bool = False
+    # With sudachi: embed the word's normalized form (LEMMA) too; False embeds only its position and part
+    # of speech (TAG), which cannot memorise the training set's words.
+    sudachi_lemma: bool = True
 
 
 def type_metrics(scores: Scores, train_mentions: Counter, test_mentions: Counter) -> dict[str, TypeMetrics]:
