@@ -137,7 +137,7 @@ class SudachiCharTokenizer(CharTokenizer):
             except ImportError:
                 raise ImportError(
                     "This Japanese model reads Sudachi word features: install sudachipy and sudachidict-core "
-                    "(pip install 'opencomprehend[sudachi]')."
+                    "(dependencies of opencomprehend: see pyproject.toml)."
                 ) from None
             tokenizer = Dictionary(dict="core").tokenizer(mode=self.split_mode)
             self._local.tokenizer = tokenizer
