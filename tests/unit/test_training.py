@@ -377,6 +377,10 @@ def test_sudachi_gives_each_character_its_word_position_part_of_speech_and_norma
     # Long texts are given to Sudachi in pieces; every character still gets its word's features.
     long_text = "東京に住む。" * 1000
     assert all(t.tag_ for t in nlp.make_doc(long_text))
+    # Split mode A (shortest units): 東京 and 都 are two words, where mode C reads 東京都 as one.
+    mode_a = build_pipeline("ja", TrainingOptions(sudachi=True, sudachi_split_mode="A"))
+    assert [t.tag_[0] for t in mode_a.make_doc("東京都")] == ["B", "E", "S"]
+    assert [t.tag_[0] for t in nlp.make_doc("東京都")] == ["B", "I", "E"]
     with pytest.raises(ValueError, match="Japanese"):
         build_pipeline("zh", TrainingOptions(sudachi=True))
 

@@ -112,7 +112,7 @@ def pipeline_config(language: str, options: TrainingOptions) -> Config:
         config["nlp"]["tokenizer"] = {
             "@tokenizers": "opencomprehend.SudachiCharTokenizer.v1",
             "bigrams": options.char_bigrams,
-            "split_mode": "C",
+            "split_mode": options.sudachi_split_mode,
         }
     elif lang in CHAR_TOKENIZED_LANGUAGES:
         version = "v2" if options.char_bigrams else "v1"

@@ -109,6 +109,8 @@ class TrainingOptions:
     # With sudachi: embed the word's normalized form (LEMMA) too; False embeds only its position and part
     # of speech (TAG), which cannot memorise the training set's words.
     sudachi_lemma: bool = True
+    # With sudachi: Sudachi's split mode, "A" (shortest units), "B" or "C" (longest: 東京都千代田区 is one word).
+    sudachi_split_mode: str = "C"
 
 
 def type_metrics(scores: Scores, train_mentions: Counter, test_mentions: Counter) -> dict[str, TypeMetrics]:
