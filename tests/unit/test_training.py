@@ -345,6 +345,46 @@ def test_char_bigrams_give_each_character_its_bigram_as_norm_and_survive_a_reloa
     assert [t.norm_ for t in reloaded.make_doc("北京")] == ["北京", "京"]
 
 
+def test_sudachi_gives_each_character_its_word_position_part_of_speech_and_normalized_form(tmp_path: Path) -> None:
+    pytest.importorskip("sudachipy")
+    pytest.importorskip("sudachidict_core")
+    nlp = build_pipeline("ja", TrainingOptions(sudachi=True))
+    text = "山田太郎は 東京に\n住む。"
+    tokens = nlp.make_doc(text)
+    # Offsets stay one token a character, as with CharTokenizer.
+    assert [t.text for t in tokens] == list("山田太郎は東京に") + ["\n"] + list("住む。") and tokens.text == text
+    assert [t.tag_ for t in tokens[:5]] == [
+        "B-名詞-固有名詞-人名-姓",
+        "E-名詞-固有名詞-人名-姓",
+        "B-名詞-固有名詞-人名-名",
+        "E-名詞-固有名詞-人名-名",
+        "S-助詞-係助詞",
+    ]
+    assert [t.lemma_ for t in tokens[:4]] == ["山田", "山田", "太郎", "太郎"]
+    assert tokens[5].tag_.startswith("B-名詞-固有名詞-地名") and tokens[8].tag_ == ""
+    assert nlp.config["components"]["ner"]["model"]["tok2vec"]["embed"]["attrs"][-2:] == ["TAG", "LEMMA"]
+    tag_only = build_pipeline("ja", TrainingOptions(sudachi=True, sudachi_lemma=False))
+    assert tag_only.config["components"]["ner"]["model"]["tok2vec"]["embed"]["attrs"][-1] == "TAG"
+    # Saved, reloaded in a fresh process (the tokenizer found through spaCy's registry) and pickled.
+    nlp.to_disk(tmp_path / "model")
+    found = run_python(
+        "import json, pickle, spacy\n"
+        f"nlp = spacy.load({str(tmp_path / 'model')!r})\n"
+        "tok = pickle.loads(pickle.dumps(nlp.tokenizer))\n"
+        "print(json.dumps([t.tag_ for t in tok('大阪')]))\n"
+    )
+    assert found == ["B-名詞-固有名詞-地名-一般", "E-名詞-固有名詞-地名-一般"]
+    # Long texts are given to Sudachi in pieces; every character still gets its word's features.
+    long_text = "東京に住む。" * 1000
+    assert all(t.tag_ for t in nlp.make_doc(long_text))
+    # Split mode A (shortest units): 東京 and 都 are two words, where mode C reads 東京都 as one.
+    mode_a = build_pipeline("ja", TrainingOptions(sudachi=True, sudachi_split_mode="A"))
+    assert [t.tag_[0] for t in mode_a.make_doc("東京都")] == ["B", "E", "S"]
+    assert [t.tag_[0] for t in nlp.make_doc("東京都")] == ["B", "I", "E"]
+    with pytest.raises(ValueError, match="Japanese"):
+        build_pipeline("zh", TrainingOptions(sudachi=True))
+
+
 def test_space_separated_languages_use_spacy_tokenizers() -> None:
     nlp = build_pipeline("de")
     assert nlp.lang == "de"

@@ -4,7 +4,8 @@ which the models' saved configs name)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 import spacy
 import spacy.util
@@ -81,5 +82,97 @@ def create_char_bigram_tokenizer() -> Callable[[Language], CharTokenizer]:
 
     def make(nlp: Language) -> CharTokenizer:
         return CharTokenizer(nlp.vocab, bigrams=True)
+
+    return make
+
+
+# Sudachi (SudachiPy with the sudachidict-core dictionary) reads at most ~49,000 bytes at a time; texts are
+# cut into pieces of at most this many characters, after a line break or a Japanese full stop if there is one.
+_SUDACHI_PIECE_CHARS = 4000
+_SUDACHI_BREAKS = ("\n", "。", "！", "？")
+
+
+def _sudachi_pieces(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, piece) cuts of text, each at most _SUDACHI_PIECE_CHARS long, ending after a break if one is near."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + _SUDACHI_PIECE_CHARS)
+        if end < len(text):
+            cut = max(text.rfind(mark, start, end) for mark in _SUDACHI_BREAKS)
+            if cut > start:
+                end = cut + 1
+        yield start, text[start:end]
+        start = end
+
+
+def sudachi_word_tag(position: str, part_of_speech: tuple[str, ...]) -> str:
+    """A character's TAG: its place in its Sudachi word (B first, I inside, E last, S the whole word) and
+    the word's part of speech down to the proper-noun subclasses ("B-名詞-固有名詞-人名-姓")."""
+    return "-".join([position, *(p for p in part_of_speech[:4] if p != "*")])
+
+
+class SudachiCharTokenizer(CharTokenizer):
+    """CharTokenizer (one token a character, offsets unchanged) with word-level features from Sudachi.
+
+    Sudachi (SudachiPy and the sudachidict-core dictionary, Apache-2.0; split mode C, its longest units)
+    splits the text into words; each character token gets, from the word it falls in:
+    - TAG: its position in the word and the word's part of speech to four levels, which names Sudachi's
+      proper-noun subclasses (人名-姓/名, 地名-国/一般, 組織名, 固有名詞-一般): see sudachi_word_tag;
+    - LEMMA: the word's normalized form (Sudachi's normalized_form(): 有る for ある, 附属 for 付属).
+    The model's tok2vec embeds TAG and LEMMA beside the character's own NORM/PREFIX/SUFFIX/SHAPE
+    (training.pipeline, sudachi = true). Sudachi is imported on first use, and each thread makes its own
+    Sudachi tokenizer, so the tokenizer pickles and works in worker processes.
+    """
+
+    def __init__(self, vocab: Vocab, bigrams: bool = False, split_mode: str = "C") -> None:
+        super().__init__(vocab, bigrams=bigrams)
+        self.split_mode = split_mode
+        self._local = threading.local()
+
+    def _sudachi(self):  # -> sudachipy.Tokenizer
+        tokenizer = getattr(self._local, "tokenizer", None)
+        if tokenizer is None:
+            try:
+                from sudachipy import Dictionary
+            except ImportError:
+                raise ImportError(
+                    "This Japanese model reads Sudachi word features: install sudachipy and sudachidict-core "
+                    "(dependencies of opencomprehend: see pyproject.toml)."
+                ) from None
+            tokenizer = Dictionary(dict="core").tokenizer(mode=self.split_mode)
+            self._local.tokenizer = tokenizer
+        return tokenizer
+
+    def __call__(self, text: str) -> Doc:
+        doc = super().__call__(text)
+        # Per character of the text: the (tag, lemma) of the Sudachi word it is in.
+        features: list[tuple[str, str] | None] = [None] * len(text)
+        tokenizer = self._sudachi()
+        for offset, piece in _sudachi_pieces(text):
+            for morpheme in tokenizer.tokenize(piece):
+                begin, end = offset + morpheme.begin(), offset + morpheme.end()
+                if end <= begin:
+                    continue
+                pos = morpheme.part_of_speech()
+                lemma = morpheme.normalized_form()
+                for i in range(begin, min(end, len(text))):
+                    position = "S" if end - begin == 1 else "B" if i == begin else "E" if i == end - 1 else "I"
+                    features[i] = (sudachi_word_tag(position, pos), lemma)
+        for token in doc:
+            found = features[token.idx] if not token.is_space else None
+            if found is not None:
+                token.tag_, token.lemma_ = found
+        return doc
+
+    def __reduce__(self) -> tuple:
+        return SudachiCharTokenizer, (self.vocab, self.bigrams, self.split_mode)
+
+
+@spacy.util.registry.tokenizers("opencomprehend.SudachiCharTokenizer.v1")
+def create_sudachi_char_tokenizer(bigrams: bool = False, split_mode: str = "C") -> Callable[[Language], CharTokenizer]:
+    """One token a character with its Sudachi word's position, part of speech (TAG) and normalized form (LEMMA)."""
+
+    def make(nlp: Language) -> SudachiCharTokenizer:
+        return SudachiCharTokenizer(nlp.vocab, bigrams=bigrams, split_mode=split_mode)
 
     return make

@@ -101,7 +101,15 @@ def pipeline_config(language: str, options: TrainingOptions) -> Config:
     config = Config().from_str(CONFIG_TEMPLATE, interpolate=False)
     lang = spacy_language(language)
     config["nlp"]["lang"] = lang
-    if lang in CHAR_TOKENIZED_LANGUAGES:
+    if options.sudachi and lang != "ja":
+        raise ValueError(f"The sudachi option is for Japanese, not '{language}'.")
+    if options.sudachi:
+        config["nlp"]["tokenizer"] = {
+            "@tokenizers": "opencomprehend.SudachiCharTokenizer.v1",
+            "bigrams": options.char_bigrams,
+            "split_mode": options.sudachi_split_mode,
+        }
+    elif lang in CHAR_TOKENIZED_LANGUAGES:
         version = "v2" if options.char_bigrams else "v1"
         config["nlp"]["tokenizer"] = {"@tokenizers": f"opencomprehend.CharTokenizer.{version}"}
     config["system"]["seed"] = options.seed
@@ -112,7 +120,39 @@ def pipeline_config(language: str, options: TrainingOptions) -> Config:
     tok2vec["embed_size"] = options.embed_rows
     tok2vec["window_size"] = options.window_size
     config["components"]["ner"]["model"]["hidden_width"] = options.hidden_width
+    if options.sudachi:
+        config["components"]["ner"]["model"]["tok2vec"] = sudachi_tok2vec(options)
     return config
+
+
+def sudachi_tok2vec(options: TrainingOptions) -> dict:
+    """HashEmbedCNN.v2's own tok2vec (the same hashed NORM/PREFIX/SUFFIX/SHAPE embeddings and CNN, written
+    out as spaCy builds it) with two more embedded attributes: TAG (the Sudachi word's position and part of
+    speech, a few hundred values) and, unless sudachi_lemma is off, LEMMA (the word's normalized form), which
+    SudachiCharTokenizer sets."""
+    rows = options.embed_rows
+    attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE", "TAG"]
+    embed_rows = [rows, rows // 2, rows // 2, rows // 2, 1000]
+    if options.sudachi_lemma:
+        attrs.append("LEMMA")
+        embed_rows.append(rows)
+    return {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": {
+            "@architectures": "spacy.MultiHashEmbed.v2",
+            "width": options.width,
+            "attrs": attrs,
+            "rows": embed_rows,
+            "include_static_vectors": False,
+        },
+        "encode": {
+            "@architectures": "spacy.MaxoutWindowEncoder.v2",
+            "width": options.width,
+            "depth": options.depth,
+            "window_size": options.window_size,
+            "maxout_pieces": 3,
+        },
+    }
 
 
 def build_pipeline(language: str, options: TrainingOptions | None = None) -> Language:
