@@ -60,7 +60,7 @@ from opencomprehend.runtime.dask_worker import (  # noqa: F401  (tasks_run: the 
     train_recognizer,
 )
 from opencomprehend.runtime.models import pack_model, unpack_model
-from opencomprehend.runtime.runner import EngineRef, SchedulerUnreachable, WorkerLost
+from opencomprehend.runtime.runner import AccountLoad, EngineRef, SchedulerUnreachable, WorkerLost
 from opencomprehend.runtime.trainer import TrainingCrashed, training_report
 
 log = logging.getLogger("opencomprehend.cluster")
@@ -153,7 +153,7 @@ class DaskRunner:
         self._lock = threading.Lock()
         self._lanes: tuple[float, list[str], list[str]] = (float("-inf"), [], [])
         # account -> characters of its real-time work queued or running through this node
-        self._realtime_load: dict[str, int] = {}
+        self._realtime_load = AccountLoad()
 
     def _workers_info(self) -> dict[str, Any]:
         try:
@@ -323,25 +323,14 @@ class DaskRunner:
         """Entities for a few texts, ahead of the job shards queued on the cluster, and behind the real-time
         tasks of accounts with less real-time work queued or running through this node (FAIR_SPAN)."""
         weight = sum(len(text) for text in texts)
-        with self._lock:
-            share = self._realtime_load.get(account, 0)
-            self._realtime_load[account] = share + weight
+        share = self._realtime_load.take(account, weight)
         result = self._submit(recognise_texts, engine, texts, REALTIME_PRIORITY, share)
-        result.add_done_callback(lambda _: self._release(account, weight))
+        result.add_done_callback(lambda _: self._realtime_load.release(account, weight))
         return result
-
-    def _release(self, account: str, weight: int) -> None:
-        with self._lock:
-            left = self._realtime_load.get(account, 0) - weight
-            if left > 0:
-                self._realtime_load[account] = left
-            else:
-                self._realtime_load.pop(account, None)
 
     def realtime_load(self, account: str) -> int:
         """Characters of `account`'s real-time work queued or running through this node."""
-        with self._lock:
-            return self._realtime_load.get(account, 0)
+        return self._realtime_load.of(account)
 
     def train(
         self,

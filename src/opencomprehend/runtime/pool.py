@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
-from opencomprehend.runtime.runner import EngineRef, WorkerLost
+from opencomprehend.runtime.runner import AccountLoad, EngineRef, WorkerLost
 from opencomprehend.runtime.trainer import train_in_process
 
 log = logging.getLogger("opencomprehend.pool")
@@ -311,8 +311,7 @@ class LocalPool:
         self.realtime_tasks: queue.PriorityQueue[_Task] = queue.PriorityQueue()
         self.closing = threading.Event()
         self._seq = itertools.count()
-        self._load_lock = threading.Lock()
-        self._realtime_load: dict[str, int] = {}  # account -> characters of real-time work queued or running
+        self._realtime_load = AccountLoad()  # account -> characters of real-time work queued or running
         # The metrics' figures (metrics.py reads them at scrape time): workers switched for a fresh one after
         # `recycle_after` tasks, and workers replaced, by why.
         self._counts_lock = threading.Lock()
@@ -395,25 +394,14 @@ class LocalPool:
     def realtime(self, account: str, weight: int, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run `fn(*args)` on the real-time lane as `weight` characters of `account`'s work: ahead of job
         shards, behind the tasks of accounts with less real-time work queued or running."""
-        with self._load_lock:
-            share = self._realtime_load.get(account, 0)
-            self._realtime_load[account] = share + weight
+        share = self._realtime_load.take(account, weight)
         future = self._submit(REALTIME, fn, *args, share=share)
-        future.add_done_callback(lambda _: self._release(account, weight))
+        future.add_done_callback(lambda _: self._realtime_load.release(account, weight))
         return future
-
-    def _release(self, account: str, weight: int) -> None:
-        with self._load_lock:
-            left = self._realtime_load.get(account, 0) - weight
-            if left > 0:
-                self._realtime_load[account] = left
-            else:
-                self._realtime_load.pop(account, None)
 
     def realtime_load(self, account: str) -> int:
         """Characters of `account`'s real-time work queued or running."""
-        with self._load_lock:
-            return self._realtime_load.get(account, 0)
+        return self._realtime_load.of(account)
 
     def close(self) -> None:
         """Stop every worker; queued tasks are cancelled and running ones fail with WorkerLost. Bounded."""

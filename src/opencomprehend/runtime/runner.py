@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -86,6 +87,34 @@ def custom_engine_key(language: str, folder: Path) -> EngineRef:
 
 # The dominant language identifier (nlp/language_id.py): one engine for every language.
 LANGUAGE_ENGINE = EngineRef("language")
+
+
+class AccountLoad:
+    """Characters of real-time work each account has queued or running: what real-time tasks are ordered
+    fairly by (the local pool and the Dask runner alike). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._load: dict[str, int] = {}
+
+    def take(self, account: str, weight: int) -> int:
+        """Count `weight` more characters for `account`; returns what it had before (the task's share)."""
+        with self._lock:
+            share = self._load.get(account, 0)
+            self._load[account] = share + weight
+            return share
+
+    def release(self, account: str, weight: int) -> None:
+        with self._lock:
+            left = self._load.get(account, 0) - weight
+            if left > 0:
+                self._load[account] = left
+            else:
+                self._load.pop(account, None)
+
+    def of(self, account: str) -> int:
+        with self._lock:
+            return self._load.get(account, 0)
 
 
 class WorkerLost(Exception):
