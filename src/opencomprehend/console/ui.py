@@ -9,7 +9,6 @@ headers on every answer. `Console.call` is the one way in to the service: api.ap
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -52,7 +51,6 @@ _templates.filters.update(
     when=present.when,
     arn_name=present.arn_name,
     colour=present.colour,
-    tojson_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str),
 )
 _templates.globals.update(duration=present.duration, KINDS=KINDS, version=__version__)
 

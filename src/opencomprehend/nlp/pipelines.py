@@ -8,9 +8,6 @@ from typing import Any
 import spacy
 import spacy.util
 
-# spaCy factories that produce doc.ents through a transition-based parser (beam_parse available).
-
-
 # The factories of an entity recognizer in a saved pipeline.
 _NER_FACTORIES = frozenset({"ner", "beam_ner"})
 

@@ -65,8 +65,6 @@ from opencomprehend.nlp.tokenizers import (  # noqa: F401
 )
 from opencomprehend.nlp.windows import merge_windows, plan_windows
 
-# spaCy factories that produce doc.ents through a transition-based parser (beam_parse available).
-
 # Resident memory grows with the batch (~190 MB at 64 docs, ~1 GB at 256 measured here).
 MAX_BATCH_DOCS = 64
 # Long windows make a batch big even with few docs, so characters are bounded too. Measured on a

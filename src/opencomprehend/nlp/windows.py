@@ -3,8 +3,6 @@ list with offsets in the whole text (merge_windows); the spaCy and transformers 
 
 from __future__ import annotations
 
-# spaCy factories that produce doc.ents through a transition-based parser (beam_parse available).
-
 
 def plan_windows(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
     """Split [0, len(text)) into windows of at most `size` characters overlapping by about `overlap`.
