@@ -14,6 +14,7 @@ from starlette.responses import Response
 from opencomprehend.console import present
 from opencomprehend.console.session import Viewer
 from opencomprehend.console.ui import MAX_ANALYZE_CHARS, PAGE_SIZE, Console, languages
+from opencomprehend.io.objects import NoSuchBucket
 from opencomprehend.service.errors import ServiceError
 from opencomprehend.service.recognizers import recognizer_arn
 from opencomprehend.service.registry import RequestContext
@@ -136,23 +137,28 @@ async def analyze_page(ui: Console, request: Request, viewer: Viewer, ctx: Reque
 
 
 def _health(ui: Console) -> dict[str, Any]:
+    from opencomprehend.nlp.models_file import model_folder
     from opencomprehend.nlp.registry import configured_models, supported_languages
 
     report = ui.env.health()
     stats = getattr(ui.env.runner, "worker_stats", None)
     workers = stats() if callable(stats) else None
+    objects = "OK"
     try:
-        objects = "OK"
         if ui.env.objects is not None:
+            # A bucket nobody makes: the store answering NoSuchBucket is the store answering.
             list(ui.env.objects.list_objects("opencomprehend-health-check", ""))
+    except NoSuchBucket:
+        pass
     except Exception as exc:  # noqa: BLE001  (shown, whatever the store says)
-        objects = "OK" if "NoSuchBucket" in type(exc).__name__ else f"UNAVAILABLE: {type(exc).__name__}"
+        objects = f"UNAVAILABLE: {type(exc).__name__}"
     installed = supported_languages()
     models = []
     for language, choice in sorted(configured_models().items()):
-        source = Path(str(choice.model)) / "source.json"
+        folder = model_folder(choice.model)  # a folder, or an installed package's folder
+        source = folder / "source.json" if folder is not None else None
         description = ""
-        if source.is_file():
+        if source is not None and source.is_file():
             try:
                 description = json.loads(source.read_text()).get("description", "")
             except (OSError, ValueError):
