@@ -18,7 +18,7 @@ from opencomprehend.jobs.store import SUBMITTED, TERMINAL, InvalidTransition, Jo
 from opencomprehend.service.access import check_kms_keys, check_role
 from opencomprehend.service.errors import invalid_request, job_not_found
 from opencomprehend.service.idempotency import create_once, request_hash
-from opencomprehend.service.pagination import Pager, list_operation, submit_window
+from opencomprehend.service.pagination import list_operation, list_page, submit_window
 from opencomprehend.service.registry import Environment, RequestContext, operation
 
 DEFAULT_INPUT_FORMAT = "ONE_DOC_PER_LINE"
@@ -117,6 +117,11 @@ def job_or_404(env: Environment, ctx: RequestContext, kind: str, job_id: str) ->
     return job
 
 
+def job_position(job: dict[str, Any]) -> list[Any]:
+    """Where a job stands in a listing (its NextToken's position): submit time, then id."""
+    return [job["submit_time"], job["job_id"]]
+
+
 def job_filter(kind: str | None, members: dict[str, Any], newest_first: bool = False) -> JobFilter:
     """The store's filter for a List of jobs of `kind` (None: every kind) (InvalidFilterException for an empty
     time window); `newest_first` whatever the filter (the console's order; the API lists oldest first under
@@ -139,9 +144,10 @@ def list_jobs(
     """One page of the caller's jobs of `kind` (None: every kind), newest first whatever the filter, and the
     NextToken of the next page: the console's job list, paged in the database as the List operations are."""
     chosen = job_filter(kind, members, newest_first=True)
-    pager = Pager.open(env.secret, listing, members, next_token, max_results)
-    rows = env.store.list_jobs(ctx.account_id, ctx.region, chosen, pager.keyset(), pager.limit + 1)
-    return pager.page(rows, lambda job: [job["submit_time"], job["job_id"]])
+    return list_page(
+        env.secret, listing, members, next_token, max_results,
+        lambda after, limit: env.store.list_jobs(ctx.account_id, ctx.region, chosen, after, limit), job_position,
+    )  # fmt: skip
 
 
 def stop_job(env: Environment, ctx: RequestContext, kind: str, job_id: str) -> dict[str, Any]:
@@ -180,7 +186,7 @@ def job_operations(
         scope,
         where=lambda members: job_filter(kind, members),
         rows=lambda env, ctx, where, after, limit: env.store.list_jobs(ctx.account_id, ctx.region, where, after, limit),
-        position=lambda job: [job["submit_time"], job["job_id"]],
+        position=job_position,
         properties=properties_of,
     )
 

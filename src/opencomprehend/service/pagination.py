@@ -104,6 +104,22 @@ def listed(member: str, items: list[dict[str, Any]], token: str | None) -> dict[
     return response
 
 
+def list_page(
+    secret: bytes,
+    listing: str,
+    members: dict[str, Any],
+    next_token: str | None,
+    max_results: int | None,
+    fetch: Callable[[Any, int], list[dict[str, Any]]],
+    position: Callable[[dict[str, Any]], Any],
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a listing and the NextToken after it: fetch(after, limit) reads the store's rows after the
+    token's position (None on the first page), one more than the page holds; position(row) is where a row
+    stands, for the token (signed for `listing` and the filter `members`)."""
+    pager = Pager.open(secret, listing, members, next_token, max_results)
+    return pager.page(fetch(pager.keyset(), pager.limit + 1), position)
+
+
 def list_operation(
     name: str,
     member: str,
@@ -132,6 +148,8 @@ def list_operation(
     ) -> dict[str, Any]:
         members = filter or {}
         chosen = where(members)
-        pager = Pager.open(env.secret, listing, members, next_token, max_results)
-        page, token = pager.page(rows(env, ctx, chosen, pager.keyset(), pager.limit + 1), position)
+        page, token = list_page(
+            env.secret, listing, members, next_token, max_results,
+            lambda after, limit: rows(env, ctx, chosen, after, limit), position,
+        )  # fmt: skip
         return listed(member, [properties(env, row) for row in page], token)
