@@ -127,7 +127,9 @@ def csrf_value(request: Request) -> str:
     """This browser's CSRF cookie value (a new one when it has none; `remember_csrf` sets it)."""
     value = request.cookies.get(CSRF_COOKIE)
     if not value or len(value) != 43:
-        value = request.state.__dict__.setdefault("new_csrf", secrets.token_urlsafe(32))
+        value = getattr(request.state, "new_csrf", None)
+        if value is None:
+            value = request.state.new_csrf = secrets.token_urlsafe(32)
     return value
 
 
@@ -150,7 +152,7 @@ def _secure(request: Request) -> bool:
 
 
 def remember_csrf(request: Request, response: Response) -> None:
-    new = request.state.__dict__.get("new_csrf")
+    new = getattr(request.state, "new_csrf", None)
     if new:
         response.set_cookie(
             CSRF_COOKIE, new, httponly=True, samesite="strict", secure=_secure(request), path="/console"
