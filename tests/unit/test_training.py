@@ -348,7 +348,7 @@ def test_char_bigrams_give_each_character_its_bigram_as_norm_and_survive_a_reloa
 def test_sudachi_gives_each_character_its_word_position_part_of_speech_and_normalized_form(tmp_path: Path) -> None:
     pytest.importorskip("sudachipy")
     pytest.importorskip("sudachidict_core")
-    nlp = build_pipeline("ja", TrainingOptions(sudachi=True))
+    nlp = build_pipeline("ja", TrainingOptions(words="sudachi"))
     text = "山田太郎は 東京に\n住む。"
     tokens = nlp.make_doc(text)
     # Offsets stay one token a character, as with CharTokenizer.
@@ -363,7 +363,7 @@ def test_sudachi_gives_each_character_its_word_position_part_of_speech_and_norma
     assert [t.lemma_ for t in tokens[:4]] == ["山田", "山田", "太郎", "太郎"]
     assert tokens[5].tag_.startswith("B-名詞-固有名詞-地名") and tokens[8].tag_ == ""
     assert nlp.config["components"]["ner"]["model"]["tok2vec"]["embed"]["attrs"][-2:] == ["TAG", "LEMMA"]
-    tag_only = build_pipeline("ja", TrainingOptions(sudachi=True, sudachi_lemma=False))
+    tag_only = build_pipeline("ja", TrainingOptions(words="sudachi", word_lemma=False))
     assert tag_only.config["components"]["ner"]["model"]["tok2vec"]["embed"]["attrs"][-1] == "TAG"
     # Saved, reloaded in a fresh process (the tokenizer found through spaCy's registry) and pickled.
     nlp.to_disk(tmp_path / "model")
@@ -378,11 +378,13 @@ def test_sudachi_gives_each_character_its_word_position_part_of_speech_and_norma
     long_text = "東京に住む。" * 1000
     assert all(t.tag_ for t in nlp.make_doc(long_text))
     # Split mode A (shortest units): 東京 and 都 are two words, where mode C reads 東京都 as one.
-    mode_a = build_pipeline("ja", TrainingOptions(sudachi=True, sudachi_split_mode="A"))
+    mode_a = build_pipeline("ja", TrainingOptions(words="sudachi", sudachi_split_mode="A"))
     assert [t.tag_[0] for t in mode_a.make_doc("東京都")] == ["B", "E", "S"]
     assert [t.tag_[0] for t in nlp.make_doc("東京都")] == ["B", "I", "E"]
-    with pytest.raises(ValueError, match="Japanese"):
-        build_pipeline("zh", TrainingOptions(sudachi=True))
+    with pytest.raises(ValueError, match="is for 'ja', not 'zh'"):
+        build_pipeline("zh", TrainingOptions(words="sudachi"))
+    with pytest.raises(ValueError, match="No word segmenter 'mecab'"):
+        build_pipeline("ja", TrainingOptions(words="mecab"))
 
 
 def test_space_separated_languages_use_spacy_tokenizers() -> None:

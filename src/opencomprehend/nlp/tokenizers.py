@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import spacy
 import spacy.util
@@ -105,64 +106,91 @@ def _sudachi_pieces(text: str) -> Iterator[tuple[int, str]]:
         start = end
 
 
-def sudachi_word_tag(position: str, part_of_speech: tuple[str, ...]) -> str:
-    """A character's TAG: its place in its Sudachi word (B first, I inside, E last, S the whole word) and
-    the word's part of speech down to the proper-noun subclasses ("B-名詞-固有名詞-人名-姓")."""
-    return "-".join([position, *(p for p in part_of_speech[:4] if p != "*")])
+def word_tag(position: str, part_of_speech: tuple[str, ...]) -> str:
+    """A character's TAG: its place in its word (B first, I inside, E last, S the whole word) and the word's
+    part of speech, its levels joined ("B-名詞-固有名詞-人名-姓"; "*" levels left out)."""
+    return "-".join([position, *(p for p in part_of_speech if p != "*")])
 
 
-class SudachiCharTokenizer(CharTokenizer):
-    """CharTokenizer (one token a character, offsets unchanged) with word-level features from Sudachi.
+# A segmenter's word: (begin, end) character offsets in the text it was given, its part of speech (levels,
+# most general first) and its normalized form.
+Word = tuple[int, int, tuple[str, ...], str]
 
-    Sudachi (SudachiPy and the sudachidict-core dictionary, Apache-2.0; split mode C, its longest units)
-    splits the text into words; each character token gets, from the word it falls in:
-    - TAG: its position in the word and the word's part of speech to four levels, which names Sudachi's
-      proper-noun subclasses (人名-姓/名, 地名-国/一般, 組織名, 固有名詞-一般): see sudachi_word_tag;
-    - LEMMA: the word's normalized form (Sudachi's normalized_form(): 有る for ある, 附属 for 付属).
-    The model's tok2vec embeds TAG and LEMMA beside the character's own NORM/PREFIX/SUFFIX/SHAPE
-    (training.pipeline, sudachi = true). Sudachi is imported on first use, and each thread makes its own
-    Sudachi tokenizer, so the tokenizer pickles and works in worker processes.
+
+class WordTagCharTokenizer(CharTokenizer):
+    """CharTokenizer (one token a character, offsets unchanged) with word-level features from a segmenter.
+
+    A subclass's `words(text)` splits the text into words; each character token gets, from the word it falls in:
+    - TAG: its position in the word and the word's part of speech (word_tag), which for the segmenters used
+      here names the proper-noun classes (person, place, organisation);
+    - LEMMA: the word's normalized form.
+    The model's tok2vec embeds TAG (and, if the recipe says so, LEMMA) beside the character's own
+    NORM/PREFIX/SUFFIX/SHAPE (training.pipeline, `words = ...`). Each thread makes its own segmenter on first
+    use (`_segmenter`), so the tokenizer pickles and works in worker processes.
     """
 
-    def __init__(self, vocab: Vocab, bigrams: bool = False, split_mode: str = "C") -> None:
+    def __init__(self, vocab: Vocab, bigrams: bool = False) -> None:
         super().__init__(vocab, bigrams=bigrams)
-        self.split_mode = split_mode
         self._local = threading.local()
 
-    def _sudachi(self):  # -> sudachipy.Tokenizer
-        tokenizer = getattr(self._local, "tokenizer", None)
-        if tokenizer is None:
-            try:
-                from sudachipy import Dictionary
-            except ImportError:
-                raise ImportError(
-                    "This Japanese model reads Sudachi word features: install sudachipy and sudachidict-core "
-                    "(dependencies of opencomprehend: see pyproject.toml)."
-                ) from None
-            tokenizer = Dictionary(dict="core").tokenizer(mode=self.split_mode)
-            self._local.tokenizer = tokenizer
-        return tokenizer
+    def _segmenter(self):  # the subclass's segmenter object, one per thread
+        segmenter = getattr(self._local, "segmenter", None)
+        if segmenter is None:
+            segmenter = self._local.segmenter = self.make_segmenter()
+        return segmenter
+
+    def make_segmenter(self):
+        raise NotImplementedError
+
+    def words(self, text: str) -> Iterator[Word]:
+        raise NotImplementedError
 
     def __call__(self, text: str) -> Doc:
         doc = super().__call__(text)
-        # Per character of the text: the (tag, lemma) of the Sudachi word it is in.
+        # Per character of the text: the (tag, lemma) of the word it is in.
         features: list[tuple[str, str] | None] = [None] * len(text)
-        tokenizer = self._sudachi()
-        for offset, piece in _sudachi_pieces(text):
-            for morpheme in tokenizer.tokenize(piece):
-                begin, end = offset + morpheme.begin(), offset + morpheme.end()
-                if end <= begin:
-                    continue
-                pos = morpheme.part_of_speech()
-                lemma = morpheme.normalized_form()
-                for i in range(begin, min(end, len(text))):
-                    position = "S" if end - begin == 1 else "B" if i == begin else "E" if i == end - 1 else "I"
-                    features[i] = (sudachi_word_tag(position, pos), lemma)
+        for begin, end, pos, lemma in self.words(text):
+            end = min(end, len(text))
+            for i in range(begin, end):
+                position = "S" if end - begin == 1 else "B" if i == begin else "E" if i == end - 1 else "I"
+                features[i] = (word_tag(position, pos), lemma)
         for token in doc:
             found = features[token.idx] if not token.is_space else None
             if found is not None:
                 token.tag_, token.lemma_ = found
         return doc
+
+
+class SudachiCharTokenizer(WordTagCharTokenizer):
+    """WordTagCharTokenizer with Sudachi's words (Japanese).
+
+    Sudachi (SudachiPy and the sudachidict-core dictionary, Apache-2.0; split mode C, its longest units by
+    default) gives each word its part of speech to four levels, which names its proper-noun subclasses
+    (人名-姓/名, 地名-国/一般, 組織名, 固有名詞-一般), and its normalized form (normalized_form(): 有る for
+    ある, 附属 for 付属). Sudachi is imported on first use.
+    """
+
+    def __init__(self, vocab: Vocab, bigrams: bool = False, split_mode: str = "C") -> None:
+        super().__init__(vocab, bigrams=bigrams)
+        self.split_mode = split_mode
+
+    def make_segmenter(self):  # -> sudachipy.Tokenizer
+        try:
+            from sudachipy import Dictionary
+        except ImportError:
+            raise ImportError(
+                "This Japanese model reads Sudachi word features: install sudachipy and sudachidict-core "
+                "(dependencies of opencomprehend: see pyproject.toml)."
+            ) from None
+        return Dictionary(dict="core").tokenizer(mode=self.split_mode)
+
+    def words(self, text: str) -> Iterator[Word]:
+        tokenizer = self._segmenter()
+        for offset, piece in _sudachi_pieces(text):
+            for morpheme in tokenizer.tokenize(piece):
+                begin, end = offset + morpheme.begin(), offset + morpheme.end()
+                if end > begin:
+                    yield begin, end, tuple(morpheme.part_of_speech()[:4]), morpheme.normalized_form()
 
     def __reduce__(self) -> tuple:
         return SudachiCharTokenizer, (self.vocab, self.bigrams, self.split_mode)
@@ -176,3 +204,17 @@ def create_sudachi_char_tokenizer(bigrams: bool = False, split_mode: str = "C") 
         return SudachiCharTokenizer(nlp.vocab, bigrams=bigrams, split_mode=split_mode)
 
     return make
+
+
+# Word segmenters a recipe may name (`words = ...` in its [options]): the language it serves and the spaCy
+# tokenizer config (registered above) that gives each character its word's TAG and LEMMA.
+WORD_SEGMENTERS: dict[str, tuple[str, Callable[[Any], dict]]] = {
+    "sudachi": (
+        "ja",
+        lambda options: {
+            "@tokenizers": "opencomprehend.SudachiCharTokenizer.v1",
+            "bigrams": options.char_bigrams,
+            "split_mode": options.sudachi_split_mode,
+        },
+    ),
+}

@@ -24,6 +24,7 @@ except ImportError:  # optional: see one_blas_thread
 # Registers "opencomprehend.CharTokenizer.v1", which the configs of zh/ja/ko models name.
 from opencomprehend.nlp import spacy_engine  # noqa: F401
 from opencomprehend.nlp.languages import CHARACTER_LANGUAGES, LANGUAGES, spacy_language
+from opencomprehend.nlp.tokenizers import WORD_SEGMENTERS
 from opencomprehend.nlp.training.records import TrainingOptions
 
 # spaCy languages written without spaces between words: tokenized one character a token (nlp/languages.py).
@@ -101,14 +102,13 @@ def pipeline_config(language: str, options: TrainingOptions) -> Config:
     config = Config().from_str(CONFIG_TEMPLATE, interpolate=False)
     lang = spacy_language(language)
     config["nlp"]["lang"] = lang
-    if options.sudachi and lang != "ja":
-        raise ValueError(f"The sudachi option is for Japanese, not '{language}'.")
-    if options.sudachi:
-        config["nlp"]["tokenizer"] = {
-            "@tokenizers": "opencomprehend.SudachiCharTokenizer.v1",
-            "bigrams": options.char_bigrams,
-            "split_mode": options.sudachi_split_mode,
-        }
+    if options.words:
+        if options.words not in WORD_SEGMENTERS:
+            raise ValueError(f"No word segmenter '{options.words}': one of {', '.join(sorted(WORD_SEGMENTERS))}.")
+        segmenter_language, tokenizer_config = WORD_SEGMENTERS[options.words]
+        if lang != segmenter_language:
+            raise ValueError(f"The {options.words} word segmenter is for '{segmenter_language}', not '{language}'.")
+        config["nlp"]["tokenizer"] = tokenizer_config(options)
     elif lang in CHAR_TOKENIZED_LANGUAGES:
         version = "v2" if options.char_bigrams else "v1"
         config["nlp"]["tokenizer"] = {"@tokenizers": f"opencomprehend.CharTokenizer.{version}"}
@@ -120,20 +120,20 @@ def pipeline_config(language: str, options: TrainingOptions) -> Config:
     tok2vec["embed_size"] = options.embed_rows
     tok2vec["window_size"] = options.window_size
     config["components"]["ner"]["model"]["hidden_width"] = options.hidden_width
-    if options.sudachi:
-        config["components"]["ner"]["model"]["tok2vec"] = sudachi_tok2vec(options)
+    if options.words:
+        config["components"]["ner"]["model"]["tok2vec"] = word_tag_tok2vec(options)
     return config
 
 
-def sudachi_tok2vec(options: TrainingOptions) -> dict:
+def word_tag_tok2vec(options: TrainingOptions) -> dict:
     """HashEmbedCNN.v2's own tok2vec (the same hashed NORM/PREFIX/SUFFIX/SHAPE embeddings and CNN, written
-    out as spaCy builds it) with two more embedded attributes: TAG (the Sudachi word's position and part of
-    speech, a few hundred values) and, unless sudachi_lemma is off, LEMMA (the word's normalized form), which
-    SudachiCharTokenizer sets."""
+    out as spaCy builds it) with two more embedded attributes: TAG (the word's position and part of speech,
+    a few hundred values) and, unless word_lemma is off, LEMMA (the word's normalized form), which the
+    WordTagCharTokenizer of options.words sets."""
     rows = options.embed_rows
     attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE", "TAG"]
     embed_rows = [rows, rows // 2, rows // 2, rows // 2, 1000]
-    if options.sudachi_lemma:
+    if options.word_lemma:
         attrs.append("LEMMA")
         embed_rows.append(rows)
     return {

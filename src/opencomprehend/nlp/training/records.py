@@ -102,14 +102,14 @@ class TrainingOptions:
     dev_fraction: float = 0.1
     # zh, ja, ko: each character's NORM is its bigram with the next character ("opencomprehend.CharTokenizer.v2").
     char_bigrams: bool = False
-    # ja only: each character also carries its Sudachi word's position and part of speech (TAG) and the
-    # word's normalized form (LEMMA), which the tok2vec embeds beside the character
-    # ("opencomprehend.SudachiCharTokenizer.v1"; needs sudachipy and sudachidict-core).
-    sudachi: bool = False
-    # With sudachi: embed the word's normalized form (LEMMA) too; False embeds only its position and part
-    # of speech (TAG), which cannot memorise the training set's words.
-    sudachi_lemma: bool = True
-    # With sudachi: Sudachi's split mode, "A" (shortest units), "B" or "C" (longest: 東京都千代田区 is one word).
+    # zh, ja, ko: each character also carries its word's position and part of speech (TAG) and the word's
+    # normalized form (LEMMA), from the word segmenter named here (tokenizers.WORD_SEGMENTERS: "sudachi" for
+    # ja, needs sudachipy and sudachidict-core), which the tok2vec embeds beside the character; "": none.
+    words: str = ""
+    # With words: embed the word's normalized form (LEMMA) too; False embeds only its position and part of
+    # speech (TAG), which cannot memorise the training set's words.
+    word_lemma: bool = True
+    # With words = "sudachi": its split mode, "A" (shortest units), "B" or "C" (longest: 東京都千代田区 is one word).
     sudachi_split_mode: str = "C"
 
 
