@@ -196,7 +196,7 @@ def clean_work_dir(settings: Settings, store: JobStore) -> None:
     shared = settings.resolved_work_uri() is not None
     for folder in folders:
         job = store.get(folder.name)
-        active = job is not None and job["status"] not in TERMINAL
+        active = job is not None and job.status not in TERMINAL
         if shared or not active or not any(folder.iterdir()):
             shutil.rmtree(folder, ignore_errors=True)
             log.info("removed the work folder %s left from before", folder)

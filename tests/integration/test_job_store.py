@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from support.rows import ACCOUNT, REGION, T0, job_row
+from support.rows import ACCOUNT, REGION, T0, job_record, job_row
 
 from opencomprehend.jobs.records import IdempotencyMismatch
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import jobs
 from opencomprehend.jobs.store import (
     COMPLETED,
@@ -52,14 +53,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
         job_store.engine.dispose()
 
 
-def add(store: JobStore, **kwargs: Any) -> dict[str, Any]:
+def add(store: JobStore, **kwargs: Any) -> Job:
     job, created = store.create_job(job_row(**kwargs))
     assert created
     return job
 
 
-def ids(rows: list[dict[str, Any]]) -> list[str]:
-    return [row["job_id"] for row in rows]
+def ids(rows: list[Job]) -> list[str]:
+    return [row.job_id for row in rows]
 
 
 def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -92,9 +93,7 @@ def test_create_job_stores_every_column(store: JobStore) -> None:
     )
     job, created = store.create_job(row)
     assert created
-    expected = {
-        **row, "message": None, "end_time": None, "lease_owner": None, "lease_expires": None, "documents_total": None
-    }
+    expected = job_record(**row)
     assert job == expected
     assert store.get(row["job_id"]) == expected
     assert store.get(uuid.uuid4().hex) is None
@@ -104,7 +103,7 @@ def test_a_second_store_on_the_same_database_sees_the_jobs(store: JobStore) -> N
     job = add(store)
     other = JobStore(store.engine.url.render_as_string(hide_password=False))  # create_all runs again
     try:
-        assert other.get(job["job_id"]) == job
+        assert other.get(job.job_id) == job
     finally:
         other.engine.dispose()
 
@@ -122,7 +121,7 @@ def test_same_token_with_other_parameters_is_a_mismatch(store: JobStore) -> None
         store.create_job(job_row(token="token-1", request_hash="2" * 64))
     # Tokens are per account: another account may use the same one.
     theirs, created = store.create_job(job_row(account=OTHER_ACCOUNT, token="token-1", request_hash="2" * 64))
-    assert created and theirs["job_id"] != original["job_id"]
+    assert created and theirs.job_id != original.job_id
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(jobs)).scalar_one() == 2
 
@@ -130,7 +129,7 @@ def test_same_token_with_other_parameters_is_a_mismatch(store: JobStore) -> None
 def test_concurrent_creates_with_one_token_make_one_job(store: JobStore) -> None:
     results = in_parallel(8, lambda _: store.create_job(job_row(token="racing", request_hash="3" * 64)))
     assert sum(created for _, created in results) == 1
-    assert len({job["job_id"] for job, _ in results}) == 1
+    assert len({job.job_id for job, _ in results}) == 1
     with store.engine.connect() as conn:
         count = conn.execute(
             select(func.count()).select_from(jobs).where(jobs.c.client_request_token == "racing")
@@ -140,9 +139,9 @@ def test_concurrent_creates_with_one_token_make_one_job(store: JobStore) -> None
 
 def test_get_for_is_scoped_to_account_and_region(store: JobStore) -> None:
     job = add(store)
-    assert store.get_for(ACCOUNT, REGION, job["job_id"]) == job
-    assert store.get_for(OTHER_ACCOUNT, REGION, job["job_id"]) is None
-    assert store.get_for(ACCOUNT, "eu-west-1", job["job_id"]) is None
+    assert store.get_for(ACCOUNT, REGION, job.job_id) == job
+    assert store.get_for(OTHER_ACCOUNT, REGION, job.job_id) is None
+    assert store.get_for(ACCOUNT, "eu-west-1", job.job_id) is None
     assert store.get_for(ACCOUNT, REGION, uuid.uuid4().hex) is None
 
 
@@ -179,7 +178,7 @@ def test_list_is_scoped_and_filters_combine(store: JobStore) -> None:
     combined = JobFilter(
         job_name="alpha", job_status=SUBMITTED, submit_time_after=T0, submit_time_before=T0 + 5
     )
-    assert ids(store.list_jobs(ACCOUNT, REGION, combined, None, 100)) == [wanted["job_id"]]
+    assert ids(store.list_jobs(ACCOUNT, REGION, combined, None, 100)) == [wanted.job_id]
     assert len(store.list_jobs(ACCOUNT, REGION, JobFilter(job_name="alpha"), None, 100)) == 4
     assert len(store.list_jobs(ACCOUNT, REGION, JobFilter(job_status=COMPLETED), None, 100)) == 1
     assert len(store.list_jobs(ACCOUNT, REGION, JobFilter(), None, 100)) == 5
@@ -197,10 +196,10 @@ def test_keyset_pages_cover_every_job_once_across_equal_submit_times(
     times = [T0, T0 + 0.5, T0 + 0.5, T0 + 0.5, T0 + 1, T0 + 2, T0 + 2, T0 + 3]
     made = [add(store, submit_time=t) for t in times]
     expected = sorted(
-        made, key=lambda j: (j["submit_time"], j["job_id"]), reverse=not job_filter.oldest_first
+        made, key=lambda j: (j.submit_time, j.job_id), reverse=not job_filter.oldest_first
     )
 
-    seen: list[dict[str, Any]] = []
+    seen: list[Job] = []
     after = None
     for _ in range(len(made) + 1):
         page = store.list_jobs(ACCOUNT, REGION, job_filter, after, page_size)
@@ -208,9 +207,9 @@ def test_keyset_pages_cover_every_job_once_across_equal_submit_times(
         if not page:
             break
         seen += page
-        after = (page[-1]["submit_time"], page[-1]["job_id"])
+        after = (page[-1].submit_time, page[-1].job_id)
     assert ids(seen) == ids(expected)
-    assert seen[-1]["submit_time"] == (T0 if not job_filter.oldest_first else T0 + 3)
+    assert seen[-1].submit_time == (T0 if not job_filter.oldest_first else T0 + 3)
 
 
 # --- stop --------------------------------------------------------------------------------------------
@@ -227,17 +226,17 @@ def test_keyset_pages_cover_every_job_once_across_equal_submit_times(
 )
 def test_request_stop(store: JobStore, before: str, after: str) -> None:
     job = add(store, status=before)
-    assert store.request_stop(job["job_id"]) == after
-    assert store.get(job["job_id"])["status"] == after  # type: ignore[index]
+    assert store.request_stop(job.job_id) == after
+    assert store.get(job.job_id).status == after  # type: ignore[index]
 
 
 @pytest.mark.parametrize("final", [COMPLETED, FAILED])
 def test_request_stop_on_a_finished_job_is_invalid(store: JobStore, final: str) -> None:
     job = add(store, status=final)
     with pytest.raises(InvalidTransition) as raised:
-        store.request_stop(job["job_id"])
+        store.request_stop(job.job_id)
     assert raised.value.status == final
-    assert store.get(job["job_id"])["status"] == final  # type: ignore[index]
+    assert store.get(job.job_id).status == final  # type: ignore[index]
 
 
 # --- claim, heartbeat, finish ----------------------------------------------------------------------
@@ -248,38 +247,38 @@ def test_claim_starts_queued_jobs_oldest_first_within_the_per_account_limit(stor
     theirs = add(store, account=OTHER_ACCOUNT, submit_time=T0 + 5)
     before = time.time()
     claimed = store.claim("node-a", LEASE_S, max_active_per_account=2)
-    assert ids(claimed) == [mine[0]["job_id"], mine[1]["job_id"], theirs["job_id"]]
+    assert ids(claimed) == [mine[0].job_id, mine[1].job_id, theirs.job_id]
     for job in claimed:
-        assert job["status"] == IN_PROGRESS and job["lease_owner"] == "node-a"
-        assert before + LEASE_S <= job["lease_expires"] <= time.time() + LEASE_S
-    assert store.get(mine[2]["job_id"])["status"] == SUBMITTED  # type: ignore[index]
+        assert job.status == IN_PROGRESS and job.lease_owner == "node-a"
+        assert before + LEASE_S <= job.lease_expires <= time.time() + LEASE_S
+    assert store.get(mine[2].job_id).status == SUBMITTED  # type: ignore[index]
 
     # Nothing new while the account is at its limit, by this node or another.
     assert store.claim("node-a", LEASE_S, max_active_per_account=2) == []
     assert store.claim("node-b", LEASE_S, max_active_per_account=2) == []
-    assert store.finish(mine[0]["job_id"], "node-a", COMPLETED)
-    assert ids(store.claim("node-b", LEASE_S, max_active_per_account=2)) == [mine[2]["job_id"]]
+    assert store.finish(mine[0].job_id, "node-a", COMPLETED)
+    assert ids(store.claim("node-b", LEASE_S, max_active_per_account=2)) == [mine[2].job_id]
 
 
 def test_a_job_stopped_before_it_ran_is_claimed_even_at_the_limit(store: JobStore) -> None:
     running = add(store, submit_time=T0)
     queued = add(store, submit_time=T0 + 1)
-    assert ids(store.claim("node-a", LEASE_S, max_active_per_account=1)) == [running["job_id"]]
-    store.request_stop(queued["job_id"])
+    assert ids(store.claim("node-a", LEASE_S, max_active_per_account=1)) == [running.job_id]
+    store.request_stop(queued.job_id)
     claimed = store.claim("node-a", LEASE_S, max_active_per_account=1)
-    assert ids(claimed) == [queued["job_id"]]
-    assert claimed[0]["status"] == STOP_REQUESTED and claimed[0]["lease_owner"] == "node-a"
+    assert ids(claimed) == [queued.job_id]
+    assert claimed[0].status == STOP_REQUESTED and claimed[0].lease_owner == "node-a"
 
 
 def test_concurrent_claims_never_hand_one_job_to_two_owners(store: JobStore) -> None:
     made = [add(store, account=f"{i % 4:012d}", submit_time=T0 + i) for i in range(24)]
     owners = [f"node-{i}" for i in range(4)]
     results = in_parallel(len(owners), lambda i: store.claim(owners[i], LEASE_S, max_active_per_account=100))
-    claimed = [job["job_id"] for result in results for job in result]
+    claimed = [job.job_id for result in results for job in result]
     assert len(claimed) == len(set(claimed)) == len(made)
     for owner, result in zip(owners, results, strict=True):
         for job in result:
-            assert store.get(job["job_id"])["lease_owner"] == owner  # type: ignore[index]
+            assert store.get(job.job_id).lease_owner == owner  # type: ignore[index]
 
 
 def test_concurrent_schedulers_never_exceed_the_per_account_limit(store: JobStore) -> None:
@@ -291,7 +290,7 @@ def test_concurrent_schedulers_never_exceed_the_per_account_limit(store: JobStor
         for _ in range(3):
             results = in_parallel(4, lambda i: nodes[i].claim(f"node-{i}", LEASE_S, max_active_per_account=2))
             assert sum(len(result) for result in results) <= 2
-        running = [job for job in (store.get(q["job_id"]) for q in queued) if job["status"] == IN_PROGRESS]
+        running = [job for job in (store.get(q.job_id) for q in queued) if job.status == IN_PROGRESS]
         assert len(running) == 2
     finally:
         for node in nodes:
@@ -306,7 +305,7 @@ def test_concurrent_takeovers_of_an_expired_lease_have_one_winner(store: JobStor
     ]
     owners = [f"node-{i}" for i in range(4)]
     results = in_parallel(len(owners), lambda i: store.claim(owners[i], LEASE_S, max_active_per_account=100))
-    claimed = [job["job_id"] for result in results for job in result]
+    claimed = [job.job_id for result in results for job in result]
     assert sorted(claimed) == sorted(ids(orphans))
 
 
@@ -317,12 +316,12 @@ def test_an_expired_lease_is_taken_over(store: JobStore) -> None:
     stopping = add(
         store, status=STOP_REQUESTED, lease_owner="other-host:4242:beef", lease_expires=time.time() - 1
     )
-    claimed = {job["job_id"]: job for job in store.claim("node-a", LEASE_S, max_active_per_account=10)}
-    assert set(claimed) == {expired["job_id"], stopping["job_id"]}
-    assert claimed[expired["job_id"]]["status"] == IN_PROGRESS
-    assert claimed[stopping["job_id"]]["status"] == STOP_REQUESTED
+    claimed = {job.job_id: job for job in store.claim("node-a", LEASE_S, max_active_per_account=10)}
+    assert set(claimed) == {expired.job_id, stopping.job_id}
+    assert claimed[expired.job_id].status == IN_PROGRESS
+    assert claimed[stopping.job_id].status == STOP_REQUESTED
     assert all(
-        job["lease_owner"] == "node-a" and job["lease_expires"] > time.time() for job in claimed.values()
+        job.lease_owner == "node-a" and job.lease_expires > time.time() for job in claimed.values()
     )
 
 
@@ -330,8 +329,8 @@ def test_a_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(store: Job
     owner = f"{socket.gethostname()}:{dead_pid()}:dead"
     job = add(store, status=IN_PROGRESS, lease_owner=owner, lease_expires=time.time() + 3600)
     claimed = store.claim("node-a", LEASE_S, max_active_per_account=10)
-    assert ids(claimed) == [job["job_id"]]
-    assert claimed[0]["lease_owner"] == "node-a"
+    assert ids(claimed) == [job.job_id]
+    assert claimed[0].lease_owner == "node-a"
 
 
 def test_a_live_owners_unexpired_lease_is_kept(store: JobStore) -> None:
@@ -343,17 +342,17 @@ def test_a_live_owners_unexpired_lease_is_kept(store: JobStore) -> None:
     held = [add(store, status=IN_PROGRESS, lease_owner=o, lease_expires=future) for o in owners]
     assert store.claim("node-a", LEASE_S, max_active_per_account=10) == []
     for job in held:
-        assert store.get(job["job_id"]) == job
+        assert store.get(job.job_id) == job
 
 
 def test_heartbeat_extends_the_lease_and_reports_the_status(store: JobStore) -> None:
     job = add(store)
     [claimed] = store.claim("node-a", 1.0, max_active_per_account=10)
-    assert store.heartbeat(job["job_id"], "node-a", LEASE_S) == IN_PROGRESS
-    assert store.get(job["job_id"])["lease_expires"] > claimed["lease_expires"] + LEASE_S - 5  # type: ignore[index]
-    store.request_stop(job["job_id"])
-    assert store.heartbeat(job["job_id"], "node-a", LEASE_S) == STOP_REQUESTED
-    assert store.heartbeat(job["job_id"], "node-b", LEASE_S) is None
+    assert store.heartbeat(job.job_id, "node-a", LEASE_S) == IN_PROGRESS
+    assert store.get(job.job_id).lease_expires > claimed.lease_expires + LEASE_S - 5  # type: ignore[index]
+    store.request_stop(job.job_id)
+    assert store.heartbeat(job.job_id, "node-a", LEASE_S) == STOP_REQUESTED
+    assert store.heartbeat(job.job_id, "node-b", LEASE_S) is None
 
 
 def test_heartbeat_after_another_owner_took_the_job_is_none(store: JobStore) -> None:
@@ -362,33 +361,33 @@ def test_heartbeat_after_another_owner_took_the_job_is_none(store: JobStore) -> 
     job = add(store)
     store.claim("node-a", 1.0, max_active_per_account=10)
     now[0] += 1.5  # node-a's lease expires
-    assert ids(store.claim("node-b", LEASE_S, max_active_per_account=10)) == [job["job_id"]]
-    assert store.heartbeat(job["job_id"], "node-a", LEASE_S) is None
-    assert store.heartbeat(job["job_id"], "node-b", LEASE_S) == IN_PROGRESS
-    assert not store.finish(job["job_id"], "node-a", COMPLETED)
+    assert ids(store.claim("node-b", LEASE_S, max_active_per_account=10)) == [job.job_id]
+    assert store.heartbeat(job.job_id, "node-a", LEASE_S) is None
+    assert store.heartbeat(job.job_id, "node-b", LEASE_S) == IN_PROGRESS
+    assert not store.finish(job.job_id, "node-a", COMPLETED)
 
 
 def test_release_lets_another_node_take_the_jobs_at_once(store: JobStore) -> None:
     job = add(store, status=IN_PROGRESS, lease_owner="other-host:1:aaaa", lease_expires=time.time() + 600)
     assert store.claim("node-b", LEASE_S, max_active_per_account=10) == []
     store.release("other-host:1:aaaa")
-    assert ids(store.claim("node-b", LEASE_S, max_active_per_account=10)) == [job["job_id"]]
+    assert ids(store.claim("node-b", LEASE_S, max_active_per_account=10)) == [job.job_id]
 
 
 def test_only_the_owner_finishes_a_job(store: JobStore) -> None:
     job = add(store)
     store.claim("node-a", LEASE_S, max_active_per_account=10)
-    assert not store.finish(job["job_id"], "node-b", COMPLETED)
-    assert store.get(job["job_id"])["status"] == IN_PROGRESS  # type: ignore[index]
+    assert not store.finish(job.job_id, "node-b", COMPLETED)
+    assert store.get(job.job_id).status == IN_PROGRESS  # type: ignore[index]
 
     before = time.time()
-    assert store.finish(job["job_id"], "node-a", FAILED, "INTERNAL_SERVER_ERROR: boom")
-    done = store.get(job["job_id"])
+    assert store.finish(job.job_id, "node-a", FAILED, "INTERNAL_SERVER_ERROR: boom")
+    done = store.get(job.job_id)
     assert done is not None
-    assert done["status"] == FAILED and done["message"] == "INTERNAL_SERVER_ERROR: boom"
-    assert before <= done["end_time"] <= time.time()
-    assert done["lease_owner"] is None and done["lease_expires"] is None
-    assert not store.finish(job["job_id"], "node-a", COMPLETED)  # the lease went with it
+    assert done.status == FAILED and done.message == "INTERNAL_SERVER_ERROR: boom"
+    assert before <= done.end_time <= time.time()
+    assert done.lease_owner is None and done.lease_expires is None
+    assert not store.finish(job.job_id, "node-a", COMPLETED)  # the lease went with it
     assert store.claim("node-b", LEASE_S, max_active_per_account=10) == []
 
 
@@ -397,16 +396,16 @@ def test_only_the_owner_finishes_a_job(store: JobStore) -> None:
 
 def test_shards_are_recorded_counted_and_forgotten(store: JobStore) -> None:
     job, other = add(store), add(store)
-    assert store.finished_shards(job["job_id"]) == set()
-    store.record_shard(job["job_id"], 0, 64)
-    store.record_shard(job["job_id"], 2, 10)
-    store.record_shard(other["job_id"], 0, 5)
-    assert store.finished_shards(job["job_id"]) == {0, 2}
-    assert store.get(job["job_id"])["documents_done"] == 74  # type: ignore[index]
-    store.forget_shards(job["job_id"])
-    assert store.finished_shards(job["job_id"]) == set()
-    assert store.finished_shards(other["job_id"]) == {0}
-    assert store.get(other["job_id"])["documents_done"] == 5  # type: ignore[index]
+    assert store.finished_shards(job.job_id) == set()
+    store.record_shard(job.job_id, 0, 64)
+    store.record_shard(job.job_id, 2, 10)
+    store.record_shard(other.job_id, 0, 5)
+    assert store.finished_shards(job.job_id) == {0, 2}
+    assert store.get(job.job_id).documents_done == 74  # type: ignore[index]
+    store.forget_shards(job.job_id)
+    assert store.finished_shards(job.job_id) == set()
+    assert store.finished_shards(other.job_id) == {0}
+    assert store.get(other.job_id).documents_done == 5  # type: ignore[index]
 
 
 def test_tags_are_added_overwritten_and_listed_by_key(store: JobStore) -> None:
@@ -496,7 +495,7 @@ def test_a_database_from_before_migrations_is_upgraded_in_place(
     try:
         names = {c["name"] for c in inspect(store.engine).get_unique_constraints("entities_detection_jobs")}
         assert "uq_jobs_token" in names and "uq_jobs_account_token" not in names
-        assert store.list_jobs(ACCOUNT, REGION, JobFilter(), None, 10)[0]["client_request_token"] == "tok"
+        assert store.list_jobs(ACCOUNT, REGION, JobFilter(), None, 10)[0].client_request_token == "tok"
         # The same token in another region is another job now.
         _, created = store.create_job(job_row(region="eu-west-1", token="tok"))
         assert created
@@ -541,7 +540,7 @@ def test_a_database_at_0002_gains_job_kinds_and_keeps_its_jobs_as_entities_jobs(
         columns = {c["name"] for c in inspect(store.engine).get_columns(jobs.name)}
         assert {"job_kind", "mode", "redaction_config"} <= columns
         [job] = store.list_jobs(ACCOUNT, REGION, JobFilter(), None, 10)
-        assert (job["client_request_token"], job["job_kind"], job["mode"]) == ("old", "ENTITIES", None)
+        assert (job.client_request_token, job.job_kind, job.mode) == ("old", "ENTITIES", None)
         assert store.list_jobs(ACCOUNT, REGION, JobFilter(kind="PII"), None, 10) == []
     finally:
         store.engine.dispose()
@@ -582,9 +581,9 @@ def test_a_database_at_0004_lets_language_jobs_go_without_a_language_code(
         _, created = store.create_job(job_row(token="lang", job_kind=LANGUAGE_JOB, language_code=None))
         assert created
         [job] = store.list_jobs(ACCOUNT, REGION, JobFilter(kind=LANGUAGE_JOB), None, 10)
-        assert (job["client_request_token"], job["language_code"]) == ("lang", None)
+        assert (job.client_request_token, job.language_code) == ("lang", None)
         [old_job] = store.list_jobs(ACCOUNT, REGION, JobFilter(), None, 10)
-        assert (old_job["client_request_token"], old_job["language_code"]) == ("old", "en")
+        assert (old_job.client_request_token, old_job.language_code) == ("old", "en")
     finally:
         store.engine.dispose()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from opencomprehend.jobs.rows import Job
+
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 T0 = 1_700_000_000.125  # submit times are fixed, so ties and ranges are exact
@@ -52,3 +54,9 @@ def job_row(
     }
     row.update(columns)
     return row
+
+
+def job_record(**kwargs: Any) -> Job:
+    """The Job a store would give back for job_row(**kwargs), before it ran (no end time, lease or total)."""
+    row = {"message": None, "end_time": None, "documents_total": None, "lease_owner": None, "lease_expires": None}
+    return Job.from_row({**row, **job_row(**kwargs)})

@@ -59,8 +59,8 @@ def entities_job(world: dict[str, Any]) -> str:  # noqa: F811
     world["objects"].put_bytes("docs", "in/b.txt", "\n".join(B_LINES).encode())
     job = submit(world)
     run_claimed(world)
-    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
-    return job["job_id"]
+    assert world["store"].get(job.job_id).status == "COMPLETED"
+    return job.job_id
 
 
 def all_pages(env: Environment, job_id: str, count: int, **filters: Any) -> list[Any]:
@@ -164,7 +164,7 @@ def test_the_archive_is_the_stored_object(world: dict[str, Any], entities_job: s
 
 def test_another_accounts_job_is_not_found(world: dict[str, Any], entities_job: str) -> None:  # noqa: F811
     env = env_of(world)
-    assert find_job(env, CTX, entities_job)["job_id"] == entities_job
+    assert find_job(env, CTX, entities_job).job_id == entities_job
     other = RequestContext("444455556666", "us-east-1", "aws", "request-2")
     elsewhere = RequestContext(ACCOUNT, "eu-west-1", "aws", "request-3")
     for ctx, job_id in ((other, entities_job), (elsewhere, entities_job), (CTX, "0" * 32)):
@@ -177,22 +177,22 @@ def test_a_job_without_output_says_why(world: dict[str, Any]) -> None:  # noqa: 
     env = env_of(world)
     queued = submit(world)  # never run: SUBMITTED
     for call in (
-        lambda: output_page(env, CTX, queued["job_id"]),
-        lambda: archive(env, CTX, queued["job_id"]),
-        lambda: flat_entities(env, CTX, queued["job_id"]),
+        lambda: output_page(env, CTX, queued.job_id),
+        lambda: archive(env, CTX, queued.job_id),
+        lambda: flat_entities(env, CTX, queued.job_id),
     ):
         code, message = code_of(call)
         assert code == "InvalidRequestException" and "SUBMITTED" in message and "not available" in message
     running = world["store"].claim(OWNER, 30.0, 10)  # claimed, never run: IN_PROGRESS
-    assert [job["job_id"] for job in running] == [queued["job_id"]]
-    code, message = code_of(lambda: output_page(env, CTX, queued["job_id"]))
+    assert [job.job_id for job in running] == [queued.job_id]
+    code, message = code_of(lambda: output_page(env, CTX, queued.job_id))
     assert code == "InvalidRequestException" and message == (
-        f"The output of job {queued['job_id']} is not available yet: the job is IN_PROGRESS, "
+        f"The output of job {queued.job_id} is not available yet: the job is IN_PROGRESS, "
         "and its output is written when it ends."
     )
     failing = submit(world, entity_recognizer_arn="arn:aws:comprehend:us-east-1:111122223333:entity-recognizer/gone")
     run_claimed(world)
-    code, message = code_of(lambda: output_page(env, CTX, failing["job_id"]))
+    code, message = code_of(lambda: output_page(env, CTX, failing.job_id))
     assert code == "InvalidRequestException" and "FAILED: RESOURCE_UNAVAILABLE" in message
 
 
@@ -225,20 +225,20 @@ def test_a_kms_sealed_output_is_opened_with_its_key(world: dict[str, Any]) -> No
     world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\nSony is in Tokyo.\n")
     job = submit(world, output_kms_key_id="alias/console-output")
     run_with_keys(world, keys)
-    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
-    stored = output_of(world, job["job_id"]).read_bytes()
+    assert world["store"].get(job.job_id).status == "COMPLETED"
+    stored = output_of(world, job.job_id).read_bytes()
     assert stored.startswith(b"OCKMS1\n")
     env = env_of(world, keys=keys)
-    page = output_page(env, CTX, job["job_id"])
+    page = output_page(env, CTX, job.job_id)
     assert [d.text for d in page.documents] == ["Angela Merkel visited Paris.", "Sony is in Tokyo."]
     assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in page.documents[0].entities}
-    assert any(json.loads(line).get("Text") == "Tokyo" for line in flat_entities(env, CTX, job["job_id"]))
-    name, chunks = archive(env, CTX, job["job_id"])
+    assert any(json.loads(line).get("Text") == "Tokyo" for line in flat_entities(env, CTX, job.job_id))
+    name, chunks = archive(env, CTX, job.job_id)
     assert name.endswith(".tar.gz.sealed") and b"".join(chunks) == stored
     keys.set_enabled(key.key_id, False)
-    code, message = code_of(lambda: output_page(env, CTX, job["job_id"]))
+    code, message = code_of(lambda: output_page(env, CTX, job.job_id))
     assert code == "InvalidRequestException" and "alias/console-output" in message and "disabled" in message
-    code, message = code_of(lambda: output_page(env_of(world), CTX, job["job_id"]))
+    code, message = code_of(lambda: output_page(env_of(world), CTX, job.job_id))
     assert code == "InvalidRequestException" and "no KMS keyring" in message
 
 
@@ -248,15 +248,15 @@ def test_a_language_jobs_documents_list_their_languages(world: dict[str, Any]) -
     job = submit(world, language=None, job_kind="LANGUAGE")
     run_claimed(world)
     env = env_of(world)
-    page = output_page(env, CTX, job["job_id"])
+    page = output_page(env, CTX, job.job_id)
     assert [d.text for d in page.documents] == lines
     assert [d.entities[0]["LanguageCode"] for d in page.documents] == ["en", "fr", "de"]
-    french = output_page(env, CTX, job["job_id"], types={"fr"}).documents
+    french = output_page(env, CTX, job.job_id, types={"fr"}).documents
     assert [(d.line, [e["LanguageCode"] for e in d.entities]) for d in french] == [(1, ["fr"])]
-    flat = [json.loads(line) for line in flat_entities(env, CTX, job["job_id"])]
+    flat = [json.loads(line) for line in flat_entities(env, CTX, job.job_id)]
     assert {"File": "a.txt", "Line": 0, "LanguageCode": "en"}.items() <= flat[0].items() and "Score" in flat[0]
-    name, chunks = archive(env, CTX, job["job_id"])
-    stored = world["settings"].store_root / "docs" / "out" / f"{ACCOUNT}-LANGUAGE-{job['job_id']}" / "output"
+    name, chunks = archive(env, CTX, job.job_id)
+    stored = world["settings"].store_root / "docs" / "out" / f"{ACCOUNT}-LANGUAGE-{job.job_id}" / "output"
     assert b"".join(chunks) == (stored / "output.tar.gz").read_bytes()
 
 
@@ -271,23 +271,23 @@ def test_a_pii_offsets_job_reads_its_out_files(world: dict[str, Any]) -> None:  
     job = submit_pii(world, "ONLY_OFFSETS")
     run_claimed(world)
     env = env_of(world)
-    page = output_page(env, CTX, job["job_id"])
+    page = output_page(env, CTX, job.job_id)
     assert [(d.file, d.line) for d in page.documents] == [("a.txt", 0), ("a.txt", 1), ("a.txt", 2), ("sub/b.txt", 0)]
     assert [d.text for d in page.documents] == [*PII_LINES, "Call 206-555-0100."]
     found = {(d.text[e["BeginOffset"] : e["EndOffset"]], e["Type"]) for d in page.documents for e in d.entities}
     assert {("John Smith", "NAME"), ("john.smith@example.com", "EMAIL")} <= found
-    emails = output_page(env, CTX, job["job_id"], types={"EMAIL"}).documents
+    emails = output_page(env, CTX, job.job_id, types={"EMAIL"}).documents
     assert [(d.line, [e["Type"] for e in d.entities]) for d in emails] == [(0, ["EMAIL"])]
-    flat = [json.loads(line) for line in flat_entities(env, CTX, job["job_id"])]
+    flat = [json.loads(line) for line in flat_entities(env, CTX, job.job_id)]
     assert {"File": "a.txt", "Line": 0, "Type": "NAME", "Text": "John Smith"}.items() <= next(
         line for line in flat if line["Type"] == "NAME"
     ).items()
     assert all(line["Text"] for line in flat)
-    name, chunks = archive(env, CTX, job["job_id"])
-    folder = pii_output(world, job["job_id"])
+    name, chunks = archive(env, CTX, job.job_id)
+    folder = pii_output(world, job.job_id)
     with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
         members = {m.name: tar.extractfile(m).read() for m in tar}  # type: ignore[union-attr]
-    assert name == f"{job['job_id']}-output.tar.gz"
+    assert name == f"{job.job_id}-output.tar.gz"
     assert members == {n: (folder / n).read_bytes() for n in ("a.txt.out", "sub/b.txt.out")}
 
 
@@ -298,7 +298,7 @@ def test_a_pii_redaction_job_shows_the_redacted_documents(world: dict[str, Any])
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"]})
     run_claimed(world)
     env = env_of(world)
-    page = output_page(env, CTX, job["job_id"])
+    page = output_page(env, CTX, job.job_id)
     assert [(d.line, d.redacted, d.entities) for d in page.documents] == [
         (0, "mail ****************", []),
         (1, "", []),
@@ -306,11 +306,11 @@ def test_a_pii_redaction_job_shows_the_redacted_documents(world: dict[str, Any])
     ]
     assert page.documents[0].text == "mail jane@example.com"
     assert page.documents[1].error_code == "DOCUMENT_SIZE_EXCEEDED" and page.documents[1].text is None
-    assert [d.line for d in output_page(env, CTX, job["job_id"], search="JANE").documents] == [0]
-    assert output_page(env, CTX, job["job_id"], with_text=False).documents[0].text is None
-    code, message = code_of(lambda: flat_entities(env, CTX, job["job_id"]))
+    assert [d.line for d in output_page(env, CTX, job.job_id, search="JANE").documents] == [0]
+    assert output_page(env, CTX, job.job_id, with_text=False).documents[0].text is None
+    code, message = code_of(lambda: flat_entities(env, CTX, job.job_id))
     assert code == "InvalidRequestException" and "ONLY_REDACTION" in message
-    name, chunks = archive(env, CTX, job["job_id"])
+    name, chunks = archive(env, CTX, job.job_id)
     with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
         assert tar.extractfile("a.txt.out").read() == b"mail ****************\n\nok\n"  # type: ignore[union-attr]
 
@@ -322,14 +322,14 @@ def test_a_sealed_pii_output_is_opened_file_by_file(world: dict[str, Any]) -> No
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"], "MaskMode": "MASK"},
                      output_kms_key_id="alias/pii-output")  # fmt: skip
     run_with_keys(world, keys)
-    assert (pii_output(world, job["job_id"]) / "a.txt.out").read_bytes().startswith(b"OCKMS1\n")
-    page = output_page(env_of(world, keys=keys), CTX, job["job_id"])
+    assert (pii_output(world, job.job_id) / "a.txt.out").read_bytes().startswith(b"OCKMS1\n")
+    page = output_page(env_of(world, keys=keys), CTX, job.job_id)
     assert [d.redacted for d in page.documents] == [
         "Hello **** *****, mail **********************.",
         "",
         "Card **** **** **** ****, nothing else.",
     ]
-    code, message = code_of(lambda: output_page(env_of(world), CTX, job["job_id"]))
+    code, message = code_of(lambda: output_page(env_of(world), CTX, job.job_id))
     assert code == "InvalidRequestException" and "a.txt.out is encrypted under alias/pii-output" in message
 
 
@@ -341,7 +341,7 @@ def test_a_pii_redaction_job_of_whole_files(world: dict[str, Any]) -> None:  # n
         input_format="ONE_DOC_PER_FILE",
     )  # fmt: skip
     run_claimed(world)
-    page = output_page(env_of(world), CTX, job["job_id"])
+    page = output_page(env_of(world), CTX, job.job_id)
     assert [(d.file, d.line, d.text, d.redacted) for d in page.documents] == [
         ("one.txt", None, text, "Hello John Smith,\nmail [EMAIL].")
     ]

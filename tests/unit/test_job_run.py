@@ -18,6 +18,7 @@ from opencomprehend.io.objects import LocalFolderStore
 from opencomprehend.jobs import job_run
 from opencomprehend.jobs.job_run import JobRun
 from opencomprehend.jobs.recognizers import RecognizerStore
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.store import JobStore, owner_id
 from opencomprehend.runtime.pool import InlineRunner
 
@@ -39,14 +40,14 @@ def world(tmp_path: Path) -> dict[str, Any]:
     }
 
 
-def submit(world: dict[str, Any], language: str = "en", **columns: Any) -> dict[str, Any]:
+def submit(world: dict[str, Any], language: str = "en", **columns: Any) -> Job:
     job_id = uuid.uuid4().hex
     row = job_row(
         job_id=job_id, submit_time=time.time(), language_code=language, token=job_id, request_hash="x",
         data_access_role_arn="arn:aws:iam::111122223333:role/R", **columns,
     )  # fmt: skip
-    world["store"].create_job(row)
-    return row
+    job, _ = world["store"].create_job(row)
+    return job
 
 
 def run_claimed(world: dict[str, Any]) -> None:
@@ -72,12 +73,12 @@ def test_a_job_runs_shard_by_shard_to_completed(world: dict[str, Any]) -> None:
     world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\n\nSony is in Tokyo.\n")
     job = submit(world)
     run_claimed(world)
-    done = world["store"].get(job["job_id"])
-    assert done["status"] == "COMPLETED" and done["documents_done"] == done["documents_total"] == 3
-    records = read_archive(output_of(world, job["job_id"]).read_bytes())
+    done = world["store"].get(job.job_id)
+    assert done.status == "COMPLETED" and done.documents_done == done.documents_total == 3
+    records = read_archive(output_of(world, job.job_id).read_bytes())
     assert [r["Line"] for r in records] == [0, 1, 2]
     assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in records[0]["Entities"]}
-    assert not (world["settings"].work_dir / job["job_id"]).exists(), "work files are cleaned up"
+    assert not (world["settings"].work_dir / job.job_id).exists(), "work files are cleaned up"
 
 
 def test_a_language_without_a_model_fails_the_job_and_writes_nothing(
@@ -88,19 +89,19 @@ def test_a_language_without_a_model_fails_the_job_and_writes_nothing(
     world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel lebt in Berlin.\n")
     job = submit(world, language="de")
     run_claimed(world)
-    failed = world["store"].get(job["job_id"])
-    assert failed["status"] == "FAILED"
-    assert failed["message"] == "UNSUPPORTED_LANGUAGE: No entity model for language 'de' is installed on this server."
-    assert not output_of(world, job["job_id"]).exists()
+    failed = world["store"].get(job.job_id)
+    assert failed.status == "FAILED"
+    assert failed.message == "UNSUPPORTED_LANGUAGE: No entity model for language 'de' is installed on this server."
+    assert not output_of(world, job.job_id).exists()
 
 
 def test_a_job_stopped_before_it_started_ends_stopped_with_an_empty_output(world: dict[str, Any]) -> None:
     world["objects"].put_bytes("docs", "in/a.txt", b"Paris.\n")
     job = submit(world)
-    assert world["store"].request_stop(job["job_id"]) == "STOP_REQUESTED"
+    assert world["store"].request_stop(job.job_id) == "STOP_REQUESTED"
     run_claimed(world)
-    assert world["store"].get(job["job_id"])["status"] == "STOPPED"
-    assert read_archive(output_of(world, job["job_id"]).read_bytes()) == []
+    assert world["store"].get(job.job_id).status == "STOPPED"
+    assert read_archive(output_of(world, job.job_id).read_bytes()) == []
 
 
 def test_a_job_whose_recognizer_went_away_fails_with_a_reason(world: dict[str, Any]) -> None:
@@ -108,9 +109,9 @@ def test_a_job_whose_recognizer_went_away_fails_with_a_reason(world: dict[str, A
     arn = "arn:aws:comprehend:us-east-1:111122223333:entity-recognizer/gone"
     job = submit(world, entity_recognizer_arn=arn)
     run_claimed(world)
-    failed = world["store"].get(job["job_id"])
-    assert failed["status"] == "FAILED"
-    assert failed["message"].startswith(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn}")
+    failed = world["store"].get(job.job_id)
+    assert failed.status == "FAILED"
+    assert failed.message.startswith(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn}")
 
 
 def test_with_a_volume_key_nothing_plain_is_spilled_to_disk(
@@ -134,9 +135,9 @@ def test_with_a_volume_key_nothing_plain_is_spilled_to_disk(
     for claimed in world["store"].claim(OWNER, 30.0, 10):
         JobRun(claimed, world["store"], world["recognizers"], world["objects"], world["runner"], world["settings"],
                OWNER, threading.Event(), None, keys).run()  # fmt: skip
-    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
+    assert world["store"].get(job.job_id).status == "COMPLETED"
     assert len(spilled) == 2 and not any(b"Merkel" in data or b"Entities" in data for data in spilled)
-    records = read_archive(output_of(world, job["job_id"]).read_bytes())
+    records = read_archive(output_of(world, job.job_id).read_bytes())
     assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in records[0]["Entities"]}
     assert not list((world["settings"].work_dir).rglob("output.tar.gz")), "the archive was never on disk"
 
@@ -170,9 +171,9 @@ def test_a_pii_job_writes_offsets_per_input_file(world: dict[str, Any]) -> None:
     world["objects"].put_bytes("docs", "in/sub/b.txt", b"Call 206-555-0100.\n")
     job = submit_pii(world, "ONLY_OFFSETS")
     run_claimed(world)
-    done = world["store"].get(job["job_id"])
-    assert done["status"] == "COMPLETED" and done["documents_done"] == 4
-    folder = pii_output(world, job["job_id"])
+    done = world["store"].get(job.job_id)
+    assert done.status == "COMPLETED" and done.documents_done == 4
+    folder = pii_output(world, job.job_id)
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == ["a.txt.out", "sub/b.txt.out"]  # noqa: E501
     records = [json.loads(line) for line in (folder / "a.txt.out").read_text().splitlines()]
     assert [(r["File"], r["Line"]) for r in records] == [("a.txt", 0), ("a.txt", 1), ("a.txt", 2)]
@@ -189,8 +190,8 @@ def test_a_redaction_job_masks_pii_and_keeps_every_other_byte(world: dict[str, A
     world["objects"].put_bytes("docs", "in/a.txt", data)
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"], "MaskMode": "MASK", "MaskCharacter": "#"})
     run_claimed(world)
-    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
-    out = (pii_output(world, job["job_id"]) / "a.txt.out").read_bytes()
+    assert world["store"].get(job.job_id).status == "COMPLETED"
+    out = (pii_output(world, job.job_id) / "a.txt.out").read_bytes()
     assert len(out) == len(data)
     assert out == (
         b"\xef\xbb\xbf" + b"Hello #### #####, mail ######################.\r\n\rCard #### #### #### ####, nothing else.\n"  # noqa: E501
@@ -207,7 +208,7 @@ def test_a_redaction_job_replaces_only_the_types_asked_for(world: dict[str, Any]
         input_format="ONE_DOC_PER_FILE",
     )
     run_claimed(world)
-    out = (pii_output(world, job["job_id"]) / "one.txt.out").read_text()
+    out = (pii_output(world, job.job_id) / "one.txt.out").read_text()
     assert out == "Hello John Smith, mail [EMAIL]."
 
 
@@ -217,17 +218,17 @@ def test_a_redaction_job_never_copies_a_document_it_could_not_read(world: dict[s
     world["objects"].put_bytes("docs", "in/a.txt", f"mail jane@example.com\n{secret}\nok\n".encode())
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"]})
     run_claimed(world)
-    out = (pii_output(world, job["job_id"]) / "a.txt.out").read_text()
+    out = (pii_output(world, job.job_id) / "a.txt.out").read_text()
     assert out == "mail ****************\n\nok\n"
 
 
 def test_a_pii_job_stopped_before_it_started_writes_nothing(world: dict[str, Any]) -> None:
     world["objects"].put_bytes("docs", "in/a.txt", b"mail jane@example.com\n")
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"]})
-    world["store"].request_stop(job["job_id"])
+    world["store"].request_stop(job.job_id)
     run_claimed(world)
-    assert world["store"].get(job["job_id"])["status"] == "STOPPED"
-    assert not pii_output(world, job["job_id"]).exists()
+    assert world["store"].get(job.job_id).status == "STOPPED"
+    assert not pii_output(world, job.job_id).exists()
 
 
 def test_a_pii_jobs_output_is_sealed_under_its_kms_key(world: dict[str, Any]) -> None:
@@ -241,8 +242,8 @@ def test_a_pii_jobs_output_is_sealed_under_its_kms_key(world: dict[str, Any]) ->
     for claimed in world["store"].claim(OWNER, 30.0, 10):
         JobRun(claimed, world["store"], world["recognizers"], world["objects"], world["runner"], world["settings"],
                OWNER, threading.Event(), None, keys).run()  # fmt: skip
-    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
-    stored = (pii_output(world, job["job_id"]) / "a.txt.out").read_bytes()
+    assert world["store"].get(job.job_id).status == "COMPLETED"
+    stored = (pii_output(world, job.job_id) / "a.txt.out").read_bytes()
     assert b"Hello" not in stored and b"nothing else" not in stored
     redacted = keys.open(stored, "111122223333").decode()
     assert redacted.splitlines()[0].startswith("Hello ") and "John Smith" not in redacted
@@ -278,13 +279,13 @@ def test_a_document_that_keeps_killing_its_worker_fails_the_job_by_name(world: d
     world["objects"].put_bytes("docs", "in/a.txt", ("\n".join(lines) + "\n").encode())
     job = submit(world)
     run_claimed(world)
-    failed = world["store"].get(job["job_id"])
-    assert failed["status"] == "FAILED"
-    assert failed["message"] == (
+    failed = world["store"].get(job.job_id)
+    assert failed.status == "FAILED"
+    assert failed.message == (
         "INTERNAL_SERVER_ERROR: The worker processing the document a.txt (line 5) was lost 3 times "
         "(it crashed or ran past the task time limit); the job stops at that document."
     )
-    assert not output_of(world, job["job_id"]).exists()
+    assert not output_of(world, job.job_id).exists()
     # Four shards; the third (lines 4-5) tried whole twice more, then each of its two documents alone, and
     # line 5 twice more.
     assert world["runner"].calls == 4 + 2 + 2 + 2
@@ -296,8 +297,8 @@ def test_a_shard_that_lost_its_worker_runs_again_and_every_document_is_written_o
     world["objects"].put_bytes("docs", "in/a.txt", ("\n".join(lines) + "\n").encode())
     job = submit(world)
     run_claimed(world)
-    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
-    records = read_archive(output_of(world, job["job_id"]).read_bytes())
+    assert world["store"].get(job.job_id).status == "COMPLETED"
+    records = read_archive(output_of(world, job.job_id).read_bytes())
     assert [r["Line"] for r in records] == list(range(9))
 
 
@@ -307,9 +308,9 @@ def test_a_language_job_writes_the_languages_of_each_line_in_one_archive(world: 
     world["objects"].put_bytes("docs", "in/b.txt", b"Heute ist das Wetter sch\xc3\xb6n.\n\xff\xfe\n")
     job = submit(world, language=None, job_kind="LANGUAGE")
     run_claimed(world)
-    done = world["store"].get(job["job_id"])
-    assert done["status"] == "COMPLETED", done["message"]
-    archive = world["settings"].store_root / "docs" / "out" / f"111122223333-LANGUAGE-{job['job_id']}" / "output"
+    done = world["store"].get(job.job_id)
+    assert done.status == "COMPLETED", done.message
+    archive = world["settings"].store_root / "docs" / "out" / f"111122223333-LANGUAGE-{job.job_id}" / "output"
     records = read_archive((archive / "output.tar.gz").read_bytes())
     assert [(r["File"], r["Line"]) for r in records] == [("a.txt", i) for i in range(5)] + [("b.txt", 0), ("b.txt", 1)]
     best = [r["Languages"][0]["LanguageCode"] if r.get("Languages") else None for r in records]

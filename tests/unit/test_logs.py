@@ -118,6 +118,8 @@ def test_a_worker_process_logs_in_the_servers_format() -> None:
 
 
 def test_a_jobs_run_names_the_job_on_its_lines_and_only_there(json_log: io.StringIO, monkeypatch: Any) -> None:
+    from support.rows import job_record
+
     from opencomprehend.jobs.job_run import JobRun
 
     def execute(self: JobRun) -> str:
@@ -127,7 +129,7 @@ def test_a_jobs_run_names_the_job_on_its_lines_and_only_there(json_log: io.Strin
     monkeypatch.setattr(JobRun, "_execute", execute)
     monkeypatch.setattr(JobRun, "_finish", lambda self, status, message: None)
     run = JobRun.__new__(JobRun)
-    run.job = {"job_id": "f" * 32}
+    run.job = job_record(job_id="f" * 32)
     run.run()
     logging.getLogger("opencomprehend.test").warning("after")
     running, failed, after = lines(json_log)

@@ -159,7 +159,7 @@ def test_a_jobs_documents_characters_shards_and_duration_are_counted(world: dict
             claimed, world["store"], world["recognizers"], world["objects"], world["runner"], world["settings"],
             OWNER, threading.Event(), metrics=metrics,
         ).run()  # fmt: skip
-    assert world["store"].get(job["job_id"])["status"] == "COMPLETED"
+    assert world["store"].get(job.job_id).status == "COMPLETED"
     registry, kind = metrics.registry, {"job_kind": "ENTITIES"}
     assert registry.get_sample_value("opencomprehend_documents_processed_total", kind) == 3
     characters = len("Angela Merkel visited Paris.") + len("東京 is big.")
@@ -194,7 +194,7 @@ def test_a_training_is_counted_by_its_outcome(tmp_path: Path) -> None:
     TrainingRun(
         claimed, recognizers, open_object_store(settings), settings, OWNER, threading.Event(), metrics=metrics
     ).run()
-    assert recognizers.get(created["EntityRecognizerArn"])["status"] == "IN_ERROR"
+    assert recognizers.get(created["EntityRecognizerArn"]).status == "IN_ERROR"
     assert metrics.registry.get_sample_value("opencomprehend_trainings_total", {"outcome": "IN_ERROR"}) == 1
     assert metrics.registry.get_sample_value("opencomprehend_trainings_total", {"outcome": "TRAINED"}) is None
 

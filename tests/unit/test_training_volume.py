@@ -91,7 +91,7 @@ def test_training_spills_are_sealed_under_the_volume_key(world: dict[str, Any]) 
     # in plain text while it was stored.
     world["run"].run()
     recognizer = world["recognizers"].get(world["arn"])
-    assert (recognizer["status"], recognizer["message"]) == ("TRAINED", None)
+    assert (recognizer.status, recognizer.message) == ("TRAINED", None)
     seen, settings = world["seen"], world["settings"]
     assert seen["left on disk"], "the trained model is on disk when the trainer returns"
     assert seen["plain"] == [], "nothing the training left on disk holds the training text"
@@ -100,7 +100,7 @@ def test_training_spills_are_sealed_under_the_volume_key(world: dict[str, Any]) 
     assert not any(asked.exists() for asked in seen["asked"]), "and removed once sealed"
     assert list(settings.work_dir.rglob("*.*")) == []
     # The stored model (ModelKmsKeyId governs it, not the volume key) is the model the training made.
-    folder = fetch_model(world["run"].objects, recognizer["model_uri"], settings.model_cache, world["keys"])
+    folder = fetch_model(world["run"].objects, recognizer.model_uri, settings.model_cache, world["keys"])
     assert SECRET in (folder / "strings.json").read_text()
 
 
@@ -108,8 +108,8 @@ def test_a_volume_key_disabled_since_create_ends_the_training_in_error(world: di
     world["keys"].set_enabled(world["key"].key_id, False)
     world["run"].run()
     recognizer = world["recognizers"].get(world["arn"])
-    assert recognizer["status"] == "IN_ERROR"
-    assert recognizer["message"] == (
+    assert recognizer.status == "IN_ERROR"
+    assert recognizer.message == (
         "KMS_KEY_UNAVAILABLE: The volume KMS key alias/training-volume is disabled or no longer exists."
     )
     assert world["seen"]["asked"] == [], "nothing was trained, so nothing was spilled"

@@ -24,6 +24,7 @@ from opencomprehend.console.ui import (
     local_path,
     parse_day,
 )
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import ENTITIES_JOB, LANGUAGE_JOB, PII_JOB
 from opencomprehend.jobs.store import TERMINAL
 from opencomprehend.service import job_output
@@ -59,26 +60,26 @@ async def jobs_page(ui: Console, request: Request, viewer: Viewer, ctx: RequestC
     )  # fmt: skip
 
 
-def _job_row(job: dict[str, Any]) -> dict[str, Any]:
+def _job_row(job: Job) -> dict[str, Any]:
     return {
-        "id": job["job_id"],
-        "name": job["job_name"] or "",
-        "kind": job["job_kind"],
-        "status": job["status"],
-        "language": job["language_code"] or "",
-        "recognizer": present.arn_name(job["entity_recognizer_arn"]),
-        "submitted": job["submit_time"],
-        "ended": job["end_time"] if job["status"] in TERMINAL else None,
-        "done": job["documents_done"],
-        "total": job.get("documents_total"),
-        "active": job["status"] not in TERMINAL,
-        "stoppable": job["status"] in ("SUBMITTED", "IN_PROGRESS"),
+        "id": job.job_id,
+        "name": job.job_name or "",
+        "kind": job.job_kind,
+        "status": job.status,
+        "language": job.language_code or "",
+        "recognizer": present.arn_name(job.entity_recognizer_arn),
+        "submitted": job.submit_time,
+        "ended": job.end_time if job.status in TERMINAL else None,
+        "done": job.documents_done,
+        "total": job.documents_total,
+        "active": job.status not in TERMINAL,
+        "stoppable": job.status in ("SUBMITTED", "IN_PROGRESS"),
     }
 
 
 def describe(ui: Console, ctx: RequestContext, job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     row = job_output.find_job(ui.env, ctx, job_id)
-    family = JOB_FAMILIES[row["job_kind"]]
+    family = JOB_FAMILIES[row.job_kind]
     props = ui.call(ctx, f"Describe{family}Job", {"JobId": job_id})[f"{family}JobProperties"]
     return row, props
 
@@ -95,7 +96,7 @@ async def job_page(ui: Console, request: Request, viewer: Viewer, ctx: RequestCo
     }
     output = None
     output_error = None
-    if row["status"] == "COMPLETED" or (row["status"] == "STOPPED" and row["documents_done"]):
+    if row.status == "COMPLETED" or (row.status == "STOPPED" and row.documents_done):
         try:
             start = int(q.get("start", "0") or 0)
             min_score = float(view["min_score"] or 0)
@@ -132,8 +133,8 @@ async def job_page(ui: Console, request: Request, viewer: Viewer, ctx: RequestCo
     return ui.render(
         request, "job.html", viewer=viewer, job=_job_row(row), props=props, tags=tags, documents=documents,
         output=output, output_error=output_error, view=view, next_url=next_url,
-        type_choices=sorted(types_seen | set(view["types"])), is_pii=row["job_kind"] == PII_JOB,
-        is_language=row["job_kind"] == LANGUAGE_JOB, config=json.dumps(props, indent=2, default=str),
+        type_choices=sorted(types_seen | set(view["types"])), is_pii=row.job_kind == PII_JOB,
+        is_language=row.job_kind == LANGUAGE_JOB, config=json.dumps(props, indent=2, default=str),
     )  # fmt: skip
 
 
@@ -146,7 +147,7 @@ async def job_progress(ui: Console, request: Request, viewer: Viewer, ctx: Reque
 async def job_stop(ui: Console, request: Request, viewer: Viewer, ctx: RequestContext) -> Response:
     job_id = request.path_params["job_id"]
     row = await run_in_threadpool(job_output.find_job, ui.env, ctx, job_id)
-    family = JOB_FAMILIES[row["job_kind"]]
+    family = JOB_FAMILIES[row.job_kind]
     await run_in_threadpool(ui.call, ctx, f"Stop{family}Job", {"JobId": job_id})
     form = await request.form()
     return RedirectResponse(local_path(str(form.get("next") or ""), f"/console/jobs/{job_id}"), status_code=303)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select, update
 
 from opencomprehend.jobs.records import Records, RecordStore
+from opencomprehend.jobs.rows import Endpoint
 from opencomprehend.jobs.schema import endpoints
 
 IN_SERVICE = "IN_SERVICE"
@@ -22,14 +23,14 @@ class EndpointFilter:
     creation_time_after: float | None = None
 
 
-class EndpointStore(RecordStore):
+class EndpointStore(RecordStore[Endpoint]):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._records = Records(engine, endpoints, endpoints.c.endpoint_arn)
+        self._records = Records(engine, endpoints, Endpoint, endpoints.c.endpoint_arn)
 
     def list(
         self, account_id: str, region: str, where: EndpointFilter, after: tuple[float, str] | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[Endpoint]:
         return self._records.list(
             account_id, region, {"model_arn": where.model_arn, "status": where.status},
             "creation_time", where.creation_time_before, where.creation_time_after, after, False, limit,

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from opencomprehend import logs
 from opencomprehend.config import Settings
@@ -29,6 +28,7 @@ from opencomprehend.io.output import output_uri
 from opencomprehend.io.pii_output import Redaction, pii_output_prefix
 from opencomprehend.jobs.access import SealingStore
 from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import LANGUAGE_JOB, PII_JOB
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
 from opencomprehend.metrics import Metrics
@@ -99,10 +99,10 @@ def _write_failure(exc: StorageError, denied: str) -> str:
     return f"NO_WRITE_ACCESS_TO_OUTPUT: {exc}"
 
 
-def job_output_uri(job: dict[str, Any]) -> str:
+def job_output_uri(job: Job) -> str:
     """The archive of a job that writes one (every kind but PII): `-NER-` or `-LANGUAGE-` in its folder."""
-    job_type = "LANGUAGE" if job["job_kind"] == LANGUAGE_JOB else "NER"
-    return output_uri(job["output_s3_uri"], job["account_id"], job["job_id"], job_type)
+    job_type = "LANGUAGE" if job.job_kind == LANGUAGE_JOB else "NER"
+    return output_uri(job.output_s3_uri, job.account_id, job.job_id, job_type)
 
 
 class JobFailed(Exception):
@@ -116,7 +116,7 @@ class LeaseLost(Exception):
 class JobRun:
     def __init__(
         self,
-        job: dict[str, Any],
+        job: Job,
         store: JobStore,
         recognizers: RecognizerStore,
         objects: ObjectStore,
@@ -136,20 +136,20 @@ class JobRun:
         self.data = data if data is not None else objects  # the input and output, as the job's role sees them
         self.keys = keys
         # The engine the shards run with: chosen when the run starts (_engine), the job's language until then.
-        self.engine: EngineRef = entities_engine(job["language_code"] or "")
+        self.engine: EngineRef = entities_engine(job.language_code or "")
         self.runner = runner
         self.settings = settings
         self.owner = owner
         self.shutdown = shutdown
-        self.work = settings.work_dir / job["job_id"]
-        self.stop_requested = job["status"] == STOP_REQUESTED
+        self.work = settings.work_dir / job.job_id
+        self.stop_requested = job.status == STOP_REQUESTED
         work_uri = settings.resolved_work_uri()
-        self.shared = None if work_uri is None else SharedParts.for_job(objects, work_uri, job["job_id"])
+        self.shared = None if work_uri is None else SharedParts.for_job(objects, work_uri, job.job_id)
         self._progress = time.monotonic()  # when a shard last finished (or the run began)
         self._started = time.monotonic()  # when this node began running the job
 
     def run(self) -> None:
-        job_id = self.job["job_id"]
+        job_id = self.job.job_id
         naming = logs.job_id.set(job_id)  # the run's log lines name the job
         self._started = time.monotonic()
         try:
@@ -167,10 +167,10 @@ class JobRun:
             logs.job_id.reset(naming)
 
     def _finish(self, status: str, message: str | None) -> None:
-        job_id = self.job["job_id"]
+        job_id = self.job.job_id
         shards = self.store.finished_shards(job_id) if self.shared is not None else set()
         if self.store.finish(job_id, self.owner, status, message):
-            self.metrics.job_duration.labels(job_kind=self.job["job_kind"], status=status).observe(
+            self.metrics.job_duration.labels(job_kind=self.job.job_kind, status=status).observe(
                 time.monotonic() - self._started
             )
             self.store.forget_shards(job_id)
@@ -184,7 +184,7 @@ class JobRun:
     def _heartbeat(self) -> None:
         if self.shutdown.is_set():
             raise LeaseLost()
-        status = self.store.heartbeat(self.job["job_id"], self.owner, self.settings.lease_s)
+        status = self.store.heartbeat(self.job.job_id, self.owner, self.settings.lease_s)
         if status is None:
             raise LeaseLost()
         if status == STOP_REQUESTED:
@@ -193,15 +193,15 @@ class JobRun:
     def _execute(self) -> str:
         job = self.job
         self.work.mkdir(parents=True, exist_ok=True)
-        done = self.store.finished_shards(job["job_id"])
+        done = self.store.finished_shards(job.job_id)
         if done:
-            log.info("job %s resumed with %d shards already done", job["job_id"], len(done))
+            log.info("job %s resumed with %d shards already done", job.job_id, len(done))
         if not self.stop_requested:
             self.engine = self._engine()
             total = self._recognise(done)
             if total == 0:
                 raise JobFailed(f"INVALID_INPUT: The input data at {job['input_s3_uri']} contains no documents.")
-            done = self.store.finished_shards(job["job_id"])
+            done = self.store.finished_shards(job.job_id)
         self._assemble(sorted(done))
         return STOPPED if self.stop_requested else COMPLETED
 
@@ -209,26 +209,26 @@ class JobRun:
         """The runner's engine key: the job's language (its PII engine for a PII job), or the custom
         recognizer's model (LanguageCode ignored)."""
         job = self.job
-        if job["job_kind"] == LANGUAGE_JOB:
+        if job.job_kind == LANGUAGE_JOB:
             return LANGUAGE_ENGINE
-        arn = job["entity_recognizer_arn"]
+        arn = job.entity_recognizer_arn
         if arn is None:
-            if job["language_code"] not in supported_languages():
+            if job.language_code not in supported_languages():
                 raise JobFailed(
-                    f"UNSUPPORTED_LANGUAGE: No entity model for language '{job['language_code']}' "
+                    f"UNSUPPORTED_LANGUAGE: No entity model for language '{job.language_code}' "
                     "is installed on this server."
                 )
-            if job["job_kind"] == PII_JOB:
-                return pii_engine_key(job["language_code"])
-            return entities_engine(job["language_code"])
+            if job.job_kind == PII_JOB:
+                return pii_engine_key(job.language_code)
+            return entities_engine(job.language_code)
         recognizer = self.recognizers.get(arn)
-        if recognizer is None or recognizer["status"] not in USABLE or not recognizer["model_uri"]:
+        if recognizer is None or recognizer.status not in USABLE or not recognizer.model_uri:
             raise JobFailed(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn} is not available.")
         try:
-            folder = fetch_model(self.objects, recognizer["model_uri"], self.settings.model_cache, self.keys)
+            folder = fetch_model(self.objects, recognizer.model_uri, self.settings.model_cache, self.keys)
         except StorageError as exc:
             raise JobFailed(f"RESOURCE_UNAVAILABLE: The model of {arn} could not be read: {exc}") from None
-        return custom_engine_key(recognizer["language_code"], folder)
+        return custom_engine_key(recognizer.language_code, folder)
 
     @contextmanager
     def _reading_input(self) -> Iterator[None]:
@@ -245,14 +245,14 @@ class JobRun:
     def _input(self) -> InputListing:
         with self._reading_input():
             # Listed lazily (again for the shards): a job of a million files does not hold their names.
-            infos = InputListing(self.data, self.job["input_s3_uri"]).measure()
+            infos = InputListing(self.data, self.job.input_s3_uri).measure()
         size = infos.size
         if size > self.settings.max_job_input_bytes:
             raise JobFailed(
                 f"INPUT_SIZE_EXCEEDED: The input data is {size} bytes; the limit is "
                 f"{self.settings.max_job_input_bytes} bytes per job."
             )
-        if self.job["input_format"] == "ONE_DOC_PER_FILE" and infos.count > self.settings.max_job_documents:
+        if self.job.input_format == "ONE_DOC_PER_FILE" and infos.count > self.settings.max_job_documents:
             raise JobFailed(self._too_many_documents())
         return infos
 
@@ -267,17 +267,17 @@ class JobRun:
         """Run every shard not yet done; return how many documents the input holds."""
         job = self.job
         infos = self._input()
-        if job["input_format"] == "ONE_DOC_PER_FILE":
-            self.store.record_total(job["job_id"], infos.count)
+        if job.input_format == "ONE_DOC_PER_FILE":
+            self.store.record_total(job.job_id, infos.count)
         in_flight: dict[Future[list[str]], _Attempt] = {}
         limit = 2 * self.runner.workers
         total = 0
         try:
             shards = cut_shards(
                 self.data,
-                job["input_s3_uri"],
+                job.input_s3_uri,
                 infos,
-                job["input_format"],
+                job.input_format,
                 self.settings.max_document_bytes,
                 self.settings.shard_documents,
                 self.settings.shard_chars,
@@ -295,7 +295,7 @@ class JobRun:
                 self._check_grant(shard)
                 in_flight[self._submit(shard)] = _Attempt(shard, 1)
             if not self.stop_requested:
-                self.store.record_total(job["job_id"], total)  # every shard cut: the input is read through
+                self.store.record_total(job.job_id, total)  # every shard cut: the input is read through
             while in_flight:
                 self._collect(in_flight)
         except (NoSuchBucket, AccessDenied):
@@ -316,13 +316,13 @@ class JobRun:
             return
         job = self.job
         if shard is not None:
-            bucket, prefix = parse_s3_uri(job["input_s3_uri"])
+            bucket, prefix = parse_s3_uri(job.input_s3_uri)
             folder = prefix[: prefix.rfind("/") + 1]
             for file in sorted({doc.file for doc in shard.documents}):
                 if not may_read(f"s3://{bucket}/{folder}{file}"):
                     raise JobFailed(READ_DENIED)
-        if job["job_kind"] == PII_JOB:
-            target = pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
+        if job.job_kind == PII_JOB:
+            target = pii_output_prefix(job.output_s3_uri, job.account_id, job.job_id)
         else:
             target = job_output_uri(job)
         if not may_write(target):
@@ -338,7 +338,7 @@ class JobRun:
         elif time.monotonic() - self._progress > self.settings.job_stall_s:
             # No lease renewal without progress: the lease runs out and the job is taken over afresh.
             stall = self.settings.job_stall_s
-            log.error("job %s: no shard finished in %.0f s; giving up its lease", self.job["job_id"], stall)
+            log.error("job %s: no shard finished in %.0f s; giving up its lease", self.job.job_id, stall)
             raise LeaseLost()
         self._heartbeat()
         for future in finished:
@@ -349,7 +349,7 @@ class JobRun:
                 self._retry(task, in_flight)
                 continue
             if task.split is None:
-                kind = self.job["job_kind"]
+                kind = self.job.job_kind
                 self.metrics.shard_duration.labels(job_kind=kind).observe(time.monotonic() - task.submitted)
                 self._write_part(task.shard, lines)
                 continue
@@ -366,7 +366,7 @@ class JobRun:
         if task.split is None and len(task.shard.documents) > 1:
             log.warning(
                 "job %s: shard %d lost its worker %d times; running its documents one at a time",
-                self.job["job_id"], task.shard.number, task.attempt,
+                self.job.job_id, task.shard.number, task.attempt,
             )  # fmt: skip
             split = _Split(task.shard, [None] * len(task.shard.documents))
             for index, doc in enumerate(task.shard.documents):
@@ -386,10 +386,10 @@ class JobRun:
             write_part(self.work, shard.number, lines, self._volume(), self.shared)
         except StorageError as exc:
             raise JobFailed(f"INTERNAL_SERVER_ERROR: The job's parts could not be stored: {exc}") from None
-        self.store.record_shard(self.job["job_id"], shard.number, len(shard.documents))
+        self.store.record_shard(self.job.job_id, shard.number, len(shard.documents))
         # Counted once the shard is recorded (a shard done again after a takeover is counted again, as it was
         # processed again); the characters are what Comprehend bills: the documents' text, in code points.
-        kind = self.job["job_kind"]
+        kind = self.job.job_kind
         self.metrics.documents.labels(job_kind=kind).inc(len(shard.documents))
         characters = sum(len(doc.text) for doc in shard.documents if doc.text is not None)
         self.metrics.characters.labels(job_kind=kind).inc(characters)
@@ -402,7 +402,7 @@ class JobRun:
                 self.shared.fetch(self.work, shard_numbers)  # the shards other nodes ran
             except StorageError as exc:
                 raise JobFailed(f"INTERNAL_SERVER_ERROR: The job's parts could not be read: {exc}") from None
-        if job["job_kind"] == PII_JOB:
+        if job.job_kind == PII_JOB:
             self._assemble_pii(shard_numbers)
             return
         uri = job_output_uri(job)
@@ -415,36 +415,36 @@ class JobRun:
     def _output_kms(self) -> tuple[KeyRing, Key] | None:
         """The keyring and key of OutputDataConfig.KmsKeyId, if one was given; a key gone since Start fails the job."""
         job = self.job
-        if not job["output_kms_key_id"]:
+        if not job.output_kms_key_id:
             return None
-        key = self.keys.resolve(job["output_kms_key_id"], job["account_id"], job["region"]) if self.keys else None
+        key = self.keys.resolve(job.output_kms_key_id, job.account_id, job.region) if self.keys else None
         if key is None:  # disabled or removed since Start
             raise JobFailed(WRITE_DENIED_KMS)
         return self.keys, key  # type: ignore[return-value]
 
     def _volume(self) -> Volume | None:
         """The job's VolumeKmsKeyId as a sealer of what it spills to disk; a key disabled since Start fails it."""
-        reference = self.job["volume_kms_key_id"]
+        reference = self.job.volume_kms_key_id
         if not reference:
             return None
-        key = self.keys.resolve(reference, self.job["account_id"], self.job["region"]) if self.keys else None
+        key = self.keys.resolve(reference, self.job.account_id, self.job.region) if self.keys else None
         if key is None:
             raise JobFailed(f"KMS_KEY_UNAVAILABLE: The volume KMS key {reference} is disabled or no longer exists.")
         return Volume(self.keys, key)  # type: ignore[arg-type]
 
     def _assemble_pii(self, shard_numbers: list[int]) -> None:
         job = self.job
-        prefix = pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"])
+        prefix = pii_output_prefix(job.output_s3_uri, job.account_id, job.job_id)
         # Redaction copies the input around the entities, so the input is listed (and read) again here.
         with self._reading_input():
-            infos = list_input(self.data, job["input_s3_uri"]) if shard_numbers else []
-        redaction = Redaction.from_config(json.loads(job["redaction_config"]) if job["redaction_config"] else None)
+            infos = list_input(self.data, job.input_s3_uri) if shard_numbers else []
+        redaction = Redaction.from_config(json.loads(job.redaction_config) if job.redaction_config else None)
         try:
             kms = self._output_kms()
             target = self.data if kms is None else SealingStore(self.data, *kms)
             assemble_pii(
-                target, self.work, shard_numbers, prefix, job["mode"], job["input_s3_uri"], infos,
-                job["input_format"], redaction,
+                target, self.work, shard_numbers, prefix, job.mode, job.input_s3_uri, infos,
+                job.input_format, redaction,
             )  # fmt: skip
         except StorageError as exc:
             # The input was read a moment ago, so what failed is the write.
@@ -452,6 +452,6 @@ class JobRun:
 
     def _heartbeat_quietly(self) -> None:
         # Stopping after the parts are done only costs a re-assembly; losing the lease must abort.
-        status = self.store.heartbeat(self.job["job_id"], self.owner, self.settings.lease_s)
+        status = self.store.heartbeat(self.job.job_id, self.owner, self.settings.lease_s)
         if status is None:
             raise LeaseLost()

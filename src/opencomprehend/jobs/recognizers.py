@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, or_, select, update
 
 from opencomprehend.jobs.records import Records, RecordStore
+from opencomprehend.jobs.rows import Recognizer, RecognizerSummary
 from opencomprehend.jobs.schema import endpoints, jobs
 from opencomprehend.jobs.schema import entity_recognizers as recognizers
 from opencomprehend.jobs.store import InvalidTransition, owner_is_gone
@@ -50,12 +51,12 @@ class RecognizerFilter:
         return self.submit_time_after is not None and self.submit_time_before is None
 
 
-class RecognizerStore(RecordStore):
+class RecognizerStore(RecordStore[Recognizer]):
     """Recognizers: create (a taken name raises NameTaken), get and get_for come from RecordStore."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._records = Records(engine, recognizers, recognizers.c.recognizer_arn)
+        self._records = Records(engine, recognizers, Recognizer, recognizers.c.recognizer_arn)
 
     # --- the API side -------------------------------------------------------------------------
 
@@ -66,13 +67,13 @@ class RecognizerStore(RecordStore):
         where: RecognizerFilter,
         after: tuple[float, str] | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Recognizer]:
         return self._records.list(
             account_id, region, {"status": where.status, "recognizer_name": where.recognizer_name},
             "submit_time", where.submit_time_before, where.submit_time_after, after, where.oldest_first, limit,
         )  # fmt: skip
 
-    def summaries(self, account_id: str, region: str, after: str | None, limit: int) -> list[dict[str, Any]]:
+    def summaries(self, account_id: str, region: str, after: str | None, limit: int) -> list[RecognizerSummary]:
         """One row per recognizer name, with its number of versions and its latest version."""
         c = recognizers.c
         conditions = [c.account_id == account_id, c.region == region]
@@ -96,8 +97,8 @@ class RecognizerStore(RecordStore):
                     .where(c.account_id == account_id, c.region == region, c.recognizer_name == name)
                     .order_by(c.submit_time.desc(), c.recognizer_arn.desc())
                     .limit(1)
-                ).first()
-                out.append({"versions": versions, **dict(latest._mapping)})  # type: ignore[union-attr]
+                ).one()
+                out.append(RecognizerSummary(Recognizer.from_row(latest._mapping), versions))
         return out
 
     def request_stop(self, arn: str) -> str:
@@ -137,7 +138,7 @@ class RecognizerStore(RecordStore):
 
     # --- the runtime side ---------------------------------------------------------------------
 
-    def claim(self, owner: str, lease_s: float, capacity: int) -> list[dict[str, Any]]:
+    def claim(self, owner: str, lease_s: float, capacity: int) -> list[Recognizer]:
         """Recognizers this node should train now (or finish stopping), up to `capacity` at a time.
 
         Training is not resumable: a recognizer whose trainer died starts training again.
@@ -149,7 +150,7 @@ class RecognizerStore(RecordStore):
                 select(func.count()).where(c.lease_owner == owner, c.status.in_([TRAINING, STOP_REQUESTED]))
             ).scalar_one()
             candidates = [
-                dict(r._mapping)
+                Recognizer.from_row(r._mapping)
                 for r in conn.execute(
                     select(recognizers)
                     .where(
@@ -159,26 +160,26 @@ class RecognizerStore(RecordStore):
                     .order_by(c.submit_time)
                 )
             ]
-        claimed = []
+        claimed: list[Recognizer] = []
         for row in candidates:
-            if mine >= capacity and row["status"] != STOP_REQUESTED:
+            if mine >= capacity and row.status != STOP_REQUESTED:
                 continue
-            orphaned = row["lease_owner"] is None or row["lease_expires"] < now or owner_is_gone(row["lease_owner"])
+            orphaned = row.lease_owner is None or row.lease_expires < now or owner_is_gone(row.lease_owner)
             if not orphaned:
                 continue
-            previous = c.lease_owner.is_(None) if row["lease_owner"] is None else c.lease_owner == row["lease_owner"]
+            previous = c.lease_owner.is_(None) if row.lease_owner is None else c.lease_owner == row.lease_owner
             values: dict[str, Any] = {"lease_owner": owner, "lease_expires": now + lease_s}
-            if row["status"] == SUBMITTED:
+            if row.status == SUBMITTED:
                 values.update(status=TRAINING, training_start_time=now)
             with self.engine.begin() as conn:
                 taken = conn.execute(
                     update(recognizers)
-                    .where(c.recognizer_arn == row["recognizer_arn"], c.status == row["status"], previous)
+                    .where(c.recognizer_arn == row.recognizer_arn, c.status == row.status, previous)
                     .values(**values)
                 ).rowcount
             if taken == 1:
                 mine += 1
-                claimed.append(self.get(row["recognizer_arn"]))
+                claimed.append(self._taken(row.recognizer_arn))
         return claimed
 
     def heartbeat(self, arn: str, owner: str, lease_s: float) -> str | None:
@@ -217,9 +218,16 @@ class RecognizerStore(RecordStore):
         with self.engine.begin() as conn:
             conn.execute(update(recognizers).where(recognizers.c.lease_owner == owner).values(lease_expires=0.0))
 
-    def deleting(self) -> list[dict[str, Any]]:
+    def _taken(self, arn: str) -> Recognizer:
+        """The recognizer as it stands now that this owner has taken it (only this owner may delete it now)."""
+        found = self.get(arn)
+        assert found is not None
+        return found
+
+    def deleting(self) -> list[Recognizer]:
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(recognizers).where(recognizers.c.status == DELETING))]
+            rows = conn.execute(select(recognizers).where(recognizers.c.status == DELETING))
+            return [Recognizer.from_row(r._mapping) for r in rows]
 
     def remove(self, arn: str) -> None:
         with self.engine.begin() as conn:

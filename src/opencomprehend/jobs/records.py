@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic
 
 from sqlalchemy import Column, ColumnElement, Engine, Table, and_, insert, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from opencomprehend.jobs.rows import R
 from opencomprehend.jobs.schema import tags as tags_table
 
 
@@ -20,28 +21,32 @@ class NameTaken(Exception):
     """A record with the same unique name already exists in this account and region."""
 
 
-class Records:
-    """A table of records keyed by `key`, each owned by an account in a region, created with a token."""
+class Records(Generic[R]):
+    """A table of records keyed by `key`, each owned by an account in a region, created with a token, and read
+    as `record` (a jobs.rows dataclass whose fields are the table's columns)."""
 
-    def __init__(self, engine: Engine, table: Table, key: Column[Any], arn: Column[Any] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, table: Table, record: type[R], key: Column[Any], arn: Column[Any] | None = None
+    ) -> None:
         self.engine = engine
         self.table = table
+        self.record = record
         self.key = key
         self.arn = arn  # the column tags are keyed by, when it is not the key itself
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str) -> R | None:
         with self.engine.connect() as conn:
             found = conn.execute(select(self.table).where(self.key == key)).first()
-        return dict(found._mapping) if found else None
+        return self.record.from_row(found._mapping) if found else None
 
-    def get_for(self, account_id: str, region: str, key: str) -> dict[str, Any] | None:
+    def get_for(self, account_id: str, region: str, key: str) -> R | None:
         """The record, only if it belongs to this account and region (others are as good as absent)."""
         found = self.get(key)
-        if found is None or found["account_id"] != account_id or found["region"] != region:
+        if found is None or found.account_id != account_id or found.region != region:
             return None
         return found
 
-    def _by_token(self, account_id: str, region: str, token: str) -> dict[str, Any] | None:
+    def _by_token(self, account_id: str, region: str, token: str) -> R | None:
         # A token is the caller's in one account and one region, as every other resource is.
         c = self.table.c
         with self.engine.connect() as conn:
@@ -50,11 +55,9 @@ class Records:
                     c.account_id == account_id, c.region == region, c.client_request_token == token
                 )
             ).first()
-        return dict(found._mapping) if found else None
+        return self.record.from_row(found._mapping) if found else None
 
-    def create_once(
-        self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None
-    ) -> tuple[dict[str, Any], bool]:
+    def create_once(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[R, bool]:
         """Insert a record (with its tags, in the same transaction), or return the one its token already made.
 
         The same token with other parameters (another request_hash) raises IdempotencyMismatch; a unique
@@ -68,13 +71,15 @@ class Records:
                     conn.execute(insert(self.table).values(**row))
                     if tags:
                         self._insert_tags(conn, row[self.key.name], tags)
-                return self.get(row[self.key.name]), True  # type: ignore[return-value]
+                created = self.get(row[self.key.name])
+                assert created is not None  # inserted in the transaction that just committed
+                return created, True
             except IntegrityError:
                 # Either a concurrent request with the same token won, or the name is taken.
                 existing = self._by_token(*scope)
                 if existing is None:
                     raise NameTaken(row[self.key.name]) from None
-        if existing["request_hash"] != row["request_hash"]:
+        if existing.request_hash != row["request_hash"]:
             raise IdempotencyMismatch(row["client_request_token"])
         return existing, False
 
@@ -94,7 +99,7 @@ class Records:
         after: tuple[float, str] | None,
         ascending: bool,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[R]:
         """One page of an account's records in a region: those whose columns equal `equal`'s values (None:
         any), with `time` before `before` and after `after_time` (None: no bound), in the order of `page`.
 
@@ -115,7 +120,7 @@ class Records:
         after: tuple[float, str] | None,
         ascending: bool,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[R]:
         """Records matching `conditions`, ordered by (time, key), starting after the (time, key) given.
 
         Keyset paging: a page never skips or repeats a record, even when records share a time.
@@ -130,20 +135,21 @@ class Records:
         order = (time.asc(), self.key.asc()) if ascending else (time.desc(), self.key.desc())
         query = select(self.table).where(*conditions).order_by(*order).limit(limit)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            return [self.record.from_row(r._mapping) for r in conn.execute(query)]
 
 
-class RecordStore:
+class RecordStore(Generic[R]):
     """A store of one kind of record over its Records: create once, and get by key (for an account or not)."""
 
-    _records: Records
+    _records: Records[R]
 
-    def create(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
-        """Insert a record and its tags; a reused token returns the original (same parameters) or raises."""
+    def create(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[R, bool]:
+        """Insert a record (its columns' values) and its tags; a reused token returns the original (same
+        parameters) or raises."""
         return self._records.create_once(row, tags)
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str) -> R | None:
         return self._records.get(key)
 
-    def get_for(self, account_id: str, region: str, key: str) -> dict[str, Any] | None:
+    def get_for(self, account_id: str, region: str, key: str) -> R | None:
         return self._records.get_for(account_id, region, key)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from opencomprehend.config import Settings
 from opencomprehend.io.objects import ObjectStore, StorageError
 from opencomprehend.jobs.access import DataAccess
 from opencomprehend.jobs.job_run import JobRun
 from opencomprehend.jobs.recognizers import RecognizerStore
+from opencomprehend.jobs.rows import Recognizer
 from opencomprehend.jobs.store import JobStore, owner_id
 from opencomprehend.jobs.training_run import TrainingRun
 from opencomprehend.metrics import Metrics
@@ -75,25 +75,25 @@ class Scheduler:
             if not thread.is_alive():
                 del self._runs[job_id]
         for job in self.store.claim(self.owner, self.settings.lease_s, self.settings.max_active_jobs):
-            if job["job_id"] in self._runs:
+            if job.job_id in self._runs:
                 continue
-            data = self.access.store_for(job["data_access_role_arn"], job["account_id"])
+            data = self.access.store_for(job.data_access_role_arn, job.account_id)
             run = JobRun(
                 job, self.store, self.recognizers, self.objects, self.runner, self.settings, self.owner, self._stopping,
                 data, self.access.keys, self.metrics,
             )  # fmt: skip
-            self._start(job["job_id"], run.run, f"job-{job['job_id'][:8]}")
+            self._start(job.job_id, run.run, f"job-{job.job_id[:8]}")
         capacity = self.settings.training_capacity
         for recognizer in self.recognizers.claim(self.owner, self.settings.lease_s, capacity):
-            arn = recognizer["recognizer_arn"]
+            arn = recognizer.recognizer_arn
             if arn in self._runs:
                 continue
-            data = self.access.store_for(recognizer["data_access_role_arn"], recognizer["account_id"])
+            data = self.access.store_for(recognizer.data_access_role_arn, recognizer.account_id)
             training = TrainingRun(
                 recognizer, self.recognizers, self.objects, self.settings, self.owner, self._stopping, data,
                 self.access.keys, self.runner.train, self.metrics,
             )  # fmt: skip
-            self._start(arn, training.run, f"train-{recognizer['recognizer_name'][:16]}")
+            self._start(arn, training.run, f"train-{recognizer.recognizer_name[:16]}")
         for recognizer in self.recognizers.deleting():
             self._delete(recognizer)
 
@@ -102,12 +102,12 @@ class Scheduler:
         self._runs[key] = thread
         thread.start()
 
-    def _delete(self, recognizer: dict[str, Any]) -> None:
+    def _delete(self, recognizer: Recognizer) -> None:
         """Finish a deletion: the stored model goes, then the record."""
-        if recognizer["model_uri"]:
+        if recognizer.model_uri:
             try:
-                delete_model(self.objects, recognizer["model_uri"])
+                delete_model(self.objects, recognizer.model_uri)
             except StorageError:
-                log.exception("could not delete the model of %s; the record goes anyway", recognizer["recognizer_arn"])
-        self.recognizers.remove(recognizer["recognizer_arn"])
-        self.store.remove_all_tags(recognizer["recognizer_arn"])
+                log.exception("could not delete the model of %s; the record goes anyway", recognizer.recognizer_arn)
+        self.recognizers.remove(recognizer.recognizer_arn)
+        self.store.remove_all_tags(recognizer.recognizer_arn)

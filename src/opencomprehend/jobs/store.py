@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from opencomprehend.jobs import migrate
 from opencomprehend.jobs.errors import StoreUnavailable, create_missing_database, describe_database_error
 from opencomprehend.jobs.records import Records, RecordStore
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import ENTITIES_JOB, job_shards, jobs, tags
 
 SUBMITTED = "SUBMITTED"
@@ -114,13 +115,13 @@ def open_engine(url: str) -> Engine:
     raise AssertionError("unreachable")
 
 
-class JobStore(RecordStore):
+class JobStore(RecordStore[Job]):
     def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
         """`clock`: the wall clock leases and end times are read from (epoch seconds; tests pass their own)."""
         self.clock = clock
         self.engine = open_engine(url)
         self._claim_lock = threading.Lock()
-        self._records = Records(self.engine, jobs, jobs.c.job_id, jobs.c.job_arn)
+        self._records = Records(self.engine, jobs, Job, jobs.c.job_id, jobs.c.job_arn)
 
     def ping(self) -> None:
         """Raises if the job table cannot be read (a query that reaches the table, not just the connection)."""
@@ -137,7 +138,7 @@ class JobStore(RecordStore):
 
     # --- the API side -------------------------------------------------------------------------
 
-    def create_job(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[dict[str, Any], bool]:
+    def create_job(self, row: dict[str, Any], tags: list[tuple[str, str]] | None = None) -> tuple[Job, bool]:
         """Insert a job and its tags; with a token already used, return the original (same parameters) or raise."""
         return self.create(row, tags)
 
@@ -148,7 +149,7 @@ class JobStore(RecordStore):
         job_filter: JobFilter,
         after: tuple[float, str] | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Job]:
         """One page of jobs; ``after`` is the (submit_time, job_id) of the previous page's last row."""
         f = job_filter
         return self._records.list(
@@ -198,17 +199,17 @@ class JobStore(RecordStore):
 
     # --- the runtime side -----------------------------------------------------------------------
 
-    def claim(self, owner: str, lease_s: float, max_active_per_account: int) -> list[dict[str, Any]]:
+    def claim(self, owner: str, lease_s: float, max_active_per_account: int) -> list[Job]:
         """Take the work this node should run now: orphaned running jobs, then queued ones.
 
         A running job is orphaned when its lease expired, or when its owner was a process on this
         host that no longer exists (a restart takes its jobs back at once).
         """
         now = self.clock()
-        claimed: list[dict[str, Any]] = []
+        claimed: list[Job] = []
         with self.engine.connect() as conn:
             running = [
-                dict(r._mapping)
+                Job.from_row(r._mapping)
                 for r in conn.execute(
                     select(jobs).where(
                         jobs.c.status.in_([IN_PROGRESS, STOP_REQUESTED]),
@@ -217,13 +218,13 @@ class JobStore(RecordStore):
                 )
             ]
         for job in running:
-            expired = job["lease_expires"] is None or job["lease_expires"] < now
-            if (expired or owner_is_gone(job["lease_owner"])) and self._take_lease(job, owner, now + lease_s):
-                claimed.append(self.get(job["job_id"]))  # type: ignore[arg-type]
+            expired = job.lease_expires is None or job.lease_expires < now
+            if (expired or owner_is_gone(job.lease_owner)) and self._take_lease(job, owner, now + lease_s):
+                claimed.append(self._taken(job.job_id))
 
         with self.engine.connect() as conn:
             queued = [
-                dict(r._mapping)
+                Job.from_row(r._mapping)
                 for r in conn.execute(
                     select(jobs)
                     .where(
@@ -237,16 +238,22 @@ class JobStore(RecordStore):
             ]
         full: set[str] = set()
         for job in queued:
-            if job["status"] == SUBMITTED and job["account_id"] in full:
+            if job.status == SUBMITTED and job.account_id in full:
                 continue
             taken = self._start_queued(job, owner, now + lease_s, max_active_per_account)
             if taken is None:
-                full.add(job["account_id"])
+                full.add(job.account_id)
             elif taken:
-                claimed.append(self.get(job["job_id"]))  # type: ignore[arg-type]
+                claimed.append(self._taken(job.job_id))
         return claimed
 
-    def _start_queued(self, job: dict[str, Any], owner: str, expires: float, max_active: int) -> bool | None:
+    def _taken(self, job_id: str) -> Job:
+        """The job as it stands now that this owner has taken it (a job row is never deleted)."""
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def _start_queued(self, job: Job, owner: str, expires: float, max_active: int) -> bool | None:
         """Move one queued job to this owner; None when its account already runs its maximum.
 
         Counting and claiming happen under one per-account lock (an advisory lock on PostgreSQL, a
@@ -254,12 +261,12 @@ class JobStore(RecordStore):
         """
         with self._claim_lock, self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                key = int.from_bytes(hashlib.sha256(job["account_id"].encode()).digest()[:8], "big", signed=True)
+                key = int.from_bytes(hashlib.sha256(job.account_id.encode()).digest()[:8], "big", signed=True)
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-            if job["status"] == SUBMITTED:
+            if job.status == SUBMITTED:
                 active = conn.execute(
                     select(func.count()).where(
-                        jobs.c.account_id == job["account_id"],
+                        jobs.c.account_id == job.account_id,
                         jobs.c.status.in_([IN_PROGRESS, STOP_REQUESTED]),
                         jobs.c.lease_owner.is_not(None),
                     )
@@ -270,12 +277,12 @@ class JobStore(RecordStore):
                 conn.execute(
                     update(jobs)
                     .where(
-                        jobs.c.job_id == job["job_id"],
-                        jobs.c.status == job["status"],
+                        jobs.c.job_id == job.job_id,
+                        jobs.c.status == job.status,
                         jobs.c.lease_owner.is_(None),
                     )
                     .values(
-                        status=IN_PROGRESS if job["status"] == SUBMITTED else STOP_REQUESTED,
+                        status=IN_PROGRESS if job.status == SUBMITTED else STOP_REQUESTED,
                         lease_owner=owner,
                         lease_expires=expires,
                     )
@@ -283,17 +290,17 @@ class JobStore(RecordStore):
                 == 1
             )
 
-    def _take_lease(self, job: dict[str, Any], owner: str, expires: float) -> bool:
+    def _take_lease(self, job: Job, owner: str, expires: float) -> bool:
         with self.engine.begin() as conn:
             previous = (
                 jobs.c.lease_owner.is_(None)
-                if job["lease_owner"] is None
-                else (jobs.c.lease_owner == job["lease_owner"])
+                if job.lease_owner is None
+                else (jobs.c.lease_owner == job.lease_owner)
             )
             return (
                 conn.execute(
                     update(jobs)
-                    .where(jobs.c.job_id == job["job_id"], previous)
+                    .where(jobs.c.job_id == job.job_id, previous)
                     .values(lease_owner=owner, lease_expires=expires)
                 ).rowcount
                 == 1

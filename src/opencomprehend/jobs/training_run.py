@@ -37,6 +37,7 @@ from opencomprehend.jobs.recognizers import (
     TRAINED_WITH_WARNING,
     RecognizerStore,
 )
+from opencomprehend.jobs.rows import Recognizer
 from opencomprehend.metrics import Metrics
 from opencomprehend.nlp.training import LabelledDocument, TrainingDataError, TrainingStopped
 from opencomprehend.runtime.models import store_model, store_packed_model
@@ -46,11 +47,11 @@ from opencomprehend.security.keyring import Key, KeyRing, KeyringError
 log = logging.getLogger("opencomprehend.training")
 
 
-def model_uri(settings: Settings, recognizer: dict[str, Any]) -> str:
+def model_uri(settings: Settings, recognizer: Recognizer) -> str:
     base = settings.models_uri.rstrip("/")
-    version = recognizer["version_name"] or "-"
+    version = recognizer.version_name or "-"
     return (
-        f"{base}/{recognizer['account_id']}/{recognizer['region']}/{recognizer['recognizer_name']}/"
+        f"{base}/{recognizer.account_id}/{recognizer.region}/{recognizer.recognizer_name}/"
         f"{version}/model.tar.gz"
     )
 
@@ -99,7 +100,7 @@ class TrainingDataDenied(Exception):
 class TrainingRun:
     def __init__(
         self,
-        recognizer: dict[str, Any],
+        recognizer: Recognizer,
         store: RecognizerStore,
         objects: ObjectStore,
         settings: Settings,
@@ -121,13 +122,13 @@ class TrainingRun:
         self.settings = settings
         self.owner = owner
         self.shutdown = shutdown
-        self.config = json.loads(recognizer["input_data_config"])
+        self.config = json.loads(recognizer.input_data_config)
         self.entity_types = [t["Type"] for t in self.config["EntityTypes"]]
 
     def run(self) -> None:
-        arn = self.recognizer["recognizer_arn"]
+        arn = self.recognizer.recognizer_arn
         try:
-            if self.recognizer["status"] == STOP_REQUESTED:
+            if self.recognizer.status == STOP_REQUESTED:
                 raise TrainingStopped()
             try:
                 train, test = self.training_data()
@@ -154,11 +155,11 @@ class TrainingRun:
 
     def _model_key(self) -> tuple[KeyRing, Key] | None:
         """The keyring and key of ModelKmsKeyId, if one was given; a key gone since Create fails the store."""
-        reference = self.recognizer["model_kms_key_id"]
+        reference = self.recognizer.model_kms_key_id
         if not reference:
             return None
         found = (
-            self.keys.resolve(reference, self.recognizer["account_id"], self.recognizer["region"])
+            self.keys.resolve(reference, self.recognizer.account_id, self.recognizer.region)
             if self.keys
             else None
         )
@@ -167,14 +168,14 @@ class TrainingRun:
         return self.keys, found  # type: ignore[return-value]
 
     def _finish(self, status: str, message: str | None, **values: Any) -> None:
-        if self.store.finish(self.recognizer["recognizer_arn"], self.owner, status, message, **values):
+        if self.store.finish(self.recognizer.recognizer_arn, self.owner, status, message, **values):
             self.metrics.trainings.labels(outcome=status).inc()
 
     def _check(self) -> bool:
         """Heartbeat while training runs: True asks it to stop; a lost lease aborts it."""
         if self.shutdown.is_set():
             raise LeaseLost()
-        status = self.store.heartbeat(self.recognizer["recognizer_arn"], self.owner, self.settings.lease_s)
+        status = self.store.heartbeat(self.recognizer.recognizer_arn, self.owner, self.settings.lease_s)
         if status is None:
             raise LeaseLost()
         return status == STOP_REQUESTED
@@ -233,7 +234,7 @@ class TrainingRun:
         if len(corpus) < 3:
             raise TrainingDataProblem(f"There are {len(corpus)} training documents; at least 3 are needed.")
         order = list(range(len(corpus)))
-        random.Random(self.recognizer["recognizer_arn"]).shuffle(order)
+        random.Random(self.recognizer.recognizer_arn).shuffle(order)
         held = set(order[: max(1, round(len(corpus) * self.settings.test_fraction))])
         return (
             [d for i, d in enumerate(corpus) if i not in held],
@@ -269,10 +270,10 @@ class TrainingRun:
     def _volume_key(self) -> Key | None:
         """The key of VolumeKmsKeyId, under which what the training spills to disk is sealed; a key disabled
         or removed since Create ends the training IN_ERROR, as it fails a job."""
-        reference = self.recognizer["volume_kms_key_id"]
+        reference = self.recognizer.volume_kms_key_id
         if not reference:
             return None
-        account, region = self.recognizer["account_id"], self.recognizer["region"]
+        account, region = self.recognizer.account_id, self.recognizer.region
         found = self.keys.resolve(reference, account, region) if self.keys else None
         if found is None:
             raise VolumeKeyUnavailable(
@@ -292,7 +293,7 @@ class TrainingRun:
             report = self.trainer(
                 train,
                 test,
-                self.recognizer["language_code"],
+                self.recognizer.language_code,
                 folder / "model",
                 options,
                 check=self._check,

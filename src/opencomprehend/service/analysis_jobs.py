@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import ENTITIES_JOB
 from opencomprehend.jobs.store import SUBMITTED, TERMINAL, InvalidTransition, JobFilter
 from opencomprehend.service.access import check_kms_keys, check_role
@@ -77,49 +78,49 @@ def create_job(
     return job
 
 
-def input_config(job: dict[str, Any]) -> dict[str, Any]:
+def input_config(job: Job) -> dict[str, Any]:
     """InputDataConfig as Describe echoes it, with the resolved InputFormat."""
-    config: dict[str, Any] = {"S3Uri": job["input_s3_uri"], "InputFormat": job["input_format"]}
-    if job["document_reader_config"]:
-        config["DocumentReaderConfig"] = json.loads(job["document_reader_config"])
+    config: dict[str, Any] = {"S3Uri": job.input_s3_uri, "InputFormat": job.input_format}
+    if job.document_reader_config:
+        config["DocumentReaderConfig"] = json.loads(job.document_reader_config)
     return config
 
 
-def properties(job: dict[str, Any], output_s3_uri: str, **members: Any) -> dict[str, Any]:
+def properties(job: Job, output_s3_uri: str, **members: Any) -> dict[str, Any]:
     """A job's Properties: the members every kind has, then the kind's own `members` (by their wire names).
 
     Optional members appear only when they were supplied (None is left out).
     """
     output_config: dict[str, Any] = {"S3Uri": output_s3_uri}
-    if job["output_kms_key_id"]:
-        output_config["KmsKeyId"] = job["output_kms_key_id"]
+    if job.output_kms_key_id:
+        output_config["KmsKeyId"] = job.output_kms_key_id
     props: dict[str, Any] = {
-        "JobId": job["job_id"],
-        "JobArn": job["job_arn"],
-        "JobName": job["job_name"],
-        "JobStatus": job["status"],
-        "Message": job["message"],
-        "SubmitTime": job["submit_time"],
-        "EndTime": job["end_time"] if job["status"] in TERMINAL else None,
+        "JobId": job.job_id,
+        "JobArn": job.job_arn,
+        "JobName": job.job_name,
+        "JobStatus": job.status,
+        "Message": job.message,
+        "SubmitTime": job.submit_time,
+        "EndTime": job.end_time if job.status in TERMINAL else None,
         "InputDataConfig": input_config(job),
         "OutputDataConfig": output_config,
-        "LanguageCode": job["language_code"],
-        "DataAccessRoleArn": job["data_access_role_arn"],
+        "LanguageCode": job.language_code,
+        "DataAccessRoleArn": job.data_access_role_arn,
         **members,
     }
     return {key: value for key, value in props.items() if value is not None}
 
 
-def job_or_404(env: Environment, ctx: RequestContext, kind: str, job_id: str) -> dict[str, Any]:
+def job_or_404(env: Environment, ctx: RequestContext, kind: str, job_id: str) -> Job:
     job = env.store.get_for(ctx.account_id, ctx.region, job_id)
-    if job is None or job["job_kind"] != kind:
+    if job is None or job.job_kind != kind:
         raise job_not_found(job_id)
     return job
 
 
-def job_position(job: dict[str, Any]) -> list[Any]:
+def job_position(job: Job) -> list[Any]:
     """Where a job stands in a listing (its NextToken's position): submit time, then id."""
-    return [job["submit_time"], job["job_id"]]
+    return [job.submit_time, job.job_id]
 
 
 def job_filter(kind: str | None, members: dict[str, Any], newest_first: bool = False) -> JobFilter:
@@ -163,11 +164,11 @@ def stop_job(env: Environment, ctx: RequestContext, kind: str, job_id: str) -> d
 def job_of_kind(env: Environment, ctx: RequestContext, job_id: str, *, kind: str) -> bool:
     """Whether the caller has a job of this kind with this id (tagging's resource lookup)."""
     job = env.store.get_for(ctx.account_id, ctx.region, job_id)
-    return job is not None and job["job_kind"] == kind
+    return job is not None and job.job_kind == kind
 
 
 def job_operations(
-    kind: str, family: str, scope: str, properties_of: Callable[[Environment, dict[str, Any]], dict[str, Any]]
+    kind: str, family: str, scope: str, properties_of: Callable[[Environment, Job], dict[str, Any]]
 ) -> None:
     """Register the Describe, List and Stop operations of one job kind, named as Comprehend names them:
     `family` "EntitiesDetection" gives DescribeEntitiesDetectionJob (answering EntitiesDetectionJobProperties),

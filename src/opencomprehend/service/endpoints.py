@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter
+from opencomprehend.jobs.rows import Endpoint, Recognizer
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.runner import EngineRef, custom_engine_key
 from opencomprehend.service.access import check_role
@@ -25,13 +26,13 @@ from opencomprehend.service.tags import check_tags, register_taggable
 RESOURCE = "entity-recognizer-endpoint"
 
 
-def _model(env: Environment, ctx: RequestContext, model_arn: str) -> dict[str, Any]:
+def _model(env: Environment, ctx: RequestContext, model_arn: str) -> Recognizer:
     if ":entity-recognizer/" not in model_arn:
         raise invalid_request("Only entity recognizer models can be served here; document classifiers are not.")
     return usable_recognizer(env, ctx, model_arn)
 
 
-def find_endpoint(env: Environment, ctx: RequestContext, arn: str) -> dict[str, Any]:
+def find_endpoint(env: Environment, ctx: RequestContext, arn: str) -> Endpoint:
     endpoint = env.endpoints.get_for(ctx.account_id, ctx.region, arn)
     if endpoint is None:
         raise resource_not_found(arn)
@@ -41,15 +42,15 @@ def find_endpoint(env: Environment, ctx: RequestContext, arn: str) -> dict[str, 
 def endpoint_engine(env: Environment, ctx: RequestContext, arn: str) -> EngineRef:
     """The engine DetectEntities runs with an EndpointArn: the model of the endpoint's recognizer."""
     endpoint = find_endpoint(env, ctx, arn)
-    if endpoint["status"] != IN_SERVICE:
-        raise ServiceError("ResourceUnavailableException", f"The endpoint {arn} is {endpoint['status']}.")
-    recognizer = env.recognizers.get(endpoint["model_arn"])
-    if recognizer is None or not recognizer["model_uri"]:
+    if endpoint.status != IN_SERVICE:
+        raise ServiceError("ResourceUnavailableException", f"The endpoint {arn} is {endpoint.status}.")
+    recognizer = env.recognizers.get(endpoint.model_arn)
+    if recognizer is None or not recognizer.model_uri:
         raise ServiceError("ResourceUnavailableException", f"The model of endpoint {arn} is no longer available.")
     assert env.objects is not None
     # Unpacking a stored model is file work only: the model itself is loaded by the workers, once.
-    folder = fetch_model(env.objects, recognizer["model_uri"], env.settings.model_cache, env.keys)
-    return custom_engine_key(recognizer["language_code"], folder)
+    folder = fetch_model(env.objects, recognizer.model_uri, env.settings.model_cache, env.keys)
+    return custom_engine_key(recognizer.language_code, folder)
 
 
 @operation("CreateEndpoint")
@@ -98,22 +99,22 @@ def create_endpoint(
         tag_pairs,
         lambda: ServiceError("ResourceInUseException", f"An endpoint named '{endpoint_name}' already exists."),
     )
-    return {"EndpointArn": endpoint["endpoint_arn"], "ModelArn": endpoint["model_arn"]}
+    return {"EndpointArn": endpoint.endpoint_arn, "ModelArn": endpoint.model_arn}
 
 
-def endpoint_properties(endpoint: dict[str, Any]) -> dict[str, Any]:
+def endpoint_properties(endpoint: Endpoint) -> dict[str, Any]:
     props = {
-        "EndpointArn": endpoint["endpoint_arn"],
-        "Status": endpoint["status"],
-        "Message": endpoint["message"],
-        "ModelArn": endpoint["model_arn"],
-        "DesiredModelArn": endpoint["model_arn"],
-        "DesiredInferenceUnits": endpoint["desired_inference_units"],
-        "CurrentInferenceUnits": endpoint["desired_inference_units"],
-        "CreationTime": endpoint["creation_time"],
-        "LastModifiedTime": endpoint["last_modified_time"],
-        "DataAccessRoleArn": endpoint["data_access_role_arn"],
-        "DesiredDataAccessRoleArn": endpoint["data_access_role_arn"],
+        "EndpointArn": endpoint.endpoint_arn,
+        "Status": endpoint.status,
+        "Message": endpoint.message,
+        "ModelArn": endpoint.model_arn,
+        "DesiredModelArn": endpoint.model_arn,
+        "DesiredInferenceUnits": endpoint.desired_inference_units,
+        "CurrentInferenceUnits": endpoint.desired_inference_units,
+        "CreationTime": endpoint.creation_time,
+        "LastModifiedTime": endpoint.last_modified_time,
+        "DataAccessRoleArn": endpoint.data_access_role_arn,
+        "DesiredDataAccessRoleArn": endpoint.data_access_role_arn,
     }
     return {key: value for key, value in props.items() if value is not None}
 
@@ -134,7 +135,7 @@ list_operation(
         creation_time_after=members.get("CreationTimeAfter"),
     ),
     rows=lambda env, ctx, where, after, limit: env.endpoints.list(ctx.account_id, ctx.region, where, after, limit),
-    position=lambda e: [e["creation_time"], e["endpoint_arn"]],
+    position=lambda e: [e.creation_time, e.endpoint_arn],
     properties=lambda env, e: endpoint_properties(e),
 )
 
@@ -163,7 +164,7 @@ def update_endpoint(
         check_role(env, ctx, desired_data_access_role_arn)
         changes["data_access_role_arn"] = desired_data_access_role_arn
     env.endpoints.update(endpoint_arn, **changes)
-    return {"DesiredModelArn": changes.get("model_arn", endpoint["model_arn"])}
+    return {"DesiredModelArn": changes.get("model_arn", endpoint.model_arn)}
 
 
 @operation("DeleteEndpoint")

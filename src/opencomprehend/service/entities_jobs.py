@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from opencomprehend.io.output import output_uri
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import ENTITIES_JOB
 from opencomprehend.service.analysis_jobs import create_job, job_operations, properties
 from opencomprehend.service.errors import resource_not_found
@@ -59,21 +60,21 @@ def start_entities_detection_job(
             "vpc_config": json.dumps(vpc_config) if vpc_config else None,
         },
     )
-    response = {"JobId": job["job_id"], "JobArn": job["job_arn"], "JobStatus": job["status"]}
-    if job["entity_recognizer_arn"]:
-        response["EntityRecognizerArn"] = job["entity_recognizer_arn"]
+    response = {"JobId": job.job_id, "JobArn": job.job_arn, "JobStatus": job.status}
+    if job.entity_recognizer_arn:
+        response["EntityRecognizerArn"] = job.entity_recognizer_arn
     return response
 
 
-def job_properties(env: Environment, job: dict[str, Any]) -> dict[str, Any]:
+def job_properties(env: Environment, job: Job) -> dict[str, Any]:
     """EntitiesDetectionJobProperties: optional members appear only when they were supplied."""
     return properties(
         job,
-        output_uri(job["output_s3_uri"], job["account_id"], job["job_id"]),
-        EntityRecognizerArn=job["entity_recognizer_arn"],
-        VolumeKmsKeyId=job["volume_kms_key_id"],
-        VpcConfig=json.loads(job["vpc_config"]) if job["vpc_config"] else None,
-        FlywheelArn=job["flywheel_arn"],
+        output_uri(job.output_s3_uri, job.account_id, job.job_id),
+        EntityRecognizerArn=job.entity_recognizer_arn,
+        VolumeKmsKeyId=job.volume_kms_key_id,
+        VpcConfig=json.loads(job.vpc_config) if job.vpc_config else None,
+        FlywheelArn=job.flywheel_arn,
     )
 
 

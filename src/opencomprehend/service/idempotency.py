@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken, RecordStore
+from opencomprehend.jobs.rows import Row
 from opencomprehend.service.errors import ServiceError, invalid_request
 
 
@@ -17,12 +18,15 @@ def request_hash(members: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+R = TypeVar("R", bound=Row)
+
+
 def create_once(
-    store: RecordStore,
+    store: RecordStore[R],
     row: dict[str, Any],
     tags: list[tuple[str, str]] | None,
     name_taken: Callable[[], ServiceError] | None = None,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[R, bool]:
     """store.create(row, tags): the record and whether this request created it (a reused token returns the
     first). A token reused with other parameters is InvalidRequestException; a name already taken is
     name_taken() (NameTaken itself without one)."""

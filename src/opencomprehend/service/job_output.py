@@ -31,6 +31,7 @@ from opencomprehend.io.output import archive_records, json_lines, tar_gz_stream
 from opencomprehend.io.pii_output import ONLY_REDACTION, pii_output_prefix, read_redacted
 from opencomprehend.jobs.access import DataAccess
 from opencomprehend.jobs.job_run import job_output_uri
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import LANGUAGE_JOB, PII_JOB
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOPPED
 from opencomprehend.security.keyring import MAGIC as SEALED
@@ -87,7 +88,7 @@ class _Record:
 # -- the API -----------------------------------------------------------------------------------------------
 
 
-def find_job(env: Environment, ctx: RequestContext, job_id: str) -> dict[str, Any]:
+def find_job(env: Environment, ctx: RequestContext, job_id: str) -> Job:
     """The caller's job of any kind (entities, PII, dominant language); another account's or region's, or
     one that does not exist, is JobNotFoundException, as Describe answers."""
     job = env.store.get_for(ctx.account_id, ctx.region, job_id)
@@ -210,12 +211,12 @@ class _Output:
         self.job = job
         self.job_id = job_id
         self.data = DataAccess(env.objects, env.roles, env.settings, env.keys).store_for(
-            job["data_access_role_arn"], job["account_id"]
+            job.data_access_role_arn, job.account_id
         )
-        self.pii = job["job_kind"] == PII_JOB
-        self.redaction = self.pii and job["mode"] == ONLY_REDACTION
+        self.pii = job.job_kind == PII_JOB
+        self.redaction = self.pii and job.mode == ONLY_REDACTION
         if self.pii:
-            self.uri = pii_output_prefix(job["output_s3_uri"], job["account_id"], job_id)
+            self.uri = pii_output_prefix(job.output_s3_uri, job.account_id, job_id)
         else:
             self.uri = job_output_uri(job)
         self.current = self.uri  # the output object being read, for messages
@@ -227,7 +228,7 @@ class _Output:
         if isinstance(exc, (NoSuchKey, NoSuchBucket)):
             return invalid_request(f"{about}: {uri} does not exist (it was deleted or moved).")
         if isinstance(exc, AccessDenied):
-            role = self.job["data_access_role_arn"]
+            role = self.job.data_access_role_arn
             return invalid_request(f"{about}: the job's data access role {role} may not read {uri}.")
         if isinstance(exc, StorageError):
             return invalid_request(f"{about}: {uri} could not be read: {exc}")
@@ -269,12 +270,12 @@ class _Output:
 
     def _unseal(self, sealed: bytes) -> bytes:
         uri = self.current
-        key = self.job["output_kms_key_id"] or "a KMS key"
+        key = self.job.output_kms_key_id or "a KMS key"
         about = f"The output of job {self.job_id} is not available: {uri} is encrypted under {key}"
         if self.env.keys is None:
             raise invalid_request(f"{about} and this server has no KMS keyring to open it.")
         try:
-            return self.env.keys.open(sealed, self.job["account_id"])
+            return self.env.keys.open(sealed, self.job.account_id)
         except KeyringError as exc:
             raise invalid_request(f"{about}, which cannot open it: {str(exc).rstrip('.')}.") from None
 
@@ -308,7 +309,7 @@ class _Output:
         return self.guarded(self._archive_records(self.open(bucket, key)))
 
     def _archive_records(self, stream: BinaryIO) -> Iterator[_Record]:
-        member = "Languages" if self.job["job_kind"] == LANGUAGE_JOB else "Entities"
+        member = "Languages" if self.job.job_kind == LANGUAGE_JOB else "Entities"
         try:
             for record in archive_records(stream):
                 yield _record(record, member)
@@ -317,7 +318,7 @@ class _Output:
 
     def _pii_records(self, objects: Iterator[ObjectInfo]) -> Iterator[_Record]:
         bucket, prefix = parse_s3_uri(self.uri)
-        input_format = self.job["input_format"]
+        input_format = self.job.input_format
         for info in objects:
             file = info.key[len(prefix) : -len(".out")]
             stream = self.open(bucket, info.key)
@@ -335,7 +336,7 @@ class _Output:
 
     def reader(self) -> DocumentReader:
         job = self.job
-        return DocumentReader(self.data, job["input_s3_uri"], job["input_format"], self.env.settings.max_document_bytes)
+        return DocumentReader(self.data, job.input_s3_uri, job.input_format, self.env.settings.max_document_bytes)
 
     def input_document(self, reader: DocumentReader, file: str, line: int | None) -> Document | None:
         """The input document of a record, as the job read it; None when its input object is gone."""
@@ -344,7 +345,7 @@ class _Output:
         except StorageError as exc:
             uri = reader.uri(file)
             if isinstance(exc, AccessDenied):
-                role = self.job["data_access_role_arn"]
+                role = self.job.data_access_role_arn
                 raise invalid_request(
                     f"The input of job {self.job_id} is not available: its data access role {role} may not read {uri}."
                 ) from None
@@ -393,13 +394,13 @@ class _Output:
 # -- helpers -----------------------------------------------------------------------------------------------
 
 
-def _check_available(job: dict[str, Any]) -> None:
-    status = job["status"]
+def _check_available(job: Job) -> None:
+    status = job.status
     if status in (COMPLETED, STOPPED):
         return
-    about = f"The output of job {job['job_id']} is not available"
+    about = f"The output of job {job.job_id} is not available"
     if status == FAILED:
-        reason = f": {str(job['message']).rstrip('.')}" if job["message"] else ""
+        reason = f": {str(job.message).rstrip('.')}" if job.message else ""
         raise invalid_request(f"{about}: the job FAILED{reason}.")
     raise invalid_request(f"{about} yet: the job is {status}, and its output is written when it ends.")
 

@@ -22,6 +22,7 @@ import json
 from typing import Any
 
 from opencomprehend.io.output import output_uri
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import LANGUAGE_JOB
 from opencomprehend.runtime.runner import LANGUAGE_ENGINE
 from opencomprehend.service.analysis_jobs import create_job, job_operations, properties
@@ -92,16 +93,16 @@ def start_dominant_language_detection_job(
             "vpc_config": json.dumps(vpc_config) if vpc_config else None,
         },
     )
-    return {"JobId": job["job_id"], "JobArn": job["job_arn"], "JobStatus": job["status"]}
+    return {"JobId": job.job_id, "JobArn": job.job_arn, "JobStatus": job.status}
 
 
-def language_job_properties(job: dict[str, Any]) -> dict[str, Any]:
+def language_job_properties(job: Job) -> dict[str, Any]:
     """DominantLanguageDetectionJobProperties: optional members appear only when they were supplied."""
     return properties(
         job,
-        output_uri(job["output_s3_uri"], job["account_id"], job["job_id"], OUTPUT_JOB_TYPE),
-        VolumeKmsKeyId=job["volume_kms_key_id"],
-        VpcConfig=json.loads(job["vpc_config"]) if job["vpc_config"] else None,
+        output_uri(job.output_s3_uri, job.account_id, job.job_id, OUTPUT_JOB_TYPE),
+        VolumeKmsKeyId=job.volume_kms_key_id,
+        VpcConfig=json.loads(job.vpc_config) if job.vpc_config else None,
     )
 
 

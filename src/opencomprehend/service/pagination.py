@@ -8,10 +8,13 @@ import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from opencomprehend.service.errors import ServiceError, invalid_request
 from opencomprehend.service.registry import Environment, RequestContext, operation
+
+# A record of the store a listing reads (jobs.rows).
+T = TypeVar("T")
 
 DEFAULT_MAX_RESULTS = 100
 
@@ -88,7 +91,7 @@ class Pager:
             raise invalid_request("Invalid pagination token.")
         return float(self.after[0]), str(self.after[1])
 
-    def page(self, rows: list[dict[str, Any]], position: Callable[[dict[str, Any]], Any]) -> tuple[list, str | None]:
+    def page(self, rows: list[T], position: Callable[[T], Any]) -> tuple[list[T], str | None]:
         """Rows fetched with limit + 1 → this page, and a NextToken when more follow."""
         page = rows[: self.limit]
         if len(rows) <= self.limit:
@@ -110,9 +113,9 @@ def list_page(
     members: dict[str, Any],
     next_token: str | None,
     max_results: int | None,
-    fetch: Callable[[Any, int], list[dict[str, Any]]],
-    position: Callable[[dict[str, Any]], Any],
-) -> tuple[list[dict[str, Any]], str | None]:
+    fetch: Callable[[Any, int], list[T]],
+    position: Callable[[T], Any],
+) -> tuple[list[T], str | None]:
     """One page of a listing and the NextToken after it: fetch(after, limit) reads the store's rows after the
     token's position (None on the first page), one more than the page holds; position(row) is where a row
     stands, for the token (signed for `listing` and the filter `members`)."""
@@ -125,9 +128,9 @@ def list_operation(
     member: str,
     listing: str,
     where: Callable[[dict[str, Any]], Any],
-    rows: Callable[[Environment, RequestContext, Any, tuple[float, str] | None, int], list[dict[str, Any]]],
-    position: Callable[[dict[str, Any]], Any],
-    properties: Callable[[Environment, dict[str, Any]], dict[str, Any]],
+    rows: Callable[[Environment, RequestContext, Any, tuple[float, str] | None, int], list[T]],
+    position: Callable[[T], Any],
+    properties: Callable[[Environment, T], dict[str, Any]],
 ) -> None:
     """Register the List operation `name` (ListEndpoints, ListEntitiesDetectionJobs…).
 

@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from opencomprehend.io.pii_output import ONLY_REDACTION, pii_output_prefix
+from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import PII_JOB
 from opencomprehend.service.analysis_jobs import create_job, job_operations, properties
 from opencomprehend.service.errors import invalid_request
@@ -62,16 +63,16 @@ def start_pii_entities_detection_job(
             "redaction_config": json.dumps(redaction_config) if redaction_config else None,
         },
     )
-    return {"JobId": job["job_id"], "JobArn": job["job_arn"], "JobStatus": job["status"]}
+    return {"JobId": job.job_id, "JobArn": job.job_arn, "JobStatus": job.status}
 
 
-def pii_job_properties(job: dict[str, Any]) -> dict[str, Any]:
+def pii_job_properties(job: Job) -> dict[str, Any]:
     """PiiEntitiesDetectionJobProperties: optional members appear only when they were supplied."""
     return properties(
         job,
-        pii_output_prefix(job["output_s3_uri"], job["account_id"], job["job_id"]),
-        RedactionConfig=json.loads(job["redaction_config"]) if job["redaction_config"] else None,
-        Mode=job["mode"],
+        pii_output_prefix(job.output_s3_uri, job.account_id, job.job_id),
+        RedactionConfig=json.loads(job.redaction_config) if job.redaction_config else None,
+        Mode=job.mode,
     )
 
 

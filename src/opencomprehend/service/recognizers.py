@@ -14,6 +14,7 @@ from opencomprehend.jobs.recognizers import (
     InUse,
     RecognizerFilter,
 )
+from opencomprehend.jobs.rows import Recognizer
 from opencomprehend.jobs.store import InvalidTransition
 from opencomprehend.nlp.languages import CUSTOM_RECOGNIZER_LANGUAGES
 from opencomprehend.service.access import check_kms_keys, check_role
@@ -130,47 +131,47 @@ def create_entity_recognizer(
     )
     if created:
         env.job_changed()
-    return {"EntityRecognizerArn": recognizer["recognizer_arn"]}
+    return {"EntityRecognizerArn": recognizer.recognizer_arn}
 
 
-def recognizer_properties(recognizer: dict[str, Any]) -> dict[str, Any]:
-    terminal = recognizer["status"] not in ("SUBMITTED", "TRAINING", "STOP_REQUESTED")
+def recognizer_properties(recognizer: Recognizer) -> dict[str, Any]:
+    terminal = recognizer.status not in ("SUBMITTED", "TRAINING", "STOP_REQUESTED")
     props: dict[str, Any] = {
-        "EntityRecognizerArn": recognizer["recognizer_arn"],
-        "LanguageCode": recognizer["language_code"],
-        "Status": recognizer["status"],
-        "Message": recognizer["message"],
-        "SubmitTime": recognizer["submit_time"],
-        "EndTime": recognizer["end_time"] if terminal else None,
-        "TrainingStartTime": recognizer["training_start_time"],
-        "TrainingEndTime": recognizer["training_end_time"] if terminal else None,
-        "InputDataConfig": json.loads(recognizer["input_data_config"]),
-        "RecognizerMetadata": json.loads(recognizer["recognizer_metadata"])
-        if recognizer["recognizer_metadata"]
+        "EntityRecognizerArn": recognizer.recognizer_arn,
+        "LanguageCode": recognizer.language_code,
+        "Status": recognizer.status,
+        "Message": recognizer.message,
+        "SubmitTime": recognizer.submit_time,
+        "EndTime": recognizer.end_time if terminal else None,
+        "TrainingStartTime": recognizer.training_start_time,
+        "TrainingEndTime": recognizer.training_end_time if terminal else None,
+        "InputDataConfig": json.loads(recognizer.input_data_config),
+        "RecognizerMetadata": json.loads(recognizer.recognizer_metadata)
+        if recognizer.recognizer_metadata
         else None,
-        "DataAccessRoleArn": recognizer["data_access_role_arn"],
-        "VolumeKmsKeyId": recognizer["volume_kms_key_id"],
-        "VpcConfig": json.loads(recognizer["vpc_config"]) if recognizer["vpc_config"] else None,
-        "ModelKmsKeyId": recognizer["model_kms_key_id"],
-        "VersionName": recognizer["version_name"],
+        "DataAccessRoleArn": recognizer.data_access_role_arn,
+        "VolumeKmsKeyId": recognizer.volume_kms_key_id,
+        "VpcConfig": json.loads(recognizer.vpc_config) if recognizer.vpc_config else None,
+        "ModelKmsKeyId": recognizer.model_kms_key_id,
+        "VersionName": recognizer.version_name,
     }
     return {key: value for key, value in props.items() if value is not None}
 
 
-def find_recognizer(env: Environment, ctx: RequestContext, arn: str) -> dict[str, Any]:
+def find_recognizer(env: Environment, ctx: RequestContext, arn: str) -> Recognizer:
     recognizer = env.recognizers.get_for(ctx.account_id, ctx.region, arn)
     if recognizer is None:
         raise resource_not_found(arn)
     return recognizer
 
 
-def usable_recognizer(env: Environment, ctx: RequestContext, arn: str) -> dict[str, Any]:
+def usable_recognizer(env: Environment, ctx: RequestContext, arn: str) -> Recognizer:
     """A recognizer a job or endpoint may use: it exists (else 404) and is trained (else unavailable)."""
     recognizer = find_recognizer(env, ctx, arn)
-    if recognizer["status"] not in USABLE:
+    if recognizer.status not in USABLE:
         raise ServiceError(
             "ResourceUnavailableException",
-            f"The entity recognizer {arn} is {recognizer['status']}; only a trained recognizer can be used.",
+            f"The entity recognizer {arn} is {recognizer.status}; only a trained recognizer can be used.",
         )
     return recognizer
 
@@ -188,7 +189,7 @@ list_operation(
         status=members.get("Status"), recognizer_name=members.get("RecognizerName"), **submit_window(members)
     ),
     rows=lambda env, ctx, where, after, limit: env.recognizers.list(ctx.account_id, ctx.region, where, after, limit),
-    position=lambda r: [r["submit_time"], r["recognizer_arn"]],
+    position=lambda r: [r.submit_time, r.recognizer_arn],
     properties=lambda env, r: recognizer_properties(r),
 )
 
@@ -201,15 +202,16 @@ def list_entity_recognizer_summaries(
     if pager.after is not None and not isinstance(pager.after, str):
         raise invalid_request("Invalid pagination token.")
     rows = env.recognizers.summaries(ctx.account_id, ctx.region, pager.after, pager.limit + 1)
-    page, token = pager.page(rows, lambda r: r["recognizer_name"])
+    page, token = pager.page(rows, lambda r: r.latest.recognizer_name)
     summaries = []
     for row in page:
+        latest = row.latest
         summary = {
-            "RecognizerName": row["recognizer_name"],
-            "NumberOfVersions": row["versions"],
-            "LatestVersionCreatedAt": row["submit_time"],
-            "LatestVersionName": row["version_name"],
-            "LatestVersionStatus": row["status"],
+            "RecognizerName": latest.recognizer_name,
+            "NumberOfVersions": row.versions,
+            "LatestVersionCreatedAt": latest.submit_time,
+            "LatestVersionName": latest.version_name,
+            "LatestVersionStatus": latest.status,
         }
         summaries.append({key: value for key, value in summary.items() if value is not None})
     return listed("EntityRecognizerSummariesList", summaries, token)
