@@ -234,7 +234,7 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
             scheduler = Scheduler(store, env.recognizers, objects, pool, settings, access, env.metrics)
             scheduler.start()
             env.on_job_change.append(scheduler.wake)
-            extra = getattr(pool, "realtime_workers", 0)
+            extra = pool.realtime_workers
             log.info("%d warm workers ready%s", pool.workers, f" (and {extra} for real time)" if extra else "")
 
             def stop() -> None:

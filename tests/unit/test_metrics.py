@@ -223,12 +223,14 @@ def test_a_cluster_runners_workers_come_from_its_health_report() -> None:
 
     from opencomprehend.service import metrics as service_metrics
 
-    # DaskRunner has no worker_stats: its health report's Live (Dask workers) and Slots are what is known.
+    # DaskRunner's worker_stats is None: its health report's Live (Dask workers) and Slots are what is known.
     env = SimpleNamespace(
         metrics=Metrics(),
         store=SimpleNamespace(count_by_kind_and_status=lambda: []),
         endpoints=SimpleNamespace(inference_units=lambda: []),
-        runner=SimpleNamespace(health=lambda: {"Live": 2, "RealTime": 0, "Threads": 2, "Slots": 4}),
+        runner=SimpleNamespace(
+            health=lambda: {"Live": 2, "RealTime": 0, "Threads": 2, "Slots": 4}, worker_stats=lambda: None
+        ),
     )
     service_metrics.register(env)  # type: ignore[arg-type]
     registry = env.metrics.registry

@@ -141,8 +141,7 @@ def _health(ui: Console) -> dict[str, Any]:
     from opencomprehend.nlp.registry import configured_models, supported_languages
 
     report = ui.env.health()
-    stats = getattr(ui.env.runner, "worker_stats", None)
-    workers = stats() if callable(stats) else None
+    workers = ui.env.runner.worker_stats() if ui.env.runner is not None else None
     objects = "OK"
     try:
         if ui.env.objects is not None:

@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from opencomprehend import logs
 from opencomprehend.config import Settings
 from opencomprehend.io.documents import InputListing, InputNotFound, list_input
-from opencomprehend.io.objects import AccessDenied, NoSuchBucket, ObjectStore, StorageError, parse_s3_uri
+from opencomprehend.io.objects import (
+    AccessDenied,
+    NoSuchBucket,
+    ObjectStore,
+    ScopedStore,
+    StorageError,
+    parse_s3_uri,
+)
 from opencomprehend.io.output import output_uri
 from opencomprehend.io.pii_output import Redaction, pii_output_prefix
 from opencomprehend.jobs.access import SealingStore
@@ -310,22 +317,21 @@ class JobRun:
     def _check_grant(self, shard: Shard | None = None) -> None:
         """The role's grant, looked up again (jobs/access.py): it must still let the job read the shard's
         files and write its output, else the job fails now, as it does when its KMS key is disabled."""
-        may_read = getattr(self.data, "may_read", None)
-        may_write = getattr(self.data, "may_write", None)
-        if may_read is None or may_write is None:  # no role registry (development mode)
+        data = self.data
+        if not isinstance(data, ScopedStore):  # no role registry (development mode): the store is the node's
             return
         job = self.job
         if shard is not None:
             bucket, prefix = parse_s3_uri(job.input_s3_uri)
             folder = prefix[: prefix.rfind("/") + 1]
             for file in sorted({doc.file for doc in shard.documents}):
-                if not may_read(f"s3://{bucket}/{folder}{file}"):
+                if not data.may_read(f"s3://{bucket}/{folder}{file}"):
                     raise JobFailed(READ_DENIED)
         if job.job_kind == PII_JOB:
             target = pii_output_prefix(job.output_s3_uri, job.account_id, job.job_id)
         else:
             target = job_output_uri(job)
-        if not may_write(target):
+        if not data.may_write(target):
             raise JobFailed(WRITE_DENIED)
 
     def _submit(self, shard: Shard) -> Future[list[str]]:

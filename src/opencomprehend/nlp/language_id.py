@@ -141,7 +141,6 @@ class LanguageIdentifier:
     """
 
     language = "language"
-    record_member = "Languages"
 
     def __init__(self, path: Path | None = None) -> None:
         import fasttext  # fasttext-predict: imported in the worker only

@@ -207,6 +207,14 @@ class DaskRunner:
         counted = [address for address in threads if address in batch] if realtime and batch else list(threads)
         return max(1, 2 * sum(threads[address] for address in counted))
 
+    @property
+    def realtime_workers(self) -> int:
+        """Dask workers kept for real-time tasks (started with the real-time resource), as last seen."""
+        return len(self.lanes()[0])
+
+    def worker_stats(self) -> None:
+        return None  # the processes are Dask's: health() says what the scheduler knows of them
+
     def live(self) -> int:
         """Dask workers connected to the scheduler (the health check's figure)."""
         try:

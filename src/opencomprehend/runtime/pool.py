@@ -429,6 +429,7 @@ class InlineRunner:
     """
 
     workers = 1
+    realtime_workers = 0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -450,6 +451,9 @@ class InlineRunner:
 
     def health(self) -> dict[str, Any]:
         return {"Live": 1, "Configured": 1}
+
+    def worker_stats(self) -> None:
+        return None  # no processes of its own: health() says what there is
 
     def train(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return train_in_process(*args, **kwargs)

@@ -18,6 +18,8 @@ class Runner(Protocol):
 
     # How many shards may run at once (the scheduler's figure for how much work to hand out).
     workers: int
+    # Workers kept for real-time tasks only, beside those (0: none kept apart).
+    realtime_workers: int
 
     def submit(self, engine: EngineRef, documents: list[Document]) -> Future[list[str]]:
         """Output lines for one shard, recognised by `engine`."""
@@ -46,6 +48,12 @@ class Runner(Protocol):
         """What GET /health reports of the workers: at least "Live", how many are up."""
         ...
 
+    def worker_stats(self) -> dict[str, Any] | None:
+        """This node's worker processes for the metrics and the console: "configured", "alive", "busy",
+        "recycles", "replacements" (by reason); None where the runner does not keep processes of its own
+        (a Dask cluster, the in-process runner: their health() is what is known)."""
+        ...
+
     def close(self) -> None:
         """Stop using the workers; bounded."""
         ...
@@ -68,6 +76,12 @@ class EngineRef:
         if self.kind == "custom":
             return f"custom:{self.language}:{self.folder}"
         return f"pii:{self.language}" if self.kind == "pii" else "language"
+
+    @property
+    def record_member(self) -> str:
+        """The member of an output record that holds what this engine finds (io.output.record_line):
+        "Languages" for the language identifier, "Entities" for every other engine."""
+        return "Languages" if self.kind == "language" else "Entities"
 
 
 def entities_engine(language: str) -> EngineRef:

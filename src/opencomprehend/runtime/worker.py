@@ -147,10 +147,8 @@ def recognise_shard(key: EngineRef, documents: list[Document]) -> list[str]:
     texts = [doc.text for doc in documents if doc.error_code is None]
     engine = engine_for(key)
     found = iter(engine.recognise(texts)) if texts else iter(())
-    # What a record holds: "Entities", or "Languages" for the language identifier.
-    member = getattr(engine, "record_member", "Entities")
     return [
-        record_line(doc, None if doc.error_code is not None else next(found), member)  # type: ignore[arg-type]
+        record_line(doc, None if doc.error_code is not None else next(found), key.record_member)  # type: ignore[arg-type]
         for doc in documents
     ]
 

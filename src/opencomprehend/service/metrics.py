@@ -97,7 +97,7 @@ class _StateCollector(Collector):
         if runner is None:
             return
         try:
-            stats = runner.worker_stats() if hasattr(runner, "worker_stats") else None
+            stats = runner.worker_stats()
             if stats is None:  # a Dask cluster, the in-process runner: what their health report says
                 health = runner.health()
                 stats = {"alive": health.get("Live", 0), "configured": health.get("Slots", health.get("Configured"))}
