@@ -95,6 +95,16 @@ def test_a_language_without_a_model_fails_the_job_and_writes_nothing(
     assert not output_of(world, job.job_id).exists()
 
 
+def test_a_job_whose_input_holds_no_document_fails_and_says_where_it_looked(world: dict[str, Any]) -> None:
+    world["objects"].put_bytes("docs", "in/a.txt", b"")
+    job = submit(world)
+    run_claimed(world)
+    failed = world["store"].get(job.job_id)
+    assert failed.status == "FAILED"
+    assert failed.message == "INVALID_INPUT: The input data at s3://docs/in/ contains no documents."
+    assert not output_of(world, job.job_id).exists()
+
+
 def test_a_job_stopped_before_it_started_ends_stopped_with_an_empty_output(world: dict[str, Any]) -> None:
     world["objects"].put_bytes("docs", "in/a.txt", b"Paris.\n")
     job = submit(world)

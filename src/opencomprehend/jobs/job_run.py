@@ -207,7 +207,7 @@ class JobRun:
             self.engine = self._engine()
             total = self._recognise(done)
             if total == 0:
-                raise JobFailed(f"INVALID_INPUT: The input data at {job['input_s3_uri']} contains no documents.")
+                raise JobFailed(f"INVALID_INPUT: The input data at {job.input_s3_uri} contains no documents.")
             done = self.store.finished_shards(job.job_id)
         self._assemble(sorted(done))
         return STOPPED if self.stop_requested else COMPLETED
