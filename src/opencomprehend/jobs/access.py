@@ -94,3 +94,13 @@ class SealingStore:
             self.inner.put_file(bucket, key, path, kms_key_id=self.key.arn)
         else:
             self.inner.put_bytes(bucket, key, self.keys.seal(self.key, Path(path).read_bytes()))
+
+
+def usable_key(keys: KeyRing | None, reference: str, account_id: str, region: str) -> tuple[KeyRing, Key] | None:
+    """The keyring and the key that `reference` (a key id, ARN or alias) names for this account and region, or
+    None where it is disabled or removed since the request was accepted (or there is no keyring): each caller
+    says in its own words why the work cannot go on."""
+    if keys is None:
+        return None
+    key = keys.resolve(reference, account_id, region)
+    return None if key is None else (keys, key)

@@ -33,7 +33,7 @@ from opencomprehend.io.objects import (
 )
 from opencomprehend.io.output import output_uri
 from opencomprehend.io.pii_output import Redaction, pii_output_prefix
-from opencomprehend.jobs.access import SealingStore
+from opencomprehend.jobs.access import SealingStore, usable_key
 from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
 from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import LANGUAGE_JOB, PII_JOB
@@ -423,20 +423,20 @@ class JobRun:
         job = self.job
         if not job.output_kms_key_id:
             return None
-        key = self.keys.resolve(job.output_kms_key_id, job.account_id, job.region) if self.keys else None
-        if key is None:  # disabled or removed since Start
+        found = usable_key(self.keys, job.output_kms_key_id, job.account_id, job.region)
+        if found is None:  # disabled or removed since Start
             raise JobFailed(WRITE_DENIED_KMS)
-        return self.keys, key  # type: ignore[return-value]
+        return found
 
     def _volume(self) -> Volume | None:
         """The job's VolumeKmsKeyId as a sealer of what it spills to disk; a key disabled since Start fails it."""
         reference = self.job.volume_kms_key_id
         if not reference:
             return None
-        key = self.keys.resolve(reference, self.job.account_id, self.job.region) if self.keys else None
-        if key is None:
+        found = usable_key(self.keys, reference, self.job.account_id, self.job.region)
+        if found is None:
             raise JobFailed(f"KMS_KEY_UNAVAILABLE: The volume KMS key {reference} is disabled or no longer exists.")
-        return Volume(self.keys, key)  # type: ignore[arg-type]
+        return Volume(*found)
 
     def _assemble_pii(self, shard_numbers: list[int]) -> None:
         job = self.job

@@ -28,6 +28,7 @@ from opencomprehend.io.training_data import (
     read_entity_list,
     read_manifests,
 )
+from opencomprehend.jobs.access import usable_key
 from opencomprehend.jobs.job_run import READ_DENIED, LeaseLost
 from opencomprehend.jobs.recognizers import (
     IN_ERROR,
@@ -158,14 +159,10 @@ class TrainingRun:
         reference = self.recognizer.model_kms_key_id
         if not reference:
             return None
-        found = (
-            self.keys.resolve(reference, self.recognizer.account_id, self.recognizer.region)
-            if self.keys
-            else None
-        )
+        found = usable_key(self.keys, reference, self.recognizer.account_id, self.recognizer.region)
         if found is None:
             raise StorageError(f"the model KMS key {reference} is no longer usable")
-        return self.keys, found  # type: ignore[return-value]
+        return found
 
     def _finish(self, status: str, message: str | None, **values: Any) -> None:
         if self.store.finish(self.recognizer.recognizer_arn, self.owner, status, message, **values):
@@ -267,14 +264,13 @@ class TrainingRun:
 
     # --- training -------------------------------------------------------------------------------
 
-    def _volume_key(self) -> Key | None:
+    def _volume_key(self) -> tuple[KeyRing, Key] | None:
         """The key of VolumeKmsKeyId, under which what the training spills to disk is sealed; a key disabled
         or removed since Create ends the training IN_ERROR, as it fails a job."""
         reference = self.recognizer.volume_kms_key_id
         if not reference:
             return None
-        account, region = self.recognizer.account_id, self.recognizer.region
-        found = self.keys.resolve(reference, account, region) if self.keys else None
+        found = usable_key(self.keys, reference, self.recognizer.account_id, self.recognizer.region)
         if found is None:
             raise VolumeKeyUnavailable(
                 f"KMS_KEY_UNAVAILABLE: The volume KMS key {reference} is disabled or no longer exists."
@@ -283,13 +279,13 @@ class TrainingRun:
 
     def _train(self, train: list[LabelledDocument], test: list[LabelledDocument]) -> None:
         options = {"max_epochs": self.settings.training_max_epochs, "max_seconds": self.settings.training_max_seconds}
-        volume_key = self._volume_key()
+        volume = self._volume_key()
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(dir=self.settings.work_dir, prefix="training-"))
         try:
             # With a volume key the trainer leaves the model sealed under it (runtime/trainer.run_training),
             # as a job's parts are; it is opened in memory here only to be stored.
-            sealing = {"volume_key": volume_key} if volume_key is not None else {}
+            sealing = {"volume_key": volume[1]} if volume is not None else {}
             report = self.trainer(
                 train,
                 test,
@@ -301,11 +297,11 @@ class TrainingRun:
                 **sealing,
             )
             uri = model_uri(self.settings, self.recognizer)
-            if volume_key is None:
+            if volume is None:
                 store_model(self.objects, folder / "model", uri, self._model_key())
             else:
                 try:
-                    packed = self.keys.open((folder / "model").read_bytes())  # type: ignore[union-attr]
+                    packed = volume[0].open((folder / "model").read_bytes())
                 except KeyringError as exc:
                     raise VolumeKeyUnavailable(
                         f"KMS_KEY_UNAVAILABLE: The trained model, sealed under the volume key, does not open: {exc}."
