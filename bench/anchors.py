@@ -4,7 +4,7 @@
 
 The gold sets of issue 19's anchor table, each scored for its public anchor(s) and for our model of its
 language, with our scorer: exact (begin, end, type) matches after mapping the set's labels and each
-model's labels onto Comprehend's types (opencomprehend.nlp.labels), counting only the types the set
+model's labels onto Comprehend's types (opencomprehend.nlp.ner.labels), counting only the types the set
 annotates, which is what `opencomprehend eval <set> --language <lang> --gold-types-only` reports. Every
 model runs in a fresh process pinned to one CPU (bench/languages.py's measure(): size on disk, load RSS,
 tokens/s and chars/s over the whole set after a warm-up, P/R/F1):

@@ -7,7 +7,7 @@ Per set and width it prints:
 
 - tokens/s on one core (the process is pinned to one CPU and BLAS is single-threaded);
 - entity-level precision/recall/F1 (opencomprehend.nlp.evaluation.score): exact span and Comprehend
-  type after mapping both gold and predicted labels through opencomprehend.nlp.labels. CoNLL-2003 only
+  type after mapping both gold and predicted labels through opencomprehend.nlp.ner.labels. CoNLL-2003 only
   annotates PER/LOC/ORG/MISC, so there only PERSON, LOCATION, ORGANIZATION and OTHER are compared and
   other predictions are ignored;
 - a calibration table: predictions bucketed by Score with the fraction that is correct, the precision
@@ -40,7 +40,7 @@ except ImportError:  # running from a checkout without an installed package
     sys.path.insert(0, str(REPO / "src"))
 
 from opencomprehend.nlp.evaluation import judged, score  # noqa: E402
-from opencomprehend.nlp.labels import comprehend_type, gold_entities  # noqa: E402
+from opencomprehend.nlp.ner.labels import comprehend_type, gold_entities  # noqa: E402
 from opencomprehend.nlp.registry import load_engine  # noqa: E402
 
 SETS = {

@@ -11,7 +11,7 @@ Each model is measured in a fresh process of its own, pinned to one CPU with sin
 - throughput: tokens/s of engine.recognise() over the whole evaluation set, after a 16-sentence warm-up.
   Tokens are counted by the model's own tokenizer, so for zh, zh-TW, ja and ko they are characters;
 - accuracy: entity-level exact-match precision/recall/F1 (opencomprehend.nlp.evaluation) after mapping
-  the set's labels onto Comprehend types (opencomprehend.nlp.labels); "gold types" leaves out predicted
+  the set's labels onto Comprehend types (opencomprehend.nlp.ner.labels); "gold types" leaves out predicted
   types the set never annotates (WikiANN marks only PERSON, LOCATION and ORGANIZATION, so the DATE or
   QUANTITY a model finds there would count as false positives) and is the headline figure, exactly what
   `opencomprehend eval <set> --language <lang> --gold-types-only` reports; "all" counts them;
@@ -135,7 +135,7 @@ def ene_type(label: str, ontonotes: dict[str, str], wikiann_types: bool = True) 
 
     None (the engine drops the entity) where GiNZA's map says "OTHERS": ENE classes that OntoNotes does not
     mark at all (occupations, dishes, animals, sports...), so neither do Comprehend's types nor ja-gsd-ne."""
-    from opencomprehend.nlp.labels import comprehend_type
+    from opencomprehend.nlp.ner.labels import comprehend_type
 
     if wikiann_types and label in ENE_MAP:
         return ENE_MAP[label]
@@ -180,7 +180,7 @@ def _folder_bytes(path: Path) -> int:
 
 
 def _model_folder(model: str | Path) -> Path | None:
-    from opencomprehend.nlp.pipelines import _model_config_path
+    from opencomprehend.nlp.ner.pipelines import _model_config_path
 
     config = _model_config_path(model)
     return None if config is None else config.parent
@@ -199,7 +199,7 @@ def measure(language: str, engine_name: str, model: str, set_file: str, variant:
 
     import opencomprehend.nlp.spacy_engine  # noqa: F401
     from opencomprehend.nlp.evaluation import score
-    from opencomprehend.nlp.labels import gold_entities
+    from opencomprehend.nlp.ner.labels import gold_entities
     from opencomprehend.nlp.registry import load_engine
     from opencomprehend.nlp.training import read_jsonl
 
@@ -207,7 +207,7 @@ def measure(language: str, engine_name: str, model: str, set_file: str, variant:
         _register_ene_engine()
     documents = read_jsonl(DATA / set_file)
     if variant == "traditional":
-        from opencomprehend.nlp.chinese import is_traditional
+        from opencomprehend.nlp.ner.chinese import is_traditional
 
         documents = [d for d in documents if is_traditional(d.text)]
     elif variant == "ko-particles":

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.components import free_port  # noqa: E402
 from support.server import ROLE, Server  # noqa: E402
 
-from opencomprehend.nlp.pipelines import components_to_exclude  # noqa: E402
+from opencomprehend.nlp.ner.pipelines import components_to_exclude  # noqa: E402
 from opencomprehend.nlp.registry import DEFAULT_MODELS  # noqa: E402
 
 _nlp = None

@@ -24,8 +24,8 @@ from opencomprehend.nlp.models_file import (  # noqa: E402
     check_models,
     read_models_file,
 )
+from opencomprehend.nlp.ner.transformers_engine import TransformersEngine, plan_token_windows  # noqa: E402
 from opencomprehend.nlp.registry import load_engine, supported_languages  # noqa: E402
-from opencomprehend.nlp.transformers_engine import TransformersEngine, plan_token_windows  # noqa: E402
 from opencomprehend.runtime import worker  # noqa: E402
 from opencomprehend.runtime.runner import entities_engine  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Score calibration (opencomprehend.nlp.calibration): the fit, and the engine and commands that use it."""
+"""Score calibration (opencomprehend.nlp.ner.calibration): the fit, and the engine and commands that use it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from opencomprehend.cli import app
-from opencomprehend.nlp import calibration
+from opencomprehend.nlp.ner import calibration
 from opencomprehend.nlp.registry import load_engine
 
 pairs = st.lists(st.tuples(st.floats(0.0, 1.0), st.booleans()), min_size=1, max_size=300)

@@ -1,8 +1,8 @@
-"""Document-level consistency of entities (opencomprehend.nlp.context) and the engine that applies it."""
+"""Document-level consistency of entities (opencomprehend.nlp.ner.context) and the engine that applies it."""
 
 from __future__ import annotations
 
-from opencomprehend.nlp.context import harmonise
+from opencomprehend.nlp.ner.context import harmonise
 from opencomprehend.nlp.registry import load_engine
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from opencomprehend.nlp.evaluation import Counts, score
-from opencomprehend.nlp.labels import MULTICONER_TYPES, NOT_ENTITIES, comprehend_type, gold_entities
+from opencomprehend.nlp.ner.labels import MULTICONER_TYPES, NOT_ENTITIES, comprehend_type, gold_entities
 
 
 def test_exact_match_only() -> None:

@@ -22,8 +22,8 @@ from opencomprehend.modelbuild.language_models import (
     read_mapped,
     restore_case,
 )
-from opencomprehend.nlp.chinese import _CHAIN, is_traditional, to_simplified
-from opencomprehend.nlp.labels import COMPREHEND_TYPES, LABEL_MAP
+from opencomprehend.nlp.ner.chinese import _CHAIN, is_traditional, to_simplified
+from opencomprehend.nlp.ner.labels import COMPREHEND_TYPES, LABEL_MAP
 from opencomprehend.nlp.registry import DEFAULT_MODELS, Engine, load_engine, supported_languages
 
 MAX_MODEL_BYTES = 10 * 1024 * 1024

@@ -10,8 +10,10 @@ import pytest
 import spacy
 from spacy.pipeline import Sentencizer
 
-from opencomprehend.nlp.labels import COMPREHEND_TYPES, comprehend_type
-from opencomprehend.nlp.pipelines import components_to_exclude
+from opencomprehend.nlp.ner.labels import COMPREHEND_TYPES, comprehend_type
+from opencomprehend.nlp.ner.pipelines import components_to_exclude
+from opencomprehend.nlp.ner.windows import merge_windows as _merge_windows
+from opencomprehend.nlp.ner.windows import plan_windows
 from opencomprehend.nlp.registry import (
     DEFAULT_MODELS,
     ENGINES,
@@ -21,8 +23,6 @@ from opencomprehend.nlp.registry import (
     supported_languages,
 )
 from opencomprehend.nlp.spacy_engine import SpacyEngine, _sentences
-from opencomprehend.nlp.windows import merge_windows as _merge_windows
-from opencomprehend.nlp.windows import plan_windows
 
 MODEL = DEFAULT_MODELS["en"][1]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from opencomprehend.nlp.patterns import merge, patterns_for
+from opencomprehend.nlp.ner.patterns import merge, patterns_for
 
 
 def found(language: str, text: str) -> list[tuple[str, str]]:

@@ -8,9 +8,10 @@ import functools
 
 import pytest
 
-from opencomprehend.nlp import names, pii
-from opencomprehend.nlp.addresses import find_addresses
+from opencomprehend.nlp import pii
 from opencomprehend.nlp.pii import labels as pii_labels
+from opencomprehend.nlp.pii import names
+from opencomprehend.nlp.pii.addresses import find_addresses
 from opencomprehend.runtime import worker
 from opencomprehend.runtime.runner import entities_engine
 

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from support.wire import call
 
 from opencomprehend.nlp import pii
-from opencomprehend.nlp.context import harmonise
+from opencomprehend.nlp.ner.context import harmonise
 from opencomprehend.nlp.pii import recognizers as pii_recognizers
 from opencomprehend.nlp.pii import spans as pii_spans
 from opencomprehend.nlp.registry import load_engine

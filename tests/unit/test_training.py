@@ -17,7 +17,7 @@ import pytest
 import spacy
 
 from opencomprehend.nlp.evaluation import score
-from opencomprehend.nlp.pipelines import components_to_exclude
+from opencomprehend.nlp.ner.pipelines import components_to_exclude
 from opencomprehend.nlp.registry import load_engine
 from opencomprehend.nlp.tokenizers import CharTokenizer
 from opencomprehend.nlp.training import (

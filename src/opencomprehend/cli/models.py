@@ -104,7 +104,7 @@ def evaluate(
     import time
 
     from opencomprehend.nlp.evaluation import judged, score
-    from opencomprehend.nlp.labels import gold_entities
+    from opencomprehend.nlp.ner.labels import gold_entities
     from opencomprehend.nlp.registry import UnsupportedLanguage, load_engine
     from opencomprehend.nlp.training import read_jsonl
 

@@ -34,7 +34,7 @@ def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None, de
 
     convert: Callable[[str], str] = lambda text: text  # noqa: E731
     if script == "simplified":
-        from opencomprehend.nlp.chinese import to_simplified
+        from opencomprehend.nlp.ner.chinese import to_simplified
 
         convert = to_simplified
     documents = []
@@ -64,7 +64,7 @@ def read_mapped(source: SourceSet, data_dir: Path, script: str | None = None, de
     draws = random.Random(f"lower-share:{source.path}")
     for doc in rows:
         if source.select == "traditional":
-            from opencomprehend.nlp.chinese import is_traditional
+            from opencomprehend.nlp.ner.chinese import is_traditional
 
             if not is_traditional(doc.text):
                 continue

@@ -213,7 +213,7 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
         rehearsal_entities,
     )
     from opencomprehend.nlp.evaluation import score
-    from opencomprehend.nlp.labels import comprehend_type
+    from opencomprehend.nlp.ner.labels import comprehend_type
     from opencomprehend.nlp.training import LabelledDocument
     from opencomprehend.nlp.training.epochs import dev_split
     from opencomprehend.nlp.training.pipeline import training_ops
@@ -286,7 +286,7 @@ def _train_continued(recipe: Recipe, recipe_name: str, output_dir: Path, data_di
         "description": recipe.description,
         "engine": recipe.engine,
         "labels": sorted(nlp.get_pipe(nlp.pipe_names[-1]).labels),
-        "label_note": "the base model's labels; the engine maps them onto Comprehend types (nlp/labels.py)",
+        "label_note": "the base model's labels; the engine maps them onto Comprehend types (nlp/ner/labels.py)",
         "base_model": {
             "model": base.model,
             "name": nlp.meta.get("name"),

@@ -115,8 +115,8 @@ def _replace_folder(staging: Path, output_dir: Path) -> None:
 
 def fit_calibration(folder: Path, recipe: Recipe, dev_documents: list, log: Callable[[str], None]) -> dict[str, Any]:
     """Fit the score calibration of the model in `folder` on the recipe's gold dev split and save it there
-    (calibration.json, see opencomprehend.nlp.calibration); returns source.json's record of it."""
-    from opencomprehend.nlp import calibration
+    (calibration.json, see opencomprehend.nlp.ner.calibration); returns source.json's record of it."""
+    from opencomprehend.nlp.ner import calibration
     from opencomprehend.nlp.registry import load_engine
 
     # The model's own raw scores: no calibration yet, and no document context (which adds entities of its own).

@@ -107,7 +107,7 @@ def recipe_path(recipe: str, recipes_dir: Path = RECIPES_DIR) -> Path:
 
 def load_recipe(recipe: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
     """The recipe training/<recipe>.toml, or the file `recipe` if it ends in .toml (FileNotFoundError if none)."""
-    from opencomprehend.nlp.labels import COMPREHEND_TYPES
+    from opencomprehend.nlp.ner.labels import COMPREHEND_TYPES
 
     path = recipe_path(recipe, recipes_dir)
     raw = tomllib.loads(path.read_text(encoding="utf-8"))

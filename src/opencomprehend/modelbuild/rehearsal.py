@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opencomprehend.nlp.evaluation import Entity, score
-from opencomprehend.nlp.labels import comprehend_type
+from opencomprehend.nlp.ner.labels import comprehend_type
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def load_base_ner(model: str):
     """The base pipeline with only what its NER needs (tokenizer + ner), as the "spacy.v1" engine loads it."""
     import spacy
 
-    from opencomprehend.nlp.pipelines import components_to_exclude
+    from opencomprehend.nlp.ner.pipelines import components_to_exclude
 
     return spacy.load(model, exclude=components_to_exclude(model))
 

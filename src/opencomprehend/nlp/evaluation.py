@@ -13,7 +13,7 @@ reports a recognizer's overall metrics. Any ratio whose denominator is zero is 0
 Used by the training module (dev and test metrics), `opencomprehend eval` and bench/calibration.py, so
 their numbers always mean the same thing. `judged` gives each found entity with its score and whether it
 is right, for what a score is worth: the calibration check of `eval` and the benches, and the fit of
-opencomprehend.nlp.calibration.
+opencomprehend.nlp.ner.calibration.
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ Comprehend's entity detection has twelve language codes. For each: spaCy's langu
 Traditional script: spaCy's "zh"), whether it is written without spaces and so read one character a token,
 the engine and shipped model folder its entities come from (the operator's models file may replace them:
 nlp/registry.py), whether Comprehend trains custom recognizers in it, and the CLDR locale of its month,
-weekday and unit names (nlp/patterns.py; zh-TW text reaches the patterns converted to Simplified script).
+weekday and unit names (nlp/ner/patterns.py; zh-TW text reaches the patterns converted to Simplified script).
 
-Word lists (greetings, context words, address grammars) stay with the code that reads them (nlp/names.py,
-nlp/pii/lexicon.py, nlp/addresses.py): they are vocabulary, not facts about the language's handling.
+Word lists (greetings, context words, address grammars) stay with the code that reads them (nlp/pii/names.py,
+nlp/pii/lexicon.py, nlp/pii/addresses.py): they are vocabulary, not facts about the language's handling.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opencomprehend.nlp.labels import COMPREHEND_TYPES
+from opencomprehend.nlp.ner.labels import COMPREHEND_TYPES
 
 DEVICES = ("cpu", "cuda")
 _KEYS = {"engine", "model", "labels", "batch_size", "device", "threads"}
@@ -39,7 +39,7 @@ class ModelChoice:
     """A language's engine and model, and how to run it. Picklable: it travels to the workers as is.
 
     labels: model label (without B-/I- prefixes) -> Comprehend type; labels it does not name are dropped.
-        None keeps the engine's own mapping (nlp/labels.py, where an unknown label is OTHER).
+        None keeps the engine's own mapping (nlp/ner/labels.py, where an unknown label is OTHER).
     source: where the choice came from: "default", or the models file's path.
     """
 
@@ -211,7 +211,7 @@ def model_labels(choice: ModelChoice) -> list[str] | None:
         return None
     config = folder / "config.json"
     if config.is_file():  # a Hugging Face model
-        from opencomprehend.nlp.transformers_engine import _split_label
+        from opencomprehend.nlp.ner.transformers_engine import _split_label
 
         try:
             id2label = json.loads(config.read_text(encoding="utf-8")).get("id2label", {})
@@ -231,12 +231,12 @@ def model_labels(choice: ModelChoice) -> list[str] | None:
 
 def describe_labels(choice: ModelChoice) -> str:
     """'PER→PERSON, MISC→(dropped)': how each of the model's labels is reported."""
-    from opencomprehend.nlp.labels import comprehend_type
+    from opencomprehend.nlp.ner.labels import comprehend_type
 
     own = model_labels(choice)
     if own is None:
         if choice.labels is None:
-            return "the model's own, mapped by nlp/labels.py"
+            return "the model's own, mapped by nlp/ner/labels.py"
         return ", ".join(f"{label}→{kind}" for label, kind in choice.labels.items()) + ", any other dropped"
     if choice.engine == "custom.v1":
         return ", ".join(own) + " (unchanged)"

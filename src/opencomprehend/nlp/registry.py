@@ -26,7 +26,7 @@ SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 # (a str or a Path), e.g. ("custom.v1", "/data/recognizers/<id>/model") for a trained recognizer.
 # The shipped models' labels are already Comprehend types, which "spacy.v1" reports unchanged, except
 # English's: en_core_web_sm's NER continued on openly licensed gold sets (modelbuild/rehearsal.py, training/en.toml)
-# keeps its OntoNotes labels, which "spacy.v1" maps onto Comprehend types (nlp/labels.py). Chinese
+# keeps its OntoNotes labels, which "spacy.v1" maps onto Comprehend types (nlp/ner/labels.py). Chinese
 # has one model, trained on Simplified script: "spacy.t2s.v1" converts Traditional characters to
 # Simplified one for one before recognising, so zh-TW goes through it with offsets into the original text.
 DEFAULT_MODELS: dict[str, tuple[str, str | Path]] = {
@@ -38,7 +38,7 @@ DEFAULT_MODELS: dict[str, tuple[str, str | Path]] = {
 # "transformers.v1" (it imports onnxruntime and tokenizers only when a model is loaded).
 _BUILTIN_ENGINE_MODULES: tuple[str, ...] = (
     "opencomprehend.nlp.spacy_engine",
-    "opencomprehend.nlp.transformers_engine",
+    "opencomprehend.nlp.ner.transformers_engine",
 )
 
 # The operator's models file, resolved (configure_models): languages it names, over DEFAULT_MODELS. Set once

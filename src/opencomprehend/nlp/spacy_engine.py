@@ -48,11 +48,12 @@ from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc
 
-from opencomprehend.nlp.calibration import ScoreCalibration
-from opencomprehend.nlp.context import harmonise
-from opencomprehend.nlp.labels import comprehend_type
-from opencomprehend.nlp.patterns import DATE, QUANTITY, merge, patterns_for
-from opencomprehend.nlp.pipelines import _NER_FACTORIES, components_to_exclude
+from opencomprehend.nlp.ner.calibration import ScoreCalibration
+from opencomprehend.nlp.ner.context import harmonise
+from opencomprehend.nlp.ner.labels import comprehend_type
+from opencomprehend.nlp.ner.patterns import DATE, QUANTITY, merge, patterns_for
+from opencomprehend.nlp.ner.pipelines import _NER_FACTORIES, components_to_exclude
+from opencomprehend.nlp.ner.windows import merge_windows, plan_windows
 from opencomprehend.nlp.registry import register_engine
 
 # The tokenizers of the zh, ja and ko models, registered with spaCy on import (the spacy_tokenizers entry
@@ -63,7 +64,6 @@ from opencomprehend.nlp.tokenizers import (  # noqa: F401
     create_char_tokenizer,
     create_sudachi_char_tokenizer,
 )
-from opencomprehend.nlp.windows import merge_windows, plan_windows
 
 # Resident memory grows with the batch (~190 MB at 64 docs, ~1 GB at 256 measured here).
 MAX_BATCH_DOCS = 64
@@ -236,12 +236,12 @@ class SpacyEngine:
     chunk_overlap: characters shared by neighbouring windows (capped at a quarter of a window).
     split_sentences: recognise each sentence of a text as a doc of its own (see _sentences), as the models
         were trained; False runs the model over the whole window.
-    document_context: make each text's entities consistent across its sentences (nlp/context.py: one type
+    document_context: make each text's entities consistent across its sentences (nlp/ner/context.py: one type
         per name, repeated names and short names marked); on by default except for custom recognizers.
     calibrate: apply the score calibration saved beside a model folder (calibration.json, fitted on a gold
-        dev split by opencomprehend.nlp.calibration), if it has one; False reports the raw scores.
+        dev split by opencomprehend.nlp.ner.calibration), if it has one; False reports the raw scores.
     labels: the operator's label map (models file): model label -> Comprehend type; an entity whose label it
-        does not name is dropped. None maps labels with nlp/labels.py (an unknown label is OTHER).
+        does not name is dropped. None maps labels with nlp/ner/labels.py (an unknown label is OTHER).
     batch_size: windows recognised together (at most; MAX_BATCH_CHARS bounds a batch too).
     device: "cpu" (default) or "cuda", which needs spaCy's GPU support (cupy) and fails clearly without it.
     threads: accepted for the models file's sake; spaCy's NER runs on one thread.
@@ -292,7 +292,7 @@ class SpacyEngine:
         self._before_ner = self.nlp.pipeline[:ner_index]
         self.max_chunk_chars = min(max_chunk_chars, self.nlp.max_length)
         self.chunk_overlap = chunk_overlap
-        # DATE and QUANTITY from CLDR patterns where the model cannot answer them (nlp/patterns.py).
+        # DATE and QUANTITY from CLDR patterns where the model cannot answer them (nlp/ner/patterns.py).
         self._pattern_types: set[str] = set()
         self._patterns = None
         if self.uses_patterns:
@@ -436,12 +436,12 @@ class SimplifiedChineseEngine(SpacyEngine):
     """ "spacy.v1" for a Chinese model trained on Simplified script, serving Simplified and Traditional text.
 
     Each text is converted to Simplified script one character for one character
-    (opencomprehend.nlp.chinese.to_simplified), so the offsets the model finds in the converted text are
+    (opencomprehend.nlp.ner.chinese.to_simplified), so the offsets the model finds in the converted text are
     offsets into the original, whose characters are what each entity's Text reports.
     """
 
     def recognise(self, texts: list[str]) -> list[list[dict]]:
-        from opencomprehend.nlp.chinese import to_simplified
+        from opencomprehend.nlp.ner.chinese import to_simplified
 
         results = super().recognise([to_simplified(text) for text in texts])
         for text, entities in zip(texts, results, strict=True):

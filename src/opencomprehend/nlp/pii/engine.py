@@ -11,16 +11,16 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 
-from opencomprehend.nlp.addresses import find_addresses
-from opencomprehend.nlp.names import (
+from opencomprehend.nlp.pii.addresses import find_addresses
+from opencomprehend.nlp.pii.labels import _after_label, _before_label, _label_word, _labelled
+from opencomprehend.nlp.pii.lexicon import MIN_SCORE, NER_TYPES, PRESIDIO_TYPES
+from opencomprehend.nlp.pii.names import (
     HONORIFIC_AFTER,
     introduced_names,
     no_name_word,
     only_function_words,
     trim_name,
 )
-from opencomprehend.nlp.pii.labels import _after_label, _before_label, _label_word, _labelled
-from opencomprehend.nlp.pii.lexicon import MIN_SCORE, NER_TYPES, PRESIDIO_TYPES
 from opencomprehend.nlp.pii.recognizers import build_analyzer
 from opencomprehend.nlp.pii.spans import (
     _HOUSE_NUMBER_BEFORE,

@@ -9,10 +9,10 @@ from typing import Any
 
 import regex
 
-from opencomprehend.nlp.names import (
+from opencomprehend.nlp.pii.lexicon import PASSWORD_WORDS, PII_CONTEXT, USERNAME_WORDS, context_for
+from opencomprehend.nlp.pii.names import (
     NOT_A_FIRST_WORD,
 )
-from opencomprehend.nlp.pii.lexicon import PASSWORD_WORDS, PII_CONTEXT, USERNAME_WORDS, context_for
 from opencomprehend.nlp.pii.recognizers import _words
 from opencomprehend.nlp.pii.spans import Spans
 

@@ -24,9 +24,9 @@ How text becomes entities:
   tokenizer would give a whole sentence the label of its first piece;
 - an entity's score is the mean, over all of its tokens, of the softmax probability the model gives its
   type (B-, I-, E-, S- of the type together): in [0, 1], and low where the model hesitated on a piece;
-- windows are merged as spaCy windows are (nlp/windows.py merge_windows): each window owns the middle of
+- windows are merged as spaCy windows are (nlp/ner/windows.py merge_windows): each window owns the middle of
   its overlaps, and an entity that touches a window's inner edge is taken from the next window instead;
-- DATE and QUANTITY come from the CLDR patterns (nlp/patterns.py) where the model's labels map onto neither,
+- DATE and QUANTITY come from the CLDR patterns (nlp/ner/patterns.py) where the model's labels map onto neither,
   as for the shipped spaCy models (patterns=False turns them off).
 """
 
@@ -44,8 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from opencomprehend.nlp.labels import comprehend_type
-from opencomprehend.nlp.patterns import DATE, QUANTITY, merge, patterns_for
+from opencomprehend.nlp.ner.labels import comprehend_type
+from opencomprehend.nlp.ner.patterns import DATE, QUANTITY, merge, patterns_for
 from opencomprehend.nlp.registry import register_engine
 
 log = logging.getLogger("opencomprehend.transformers")
@@ -127,7 +127,7 @@ class TransformersEngine:
     """Entity recognition with an ONNX token-classification model (see the module docstring).
 
     labels: model label without its B-/I- prefix -> Comprehend type; labels it leaves out are dropped.
-        None maps labels with nlp/labels.py (PER, LOC, ORG, MISC, the OntoNotes names...; unknown ones OTHER).
+        None maps labels with nlp/ner/labels.py (PER, LOC, ORG, MISC, the OntoNotes names...; unknown ones OTHER).
     batch_size: windows run together (default 8).
     device: "cpu" (default) or "cuda": ONNX Runtime's CUDA provider when this onnxruntime has it (the
         onnxruntime-gpu package), else the CPU with a warning.
@@ -298,7 +298,7 @@ class TransformersEngine:
             for window, probs in zip(batch, self._run(batch, encodings), strict=True):
                 probabilities[(window.text, window.number)] = probs
 
-        from opencomprehend.nlp.windows import merge_windows as _merge_windows
+        from opencomprehend.nlp.ner.windows import merge_windows as _merge_windows
 
         results: list[list[dict]] = []
         for ti, text in enumerate(texts):
