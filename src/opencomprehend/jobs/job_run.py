@@ -31,12 +31,11 @@ from opencomprehend.io.objects import (
     StorageError,
     parse_s3_uri,
 )
-from opencomprehend.io.output import output_uri
-from opencomprehend.io.pii_output import Redaction, pii_output_prefix
+from opencomprehend.io.pii_output import Redaction
 from opencomprehend.jobs.access import SealingStore, usable_key
+from opencomprehend.jobs.kinds import kind_of, output_location
 from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
 from opencomprehend.jobs.rows import Job
-from opencomprehend.jobs.schema import LANGUAGE_JOB, PII_JOB
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
 from opencomprehend.metrics import Metrics
 from opencomprehend.nlp.registry import supported_languages
@@ -51,13 +50,11 @@ from opencomprehend.runtime.pipeline import (
     write_part,
 )
 from opencomprehend.runtime.runner import (
-    LANGUAGE_ENGINE,
     EngineRef,
     Runner,
     WorkerLost,
     custom_engine_key,
     entities_engine,
-    pii_engine_key,
 )
 from opencomprehend.security.keyring import Key, KeyRing
 
@@ -104,12 +101,6 @@ def _write_failure(exc: StorageError, denied: str) -> str:
     if isinstance(exc, NoSuchBucket):
         return f"NO_WRITE_ACCESS_TO_OUTPUT: The output bucket does not exist: {exc}"
     return f"NO_WRITE_ACCESS_TO_OUTPUT: {exc}"
-
-
-def job_output_uri(job: Job) -> str:
-    """The archive of a job that writes one (every kind but PII): `-NER-` or `-LANGUAGE-` in its folder."""
-    job_type = "LANGUAGE" if job.job_kind == LANGUAGE_JOB else "NER"
-    return output_uri(job.output_s3_uri, job.account_id, job.job_id, job_type)
 
 
 class JobFailed(Exception):
@@ -216,18 +207,15 @@ class JobRun:
         """The runner's engine key: the job's language (its PII engine for a PII job), or the custom
         recognizer's model (LanguageCode ignored)."""
         job = self.job
-        if job.job_kind == LANGUAGE_JOB:
-            return LANGUAGE_ENGINE
+        kind = kind_of(job)
         arn = job.entity_recognizer_arn
         if arn is None:
-            if job.language_code not in supported_languages():
+            if kind.per_language and job.language_code not in supported_languages():
                 raise JobFailed(
                     f"UNSUPPORTED_LANGUAGE: No entity model for language '{job.language_code}' "
                     "is installed on this server."
                 )
-            if job.job_kind == PII_JOB:
-                return pii_engine_key(job.language_code)
-            return entities_engine(job.language_code)
+            return kind.engine(job.language_code or "")
         recognizer = self.recognizers.get(arn)
         if recognizer is None or recognizer.status not in USABLE or not recognizer.model_uri:
             raise JobFailed(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn} is not available.")
@@ -327,11 +315,7 @@ class JobRun:
             for file in sorted({doc.file for doc in shard.documents}):
                 if not data.may_read(f"s3://{bucket}/{folder}{file}"):
                     raise JobFailed(READ_DENIED)
-        if job.job_kind == PII_JOB:
-            target = pii_output_prefix(job.output_s3_uri, job.account_id, job.job_id)
-        else:
-            target = job_output_uri(job)
-        if not data.may_write(target):
+        if not data.may_write(output_location(job)):
             raise JobFailed(WRITE_DENIED)
 
     def _submit(self, shard: Shard) -> Future[list[str]]:
@@ -408,13 +392,12 @@ class JobRun:
                 self.shared.fetch(self.work, shard_numbers)  # the shards other nodes ran
             except StorageError as exc:
                 raise JobFailed(f"INTERNAL_SERVER_ERROR: The job's parts could not be read: {exc}") from None
-        if job.job_kind == PII_JOB:
+        if kind_of(job).per_file:
             self._assemble_pii(shard_numbers)
             return
-        uri = job_output_uri(job)
         kms = self._output_kms()
         try:
-            assemble(self.data, self.work, shard_numbers, uri, kms, self._volume())
+            assemble(self.data, self.work, shard_numbers, output_location(job), kms, self._volume())
         except StorageError as exc:
             raise JobFailed(_write_failure(exc, WRITE_DENIED_KMS if kms else WRITE_DENIED)) from None
 
@@ -440,7 +423,7 @@ class JobRun:
 
     def _assemble_pii(self, shard_numbers: list[int]) -> None:
         job = self.job
-        prefix = pii_output_prefix(job.output_s3_uri, job.account_id, job.job_id)
+        prefix = output_location(job)
         # Redaction copies the input around the entities, so the input is listed (and read) again here.
         with self._reading_input():
             infos = list_input(self.data, job.input_s3_uri) if shard_numbers else []

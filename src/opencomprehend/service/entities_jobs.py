@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from opencomprehend.io.output import output_uri
+from opencomprehend.jobs.kinds import output_location
 from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import ENTITIES_JOB
 from opencomprehend.service.analysis_jobs import create_job, job_operations, properties
@@ -70,7 +70,7 @@ def job_properties(env: Environment, job: Job) -> dict[str, Any]:
     """EntitiesDetectionJobProperties: optional members appear only when they were supplied."""
     return properties(
         job,
-        output_uri(job.output_s3_uri, job.account_id, job.job_id),
+        output_location(job),
         EntityRecognizerArn=job.entity_recognizer_arn,
         VolumeKmsKeyId=job.volume_kms_key_id,
         VpcConfig=json.loads(job.vpc_config) if job.vpc_config else None,

@@ -28,11 +28,10 @@ from typing import Any, BinaryIO
 from opencomprehend.io.documents import Document, DocumentReader
 from opencomprehend.io.objects import AccessDenied, NoSuchBucket, NoSuchKey, ObjectInfo, StorageError, parse_s3_uri
 from opencomprehend.io.output import archive_records, json_lines, tar_gz_stream
-from opencomprehend.io.pii_output import ONLY_REDACTION, pii_output_prefix, read_redacted
+from opencomprehend.io.pii_output import ONLY_REDACTION, read_redacted
 from opencomprehend.jobs.access import DataAccess
-from opencomprehend.jobs.job_run import job_output_uri
+from opencomprehend.jobs.kinds import kind_of, output_location
 from opencomprehend.jobs.rows import Job
-from opencomprehend.jobs.schema import LANGUAGE_JOB, PII_JOB
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOPPED
 from opencomprehend.security.keyring import MAGIC as SEALED
 from opencomprehend.security.keyring import KeyringError
@@ -213,12 +212,9 @@ class _Output:
         self.data = DataAccess(env.objects, env.roles, env.settings, env.keys).store_for(
             job.data_access_role_arn, job.account_id
         )
-        self.pii = job.job_kind == PII_JOB
+        self.pii = kind_of(job).per_file
         self.redaction = self.pii and job.mode == ONLY_REDACTION
-        if self.pii:
-            self.uri = pii_output_prefix(job.output_s3_uri, job.account_id, job_id)
-        else:
-            self.uri = job_output_uri(job)
+        self.uri = output_location(job)
         self.current = self.uri  # the output object being read, for messages
 
     # -- errors
@@ -309,7 +305,7 @@ class _Output:
         return self.guarded(self._archive_records(self.open(bucket, key)))
 
     def _archive_records(self, stream: BinaryIO) -> Iterator[_Record]:
-        member = "Languages" if self.job.job_kind == LANGUAGE_JOB else "Entities"
+        member = kind_of(self.job).record_member
         try:
             for record in archive_records(stream):
                 yield _record(record, member)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from opencomprehend.io.output import output_uri
+from opencomprehend.jobs.kinds import output_location
 from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import LANGUAGE_JOB
 from opencomprehend.runtime.runner import LANGUAGE_ENGINE
@@ -35,9 +35,6 @@ from opencomprehend.service.detect import (
 )
 from opencomprehend.service.registry import Environment, RequestContext, operation
 from opencomprehend.service.tags import check_tags
-
-# The job's folder under the output prefix, as Comprehend names it.
-OUTPUT_JOB_TYPE = "LANGUAGE"
 
 # ------------------------------------------------------------------------------------------------ real time
 
@@ -100,7 +97,7 @@ def language_job_properties(job: Job) -> dict[str, Any]:
     """DominantLanguageDetectionJobProperties: optional members appear only when they were supplied."""
     return properties(
         job,
-        output_uri(job.output_s3_uri, job.account_id, job.job_id, OUTPUT_JOB_TYPE),
+        output_location(job),
         VolumeKmsKeyId=job.volume_kms_key_id,
         VpcConfig=json.loads(job.vpc_config) if job.vpc_config else None,
     )

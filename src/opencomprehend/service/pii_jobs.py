@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from opencomprehend.io.pii_output import ONLY_REDACTION, pii_output_prefix
+from opencomprehend.io.pii_output import ONLY_REDACTION
+from opencomprehend.jobs.kinds import output_location
 from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import PII_JOB
 from opencomprehend.service.analysis_jobs import create_job, job_operations, properties
@@ -70,7 +71,7 @@ def pii_job_properties(job: Job) -> dict[str, Any]:
     """PiiEntitiesDetectionJobProperties: optional members appear only when they were supplied."""
     return properties(
         job,
-        pii_output_prefix(job.output_s3_uri, job.account_id, job.job_id),
+        output_location(job),
         RedactionConfig=json.loads(job.redaction_config) if job.redaction_config else None,
         Mode=job.mode,
     )
