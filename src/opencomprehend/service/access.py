@@ -1,4 +1,5 @@
-"""Checks at Start and Create on what a request names for the work to use: its data access role, its keys.
+"""What a request may reach: the caller's own records (owned), and, at Start and Create, what it names for the
+work to use: its data access role, its keys.
 
 Where the spec leaves it open (gap 9), a DataAccessRoleArn that the caller's account does not have in
 the role registry is refused at once, as InvalidRequestException, rather than failing the job later:
@@ -8,8 +9,26 @@ found when the work runs, as on Comprehend (NO_READ_ACCESS_TO_INPUT, NO_WRITE_AC
 
 from __future__ import annotations
 
-from opencomprehend.service.errors import ServiceError, invalid_request
+from collections.abc import Callable
+from typing import TypeVar
+
+from opencomprehend.jobs.records import RecordStore
+from opencomprehend.jobs.rows import Row
+from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.registry import Environment, RequestContext
+
+R = TypeVar("R", bound=Row)
+
+
+def owned(
+    store: RecordStore[R], ctx: RequestContext, key: str, missing: Callable[[str], ServiceError] = resource_not_found
+) -> R:
+    """The caller's record under `key`; another account's or region's is as good as absent: `missing(key)`
+    (ResourceNotFoundException by default; JobNotFoundException for jobs)."""
+    record = store.get_for(ctx.account_id, ctx.region, key)
+    if record is None:
+        raise missing(key)
+    return record
 
 
 def check_role(env: Environment, ctx: RequestContext, role_arn: str) -> None:

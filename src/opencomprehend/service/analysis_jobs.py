@@ -16,7 +16,7 @@ from typing import Any
 from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import ENTITIES_JOB
 from opencomprehend.jobs.store import SUBMITTED, TERMINAL, InvalidTransition, JobFilter
-from opencomprehend.service.access import check_kms_keys, check_role
+from opencomprehend.service.access import check_kms_keys, check_role, owned
 from opencomprehend.service.errors import invalid_request, job_not_found
 from opencomprehend.service.idempotency import create_once, request_hash
 from opencomprehend.service.pagination import list_operation, list_page, submit_window
@@ -112,8 +112,8 @@ def properties(job: Job, output_s3_uri: str, **members: Any) -> dict[str, Any]:
 
 
 def job_or_404(env: Environment, ctx: RequestContext, kind: str, job_id: str) -> Job:
-    job = env.store.get_for(ctx.account_id, ctx.region, job_id)
-    if job is None or job.job_kind != kind:
+    job = owned(env.store, ctx, job_id, job_not_found)
+    if job.job_kind != kind:  # another kind's Describe does not see it
         raise job_not_found(job_id)
     return job
 

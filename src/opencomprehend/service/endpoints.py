@@ -15,7 +15,7 @@ from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter
 from opencomprehend.jobs.rows import Endpoint, Recognizer
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.runner import EngineRef, custom_engine_key
-from opencomprehend.service.access import check_role
+from opencomprehend.service.access import check_role, owned
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import create_once, request_hash
 from opencomprehend.service.pagination import list_operation
@@ -33,10 +33,7 @@ def _model(env: Environment, ctx: RequestContext, model_arn: str) -> Recognizer:
 
 
 def find_endpoint(env: Environment, ctx: RequestContext, arn: str) -> Endpoint:
-    endpoint = env.endpoints.get_for(ctx.account_id, ctx.region, arn)
-    if endpoint is None:
-        raise resource_not_found(arn)
-    return endpoint
+    return owned(env.endpoints, ctx, arn)
 
 
 def endpoint_engine(env: Environment, ctx: RequestContext, arn: str) -> EngineRef:

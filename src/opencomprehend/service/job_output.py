@@ -35,6 +35,7 @@ from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOPPED
 from opencomprehend.security.keyring import MAGIC as SEALED
 from opencomprehend.security.keyring import KeyringError
+from opencomprehend.service.access import owned
 from opencomprehend.service.errors import ServiceError, invalid_request, job_not_found
 from opencomprehend.service.registry import Environment, RequestContext
 
@@ -90,10 +91,7 @@ class _Record:
 def find_job(env: Environment, ctx: RequestContext, job_id: str) -> Job:
     """The caller's job of any kind (entities, PII, dominant language); another account's or region's, or
     one that does not exist, is JobNotFoundException, as Describe answers."""
-    job = env.store.get_for(ctx.account_id, ctx.region, job_id)
-    if job is None:
-        raise job_not_found(job_id)
-    return job
+    return owned(env.store, ctx, job_id, job_not_found)
 
 
 def output_page(

@@ -17,8 +17,8 @@ from opencomprehend.jobs.recognizers import (
 from opencomprehend.jobs.rows import Recognizer
 from opencomprehend.jobs.store import InvalidTransition
 from opencomprehend.nlp.languages import CUSTOM_RECOGNIZER_LANGUAGES
-from opencomprehend.service.access import check_kms_keys, check_role
-from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
+from opencomprehend.service.access import check_kms_keys, check_role, owned
+from opencomprehend.service.errors import ServiceError, invalid_request
 from opencomprehend.service.idempotency import create_once, request_hash
 from opencomprehend.service.pagination import Pager, list_operation, listed, submit_window
 from opencomprehend.service.registry import Environment, RequestContext, operation
@@ -159,10 +159,7 @@ def recognizer_properties(recognizer: Recognizer) -> dict[str, Any]:
 
 
 def find_recognizer(env: Environment, ctx: RequestContext, arn: str) -> Recognizer:
-    recognizer = env.recognizers.get_for(ctx.account_id, ctx.region, arn)
-    if recognizer is None:
-        raise resource_not_found(arn)
-    return recognizer
+    return owned(env.recognizers, ctx, arn)
 
 
 def usable_recognizer(env: Environment, ctx: RequestContext, arn: str) -> Recognizer:
