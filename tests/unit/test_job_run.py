@@ -137,9 +137,9 @@ def test_with_a_volume_key_nothing_plain_is_spilled_to_disk(
     spilled: list[bytes] = []
     real_assemble = pipeline.assemble
 
-    def watching(objects, work, numbers, uri, kms=None, volume=None):  # type: ignore[no-untyped-def]
+    def watching(objects, work, numbers, uri, volume=None):  # type: ignore[no-untyped-def]
         spilled.extend(path.read_bytes() for path in sorted(work.rglob("*")) if path.is_file())
-        return real_assemble(objects, work, numbers, uri, kms, volume)
+        return real_assemble(objects, work, numbers, uri, volume)
 
     monkeypatch.setattr(job_run, "assemble", watching)
     for claimed in world["store"].claim(OWNER, 30.0, 10):

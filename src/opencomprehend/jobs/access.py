@@ -8,12 +8,8 @@ have reaches nothing, so the run fails NO_READ_ACCESS_TO_INPUT as Comprehend's d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import BinaryIO
-
 from opencomprehend.config import Settings
-from opencomprehend.io.objects import ObjectInfo, ObjectStore, S3Store, ScopedStore
+from opencomprehend.io.objects import ObjectStore, S3Store, ScopedStore
 from opencomprehend.security.keyring import Key, KeyRing
 from opencomprehend.security.roles import RoleRegistry
 
@@ -58,42 +54,6 @@ class DataAccess:
                 settings.s3_max_attempts,
             )
         return ScopedStore(inner, may_read, may_write)
-
-
-class SealingStore:
-    """A store whose writes are encrypted under one KMS key: SSE-KMS by the store where it can, else sealed
-    (envelope encryption, security/keyring.py) before they are stored. Reads pass through unchanged."""
-
-    server_side_kms = False
-
-    def __init__(self, inner: ObjectStore, keys: KeyRing, key: Key) -> None:
-        self.inner = inner
-        self.keys = keys
-        self.key = key
-
-    def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
-        return self.inner.list_objects(bucket, prefix)
-
-    def get_bytes(self, bucket: str, key: str) -> bytes:
-        return self.inner.get_bytes(bucket, key)
-
-    def open_stream(self, bucket: str, key: str) -> BinaryIO:
-        return self.inner.open_stream(bucket, key)
-
-    def delete(self, bucket: str, key: str) -> None:
-        self.inner.delete(bucket, key)
-
-    def put_bytes(self, bucket: str, key: str, data: bytes, kms_key_id: str | None = None) -> None:
-        if self.inner.server_side_kms:
-            self.inner.put_bytes(bucket, key, data, kms_key_id=self.key.arn)
-        else:
-            self.inner.put_bytes(bucket, key, self.keys.seal(self.key, data))
-
-    def put_file(self, bucket: str, key: str, path: Path, kms_key_id: str | None = None) -> None:
-        if self.inner.server_side_kms:
-            self.inner.put_file(bucket, key, path, kms_key_id=self.key.arn)
-        else:
-            self.inner.put_bytes(bucket, key, self.keys.seal(self.key, Path(path).read_bytes()))
 
 
 def usable_key(keys: KeyRing | None, reference: str, account_id: str, region: str) -> tuple[KeyRing, Key] | None:

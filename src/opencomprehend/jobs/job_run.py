@@ -32,7 +32,7 @@ from opencomprehend.io.objects import (
     parse_s3_uri,
 )
 from opencomprehend.io.pii_output import Redaction
-from opencomprehend.jobs.access import SealingStore, usable_key
+from opencomprehend.jobs.access import usable_key
 from opencomprehend.jobs.kinds import kind_of, output_location
 from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
 from opencomprehend.jobs.rows import Job
@@ -41,6 +41,7 @@ from opencomprehend.metrics import Metrics
 from opencomprehend.nlp.registry import supported_languages
 from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.pipeline import (
+    SealingStore,
     Shard,
     SharedParts,
     Volume,
@@ -56,7 +57,7 @@ from opencomprehend.runtime.runner import (
     custom_engine_key,
     entities_engine,
 )
-from opencomprehend.security.keyring import Key, KeyRing
+from opencomprehend.security.keyring import KeyRing
 
 log = logging.getLogger("opencomprehend.job")
 
@@ -395,21 +396,22 @@ class JobRun:
         if kind_of(job).per_file:
             self._assemble_pii(shard_numbers)
             return
-        kms = self._output_kms()
+        target = self._output_store()
         try:
-            assemble(self.data, self.work, shard_numbers, output_location(job), kms, self._volume())
+            assemble(target, self.work, shard_numbers, output_location(job), self._volume())
         except StorageError as exc:
-            raise JobFailed(_write_failure(exc, WRITE_DENIED_KMS if kms else WRITE_DENIED)) from None
+            raise JobFailed(_write_failure(exc, WRITE_DENIED_KMS if job.output_kms_key_id else WRITE_DENIED)) from None
 
-    def _output_kms(self) -> tuple[KeyRing, Key] | None:
-        """The keyring and key of OutputDataConfig.KmsKeyId, if one was given; a key gone since Start fails the job."""
+    def _output_store(self) -> ObjectStore:
+        """Where the output is written: the job's store, encrypting under OutputDataConfig.KmsKeyId if one was
+        given (runtime/pipeline.py SealingStore); a key gone since Start fails the job."""
         job = self.job
         if not job.output_kms_key_id:
-            return None
+            return self.data
         found = usable_key(self.keys, job.output_kms_key_id, job.account_id, job.region)
         if found is None:  # disabled or removed since Start
             raise JobFailed(WRITE_DENIED_KMS)
-        return found
+        return SealingStore(self.data, *found)
 
     def _volume(self) -> Volume | None:
         """The job's VolumeKmsKeyId as a sealer of what it spills to disk; a key disabled since Start fails it."""
@@ -429,8 +431,7 @@ class JobRun:
             infos = list_input(self.data, job.input_s3_uri) if shard_numbers else []
         redaction = Redaction.from_config(json.loads(job.redaction_config) if job.redaction_config else None)
         try:
-            kms = self._output_kms()
-            target = self.data if kms is None else SealingStore(self.data, *kms)
+            target = self._output_store()
             assemble_pii(
                 target, self.work, shard_numbers, prefix, job.mode, job.input_s3_uri, infos,
                 job.input_format, redaction,

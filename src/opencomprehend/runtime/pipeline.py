@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from opencomprehend.io.documents import Document, file_name, read_documents
 from opencomprehend.io.objects import ObjectInfo, ObjectStore, parse_s3_uri
@@ -67,6 +68,42 @@ class Volume:
 
     def open(self, data: bytes) -> bytes:
         return self.keys.open(data)
+
+
+class SealingStore:
+    """A store whose writes are encrypted under one KMS key: SSE-KMS by the store where it can, else sealed
+    (envelope encryption, security/keyring.py) before they are stored. Reads pass through unchanged."""
+
+    server_side_kms = False
+
+    def __init__(self, inner: ObjectStore, keys: KeyRing, key: Key) -> None:
+        self.inner = inner
+        self.keys = keys
+        self.key = key
+
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
+        return self.inner.list_objects(bucket, prefix)
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        return self.inner.get_bytes(bucket, key)
+
+    def open_stream(self, bucket: str, key: str) -> BinaryIO:
+        return self.inner.open_stream(bucket, key)
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.inner.delete(bucket, key)
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, kms_key_id: str | None = None) -> None:
+        if self.inner.server_side_kms:
+            self.inner.put_bytes(bucket, key, data, kms_key_id=self.key.arn)
+        else:
+            self.inner.put_bytes(bucket, key, self.keys.seal(self.key, data))
+
+    def put_file(self, bucket: str, key: str, path: Path, kms_key_id: str | None = None) -> None:
+        if self.inner.server_side_kms:
+            self.inner.put_file(bucket, key, path, kms_key_id=self.key.arn)
+        else:
+            self.inner.put_bytes(bucket, key, self.keys.seal(self.key, Path(path).read_bytes()))
 
 
 @dataclass(frozen=True)
@@ -126,36 +163,20 @@ def assemble(
     work: Path,
     shard_numbers: list[int],
     uri: str,
-    kms: tuple[KeyRing, Key] | None = None,
     volume: Volume | None = None,
 ) -> None:
-    """Build output.tar.gz from the parts in shard order and publish it at `uri`.
-
-    With `kms` (the job's OutputDataConfig.KmsKeyId), the archive is encrypted under that key: by the
-    store itself where it can (SSE-KMS toward S3), else sealed here (envelope encryption, AES-256-GCM;
-    `opencomprehend output decrypt` opens it).
-    """
+    """Build output.tar.gz from the parts in shard order and publish it at `uri` in `objects` (a SealingStore
+    for a job with OutputDataConfig.KmsKeyId: encrypted by the store itself where it can, SSE-KMS toward S3,
+    else sealed here, envelope encryption that `opencomprehend output decrypt` opens)."""
     if volume is not None:
         # Sealed parts are opened in memory and the archive is built there: nothing plain touches the disk.
         data = archive_bytes(volume.open(part_path(work, n).read_bytes()) for n in shard_numbers)
         bucket, key = parse_s3_uri(uri)
-        if kms is None:
-            objects.put_bytes(bucket, key, data)
-        elif objects.server_side_kms:
-            objects.put_bytes(bucket, key, data, kms_key_id=kms[1].arn)
-        else:
-            objects.put_bytes(bucket, key, kms[0].seal(kms[1], data))
+        objects.put_bytes(bucket, key, data)
         return
     archive = work / "output.tar.gz"
     write_archive([part_path(work, n) for n in shard_numbers], archive)
-    if kms is None:
-        publish_archive(objects, uri, archive)
-    elif objects.server_side_kms:
-        publish_archive(objects, uri, archive, kms_key_id=kms[1].arn)
-    else:
-        sealed = work / "output.tar.gz.sealed"
-        sealed.write_bytes(kms[0].seal(kms[1], archive.read_bytes()))
-        publish_archive(objects, uri, sealed)
+    publish_archive(objects, uri, archive)
 
 
 def assemble_pii(
