@@ -59,10 +59,10 @@ def test_a_port_in_use_is_one_line_before_any_model_loads(tmp_path: Path) -> Non
 
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        started = time.monotonic()
         message = refused("--port", str(port), "--data-dir", str(tmp_path))
+    # The one line and nothing else: no worker started, no model loaded, no log line before it (the
+    # server logs every worker it starts; tests do not time it, the machine may be busy).
     assert message.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
-    assert time.monotonic() - started < 30
 
 
 def test_port_zero_prints_the_real_port_and_ctrl_c_stops_cleanly(tmp_path: Path) -> None:

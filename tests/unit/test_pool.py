@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
@@ -111,10 +112,9 @@ def test_a_killed_worker_is_replaced_and_the_pool_keeps_its_size(pool) -> None: 
 def test_a_hung_task_times_out_and_its_worker_is_replaced(pool) -> None:  # type: ignore[no-untyped-def]
     workers = pool(workers=1, task_timeout_s=1.5)
     (hung_pid,) = workers.pids()
-    started = time.monotonic()
+    # The task would sleep 60 s: its WorkerLost within the 30 s wait is the timeout's doing.
     with pytest.raises(WorkerLost, match="did not answer in 2 s"):
         run(workers, pool_tasks.pid_after, 60).result(timeout=30)
-    assert time.monotonic() - started < 15
     assert until(lambda: not alive(hung_pid))
     assert run(workers, pool_tasks.pid_after, 0).result(timeout=60) != hung_pid
 
@@ -145,9 +145,11 @@ def test_close_is_bounded_even_with_a_hung_task() -> None:
     hung = workers._submit(BATCH, pool_tasks.pid_after, 600)
     queued = workers._submit(BATCH, pool_tasks.pid_after, 0)
     assert until(hung.running)
-    started = time.monotonic()
-    workers.close()
-    assert time.monotonic() - started < 20
+    # The hung task sleeps 600 s: close() returning at all (within the 120 s the thread is given) is the bound.
+    closing = threading.Thread(target=workers.close)
+    closing.start()
+    closing.join(timeout=120)
+    assert not closing.is_alive(), "close() waited for the hung task"
     assert queued.cancelled()
     with pytest.raises(WorkerLost):
         hung.result(timeout=5)
@@ -189,11 +191,9 @@ def test_a_realtime_worker_serves_detect_while_every_batch_worker_is_busy() -> N
             assert sorted(int(fields[16]) for fields in stats) == [os.nice(0), min(19, os.nice(0) + 10)]
         shards = [workers._submit(BATCH, pool_tasks.pid_after, 2.0) for _ in range(3)]
         assert until(shards[0].running)
-        started = time.monotonic()
         urgent = workers._submit(REALTIME, pool_tasks.pid_after, 0)
         urgent_pid = urgent.result(timeout=30)
-        assert time.monotonic() - started < 1.5, "the real-time task waited for a shard"
-        assert not shards[0].done()
+        assert not shards[0].done(), "the real-time task waited for a shard"
         # The shards never ran on the real-time worker, and each ran exactly once.
         assert {f.result(timeout=30) for f in shards}.isdisjoint({urgent_pid})
         # With the batch worker idle, real-time tasks are served by whichever slot is free, each once.
