@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, or_, select, update
 
-from opencomprehend.jobs.records import Records, RecordStore
+from opencomprehend.jobs.records import Leases, Records, RecordStore
 from opencomprehend.jobs.rows import Recognizer, RecognizerSummary
 from opencomprehend.jobs.schema import endpoints, jobs
 from opencomprehend.jobs.schema import entity_recognizers as recognizers
@@ -57,6 +57,7 @@ class RecognizerStore(RecordStore[Recognizer]):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._records = Records(engine, recognizers, Recognizer, recognizers.c.recognizer_arn)
+        self._leases = Leases(engine, recognizers, recognizers.c.recognizer_arn)
 
     # --- the API side -------------------------------------------------------------------------
 
@@ -183,40 +184,18 @@ class RecognizerStore(RecordStore[Recognizer]):
         return claimed
 
     def heartbeat(self, arn: str, owner: str, lease_s: float) -> str | None:
-        with self.engine.begin() as conn:
-            held = conn.execute(
-                update(recognizers)
-                .where(recognizers.c.recognizer_arn == arn, recognizers.c.lease_owner == owner)
-                .values(lease_expires=time.time() + lease_s)
-            ).rowcount
-            if held != 1:
-                return None
-            return conn.execute(select(recognizers.c.status).where(recognizers.c.recognizer_arn == arn)).scalar_one()
+        """Extend the training's lease; its status, or None when another node holds it now."""
+        return self._leases.extend(arn, owner, time.time() + lease_s)
 
     def finish(self, arn: str, owner: str, status: str, message: str | None = None, **values: Any) -> bool:
         now = time.time()
-        with self.engine.begin() as conn:
-            return (
-                conn.execute(
-                    update(recognizers)
-                    .where(recognizers.c.recognizer_arn == arn, recognizers.c.lease_owner == owner)
-                    .values(
-                        status=status,
-                        message=message,
-                        end_time=now,
-                        training_end_time=now,
-                        lease_owner=None,
-                        lease_expires=None,
-                        **values,
-                    )
-                ).rowcount
-                == 1
-            )
+        return self._leases.end(
+            arn, owner, status=status, message=message, end_time=now, training_end_time=now, **values
+        )
 
     def release(self, owner: str) -> None:
         """Give up this owner's training leases (a clean shutdown): they train again on any node."""
-        with self.engine.begin() as conn:
-            conn.execute(update(recognizers).where(recognizers.c.lease_owner == owner).values(lease_expires=0.0))
+        self._leases.release(owner)
 
     def _taken(self, arn: str) -> Recognizer:
         """The recognizer as it stands now that this owner has taken it (only this owner may delete it now)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Generic
 
-from sqlalchemy import Column, ColumnElement, Engine, Table, and_, insert, or_, select
+from sqlalchemy import Column, ColumnElement, Engine, Table, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -153,3 +153,41 @@ class RecordStore(Generic[R]):
 
     def get_for(self, account_id: str, region: str, key: str) -> R | None:
         return self._records.get_for(account_id, region, key)
+
+
+class Leases:
+    """The lease of a table whose rows one node works on at a time (jobs, recognizers in training): the node
+    named in `lease_owner` holds a row until `lease_expires`, and only the holder may extend or end it (one
+    conditional UPDATE each, so two nodes never both hold a row)."""
+
+    def __init__(self, engine: Engine, table: Table, key: Column[Any]) -> None:
+        self.engine = engine
+        self.table = table
+        self.key = key
+
+    def extend(self, key: str, owner: str, expires: float) -> str | None:
+        """Extend the lease to `expires`; the row's status, or None when another node holds it now."""
+        c = self.table.c
+        with self.engine.begin() as conn:
+            held = conn.execute(
+                update(self.table).where(self.key == key, c.lease_owner == owner).values(lease_expires=expires)
+            ).rowcount
+            if held != 1:
+                return None
+            return conn.execute(select(c.status).where(self.key == key)).scalar_one()
+
+    def release(self, owner: str) -> None:
+        """Give up every lease of this owner (a clean shutdown): any node may take its rows at once."""
+        with self.engine.begin() as conn:
+            conn.execute(update(self.table).where(self.table.c.lease_owner == owner).values(lease_expires=0.0))
+
+    def end(self, key: str, owner: str, **values: Any) -> bool:
+        """Set `values` and drop the lease, if this owner still holds it (False: another node took it)."""
+        c = self.table.c
+        with self.engine.begin() as conn:
+            ended = conn.execute(
+                update(self.table)
+                .where(self.key == key, c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires=None, **values)
+            )
+            return ended.rowcount == 1

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from opencomprehend.jobs import migrate
 from opencomprehend.jobs.errors import StoreUnavailable, create_missing_database, describe_database_error
-from opencomprehend.jobs.records import Records, RecordStore
+from opencomprehend.jobs.records import Leases, Records, RecordStore
 from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.schema import ENTITIES_JOB, job_shards, jobs, tags
 
@@ -122,6 +122,7 @@ class JobStore(RecordStore[Job]):
         self.engine = open_engine(url)
         self._claim_lock = threading.Lock()
         self._records = Records(self.engine, jobs, Job, jobs.c.job_id, jobs.c.job_arn)
+        self._leases = Leases(self.engine, jobs, jobs.c.job_id)
 
     def ping(self) -> None:
         """Raises if the job table cannot be read (a query that reaches the table, not just the connection)."""
@@ -308,37 +309,14 @@ class JobStore(RecordStore[Job]):
 
     def heartbeat(self, job_id: str, owner: str, lease_s: float) -> str | None:
         """Extend the lease; return the job's status, or None when another node holds it now."""
-        with self.engine.begin() as conn:
-            held = conn.execute(
-                update(jobs)
-                .where(jobs.c.job_id == job_id, jobs.c.lease_owner == owner)
-                .values(lease_expires=self.clock() + lease_s)
-            ).rowcount
-            if held != 1:
-                return None
-            return conn.execute(select(jobs.c.status).where(jobs.c.job_id == job_id)).scalar_one()
+        return self._leases.extend(job_id, owner, self.clock() + lease_s)
 
     def release(self, owner: str) -> None:
         """Give up every lease of this owner (a clean shutdown), so any node may resume its jobs at once."""
-        with self.engine.begin() as conn:
-            conn.execute(update(jobs).where(jobs.c.lease_owner == owner).values(lease_expires=0.0))
+        self._leases.release(owner)
 
     def finish(self, job_id: str, owner: str, status: str, message: str | None = None) -> bool:
-        with self.engine.begin() as conn:
-            return (
-                conn.execute(
-                    update(jobs)
-                    .where(jobs.c.job_id == job_id, jobs.c.lease_owner == owner)
-                    .values(
-                        status=status,
-                        message=message,
-                        end_time=self.clock(),
-                        lease_owner=None,
-                        lease_expires=None,
-                    )
-                ).rowcount
-                == 1
-            )
+        return self._leases.end(job_id, owner, status=status, message=message, end_time=self.clock())
 
     def record_shard(self, job_id: str, shard_no: int, documents: int) -> None:
         with self.engine.begin() as conn:
