@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from support.world import World, make_world
 
 from opencomprehend.config import Settings
 from opencomprehend.server import create_app
@@ -16,3 +17,9 @@ from opencomprehend.server import create_app
 def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(Settings(data_dir=tmp_path), run_workers=False)) as test_client:
         yield test_client
+
+
+@pytest.fixture()
+def world(tmp_path: Path) -> World:
+    """The job engine in-process (support/world.py): a real store, the local bucket folder, real engines."""
+    return make_world(tmp_path)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from support.output import read_archive
-from test_job_run import OWNER, output_of, pii_output, run_claimed, submit, submit_pii, world  # noqa: F401
+from support.world import OWNER, World, output_of, pii_output, run_claimed, submit, submit_pii
 
 from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.job_run import JobRun
@@ -33,33 +33,33 @@ LINES = [
 B_LINES = ["Toyota builds cars in Japan.", "Emmanuel Macron spoke in Tokyo."]
 
 
-def env_of(world: dict[str, Any], **fields: Any) -> Environment:  # noqa: F811
-    store = world["store"]
+def env_of(world: World, **fields: Any) -> Environment:  # noqa: F811
+    store = world.store
     return Environment(
-        settings=world["settings"],
+        settings=world.settings,
         store=store,
-        recognizers=world["recognizers"],
+        recognizers=world.recognizers,
         endpoints=EndpointStore(store.engine),
         secret=b"secret",
-        objects=world["objects"],
+        objects=world.objects,
         **fields,
     )
 
 
-def run_with_keys(world: dict[str, Any], keys: Any) -> None:  # noqa: F811
-    for claimed in world["store"].claim(OWNER, 30.0, 10):
-        JobRun(claimed, world["store"], world["recognizers"], world["objects"], world["runner"], world["settings"],
+def run_with_keys(world: World, keys: Any) -> None:  # noqa: F811
+    for claimed in world.store.claim(OWNER, 30.0, 10):
+        JobRun(claimed, world.store, world.recognizers, world.objects, world.runner, world.settings,
                OWNER, threading.Event(), None, keys).run()  # fmt: skip
 
 
 @pytest.fixture()
-def entities_job(world: dict[str, Any]) -> str:  # noqa: F811
-    world["settings"].max_document_bytes = 200
-    world["objects"].put_bytes("docs", "in/a.txt", ("\n".join(LINES) + "\n").encode())
-    world["objects"].put_bytes("docs", "in/b.txt", "\n".join(B_LINES).encode())
+def entities_job(world: World) -> str:  # noqa: F811
+    world.settings.max_document_bytes = 200
+    world.objects.put_bytes("docs", "in/a.txt", ("\n".join(LINES) + "\n").encode())
+    world.objects.put_bytes("docs", "in/b.txt", "\n".join(B_LINES).encode())
     job = submit(world)
     run_claimed(world)
-    assert world["store"].get(job.job_id).status == "COMPLETED"
+    assert world.store.get(job.job_id).status == "COMPLETED"
     return job.job_id
 
 
@@ -84,7 +84,7 @@ def code_of(call: Any) -> tuple[str, str]:
 
 
 def test_a_page_has_each_documents_text_and_its_entities_offsets_slice_it(
-    world: dict[str, Any],  # noqa: F811
+    world: World,  # noqa: F811
     entities_job: str,
 ) -> None:
     page = output_page(env_of(world), CTX, entities_job, 0, 20)
@@ -102,7 +102,7 @@ def test_a_page_has_each_documents_text_and_its_entities_offsets_slice_it(
     assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in page.documents[0].entities}
 
 
-def test_pages_follow_one_another_with_next_start(world: dict[str, Any], entities_job: str) -> None:  # noqa: F811
+def test_pages_follow_one_another_with_next_start(world: World, entities_job: str) -> None:  # noqa: F811
     env = env_of(world)
     first = output_page(env, CTX, entities_job, 0, 3)
     assert [(d.file, d.line) for d in first.documents] == [("a.txt", 0), ("a.txt", 1), ("a.txt", 2)]
@@ -117,7 +117,7 @@ def test_pages_follow_one_another_with_next_start(world: dict[str, Any], entitie
 
 
 def test_filters_narrow_the_documents_and_their_entities(
-    world: dict[str, Any],  # noqa: F811
+    world: World,  # noqa: F811
     entities_job: str,
 ) -> None:
     env = env_of(world)
@@ -142,7 +142,7 @@ def test_filters_narrow_the_documents_and_their_entities(
     assert [(d.file, d.line) for d in page.documents] == [("b.txt", 1)] and page.next_start is None
 
 
-def test_flat_entities_list_every_entity_and_error(world: dict[str, Any], entities_job: str) -> None:  # noqa: F811
+def test_flat_entities_list_every_entity_and_error(world: World, entities_job: str) -> None:  # noqa: F811
     env = env_of(world)
     lines = [json.loads(line) for line in flat_entities(env, CTX, entities_job)]
     documents = output_page(env, CTX, entities_job, 0, 20).documents
@@ -156,13 +156,13 @@ def test_flat_entities_list_every_entity_and_error(world: dict[str, Any], entiti
     assert (merkel["File"], merkel["Line"], merkel["Type"]) == ("a.txt", 0, "PERSON")
 
 
-def test_the_archive_is_the_stored_object(world: dict[str, Any], entities_job: str) -> None:  # noqa: F811
+def test_the_archive_is_the_stored_object(world: World, entities_job: str) -> None:  # noqa: F811
     name, chunks = archive(env_of(world), CTX, entities_job)
     assert name == f"{entities_job}-output.tar.gz"
     assert b"".join(chunks) == output_of(world, entities_job).read_bytes()
 
 
-def test_another_accounts_job_is_not_found(world: dict[str, Any], entities_job: str) -> None:  # noqa: F811
+def test_another_accounts_job_is_not_found(world: World, entities_job: str) -> None:  # noqa: F811
     env = env_of(world)
     assert find_job(env, CTX, entities_job).job_id == entities_job
     other = RequestContext("444455556666", "us-east-1", "aws", "request-2")
@@ -173,7 +173,7 @@ def test_another_accounts_job_is_not_found(world: dict[str, Any], entities_job: 
             assert answer == ("JobNotFoundException", f"Could not find job with id {job_id}."), function
 
 
-def test_a_job_without_output_says_why(world: dict[str, Any]) -> None:  # noqa: F811
+def test_a_job_without_output_says_why(world: World) -> None:  # noqa: F811
     env = env_of(world)
     queued = submit(world)  # never run: SUBMITTED
     for call in (
@@ -183,7 +183,7 @@ def test_a_job_without_output_says_why(world: dict[str, Any]) -> None:  # noqa: 
     ):
         code, message = code_of(call)
         assert code == "InvalidRequestException" and "SUBMITTED" in message and "not available" in message
-    running = world["store"].claim(OWNER, 30.0, 10)  # claimed, never run: IN_PROGRESS
+    running = world.store.claim(OWNER, 30.0, 10)  # claimed, never run: IN_PROGRESS
     assert [job.job_id for job in running] == [queued.job_id]
     code, message = code_of(lambda: output_page(env, CTX, queued.job_id))
     assert code == "InvalidRequestException" and message == (
@@ -197,10 +197,10 @@ def test_a_job_without_output_says_why(world: dict[str, Any]) -> None:  # noqa: 
 
 
 def test_an_output_gone_or_out_of_the_roles_reach_is_an_invalid_request(
-    world: dict[str, Any],  # noqa: F811
+    world: World,  # noqa: F811
     entities_job: str,
 ) -> None:
-    roles = open_roles(world["settings"], world["store"].engine)
+    roles = open_roles(world.settings, world.store.engine)
     roles.add(ACCOUNT, "R", read=["s3://docs/in/"], write=[])
     uri = f"s3://docs/out/{ACCOUNT}-NER-{entities_job}/output/output.tar.gz"
     code, message = code_of(lambda: output_page(env_of(world, roles=roles), CTX, entities_job))
@@ -219,13 +219,13 @@ def test_an_output_gone_or_out_of_the_roles_reach_is_an_invalid_request(
     assert code == "InvalidRequestException" and message.endswith(f"{uri} does not exist (it was deleted or moved).")
 
 
-def test_a_kms_sealed_output_is_opened_with_its_key(world: dict[str, Any]) -> None:  # noqa: F811
-    keys = open_keyring(world["settings"])
+def test_a_kms_sealed_output_is_opened_with_its_key(world: World) -> None:  # noqa: F811
+    keys = open_keyring(world.settings)
     key = keys.create(ACCOUNT, "us-east-1", alias="console-output")
-    world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\nSony is in Tokyo.\n")
+    world.objects.put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\nSony is in Tokyo.\n")
     job = submit(world, output_kms_key_id="alias/console-output")
     run_with_keys(world, keys)
-    assert world["store"].get(job.job_id).status == "COMPLETED"
+    assert world.store.get(job.job_id).status == "COMPLETED"
     stored = output_of(world, job.job_id).read_bytes()
     assert stored.startswith(b"OCKMS1\n")
     env = env_of(world, keys=keys)
@@ -242,9 +242,9 @@ def test_a_kms_sealed_output_is_opened_with_its_key(world: dict[str, Any]) -> No
     assert code == "InvalidRequestException" and "no KMS keyring" in message
 
 
-def test_a_language_jobs_documents_list_their_languages(world: dict[str, Any]) -> None:  # noqa: F811
+def test_a_language_jobs_documents_list_their_languages(world: World) -> None:  # noqa: F811
     lines = ["The weather is lovely today.", "Il fait beau aujourd'hui.", "Das Wetter ist heute schön."]
-    world["objects"].put_bytes("docs", "in/a.txt", "\n".join(lines).encode())
+    world.objects.put_bytes("docs", "in/a.txt", "\n".join(lines).encode())
     job = submit(world, language=None, job_kind="LANGUAGE")
     run_claimed(world)
     env = env_of(world)
@@ -256,7 +256,7 @@ def test_a_language_jobs_documents_list_their_languages(world: dict[str, Any]) -
     flat = [json.loads(line) for line in flat_entities(env, CTX, job.job_id)]
     assert {"File": "a.txt", "Line": 0, "LanguageCode": "en"}.items() <= flat[0].items() and "Score" in flat[0]
     name, chunks = archive(env, CTX, job.job_id)
-    stored = world["settings"].store_root / "docs" / "out" / f"{ACCOUNT}-LANGUAGE-{job.job_id}" / "output"
+    stored = world.settings.store_root / "docs" / "out" / f"{ACCOUNT}-LANGUAGE-{job.job_id}" / "output"
     assert b"".join(chunks) == (stored / "output.tar.gz").read_bytes()
 
 
@@ -265,9 +265,9 @@ def test_a_language_jobs_documents_list_their_languages(world: dict[str, Any]) -
 PII_LINES = ["Hello John Smith, mail john.smith@example.com.", "", "Card 4111 1111 1111 1111, nothing else."]
 
 
-def test_a_pii_offsets_job_reads_its_out_files(world: dict[str, Any]) -> None:  # noqa: F811
-    world["objects"].put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
-    world["objects"].put_bytes("docs", "in/sub/b.txt", b"Call 206-555-0100.\n")
+def test_a_pii_offsets_job_reads_its_out_files(world: World) -> None:  # noqa: F811
+    world.objects.put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
+    world.objects.put_bytes("docs", "in/sub/b.txt", b"Call 206-555-0100.\n")
     job = submit_pii(world, "ONLY_OFFSETS")
     run_claimed(world)
     env = env_of(world)
@@ -291,10 +291,10 @@ def test_a_pii_offsets_job_reads_its_out_files(world: dict[str, Any]) -> None:  
     assert members == {n: (folder / n).read_bytes() for n in ("a.txt.out", "sub/b.txt.out")}
 
 
-def test_a_pii_redaction_job_shows_the_redacted_documents(world: dict[str, Any]) -> None:  # noqa: F811
-    world["settings"].max_document_bytes = 60
+def test_a_pii_redaction_job_shows_the_redacted_documents(world: World) -> None:  # noqa: F811
+    world.settings.max_document_bytes = 60
     secret = "John Smith " * 10
-    world["objects"].put_bytes("docs", "in/a.txt", f"mail jane@example.com\n{secret}\nok\n".encode())
+    world.objects.put_bytes("docs", "in/a.txt", f"mail jane@example.com\n{secret}\nok\n".encode())
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"]})
     run_claimed(world)
     env = env_of(world)
@@ -315,10 +315,10 @@ def test_a_pii_redaction_job_shows_the_redacted_documents(world: dict[str, Any])
         assert tar.extractfile("a.txt.out").read() == b"mail ****************\n\nok\n"  # type: ignore[union-attr]
 
 
-def test_a_sealed_pii_output_is_opened_file_by_file(world: dict[str, Any]) -> None:  # noqa: F811
-    keys = open_keyring(world["settings"])
+def test_a_sealed_pii_output_is_opened_file_by_file(world: World) -> None:  # noqa: F811
+    keys = open_keyring(world.settings)
     keys.create(ACCOUNT, "us-east-1", alias="pii-output")
-    world["objects"].put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
+    world.objects.put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"], "MaskMode": "MASK"},
                      output_kms_key_id="alias/pii-output")  # fmt: skip
     run_with_keys(world, keys)
@@ -333,9 +333,9 @@ def test_a_sealed_pii_output_is_opened_file_by_file(world: dict[str, Any]) -> No
     assert code == "InvalidRequestException" and "a.txt.out is encrypted under alias/pii-output" in message
 
 
-def test_a_pii_redaction_job_of_whole_files(world: dict[str, Any]) -> None:  # noqa: F811
+def test_a_pii_redaction_job_of_whole_files(world: World) -> None:  # noqa: F811
     text = "Hello John Smith,\nmail john.smith@example.com."
-    world["objects"].put_bytes("docs", "in/one.txt", text.encode())
+    world.objects.put_bytes("docs", "in/one.txt", text.encode())
     job = submit_pii(
         world, "ONLY_REDACTION", {"PiiEntityTypes": ["EMAIL"], "MaskMode": "REPLACE_WITH_PII_ENTITY_TYPE"},
         input_format="ONE_DOC_PER_FILE",
@@ -347,7 +347,7 @@ def test_a_pii_redaction_job_of_whole_files(world: dict[str, Any]) -> None:  # n
     ]
 
 
-def test_the_stored_archive_reads_back_as_the_page_does(world: dict[str, Any], entities_job: str) -> None:  # noqa: F811
+def test_the_stored_archive_reads_back_as_the_page_does(world: World, entities_job: str) -> None:  # noqa: F811
     records = read_archive(output_of(world, entities_job).read_bytes())
     documents = output_page(env_of(world), CTX, entities_job, 0, 20).documents
     assert [(r["File"], r.get("Line"), r.get("Entities", [])) for r in records] == [
@@ -356,17 +356,17 @@ def test_the_stored_archive_reads_back_as_the_page_does(world: dict[str, Any], e
 
 
 def test_a_page_reads_each_input_file_once(
-    world: dict[str, Any],  # noqa: F811
+    world: World,  # noqa: F811
     entities_job: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     opened: list[str] = []
-    real = world["objects"].open_stream
+    real = world.objects.open_stream
 
     def counting(bucket: str, key: str):  # type: ignore[no-untyped-def]
         opened.append(key)
         return real(bucket, key)
 
-    monkeypatch.setattr(world["objects"], "open_stream", counting)
+    monkeypatch.setattr(world.objects, "open_stream", counting)
     output_page(env_of(world), CTX, entities_job, 0, 20)
     assert sorted(opened) == sorted(["in/a.txt", "in/b.txt", f"out/{ACCOUNT}-NER-{entities_job}/output/output.tar.gz"])

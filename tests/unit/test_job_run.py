@@ -4,135 +4,80 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
 from support.output import read_archive
-from support.rows import job_row
+from support.world import OWNER, World, output_of, pii_output, run_claimed, submit, submit_pii
 
-from opencomprehend.config import Settings
-from opencomprehend.io.objects import LocalFolderStore
 from opencomprehend.jobs import job_run
 from opencomprehend.jobs.job_run import JobRun
-from opencomprehend.jobs.recognizers import RecognizerStore
-from opencomprehend.jobs.rows import Job
-from opencomprehend.jobs.store import JobStore, owner_id
 from opencomprehend.runtime.pool import InlineRunner
 
-OWNER = owner_id()
 
-
-@pytest.fixture()
-def world(tmp_path: Path) -> dict[str, Any]:
-    settings = Settings(data_dir=tmp_path, shard_documents=2)
-    store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    objects = LocalFolderStore(tmp_path / "s3")
-    objects.create_bucket("docs")
-    return {
-        "settings": settings,
-        "store": store,
-        "recognizers": RecognizerStore(store.engine),
-        "objects": objects,
-        "runner": InlineRunner(),
-    }
-
-
-def submit(world: dict[str, Any], language: str = "en", **columns: Any) -> Job:
-    job_id = uuid.uuid4().hex
-    row = job_row(
-        job_id=job_id, submit_time=time.time(), language_code=language, token=job_id, request_hash="x",
-        data_access_role_arn="arn:aws:iam::111122223333:role/R", **columns,
-    )  # fmt: skip
-    job, _ = world["store"].create_job(row)
-    return job
-
-
-def run_claimed(world: dict[str, Any]) -> None:
-    """One scheduler step, synchronously: claim what is queued and run it to its end."""
-    for job in world["store"].claim(OWNER, 30.0, 10):
-        JobRun(
-            job,
-            world["store"],
-            world["recognizers"],
-            world["objects"],
-            world["runner"],
-            world["settings"],
-            OWNER,
-            threading.Event(),
-        ).run()
-
-
-def output_of(world: dict[str, Any], job_id: str) -> Path:
-    return world["settings"].store_root / "docs" / "out" / f"111122223333-NER-{job_id}" / "output" / "output.tar.gz"
-
-
-def test_a_job_runs_shard_by_shard_to_completed(world: dict[str, Any]) -> None:
-    world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\n\nSony is in Tokyo.\n")
+def test_a_job_runs_shard_by_shard_to_completed(world: World) -> None:
+    world.objects.put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\n\nSony is in Tokyo.\n")
     job = submit(world)
     run_claimed(world)
-    done = world["store"].get(job.job_id)
+    done = world.store.get(job.job_id)
     assert done.status == "COMPLETED" and done.documents_done == done.documents_total == 3
     records = read_archive(output_of(world, job.job_id).read_bytes())
     assert [r["Line"] for r in records] == [0, 1, 2]
     assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in records[0]["Entities"]}
-    assert not (world["settings"].work_dir / job.job_id).exists(), "work files are cleaned up"
+    assert not (world.settings.work_dir / job.job_id).exists(), "work files are cleaned up"
 
 
 def test_a_language_without_a_model_fails_the_job_and_writes_nothing(
-    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every language of Comprehend's enum may have a model installed, so the registry is narrowed here.
     monkeypatch.setattr(job_run, "supported_languages", lambda: {"en"})
-    world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel lebt in Berlin.\n")
+    world.objects.put_bytes("docs", "in/a.txt", b"Angela Merkel lebt in Berlin.\n")
     job = submit(world, language="de")
     run_claimed(world)
-    failed = world["store"].get(job.job_id)
+    failed = world.store.get(job.job_id)
     assert failed.status == "FAILED"
     assert failed.message == "UNSUPPORTED_LANGUAGE: No entity model for language 'de' is installed on this server."
     assert not output_of(world, job.job_id).exists()
 
 
-def test_a_job_whose_input_holds_no_document_fails_and_says_where_it_looked(world: dict[str, Any]) -> None:
-    world["objects"].put_bytes("docs", "in/a.txt", b"")
+def test_a_job_whose_input_holds_no_document_fails_and_says_where_it_looked(world: World) -> None:
+    world.objects.put_bytes("docs", "in/a.txt", b"")
     job = submit(world)
     run_claimed(world)
-    failed = world["store"].get(job.job_id)
+    failed = world.store.get(job.job_id)
     assert failed.status == "FAILED"
     assert failed.message == "INVALID_INPUT: The input data at s3://docs/in/ contains no documents."
     assert not output_of(world, job.job_id).exists()
 
 
-def test_a_job_stopped_before_it_started_ends_stopped_with_an_empty_output(world: dict[str, Any]) -> None:
-    world["objects"].put_bytes("docs", "in/a.txt", b"Paris.\n")
+def test_a_job_stopped_before_it_started_ends_stopped_with_an_empty_output(world: World) -> None:
+    world.objects.put_bytes("docs", "in/a.txt", b"Paris.\n")
     job = submit(world)
-    assert world["store"].request_stop(job.job_id) == "STOP_REQUESTED"
+    assert world.store.request_stop(job.job_id) == "STOP_REQUESTED"
     run_claimed(world)
-    assert world["store"].get(job.job_id).status == "STOPPED"
+    assert world.store.get(job.job_id).status == "STOPPED"
     assert read_archive(output_of(world, job.job_id).read_bytes()) == []
 
 
-def test_a_job_whose_recognizer_went_away_fails_with_a_reason(world: dict[str, Any]) -> None:
-    world["objects"].put_bytes("docs", "in/a.txt", b"Paris.\n")
+def test_a_job_whose_recognizer_went_away_fails_with_a_reason(world: World) -> None:
+    world.objects.put_bytes("docs", "in/a.txt", b"Paris.\n")
     arn = "arn:aws:comprehend:us-east-1:111122223333:entity-recognizer/gone"
     job = submit(world, entity_recognizer_arn=arn)
     run_claimed(world)
-    failed = world["store"].get(job.job_id)
+    failed = world.store.get(job.job_id)
     assert failed.status == "FAILED"
     assert failed.message.startswith(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn}")
 
 
 def test_with_a_volume_key_nothing_plain_is_spilled_to_disk(
-    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from opencomprehend.runtime import pipeline
     from opencomprehend.server import open_keyring
 
-    keys = open_keyring(world["settings"])
+    keys = open_keyring(world.settings)
     key = keys.create("111122223333", "us-east-1")
-    world["objects"].put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\nSony is in Tokyo.\nBob.\n")
+    world.objects.put_bytes("docs", "in/a.txt", b"Angela Merkel visited Paris.\nSony is in Tokyo.\nBob.\n")
     job = submit(world, volume_kms_key_id=key.key_id, output_kms_key_id="")
     spilled: list[bytes] = []
     real_assemble = pipeline.assemble
@@ -142,31 +87,17 @@ def test_with_a_volume_key_nothing_plain_is_spilled_to_disk(
         return real_assemble(objects, work, numbers, uri, volume)
 
     monkeypatch.setattr(job_run, "assemble", watching)
-    for claimed in world["store"].claim(OWNER, 30.0, 10):
-        JobRun(claimed, world["store"], world["recognizers"], world["objects"], world["runner"], world["settings"],
+    for claimed in world.store.claim(OWNER, 30.0, 10):
+        JobRun(claimed, world.store, world.recognizers, world.objects, world.runner, world.settings,
                OWNER, threading.Event(), None, keys).run()  # fmt: skip
-    assert world["store"].get(job.job_id).status == "COMPLETED"
+    assert world.store.get(job.job_id).status == "COMPLETED"
     assert len(spilled) == 2 and not any(b"Merkel" in data or b"Entities" in data for data in spilled)
     records = read_archive(output_of(world, job.job_id).read_bytes())
     assert ("Angela Merkel", "PERSON") in {(e["Text"], e["Type"]) for e in records[0]["Entities"]}
-    assert not list((world["settings"].work_dir).rglob("output.tar.gz")), "the archive was never on disk"
+    assert not list((world.settings.work_dir).rglob("output.tar.gz")), "the archive was never on disk"
 
 
 # -- PII jobs: the second kind of job, on the same engine ---------------------------------------------------
-
-
-def submit_pii(world: dict[str, Any], mode: str, redaction: dict[str, Any] | None = None, **columns: Any):
-    return submit(
-        world,
-        job_kind="PII",
-        mode=mode,
-        redaction_config=json.dumps(redaction) if redaction else None,
-        **columns,
-    )
-
-
-def pii_output(world: dict[str, Any], job_id: str) -> Path:
-    return world["settings"].store_root / "docs" / "out" / f"111122223333-PII-{job_id}" / "output"
 
 
 PII_LINES = [
@@ -176,12 +107,12 @@ PII_LINES = [
 ]
 
 
-def test_a_pii_job_writes_offsets_per_input_file(world: dict[str, Any]) -> None:
-    world["objects"].put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
-    world["objects"].put_bytes("docs", "in/sub/b.txt", b"Call 206-555-0100.\n")
+def test_a_pii_job_writes_offsets_per_input_file(world: World) -> None:
+    world.objects.put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
+    world.objects.put_bytes("docs", "in/sub/b.txt", b"Call 206-555-0100.\n")
     job = submit_pii(world, "ONLY_OFFSETS")
     run_claimed(world)
-    done = world["store"].get(job.job_id)
+    done = world.store.get(job.job_id)
     assert done.status == "COMPLETED" and done.documents_done == 4
     folder = pii_output(world, job.job_id)
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == ["a.txt.out", "sub/b.txt.out"]  # noqa: E501
@@ -194,13 +125,13 @@ def test_a_pii_job_writes_offsets_per_input_file(world: dict[str, Any]) -> None:
     assert records[1]["Entities"] == []
 
 
-def test_a_redaction_job_masks_pii_and_keeps_every_other_byte(world: dict[str, Any]) -> None:
+def test_a_redaction_job_masks_pii_and_keeps_every_other_byte(world: World) -> None:
     lines = [line.encode() for line in PII_LINES]
     data = b"\xef\xbb\xbf" + lines[0] + b"\r\n" + lines[1] + b"\r" + lines[2] + b"\n"
-    world["objects"].put_bytes("docs", "in/a.txt", data)
+    world.objects.put_bytes("docs", "in/a.txt", data)
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"], "MaskMode": "MASK", "MaskCharacter": "#"})
     run_claimed(world)
-    assert world["store"].get(job.job_id).status == "COMPLETED"
+    assert world.store.get(job.job_id).status == "COMPLETED"
     out = (pii_output(world, job.job_id) / "a.txt.out").read_bytes()
     assert len(out) == len(data)
     assert out == (
@@ -208,9 +139,9 @@ def test_a_redaction_job_masks_pii_and_keeps_every_other_byte(world: dict[str, A
     )
 
 
-def test_a_redaction_job_replaces_only_the_types_asked_for(world: dict[str, Any]) -> None:
+def test_a_redaction_job_replaces_only_the_types_asked_for(world: World) -> None:
     text = "Hello John Smith, mail john.smith@example.com."
-    world["objects"].put_bytes("docs", "in/one.txt", text.encode())
+    world.objects.put_bytes("docs", "in/one.txt", text.encode())
     job = submit_pii(
         world,
         "ONLY_REDACTION",
@@ -222,37 +153,37 @@ def test_a_redaction_job_replaces_only_the_types_asked_for(world: dict[str, Any]
     assert out == "Hello John Smith, mail [EMAIL]."
 
 
-def test_a_redaction_job_never_copies_a_document_it_could_not_read(world: dict[str, Any]) -> None:
-    world["settings"].max_document_bytes = 60
+def test_a_redaction_job_never_copies_a_document_it_could_not_read(world: World) -> None:
+    world.settings.max_document_bytes = 60
     secret = "John Smith " * 10
-    world["objects"].put_bytes("docs", "in/a.txt", f"mail jane@example.com\n{secret}\nok\n".encode())
+    world.objects.put_bytes("docs", "in/a.txt", f"mail jane@example.com\n{secret}\nok\n".encode())
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"]})
     run_claimed(world)
     out = (pii_output(world, job.job_id) / "a.txt.out").read_text()
     assert out == "mail ****************\n\nok\n"
 
 
-def test_a_pii_job_stopped_before_it_started_writes_nothing(world: dict[str, Any]) -> None:
-    world["objects"].put_bytes("docs", "in/a.txt", b"mail jane@example.com\n")
+def test_a_pii_job_stopped_before_it_started_writes_nothing(world: World) -> None:
+    world.objects.put_bytes("docs", "in/a.txt", b"mail jane@example.com\n")
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"]})
-    world["store"].request_stop(job.job_id)
+    world.store.request_stop(job.job_id)
     run_claimed(world)
-    assert world["store"].get(job.job_id).status == "STOPPED"
+    assert world.store.get(job.job_id).status == "STOPPED"
     assert not pii_output(world, job.job_id).exists()
 
 
-def test_a_pii_jobs_output_is_sealed_under_its_kms_key(world: dict[str, Any]) -> None:
+def test_a_pii_jobs_output_is_sealed_under_its_kms_key(world: World) -> None:
     from opencomprehend.server import open_keyring
 
-    keys = open_keyring(world["settings"])
+    keys = open_keyring(world.settings)
     key = keys.create("111122223333", "us-east-1", alias="pii-output")
-    world["objects"].put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
+    world.objects.put_bytes("docs", "in/a.txt", "\n".join(PII_LINES).encode())
     job = submit_pii(world, "ONLY_REDACTION", {"PiiEntityTypes": ["ALL"], "MaskMode": "MASK"},
                      output_kms_key_id="alias/pii-output")  # fmt: skip
-    for claimed in world["store"].claim(OWNER, 30.0, 10):
-        JobRun(claimed, world["store"], world["recognizers"], world["objects"], world["runner"], world["settings"],
+    for claimed in world.store.claim(OWNER, 30.0, 10):
+        JobRun(claimed, world.store, world.recognizers, world.objects, world.runner, world.settings,
                OWNER, threading.Event(), None, keys).run()  # fmt: skip
-    assert world["store"].get(job.job_id).status == "COMPLETED"
+    assert world.store.get(job.job_id).status == "COMPLETED"
     stored = (pii_output(world, job.job_id) / "a.txt.out").read_bytes()
     assert b"Hello" not in stored and b"nothing else" not in stored
     redacted = keys.open(stored, "111122223333").decode()
@@ -282,14 +213,14 @@ class _CrashingRunner(InlineRunner):
         return super().submit(language, documents)
 
 
-def test_a_document_that_keeps_killing_its_worker_fails_the_job_by_name(world: dict[str, Any]) -> None:
-    world["runner"] = _CrashingRunner()
+def test_a_document_that_keeps_killing_its_worker_fails_the_job_by_name(world: World) -> None:
+    world.runner = _CrashingRunner()
     lines = [f"Line {i} about Paris." for i in range(7)]
     lines[5] = "POISON in Berlin."
-    world["objects"].put_bytes("docs", "in/a.txt", ("\n".join(lines) + "\n").encode())
+    world.objects.put_bytes("docs", "in/a.txt", ("\n".join(lines) + "\n").encode())
     job = submit(world)
     run_claimed(world)
-    failed = world["store"].get(job.job_id)
+    failed = world.store.get(job.job_id)
     assert failed.status == "FAILED"
     assert failed.message == (
         "INTERNAL_SERVER_ERROR: The worker processing the document a.txt (line 5) was lost 3 times "
@@ -298,29 +229,29 @@ def test_a_document_that_keeps_killing_its_worker_fails_the_job_by_name(world: d
     assert not output_of(world, job.job_id).exists()
     # Four shards; the third (lines 4-5) tried whole twice more, then each of its two documents alone, and
     # line 5 twice more.
-    assert world["runner"].calls == 4 + 2 + 2 + 2
+    assert world.runner.calls == 4 + 2 + 2 + 2
 
 
-def test_a_shard_that_lost_its_worker_runs_again_and_every_document_is_written_once(world: dict[str, Any]) -> None:
-    world["runner"] = _CrashingRunner(flaky=2)
+def test_a_shard_that_lost_its_worker_runs_again_and_every_document_is_written_once(world: World) -> None:
+    world.runner = _CrashingRunner(flaky=2)
     lines = [f"Line {i}: Angela Merkel visited Paris." for i in range(9)]
-    world["objects"].put_bytes("docs", "in/a.txt", ("\n".join(lines) + "\n").encode())
+    world.objects.put_bytes("docs", "in/a.txt", ("\n".join(lines) + "\n").encode())
     job = submit(world)
     run_claimed(world)
-    assert world["store"].get(job.job_id).status == "COMPLETED"
+    assert world.store.get(job.job_id).status == "COMPLETED"
     records = read_archive(output_of(world, job.job_id).read_bytes())
     assert [r["Line"] for r in records] == list(range(9))
 
 
-def test_a_language_job_writes_the_languages_of_each_line_in_one_archive(world: dict[str, Any]) -> None:
+def test_a_language_job_writes_the_languages_of_each_line_in_one_archive(world: World) -> None:
     lines = ["The weather is lovely today.", "Il fait beau aujourd'hui.", "", "今天天氣很好。", "今日はいい天気です。"]
-    world["objects"].put_bytes("docs", "in/a.txt", "\n".join(lines).encode())
-    world["objects"].put_bytes("docs", "in/b.txt", b"Heute ist das Wetter sch\xc3\xb6n.\n\xff\xfe\n")
+    world.objects.put_bytes("docs", "in/a.txt", "\n".join(lines).encode())
+    world.objects.put_bytes("docs", "in/b.txt", b"Heute ist das Wetter sch\xc3\xb6n.\n\xff\xfe\n")
     job = submit(world, language=None, job_kind="LANGUAGE")
     run_claimed(world)
-    done = world["store"].get(job.job_id)
+    done = world.store.get(job.job_id)
     assert done.status == "COMPLETED", done.message
-    archive = world["settings"].store_root / "docs" / "out" / f"111122223333-LANGUAGE-{job.job_id}" / "output"
+    archive = world.settings.store_root / "docs" / "out" / f"111122223333-LANGUAGE-{job.job_id}" / "output"
     records = read_archive((archive / "output.tar.gz").read_bytes())
     assert [(r["File"], r["Line"]) for r in records] == [("a.txt", i) for i in range(5)] + [("b.txt", 0), ("b.txt", 1)]
     best = [r["Languages"][0]["LanguageCode"] if r.get("Languages") else None for r in records]

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 from support.wire import START_JOB, call, post
-from test_job_run import OWNER, submit, world  # noqa: F401  (world is a fixture)
+from support.world import OWNER, World, submit
 from test_recognizers_in_use import ACCOUNT, RECOGNIZER, _trained
 
 from opencomprehend.config import Settings
@@ -149,17 +149,17 @@ def test_consumed_inference_units_cover_the_last_minute_only() -> None:
     assert metrics.consumed_inference_units("unknown") == 0
 
 
-def test_a_jobs_documents_characters_shards_and_duration_are_counted(world: dict[str, Any]) -> None:  # noqa: F811
+def test_a_jobs_documents_characters_shards_and_duration_are_counted(world: World) -> None:  # noqa: F811
     text = "Angela Merkel visited Paris.\n\n東京 is big.\n"
-    world["objects"].put_bytes("docs", "in/a.txt", text.encode())
+    world.objects.put_bytes("docs", "in/a.txt", text.encode())
     job = submit(world)
     metrics = Metrics()
-    for claimed in world["store"].claim(OWNER, 30.0, 10):
+    for claimed in world.store.claim(OWNER, 30.0, 10):
         JobRun(
-            claimed, world["store"], world["recognizers"], world["objects"], world["runner"], world["settings"],
+            claimed, world.store, world.recognizers, world.objects, world.runner, world.settings,
             OWNER, threading.Event(), metrics=metrics,
         ).run()  # fmt: skip
-    assert world["store"].get(job.job_id).status == "COMPLETED"
+    assert world.store.get(job.job_id).status == "COMPLETED"
     registry, kind = metrics.registry, {"job_kind": "ENTITIES"}
     assert registry.get_sample_value("opencomprehend_documents_processed_total", kind) == 3
     characters = len("Angela Merkel visited Paris.") + len("東京 is big.")
