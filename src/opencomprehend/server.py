@@ -26,6 +26,7 @@ from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.scheduler import Scheduler
 from opencomprehend.jobs.store import TERMINAL, JobStore, open_engine
+from opencomprehend.jobs.tags import TagStore
 from opencomprehend.nlp.models_file import ModelChoice, read_models_file
 from opencomprehend.nlp.registry import configure_models
 from opencomprehend.runtime.pool import InlineRunner, LocalPool
@@ -218,6 +219,7 @@ def create_app(settings: Settings, run_workers: bool = True) -> Starlette:
         recognizers=RecognizerStore(store.engine),
         endpoints=EndpointStore(store.engine),
         secret=_secret(settings),
+        tags=TagStore(store.engine),
         credentials=open_credentials(settings, store.engine) if settings.auth == "sigv4" else None,
         # Roles are enforced with real accounts; in development mode every role reaches every local bucket.
         roles=open_roles(settings, store.engine) if settings.auth == "sigv4" else None,

@@ -35,6 +35,7 @@ from opencomprehend.jobs.store import (
     JobFilter,
     JobStore,
 )
+from opencomprehend.jobs.tags import TagStore
 
 OTHER_ACCOUNT = "444455556666"
 LEASE_S = 30.0
@@ -409,29 +410,31 @@ def test_shards_are_recorded_counted_and_forgotten(store: JobStore) -> None:
 
 
 def test_tags_are_added_overwritten_and_listed_by_key(store: JobStore) -> None:
+    tags = TagStore(store.engine)
     arn = "arn:aws:comprehend:us-east-1:111122223333:entities-detection-job/" + uuid.uuid4().hex
     other = arn[:-1] + ("0" if arn[-1] != "0" else "1")
-    assert store.list_tags(arn) == []
-    store.add_tags(arn, [("team", "nlp"), ("cost-center", "42")])
-    store.add_tags(other, [("team", "search")])
-    assert store.list_tags(arn) == [("cost-center", "42"), ("team", "nlp")]
-    store.add_tags(arn, [("team", "ml"), ("empty", "")])
-    assert store.list_tags(arn) == [("cost-center", "42"), ("empty", ""), ("team", "ml")]
-    assert store.list_tags(other) == [("team", "search")]
+    assert tags.of(arn) == []
+    tags.add(arn, [("team", "nlp"), ("cost-center", "42")])
+    tags.add(other, [("team", "search")])
+    assert tags.of(arn) == [("cost-center", "42"), ("team", "nlp")]
+    tags.add(arn, [("team", "ml"), ("empty", "")])
+    assert tags.of(arn) == [("cost-center", "42"), ("empty", ""), ("team", "ml")]
+    assert tags.of(other) == [("team", "search")]
 
 
 def test_remove_tags_deletes_only_those_keys_of_that_resource(store: JobStore) -> None:
+    tags = TagStore(store.engine)
     arn = "arn:aws:comprehend:us-east-1:111122223333:entities-detection-job/" + uuid.uuid4().hex
     other = arn[:-1] + ("0" if arn[-1] != "0" else "1")
-    store.add_tags(arn, [("team", "nlp"), ("cost-center", "42"), ("Team", "case matters")])
-    store.add_tags(other, [("team", "search")])
-    store.remove_tags(arn, ["team", "never-there"])
-    assert dict(store.list_tags(arn)) == {"Team": "case matters", "cost-center": "42"}  # keys are case-sensitive
-    assert store.list_tags(other) == [("team", "search")]
-    store.remove_tags(arn, [])
-    assert dict(store.list_tags(arn)) == {"Team": "case matters", "cost-center": "42"}
-    store.remove_tags(arn, ["Team", "cost-center"])
-    assert store.list_tags(arn) == []
+    tags.add(arn, [("team", "nlp"), ("cost-center", "42"), ("Team", "case matters")])
+    tags.add(other, [("team", "search")])
+    tags.remove(arn, ["team", "never-there"])
+    assert dict(tags.of(arn)) == {"Team": "case matters", "cost-center": "42"}  # keys are case-sensitive
+    assert tags.of(other) == [("team", "search")]
+    tags.remove(arn, [])
+    assert dict(tags.of(arn)) == {"Team": "case matters", "cost-center": "42"}
+    tags.remove(arn, ["Team", "cost-center"])
+    assert tags.of(arn) == []
 
 
 def test_health_is_503_when_the_database_goes_away(postgres: Any, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from support.world import OWNER, World, output_of, pii_output, run_claimed, subm
 
 from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.job_run import JobRun
+from opencomprehend.jobs.tags import TagStore
 from opencomprehend.server import open_keyring, open_roles
 from opencomprehend.service.errors import ServiceError
 from opencomprehend.service.job_output import archive, find_job, flat_entities, output_page
@@ -41,6 +42,7 @@ def env_of(world: World, **fields: Any) -> Environment:  # noqa: F811
         recognizers=world.recognizers,
         endpoints=EndpointStore(store.engine),
         secret=b"secret",
+        tags=TagStore(store.engine),
         objects=world.objects,
         **fields,
     )

@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from typing import Any, Generic
 
 from sqlalchemy import Column, ColumnElement, Engine, Table, and_, insert, or_, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from opencomprehend.jobs.rows import R
-from opencomprehend.jobs.schema import tags as tags_table
+from opencomprehend.jobs.tags import TagStore
 
 
 class IdempotencyMismatch(Exception):
@@ -70,7 +69,8 @@ class Records(Generic[R]):
                 with self.engine.begin() as conn:
                     conn.execute(insert(self.table).values(**row))
                     if tags:
-                        self._insert_tags(conn, row[self.key.name], tags)
+                        arn = row[(self.arn if self.arn is not None else self.key).name]
+                        TagStore.insert(conn, arn, tags)
                 created = self.get(row[self.key.name])
                 assert created is not None  # inserted in the transaction that just committed
                 return created, True
@@ -82,11 +82,6 @@ class Records(Generic[R]):
         if existing.request_hash != row["request_hash"]:
             raise IdempotencyMismatch(row["client_request_token"])
         return existing, False
-
-    def _insert_tags(self, conn: Connection, key: str, pairs: list[tuple[str, str]]) -> None:
-        arn = key if self.arn is None else conn.execute(select(self.arn).where(self.key == key)).scalar_one()
-        for tag_key, value in pairs:
-            conn.execute(insert(tags_table).values(resource_arn=arn, tag_key=tag_key, tag_value=value))
 
     def list(
         self,

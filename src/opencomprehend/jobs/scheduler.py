@@ -13,6 +13,7 @@ from opencomprehend.jobs.job_run import JobRun
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.rows import Recognizer
 from opencomprehend.jobs.store import JobStore, owner_id
+from opencomprehend.jobs.tags import TagStore
 from opencomprehend.jobs.training_run import TrainingRun
 from opencomprehend.metrics import Metrics
 from opencomprehend.runtime.models import delete_model
@@ -34,6 +35,7 @@ class Scheduler:
     ) -> None:
         self.metrics = metrics if metrics is not None else Metrics()
         self.store = store
+        self.tags = TagStore(store.engine)
         self.recognizers = recognizers
         self.objects = objects
         self.access = access or DataAccess(objects, None, settings)
@@ -110,4 +112,4 @@ class Scheduler:
             except StorageError:
                 log.exception("could not delete the model of %s; the record goes anyway", recognizer.recognizer_arn)
         self.recognizers.remove(recognizer.recognizer_arn)
-        self.store.remove_all_tags(recognizer.recognizer_arn)
+        self.tags.remove_all(recognizer.recognizer_arn)

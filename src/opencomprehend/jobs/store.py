@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from opencomprehend.jobs import migrate
 from opencomprehend.jobs.errors import StoreUnavailable, create_missing_database, describe_database_error
 from opencomprehend.jobs.records import Leases, Records, RecordStore
 from opencomprehend.jobs.rows import Job
-from opencomprehend.jobs.schema import ENTITIES_JOB, job_shards, jobs, tags
+from opencomprehend.jobs.schema import ENTITIES_JOB, job_shards, jobs
 
 SUBMITTED = "SUBMITTED"
 IN_PROGRESS = "IN_PROGRESS"
@@ -170,33 +170,6 @@ class JobStore(RecordStore[Job]):
         if status in (COMPLETED, FAILED):
             raise InvalidTransition(status)
         return status
-
-    def add_tags(self, resource_arn: str, new_tags: Iterable[tuple[str, str]]) -> None:
-        with self.engine.begin() as conn:
-            for key, value in new_tags:
-                conn.execute(delete(tags).where(tags.c.resource_arn == resource_arn, tags.c.tag_key == key))
-                conn.execute(insert(tags).values(resource_arn=resource_arn, tag_key=key, tag_value=value))
-
-    def remove_all_tags(self, resource_arn: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(tags).where(tags.c.resource_arn == resource_arn))
-
-    def list_tags(self, resource_arn: str) -> list[tuple[str, str]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(tags.c.tag_key, tags.c.tag_value)
-                .where(tags.c.resource_arn == resource_arn)
-                .order_by(tags.c.tag_key)
-            )
-            return [(r.tag_key, r.tag_value) for r in rows]
-
-    def remove_tags(self, resource_arn: str, keys: Iterable[str]) -> None:
-        """Delete these keys from the resource; a key it does not have is not an error."""
-        wanted = list(keys)
-        if not wanted:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(delete(tags).where(tags.c.resource_arn == resource_arn, tags.c.tag_key.in_(wanted)))
 
     # --- the runtime side -----------------------------------------------------------------------
 

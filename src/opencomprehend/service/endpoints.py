@@ -168,7 +168,7 @@ def update_endpoint(
 def delete_endpoint(env: Environment, ctx: RequestContext, *, endpoint_arn: str) -> dict[str, Any]:
     find_endpoint(env, ctx, endpoint_arn)
     env.endpoints.remove(endpoint_arn)
-    env.store.remove_all_tags(endpoint_arn)
+    env.tags.remove_all(endpoint_arn)
     return {}
 
 

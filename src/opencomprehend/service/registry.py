@@ -18,6 +18,7 @@ from opencomprehend.io.objects import ObjectStore
 from opencomprehend.jobs.endpoints import EndpointStore
 from opencomprehend.jobs.recognizers import RecognizerStore
 from opencomprehend.jobs.store import JobStore
+from opencomprehend.jobs.tags import TagStore
 from opencomprehend.metrics import Metrics
 from opencomprehend.runtime.runner import Runner
 from opencomprehend.security.credentials import CredentialStore
@@ -51,6 +52,7 @@ class Environment:
     recognizers: RecognizerStore
     endpoints: EndpointStore
     secret: bytes  # signs pagination tokens
+    tags: TagStore  # every resource's tags
     credentials: CredentialStore | None = None  # the API's access keys, with auth = "sigv4"
     roles: RoleRegistry | None = None  # data access roles, enforced with auth = "sigv4"
     keys: KeyRing | None = None  # the local KMS keyring

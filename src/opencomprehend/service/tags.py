@@ -96,10 +96,10 @@ def tag_resource(
     check_tags(env, tags)  # what is wrong with the request alone comes before whether the resource exists
     arn = _resolve(env, ctx, resource_arn)
     with _modify:
-        existing = [key for key, _value in env.store.list_tags(arn)]
+        existing = [key for key, _value in env.tags.of(arn)]
         pairs = check_tags(env, tags, existing)
         if pairs:
-            env.store.add_tags(arn, pairs)
+            env.tags.add(arn, pairs)
     return {}
 
 
@@ -117,11 +117,11 @@ def untag_resource(env: Environment, ctx: RequestContext, *, resource_arn: str, 
             )
     arn = _resolve(env, ctx, resource_arn)
     with _modify:
-        env.store.remove_tags(arn, tag_keys)
+        env.tags.remove(arn, tag_keys)
     return {}
 
 
 @operation("ListTagsForResource")
 def list_tags_for_resource(env: Environment, ctx: RequestContext, *, resource_arn: str) -> dict[str, Any]:
     arn = _resolve(env, ctx, resource_arn)
-    return {"ResourceArn": arn, "Tags": [{"Key": key, "Value": value} for key, value in env.store.list_tags(arn)]}
+    return {"ResourceArn": arn, "Tags": [{"Key": key, "Value": value} for key, value in env.tags.of(arn)]}
