@@ -11,7 +11,6 @@ import secrets
 import shutil
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -29,8 +28,15 @@ from opencomprehend.jobs.store import TERMINAL, JobStore, open_engine
 from opencomprehend.jobs.tags import TagStore
 from opencomprehend.nlp.models_file import ModelChoice, read_models_file
 from opencomprehend.nlp.registry import configure_models
-from opencomprehend.runtime.pool import InlineRunner, LocalPool
-from opencomprehend.runtime.runner import LANGUAGE_ENGINE, EngineRef, entities_engine, pii_engine_key
+from opencomprehend.runtime.pool import InlineRunner
+from opencomprehend.runtime.runner import (
+    LANGUAGE_ENGINE,
+    EngineRef,
+    Runner,
+    entities_engine,
+    open_runtime,
+    pii_engine_key,
+)
 from opencomprehend.security.credentials import SECRET_FIELDS as CREDENTIAL_SECRETS
 from opencomprehend.security.credentials import CredentialStore
 from opencomprehend.security.keyring import SECRET_FIELDS as KEY_SECRETS
@@ -40,9 +46,6 @@ from opencomprehend.security.records import RecordsTable
 from opencomprehend.security.roles import SECRET_FIELDS as ROLE_SECRETS
 from opencomprehend.security.roles import RoleRegistry
 from opencomprehend.service.registry import Environment
-
-if TYPE_CHECKING:
-    from opencomprehend.runtime.cluster import DaskRunner
 
 log = logging.getLogger("opencomprehend")
 
@@ -157,33 +160,10 @@ def configured_models(settings: Settings) -> dict[str, ModelChoice]:
     return read_models_file(settings.models) if settings.models else {}
 
 
-def open_runner(settings: Settings, models: dict[str, ModelChoice] | None = None) -> LocalPool | DaskRunner:
-    """The runtime shards run on: this node's warm worker processes, or a Dask cluster's workers; `models` is
-    the resolved models file every worker takes as its configuration."""
-    if settings.runtime == "dask":
-        from opencomprehend.runtime.cluster import DaskRunner, tls_security
-
-        if not settings.dask_scheduler:
-            raise ValueError("The dask runtime needs the scheduler's address (--scheduler tcp://host:port).")
-        security = tls_security(
-            settings.dask_tls_ca_file, settings.dask_tls_cert, settings.dask_tls_key, settings.dask_scheduler
-        )
-        return DaskRunner(
-            settings.dask_scheduler,
-            preload_keys(settings),
-            settings.worker_task_timeout_s,
-            security,
-            settings.dask_connect_timeout_s,
-            models,
-        )
-    return LocalPool(
-        settings.workers,
-        preload_keys(settings),
-        max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
-        settings.worker_task_timeout_s,
-        settings.realtime_workers,
-        models,
-    )
+def open_runner(settings: Settings, models: dict[str, ModelChoice] | None = None) -> Runner:
+    """The runtime shards run on (Settings.runtime: runtime/runner.py RUNTIMES), warming `preload_keys`;
+    `models` is the resolved models file every worker takes as its configuration."""
+    return open_runtime(settings, preload_keys(settings), models)
 
 
 def clean_work_dir(settings: Settings, store: JobStore) -> None:

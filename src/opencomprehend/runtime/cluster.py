@@ -43,6 +43,7 @@ from typing import Any
 from distributed import Client, KilledWorker
 from distributed.comm.core import CommClosedError
 
+from opencomprehend.config import Settings
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime.dask_worker import (  # noqa: F401  (tasks_run: the tests run it on workers)
     BATCH_PRIORITY,
@@ -410,3 +411,16 @@ def _lost(exc: BaseException) -> WorkerLost | None:
     if isinstance(exc, (CommClosedError, CancelledError, OSError, TimeoutError)):
         return WorkerLost(f"The task was lost on the way to or from the Dask cluster: {type(exc).__name__}: {exc}")
     return None
+
+
+def open_dask_runner(settings: Settings, preload: list[EngineRef], models: dict[str, Any] | None = None) -> DaskRunner:
+    """The workers of the Dask cluster at settings.dask_scheduler (runtime "dask"), over TLS where it says so."""
+    if not settings.dask_scheduler:
+        raise ValueError("The dask runtime needs the scheduler's address (--scheduler tcp://host:port).")
+    security = tls_security(
+        settings.dask_tls_ca_file, settings.dask_tls_cert, settings.dask_tls_key, settings.dask_scheduler
+    )
+    return DaskRunner(
+        settings.dask_scheduler, preload, settings.worker_task_timeout_s, security, settings.dask_connect_timeout_s,
+        models,
+    )  # fmt: skip

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
+from opencomprehend.config import Settings
 from opencomprehend.io.documents import Document
 from opencomprehend.runtime import worker
 from opencomprehend.runtime.runner import AccountLoad, EngineRef, WorkerLost
@@ -455,8 +456,23 @@ class InlineRunner:
     def worker_stats(self) -> None:
         return None  # no processes of its own: health() says what there is
 
+    def warm_up(self, timeout: float = 300.0) -> bool:
+        return True  # engines load on first use, in this process
+
     def train(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return train_in_process(*args, **kwargs)
 
     def close(self) -> None:
         """Nothing to stop; here so that callers can treat both runners alike."""
+
+
+def open_local_pool(settings: Settings, preload: list[EngineRef], models: dict[str, Any] | None = None) -> LocalPool:
+    """This node's warm worker processes, as the settings size them (runtime "local")."""
+    return LocalPool(
+        settings.workers,
+        preload,
+        max(1, settings.worker_recycle_documents // max(1, settings.shard_documents)),
+        settings.worker_task_timeout_s,
+        settings.realtime_workers,
+        models,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from opencomprehend.config import Settings
 from opencomprehend.io.documents import Document
 
 
@@ -42,6 +44,10 @@ class Runner(Protocol):
         volume_key: Any = None,
     ) -> dict[str, Any]:
         """Train a custom recognizer (runtime/trainer.py's contract) and return its report."""
+        ...
+
+    def warm_up(self, timeout: float = 300.0) -> bool:
+        """Wait until the workers are up with their preloaded engines (False if not within `timeout`)."""
         ...
 
     def health(self) -> dict[str, Any]:
@@ -137,3 +143,18 @@ class WorkerLost(Exception):
 
 class SchedulerUnreachable(ConnectionError):
     """The Dask scheduler did not answer (or refused this node's TLS); str(e) names its address."""
+
+
+# The runtimes a node may run its work on (Settings.runtime), by name: the function that opens each from the
+# settings, in the module that implements it, imported only when chosen (a local node never imports Dask).
+# A runtime is a Runner; adding one is a module with its opener and an entry here.
+RUNTIMES: dict[str, str] = {
+    "local": "opencomprehend.runtime.pool:open_local_pool",
+    "dask": "opencomprehend.runtime.cluster:open_dask_runner",
+}
+
+
+def open_runtime(settings: Settings, preload: list[EngineRef], models: dict[str, Any] | None = None) -> Runner:
+    """The runner of `settings.runtime`, its workers warming `preload`; `models` is the resolved models file."""
+    module, _, opener = RUNTIMES[settings.runtime].partition(":")
+    return getattr(importlib.import_module(module), opener)(settings, preload, models)
