@@ -34,12 +34,11 @@ from opencomprehend.io.objects import (
 from opencomprehend.io.pii_output import Redaction
 from opencomprehend.jobs.access import usable_key
 from opencomprehend.jobs.kinds import kind_of, output_location
-from opencomprehend.jobs.recognizers import USABLE, RecognizerStore
+from opencomprehend.jobs.recognizers import ModelResolver, RecognizerStore
 from opencomprehend.jobs.rows import Job
 from opencomprehend.jobs.store import COMPLETED, FAILED, STOP_REQUESTED, STOPPED, JobStore
 from opencomprehend.metrics import Metrics
 from opencomprehend.nlp.registry import supported_languages
-from opencomprehend.runtime.models import fetch_model
 from opencomprehend.runtime.pipeline import (
     SealingStore,
     Shard,
@@ -54,7 +53,6 @@ from opencomprehend.runtime.runner import (
     EngineRef,
     Runner,
     WorkerLost,
-    custom_engine_key,
     entities_engine,
 )
 from opencomprehend.security.keyring import KeyRing
@@ -217,14 +215,14 @@ class JobRun:
                     "is installed on this server."
                 )
             return kind.engine(job.language_code or "")
-        recognizer = self.recognizers.get(arn)
-        if recognizer is None or recognizer.status not in USABLE or not recognizer.model_uri:
-            raise JobFailed(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn} is not available.")
+        models = ModelResolver(self.recognizers, self.objects, self.settings.model_cache, self.keys)
         try:
-            folder = fetch_model(self.objects, recognizer.model_uri, self.settings.model_cache, self.keys)
+            engine = models.engine(arn)
         except StorageError as exc:
             raise JobFailed(f"RESOURCE_UNAVAILABLE: The model of {arn} could not be read: {exc}") from None
-        return custom_engine_key(recognizer.language_code, folder)
+        if engine is None:
+            raise JobFailed(f"RESOURCE_UNAVAILABLE: The entity recognizer {arn} is not available.")
+        return engine
 
     @contextmanager
     def _reading_input(self) -> Iterator[None]:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, or_, select, update
 
+from opencomprehend.io.objects import ObjectStore
 from opencomprehend.jobs.records import Leases, Records, RecordStore
 from opencomprehend.jobs.rows import Recognizer, RecognizerSummary
 from opencomprehend.jobs.schema import endpoints, jobs
 from opencomprehend.jobs.schema import entity_recognizers as recognizers
 from opencomprehend.jobs.store import InvalidTransition, owner_is_gone
+from opencomprehend.runtime.models import fetch_model
+from opencomprehend.runtime.runner import EngineRef, custom_engine_key
+from opencomprehend.security.keyring import KeyRing
 
 SUBMITTED = "SUBMITTED"
 TRAINING = "TRAINING"
@@ -211,3 +216,24 @@ class RecognizerStore(RecordStore[Recognizer]):
     def remove(self, arn: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(recognizers).where(recognizers.c.recognizer_arn == arn))
+
+
+@dataclass(frozen=True)
+class ModelResolver:
+    """A trained recognizer's model as the engine a worker runs (a job with EntityRecognizerArn, DetectEntities
+    with an EndpointArn): its stored model, unpacked once into this node's model cache (opened with the
+    keyring when it was sealed under ModelKmsKeyId). Unpacking is file work only; workers load the model."""
+
+    recognizers: RecognizerStore
+    objects: ObjectStore
+    cache: Path
+    keys: KeyRing | None = None
+
+    def engine(self, arn: str) -> EngineRef | None:
+        """The engine of the recognizer's model; None when it has no usable trained model (gone, not trained,
+        being deleted). StorageError when the stored model cannot be read or opened."""
+        recognizer = self.recognizers.get(arn)
+        if recognizer is None or recognizer.status not in USABLE or not recognizer.model_uri:
+            return None
+        folder = fetch_model(self.objects, recognizer.model_uri, self.cache, self.keys)
+        return custom_engine_key(recognizer.language_code, folder)

@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 from opencomprehend.jobs.endpoints import IN_SERVICE, EndpointFilter
+from opencomprehend.jobs.recognizers import ModelResolver
 from opencomprehend.jobs.rows import Endpoint, Recognizer
-from opencomprehend.runtime.models import fetch_model
-from opencomprehend.runtime.runner import EngineRef, custom_engine_key
+from opencomprehend.runtime.runner import EngineRef
 from opencomprehend.service.access import check_role, owned
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.idempotency import create_once, request_hash
@@ -41,13 +41,13 @@ def endpoint_engine(env: Environment, ctx: RequestContext, arn: str) -> EngineRe
     endpoint = find_endpoint(env, ctx, arn)
     if endpoint.status != IN_SERVICE:
         raise ServiceError("ResourceUnavailableException", f"The endpoint {arn} is {endpoint.status}.")
-    recognizer = env.recognizers.get(endpoint.model_arn)
-    if recognizer is None or not recognizer.model_uri:
+    engine = None
+    if env.objects is not None:
+        models = ModelResolver(env.recognizers, env.objects, env.settings.model_cache, env.keys)
+        engine = models.engine(endpoint.model_arn)
+    if engine is None:
         raise ServiceError("ResourceUnavailableException", f"The model of endpoint {arn} is no longer available.")
-    assert env.objects is not None
-    # Unpacking a stored model is file work only: the model itself is loaded by the workers, once.
-    folder = fetch_model(env.objects, recognizer.model_uri, env.settings.model_cache, env.keys)
-    return custom_engine_key(recognizer.language_code, folder)
+    return engine
 
 
 @operation("CreateEndpoint")
