@@ -61,6 +61,7 @@ from opencomprehend.nlp.tokenizers import (  # noqa: F401
     CharTokenizer,
     create_char_bigram_tokenizer,
     create_char_tokenizer,
+    create_kiwi_char_tokenizer,
     create_sudachi_char_tokenizer,
 )
 from opencomprehend.nlp.windows import merge_windows, plan_windows
