@@ -416,6 +416,8 @@ def test_kiwi_gives_each_character_its_morpheme_position_and_tag(tmp_path: Path)
     long_doc = nlp.make_doc(long_text)
     assert all(t.tag_ for t in long_doc if not t.is_space) and long_doc.text == long_text
     assert [t.tag_ for t in long_doc[-7:-3]] == ["S-W_EMOJI", "B-NNP", "E-NNP", "S-JKB"]
+    no_dict = build_pipeline("ko", TrainingOptions(words="kiwi", kiwi_default_dict=False))
+    assert no_dict.config["nlp"]["tokenizer"]["default_dict"] is False
     with pytest.raises(ValueError, match="is for 'ko', not 'ja'"):
         build_pipeline("ja", TrainingOptions(words="kiwi"))
 

@@ -228,7 +228,7 @@ def _kiwi(default_dict: bool):  # -> kiwipiepy.Kiwi
             # num_workers=0: analyse in the calling thread. No typo dictionary (it would read a misspelt
             # word as the word it corrects to) and no multi-word dictionary (WikiData names across spaces,
             # +185 MB resident); the default dictionary (Wikipedia and Namuwiki proper nouns, +70 MB) is the
-            # recipe's choice.
+            # recipe's choice (TrainingOptions.kiwi_default_dict).
             with warnings.catch_warnings():  # that num_workers=0 means one thread since kiwipiepy 0.21
                 warnings.simplefilter("ignore", DeprecationWarning)
                 kiwi = Kiwi(num_workers=0, load_default_dict=default_dict, load_typo_dict=False, load_multi_dict=False)
@@ -294,6 +294,10 @@ WORD_SEGMENTERS: dict[str, tuple[str, Callable[[Any], dict]]] = {
     ),
     "kiwi": (
         "ko",
-        lambda options: {"@tokenizers": "opencomprehend.KiwiCharTokenizer.v1", "bigrams": options.char_bigrams},
+        lambda options: {
+            "@tokenizers": "opencomprehend.KiwiCharTokenizer.v1",
+            "bigrams": options.char_bigrams,
+            "default_dict": options.kiwi_default_dict,
+        },
     ),
 }
