@@ -11,6 +11,7 @@ import random
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -416,6 +417,10 @@ def test_kiwi_gives_each_character_its_morpheme_position_and_tag(tmp_path: Path)
     long_doc = nlp.make_doc(long_text)
     assert all(t.tag_ for t in long_doc if not t.is_space) and long_doc.text == long_text
     assert [t.tag_ for t in long_doc[-7:-3]] == ["S-W_EMOJI", "B-NNP", "E-NNP", "S-JKB"]
+    # Decomposed Hangul (NFD: each syllable two or three jamo): Kiwi's offsets are still the text's code points.
+    nfd = unicodedata.normalize("NFD", "서울에서 김철수가")
+    nfd_doc = nlp.make_doc(nfd)
+    assert len(nfd_doc) == len(nfd) - 1 and all(t.tag_ for t in nfd_doc) and nfd_doc.text == nfd
     no_dict = build_pipeline("ko", TrainingOptions(words="kiwi", kiwi_default_dict=False))
     assert no_dict.config["nlp"]["tokenizer"]["default_dict"] is False
     with pytest.raises(ValueError, match="is for 'ko', not 'ja'"):
