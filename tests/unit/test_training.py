@@ -11,6 +11,7 @@ import random
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -385,6 +386,45 @@ def test_sudachi_gives_each_character_its_word_position_part_of_speech_and_norma
         build_pipeline("zh", TrainingOptions(words="sudachi"))
     with pytest.raises(ValueError, match="No word segmenter 'mecab'"):
         build_pipeline("ja", TrainingOptions(words="mecab"))
+
+
+def test_kiwi_gives_each_character_its_morpheme_position_and_tag(tmp_path: Path) -> None:
+    pytest.importorskip("kiwipiepy")
+    pytest.importorskip("kiwipiepy_model")
+    nlp = build_pipeline("ko", TrainingOptions(words="kiwi", word_lemma=False))
+    text = "이순신은 서울에서\n태어났다. 했어요"
+    tokens = nlp.make_doc(text)
+    # Offsets stay one token a character, as with CharTokenizer.
+    assert [t.text for t in tokens] == [*"이순신은서울에서", "\n", *"태어났다.했어요"] and tokens.text == text
+    assert [t.tag_ for t in tokens[:8]] == ["B-NNP", "I-NNP", "E-NNP", "S-JX", "B-NNP", "E-NNP", "B-JKB", "E-JKB"]
+    assert tokens[8].tag_ == ""
+    # Kiwi undoes contractions: 태어났 = 태어나 + 었 (었 on 났 only), 했 = 하 + 었 (both on 했). Each character
+    # keeps the first morpheme that covers it.
+    assert [t.tag_ for t in tokens[9:]] == ["B-VV", "I-VV", "E-VV", "S-EF", "S-SF", "S-VV", "B-EF", "E-EF"]
+    assert [t.lemma_ for t in tokens[9:12]] == ["태어나"] * 3
+    assert nlp.config["components"]["ner"]["model"]["tok2vec"]["embed"]["attrs"][-1] == "TAG"
+    # Saved, reloaded in a fresh process (the tokenizer found through spaCy's registry) and pickled.
+    nlp.to_disk(tmp_path / "model")
+    found = run_python(
+        "import json, pickle, spacy\n"
+        f"nlp = spacy.load({str(tmp_path / 'model')!r})\n"
+        "tok = pickle.loads(pickle.dumps(nlp.tokenizer))\n"
+        "print(json.dumps([t.tag_ for t in tok('김철수가')]))\n"
+    )
+    assert found == ["B-NNP", "I-NNP", "E-NNP", "S-JKS"]
+    # A long text, and characters outside the Basic Multilingual Plane (offsets are characters, not UTF-16 units).
+    long_text = "😀서울에 산다. " * 2000
+    long_doc = nlp.make_doc(long_text)
+    assert all(t.tag_ for t in long_doc if not t.is_space) and long_doc.text == long_text
+    assert [t.tag_ for t in long_doc[-7:-3]] == ["S-W_EMOJI", "B-NNP", "E-NNP", "S-JKB"]
+    # Decomposed Hangul (NFD: each syllable two or three jamo): Kiwi's offsets are still the text's code points.
+    nfd = unicodedata.normalize("NFD", "서울에서 김철수가")
+    nfd_doc = nlp.make_doc(nfd)
+    assert len(nfd_doc) == len(nfd) - 1 and all(t.tag_ for t in nfd_doc) and nfd_doc.text == nfd
+    no_dict = build_pipeline("ko", TrainingOptions(words="kiwi", kiwi_default_dict=False))
+    assert no_dict.config["nlp"]["tokenizer"]["default_dict"] is False
+    with pytest.raises(ValueError, match="is for 'ko', not 'ja'"):
+        build_pipeline("ja", TrainingOptions(words="kiwi"))
 
 
 def test_space_separated_languages_use_spacy_tokenizers() -> None:

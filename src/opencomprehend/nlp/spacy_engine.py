@@ -62,6 +62,7 @@ from opencomprehend.nlp.tokenizers import (  # noqa: F401
     CharTokenizer,
     create_char_bigram_tokenizer,
     create_char_tokenizer,
+    create_kiwi_char_tokenizer,
     create_sudachi_char_tokenizer,
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -206,6 +207,80 @@ def create_sudachi_char_tokenizer(bigrams: bool = False, split_mode: str = "C") 
     return make
 
 
+# Kiwi (kiwipiepy with the kiwipiepy-model language model and dictionaries): Korean morphemes. One Kiwi a
+# process, shared by its threads (its analysis gives the same morphemes from two threads as from one, and
+# it holds ~235-300 MB of its own memory, too much to copy per thread); made on first use, under a lock.
+_KIWI_LOCK = threading.Lock()
+_KIWIS: dict[bool, Any] = {}
+
+
+def _kiwi(default_dict: bool):  # -> kiwipiepy.Kiwi
+    with _KIWI_LOCK:
+        kiwi = _KIWIS.get(default_dict)
+        if kiwi is None:
+            try:
+                from kiwipiepy import Kiwi
+            except ImportError:
+                raise ImportError(
+                    "This Korean model reads Kiwi word features: install kiwipiepy and kiwipiepy-model "
+                    "(the ko-kiwi extra: pip install 'opencomprehend[ko-kiwi]'; see pyproject.toml)."
+                ) from None
+            # num_workers=0: analyse in the calling thread. No typo dictionary (it would read a misspelt
+            # word as the word it corrects to) and no multi-word dictionary (WikiData names across spaces,
+            # +185 MB resident); the default dictionary (Wikipedia and Namuwiki proper nouns, +70 MB) is the
+            # recipe's choice (TrainingOptions.kiwi_default_dict).
+            with warnings.catch_warnings():  # that num_workers=0 means one thread since kiwipiepy 0.21
+                warnings.simplefilter("ignore", DeprecationWarning)
+                kiwi = Kiwi(num_workers=0, load_default_dict=default_dict, load_typo_dict=False, load_multi_dict=False)
+            kiwi.tokenize("")  # Kiwi finishes loading on its first analysis
+            _KIWIS[default_dict] = kiwi
+        return kiwi
+
+
+class KiwiCharTokenizer(WordTagCharTokenizer):
+    """WordTagCharTokenizer with Kiwi's morphemes (Korean).
+
+    Kiwi (kiwipiepy and kiwipiepy-model, its language model and dictionaries; both Apache-2.0) splits Korean into
+    morphemes with Sejong-style tags: NNP (proper noun), NNG (common noun), JKS/JKB/JX... (particles), VV,
+    EF... A character's TAG is its place in its morpheme and the morpheme's tag ("B-NNP", "S-JKS"); LEMMA
+    is the morpheme's form (its dictionary form: 하 for 했). Kiwi undoes contractions, so two morphemes can
+    share a syllable (했 = 하 + 었; 태어났 = 태어나 + 었, the second covering only 났): each character keeps the
+    first morpheme that covers it, and a later one is cut to the characters left (or dropped), so every
+    character falls in at most one morpheme and offsets stay those of the text.
+    """
+
+    def __init__(self, vocab: Vocab, bigrams: bool = False, default_dict: bool = True) -> None:
+        super().__init__(vocab, bigrams=bigrams)
+        self.default_dict = default_dict
+
+    def _segmenter(self):
+        return _kiwi(self.default_dict)
+
+    def make_segmenter(self):
+        return _kiwi(self.default_dict)
+
+    def words(self, text: str) -> Iterator[Word]:
+        claimed = 0  # the characters before this one have their morpheme
+        for token in self._segmenter().tokenize(text):
+            begin, end = max(token.start, claimed), min(token.end, len(text))
+            if end > begin:
+                yield begin, end, (token.tag,), token.form
+                claimed = end
+
+    def __reduce__(self) -> tuple:
+        return KiwiCharTokenizer, (self.vocab, self.bigrams, self.default_dict)
+
+
+@spacy.util.registry.tokenizers("opencomprehend.KiwiCharTokenizer.v1")
+def create_kiwi_char_tokenizer(bigrams: bool = False, default_dict: bool = True) -> Callable[[Language], CharTokenizer]:
+    """One token a character with its Kiwi morpheme's position and tag (TAG) and form (LEMMA)."""
+
+    def make(nlp: Language) -> KiwiCharTokenizer:
+        return KiwiCharTokenizer(nlp.vocab, bigrams=bigrams, default_dict=default_dict)
+
+    return make
+
+
 # Word segmenters a recipe may name (`words = ...` in its [options]): the language it serves and the spaCy
 # tokenizer config (registered above) that gives each character its word's TAG and LEMMA.
 WORD_SEGMENTERS: dict[str, tuple[str, Callable[[Any], dict]]] = {
@@ -215,6 +290,14 @@ WORD_SEGMENTERS: dict[str, tuple[str, Callable[[Any], dict]]] = {
             "@tokenizers": "opencomprehend.SudachiCharTokenizer.v1",
             "bigrams": options.char_bigrams,
             "split_mode": options.sudachi_split_mode,
+        },
+    ),
+    "kiwi": (
+        "ko",
+        lambda options: {
+            "@tokenizers": "opencomprehend.KiwiCharTokenizer.v1",
+            "bigrams": options.char_bigrams,
+            "default_dict": options.kiwi_default_dict,
         },
     ),
 }
