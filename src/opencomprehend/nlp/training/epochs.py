@@ -70,7 +70,7 @@ def run_epochs(
     ner_name: str = "ner",
     sgd: Any = None,
     should_stop: Callable[[], bool] = never,
-    best: tuple[float, bytes] = (-1.0, b""),
+    best: tuple[float, list[bytes]] = (-1.0, []),
     keep_ties: bool = False,
 ) -> Epochs:
     """Train `nlp` on `examples` for up to options.max_epochs and leave its NER with the best epoch's weights.
@@ -79,11 +79,11 @@ def run_epochs(
     `batch_sizes` words, and then calls evaluate() under the optimizer's averaged parameters (what spaCy
     evaluates and saves too): (dev F1 or None, anything for on_epoch). An epoch whose F1 beats the best
     so far (None always does) is kept; with keep_ties an equal F1 keeps the later, longer-trained weights
-    too, but only a gain resets patience. `best` is epoch 0's F1 and weights (a continued model's own).
+    too, but only a gain resets patience. `best` is epoch 0's F1 and weights (a continued model's own, as
+    model_weights() gives them).
     Training stops after options.patience epochs without a gain or once options.max_seconds have passed
     since `started`; should_stop() is asked before every minibatch (TrainingStopped).
     """
-    ner = nlp.get_pipe(ner_name)
     rng = random.Random(options.seed)
     best_f1, best_weights = best
     best_epoch, last_gain = 0, 0
@@ -105,13 +105,34 @@ def run_epochs(
             if gain:
                 last_gain = epoch
             if improved:
-                best_f1, best_epoch, best_weights = dev_f1 or 0.0, epoch, ner.model.to_bytes()
+                best_f1, best_epoch, best_weights = dev_f1 or 0.0, epoch, model_weights(nlp, ner_name)
         elapsed = time.perf_counter() - started
         on_epoch(Epoch(epoch, float(losses.get(ner_name, 0.0)), dev_f1, detail, improved, train_seconds, elapsed))
         if epoch - last_gain >= options.patience or elapsed >= options.max_seconds:
             break
-    ner.model.from_bytes(best_weights)
+    set_model_weights(nlp, ner_name, best_weights)
     return Epochs(last=epoch, best=best_epoch, best_f1=best_f1, train_seconds=train_seconds)
+
+
+def _kept_models(nlp: Language, ner_name: str) -> list[Any]:
+    """The models whose weights an epoch keeps: the NER's and, where it listens to a shared tok2vec
+    (TrainingOptions.aux_tags), that tok2vec's and those of the other components listening to it."""
+    models = {ner_name: nlp.get_pipe(ner_name).model}
+    for name, pipe in nlp.pipeline:
+        listeners = getattr(pipe, "listening_components", [])
+        if ner_name in listeners:
+            models[name] = pipe.model
+            models.update((other, nlp.get_pipe(other).model) for other in listeners if other in nlp.pipe_names)
+    return list(models.values())
+
+
+def model_weights(nlp: Language, ner_name: str = "ner") -> list[bytes]:
+    return [model.to_bytes() for model in _kept_models(nlp, ner_name)]
+
+
+def set_model_weights(nlp: Language, ner_name: str, weights: list[bytes]) -> None:
+    for model, data in zip(_kept_models(nlp, ner_name), weights, strict=True):
+        model.from_bytes(data)
 
 
 # `spacy pretrain`'s defaults (default_config_pretraining.cfg): the characters objective, batches of 3,000 words.

@@ -115,6 +115,11 @@ class TrainingOptions:
     # With words = "kiwi": load Kiwi's default dictionary (proper nouns from Wikipedia and Namuwiki, ~70 MB
     # resident) on top of its model.
     kiwi_default_dict: bool = True
+    # Multi-task training: a tagger learns to predict each character's TAG from the word segmenter named here
+    # (as `words`: "kiwi" for ko) from a tok2vec it shares with the NER, so the NER's encoder learns the words
+    # without the segmenter at run time. Only the training documents are segmented; the model reads text with
+    # the plain CharTokenizer, and the engine loads no tagger (its NER needs only the tok2vec). "": none.
+    aux_tags: str = ""
 
 
 def type_metrics(scores: Scores, train_mentions: Counter, test_mentions: Counter) -> dict[str, TypeMetrics]:
