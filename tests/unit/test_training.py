@@ -468,6 +468,19 @@ def test_kiwi_aux_tags_train_a_tagger_beside_the_ner_and_serve_without_kiwi(tmp_
         build_pipeline("ja", TrainingOptions(aux_tags="kiwi"))
 
 
+def test_kiwi_pretrain_tags_pretrain_the_ner_tok2vec_on_kiwi_tags(tmp_path: Path) -> None:
+    pytest.importorskip("kiwipiepy")
+    pytest.importorskip("kiwipiepy_model")
+    options = TrainingOptions(max_epochs=1, pretrain_epochs=3, pretrain_tags="kiwi")
+    train = generate(60, KO_PEOPLE_TRAIN, KO_CITIES_TRAIN, KO_TEMPLATES, seed=3)
+    logged: list[str] = []
+    train_ner(train, train[:5], "ko", tmp_path / "model", options, log=logged.append)
+    losses = [float(re.search(r"loss ([\d.]+)", line).group(1)) for line in logged if line.startswith("pretraining")]
+    assert len(losses) == 3 and losses[-1] < losses[0], logged
+    model = spacy.load(tmp_path / "model")
+    assert model.pipe_names == ["ner"] and model.config["nlp"]["tokenizer"]["@tokenizers"].endswith("CharTokenizer.v1")
+
+
 def test_space_separated_languages_use_spacy_tokenizers() -> None:
     nlp = build_pipeline("de")
     assert nlp.lang == "de"

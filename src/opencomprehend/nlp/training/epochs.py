@@ -13,6 +13,7 @@ from typing import Any
 import spacy
 import spacy.util
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.training.batchers import minibatch_by_words
 
@@ -135,6 +136,21 @@ def set_model_weights(nlp: Language, ner_name: str, weights: list[bytes]) -> Non
         model.from_bytes(data)
 
 
+def _tag_objective(tok2vec: Any, docs: Sequence[Doc]) -> tuple[Any, Callable]:
+    """pretrain_tags: the tok2vec and a softmax over the documents' TAGs, and the objective (ops, docs,
+    predictions) -> (loss, gradients) the characters objective has too; tokens without a TAG are left out."""
+    from thinc.api import SequenceCategoricalCrossentropy, Softmax, chain, with_array
+
+    tags = sorted({token.tag_ for doc in docs for token in doc if token.tag_})
+    loss = SequenceCategoricalCrossentropy(names=tags, missing_value="", normalize=False)
+
+    def objective(ops: Any, batch: Sequence[Doc], predictions: Any) -> tuple[float, Any]:
+        gradients, value = loss(predictions, [[token.tag_ for token in doc] for doc in batch])
+        return value, gradients
+
+    return chain(tok2vec, with_array(Softmax(nO=len(tags)))), objective
+
+
 # `spacy pretrain`'s defaults (default_config_pretraining.cfg): the characters objective, batches of 3,000 words.
 PRETRAIN_OBJECTIVE = {"maxout_pieces": 3, "hidden_size": 300, "n_characters": 4}
 PRETRAIN_BATCH_WORDS = 3000
@@ -142,24 +158,28 @@ PRETRAIN_BATCH_WORDS = 3000
 
 def pretrain_tok2vec(
     nlp: Language,
-    texts: Sequence[str],
+    docs: Sequence[Doc],
     options: TrainingOptions,
     say: Callable[[str], None],
     should_stop: Callable[[], bool],
 ) -> None:
-    """Pretrain the NER's own tok2vec (in place) on raw text, as `spacy pretrain` does; keep the averaged weights."""
+    """Pretrain the NER's own tok2vec (in place) on the training documents, as `spacy pretrain` does (their text
+    alone), or with options.pretrain_tags to predict each token's TAG; keep the averaged weights."""
     from spacy.util import registry
     from thinc.api import Adam, set_dropout_rate
 
     # The parser's "tok2vec" ref is chain(HashEmbedCNN, list2array, Linear); the objective needs the CNN's
     # per-document output, so it wraps the first layer, whose weights the NER shares.
     tok2vec = nlp.get_pipe("ner").model.get_ref("tok2vec").layers[0]
-    docs = [nlp.make_doc(text) for text in texts]
+    docs = list(docs)
     spacy.util.fix_random_seed(options.seed)
-    model = registry.architectures.get("spacy.PretrainCharacters.v1")(**PRETRAIN_OBJECTIVE)(nlp.vocab, tok2vec)
+    if options.pretrain_tags:
+        model, objective = _tag_objective(tok2vec, docs)
+    else:
+        model = registry.architectures.get("spacy.PretrainCharacters.v1")(**PRETRAIN_OBJECTIVE)(nlp.vocab, tok2vec)
+        objective = model.attrs["loss"]
     model.initialize(X=docs[:100])
     set_dropout_rate(model, options.dropout)
-    objective = model.attrs["loss"]
     optimizer = Adam(0.001, L2=0.01, grad_clip=1.0, use_averages=True)
     rng = random.Random(options.seed)
     started = time.perf_counter()

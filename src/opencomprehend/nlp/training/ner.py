@@ -103,7 +103,7 @@ def _train_ner(
     references = [
         reference_doc(nlp, doc.text, entities, adjust) for doc, entities in zip(train, train_entities, strict=True)
     ]
-    if options.aux_tags:
+    if options.aux_tags or options.pretrain_tags:
         copy_aux_tags(references, aux_tag_tokenizer(nlp, options))
     for doc, entities in zip(test, test_entities, strict=True):
         tokens = nlp.make_doc(doc.text)
@@ -138,7 +138,7 @@ def _train_ner(
     spacy.util.fix_random_seed(options.seed)
     optimizer = nlp.initialize(lambda: examples[:200])
     if options.pretrain_epochs:
-        pretrain_tok2vec(nlp, [eg.reference.text for eg in examples], options, say, should_stop)
+        pretrain_tok2vec(nlp, [eg.reference for eg in examples], options, say, should_stop)
     say(
         f"training {spacy_language(language)} NER on {len(examples)} documents ({words_per_epoch} words), "
         f"{len(dev_ids)} dev, {len(test)} test; labels {', '.join(ner.labels)}"

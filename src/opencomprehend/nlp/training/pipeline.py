@@ -120,6 +120,8 @@ def pipeline_config(language: str, options: TrainingOptions) -> Config:
         config["components"]["ner"]["model"]["tok2vec"] = word_tag_tok2vec(options)
     if options.aux_tags:
         shared_tok2vec_with_tagger(config, lang, options)
+    if options.pretrain_tags:
+        segmenter_config(options.pretrain_tags, lang, options)
     return config
 
 
@@ -152,8 +154,9 @@ def shared_tok2vec_with_tagger(config: Config, lang: str, options: TrainingOptio
 
 
 def aux_tag_tokenizer(nlp: Language, options: TrainingOptions) -> Callable[[str], Doc]:
-    """The aux_tags segmenter's tokenizer: the same tokens as nlp's, each with its word's TAG (training only)."""
-    config = segmenter_config(options.aux_tags, nlp.lang, options)
+    """The aux_tags (or pretrain_tags) segmenter's tokenizer: the same tokens as nlp's, each with its word's TAG
+    (training only)."""
+    config = segmenter_config(options.aux_tags or options.pretrain_tags, nlp.lang, options)
     return spacy.util.registry.resolve({"tokenizer": config})["tokenizer"](nlp)
 
 
