@@ -15,6 +15,7 @@ import spacy
 import spacy.util
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 from thinc.api import Config, use_ops
 
 try:
@@ -157,7 +158,11 @@ def aux_tag_tokenizer(nlp: Language, options: TrainingOptions) -> Callable[[str]
     """The aux_tags (or pretrain_tags) segmenter's tokenizer: the same tokens as nlp's, each with its word's TAG
     (training only)."""
     config = segmenter_config(options.aux_tags or options.pretrain_tags, nlp.lang, options)
-    return spacy.util.registry.resolve({"tokenizer": config})["tokenizer"](nlp)
+    tokenizer = spacy.util.registry.resolve({"tokenizer": config})["tokenizer"](nlp)
+    # Its own strings: the words' forms it sets as LEMMA (tens of thousands) stay out of the model's vocab,
+    # which is saved with the model and loaded by every worker.
+    tokenizer.vocab = Vocab()
+    return tokenizer
 
 
 def word_tag_tok2vec(options: TrainingOptions) -> dict:
