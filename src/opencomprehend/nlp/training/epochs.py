@@ -74,7 +74,8 @@ def run_epochs(
     best: tuple[float, list[bytes]] = (-1.0, []),
     keep_ties: bool = False,
 ) -> Epochs:
-    """Train `nlp` on `examples` for up to options.max_epochs and leave its NER with the best epoch's weights.
+    """Train `nlp` on `examples` for up to options.max_epochs and leave its NER (and a tok2vec it shares) with
+    the best epoch's weights.
 
     Each epoch shuffles the examples (seeded), updates with `sgd` (default: `optimizer`) in minibatches of
     `batch_sizes` words, and then calls evaluate() under the optimizer's averaged parameters (what spaCy
