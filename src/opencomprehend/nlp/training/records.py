@@ -104,13 +104,17 @@ class TrainingOptions:
     char_bigrams: bool = False
     # zh, ja, ko: each character also carries its word's position and part of speech (TAG) and the word's
     # normalized form (LEMMA), from the word segmenter named here (tokenizers.WORD_SEGMENTERS: "sudachi" for
-    # ja, needs sudachipy and sudachidict-core), which the tok2vec embeds beside the character; "": none.
+    # ja, needs sudachipy and sudachidict-core; "jieba" for zh, needs jieba), which the tok2vec embeds beside
+    # the character; "": none.
     words: str = ""
     # With words: embed the word's normalized form (LEMMA) too; False embeds only its position and part of
     # speech (TAG), which cannot memorise the training set's words.
     word_lemma: bool = True
     # With words = "sudachi": its split mode, "A" (shortest units), "B" or "C" (longest: 東京都千代田区 is one word).
     sudachi_split_mode: str = "C"
+    # With words = "jieba": let jieba's HMM join characters its dictionary does not know into words (unknown
+    # names); False: dictionary words only, every other character a word of its own.
+    jieba_hmm: bool = True
 
 
 def type_metrics(scores: Scores, train_mentions: Counter, test_mentions: Counter) -> dict[str, TypeMetrics]:
