@@ -413,6 +413,9 @@ def test_jieba_gives_each_character_its_word_position_and_part_of_speech(tmp_pat
     import jieba
     import jieba.posseg
 
+    # One jieba per thread and kind of cut, whichever model asks (zh and zh-TW load the model twice).
+    assert build_pipeline("zh", TrainingOptions(words="jieba")).tokenizer._segmenter() is nlp.tokenizer._segmenter()
+    assert no_hmm.tokenizer._segmenter() is not nlp.tokenizer._segmenter()
     reference_tokenizer = jieba.Tokenizer()
     reference_tokenizer.tmp_dir = str(tmp_path)  # its jieba.cache, not the host's temporary directory
     reference_tokenizer.initialize()

@@ -294,6 +294,11 @@ class _JiebaDictionaryWords:
             yield _JiebaWord(latin, "eng")
 
 
+# One jieba per thread and kind of cut, shared by every JiebaCharTokenizer of the process: a worker serving zh
+# and zh-TW loads the model twice, and jieba's tables (~70 MB) are only read once they are built.
+_JIEBA_SEGMENTERS = threading.local()
+
+
 class JiebaCharTokenizer(WordTagCharTokenizer):
     """WordTagCharTokenizer with jieba's words (Chinese, Simplified script: the zh model converts zh-TW first).
 
@@ -304,14 +309,25 @@ class JiebaCharTokenizer(WordTagCharTokenizer):
     punctuation and whitespace, eng Latin letters, ...). TAG is the position and the flag ("B-ns", "E-nr");
     LEMMA is the word itself (jieba has no normalized form). jieba is imported on first use, logs nothing,
     and each thread gets a jieba.Tokenizer of its own (not jieba's global one, which other code may change
-    with add_word or a user dictionary), its tables built from the package's dict.txt in memory
-    (_jieba_dictionary: no cache file). With hmm=False, dictionary words only, and jieba.posseg and its HMM
-    tables are not loaded (_JiebaDictionaryWords).
+    with add_word or a user dictionary), shared by the process's JiebaCharTokenizers (_JIEBA_SEGMENTERS),
+    its tables built from the package's dict.txt in memory (_jieba_dictionary: no cache file). With
+    hmm=False, dictionary words only, and jieba.posseg and its HMM tables are not loaded
+    (_JiebaDictionaryWords). The HMM (pure Python over 256 states) ran at ~40 characters/s here on a run of
+    characters neither its dictionary nor its tables know (rare ideographs): the shipped zh model is
+    trained without it (training/experiments/zh.md).
     """
 
     def __init__(self, vocab: Vocab, bigrams: bool = False, hmm: bool = True) -> None:
         super().__init__(vocab, bigrams=bigrams)
         self.hmm = hmm
+
+    def _segmenter(self):  # this thread's jieba, shared with the process's other JiebaCharTokenizers
+        kind = "hmm" if self.hmm else "dictionary"
+        segmenter = getattr(_JIEBA_SEGMENTERS, kind, None)
+        if segmenter is None:
+            segmenter = self.make_segmenter()
+            setattr(_JIEBA_SEGMENTERS, kind, segmenter)
+        return segmenter
 
     def make_segmenter(self):  # -> jieba.posseg.POSTokenizer or _JiebaDictionaryWords
         try:
