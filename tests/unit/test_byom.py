@@ -126,7 +126,7 @@ def test_the_label_map_names_types_and_drops_the_rest(model_dir: Path) -> None:
     text = "Ada met John in Paris at Acme about the Euro"
     default = load_engine("fr", {"fr": ("transformers.v1", model_dir)})
     assert [e["Type"] for e in default.recognise([text])[0]] == [
-        "PERSON", "PERSON", "LOCATION", "ORGANIZATION", "OTHER",  # MISC is OTHER by nlp/labels.py
+        "PERSON", "PERSON", "LOCATION", "ORGANIZATION", "OTHER",  # MISC is OTHER by nlp/ner/labels.py
     ]  # fmt: skip
     mapped = load_engine(
         "fr",

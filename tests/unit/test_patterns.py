@@ -1,4 +1,4 @@
-"""DATE and QUANTITY from CLDR patterns (nlp/patterns.py): what they match, and how they meet the model's
+"""DATE and QUANTITY from CLDR patterns (nlp/ner/patterns.py): what they match, and how they meet the model's
 entities."""
 
 from __future__ import annotations

@@ -425,6 +425,63 @@ def test_kiwi_gives_each_character_its_morpheme_position_and_tag(tmp_path: Path)
     assert no_dict.config["nlp"]["tokenizer"]["default_dict"] is False
     with pytest.raises(ValueError, match="is for 'ko', not 'ja'"):
         build_pipeline("ja", TrainingOptions(words="kiwi"))
+def test_jieba_gives_each_character_its_word_position_and_part_of_speech(tmp_path: Path) -> None:
+    pytest.importorskip("jieba")
+    nlp = build_pipeline("zh", TrainingOptions(words="jieba", word_lemma=False))
+    text = "王小明在北京 会见\n微软公司的代表。"
+    tokens = nlp.make_doc(text)
+    # Offsets stay one token a character, as with CharTokenizer; whitespace gets no TAG.
+    assert tokens.text == text
+    assert [t.text for t in tokens] == list("王小明在北京会见") + ["\n"] + list("微软公司的代表。")
+    assert [t.tag_ for t in tokens[:6]] == ["B-nr", "I-nr", "E-nr", "S-p", "B-ns", "E-ns"]
+    assert [t.tag_ for t in tokens[9:13]] == ["B-nt", "I-nt", "I-nt", "E-nt"] and tokens[8].tag_ == ""
+    assert [t.lemma_ for t in tokens[:4]] == ["王小明", "王小明", "王小明", "在"]
+    assert nlp.config["components"]["ner"]["model"]["tok2vec"]["embed"]["attrs"][-1] == "TAG"
+    assert nlp.config["nlp"]["tokenizer"]["hmm"] is True
+    # jieba's words are found in the text: every character of every kind (Latin letters, digits, spaces,
+    # CRLF) keeps its place, and every non-space character gets a TAG.
+    mixed = "2024年Apple在上海\r\n发布了iPhone 15。  OK"
+    doc = nlp.make_doc(mixed)
+    assert doc.text == mixed and all(t.tag_ for t in doc if not t.is_space)
+    # Without the HMM, dictionary words only, cut as jieba.posseg cuts them with HMM=False (without loading
+    # jieba.posseg), from the same tables as jieba's own.
+    no_hmm = build_pipeline("zh", TrainingOptions(words="jieba", jieba_hmm=False))
+    assert no_hmm.config["nlp"]["tokenizer"]["hmm"] is False
+    assert [t.tag_ for t in no_hmm.make_doc("北京")] == ["B-ns", "E-ns"]
+    import jieba
+    import jieba.posseg
+
+    # One jieba per thread and kind of cut, whichever model asks (zh and zh-TW load the model twice).
+    assert build_pipeline("zh", TrainingOptions(words="jieba")).tokenizer._segmenter() is nlp.tokenizer._segmenter()
+    assert no_hmm.tokenizer._segmenter() is not nlp.tokenizer._segmenter()
+    reference_tokenizer = jieba.Tokenizer()
+    reference_tokenizer.tmp_dir = str(tmp_path)  # its jieba.cache, not the host's temporary directory
+    reference_tokenizer.initialize()
+    reference = jieba.posseg.POSTokenizer(reference_tokenizer)
+    ours = no_hmm.tokenizer._segmenter()
+    assert ours.tokenizer.FREQ == reference.tokenizer.FREQ and ours.tags == reference.word_tag_tab
+    for sample in (text, mixed, "C++和C#是OpenAI的GPT-4.5吗？3.14%"):
+        for hmm, segmenter in ((False, ours), (True, nlp.tokenizer._segmenter())):
+            expected = [(p.word, p.flag) for p in reference.cut(sample, HMM=hmm)]
+            assert [(p.word, p.flag) for p in segmenter.cut(sample, HMM=hmm)] == expected
+    # Saved, reloaded in a fresh process (the tokenizer found through spaCy's registry) and pickled, with
+    # nothing logged (jieba prints "Building prefix dict ..." by default) and no cache file written.
+    nlp.to_disk(tmp_path / "model")
+    code = (
+        "import json, os, pickle, spacy, tempfile\n"
+        "tempfile.tempdir = tempfile.mkdtemp()\n"
+        f"nlp = spacy.load({str(tmp_path / 'model')!r})\n"
+        "tok = pickle.loads(pickle.dumps(nlp.tokenizer))\n"
+        "print(json.dumps([[t.tag_ for t in tok('上海')], os.listdir(tempfile.tempdir)]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert json.loads(done.stdout) == [["B-ns", "E-ns"], []]
+    # A long text: every character still gets its word's features.
+    long_text = "他住在上海。\n" * 2000
+    assert all(t.tag_ for t in nlp.make_doc(long_text) if not t.is_space)
+    with pytest.raises(ValueError, match="is for 'zh', not 'ja'"):
+        build_pipeline("ja", TrainingOptions(words="jieba"))
 
 
 def test_kiwi_aux_tags_train_a_tagger_beside_the_ner_and_serve_without_kiwi(tmp_path: Path) -> None:

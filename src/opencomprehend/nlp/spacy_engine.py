@@ -31,7 +31,8 @@ recognizers): their labels are the user's own entity types and pass through unch
 This module also registers the character tokenizers that models trained for Chinese, Japanese and Korean
 use ("opencomprehend.CharTokenizer.v1"; "...v2", which gives each character its bigram as NORM; and
 "opencomprehend.SudachiCharTokenizer.v1", which gives each Japanese character its Sudachi word's position and
-part of speech as TAG), so importing it is what lets spacy.load() read such a model.
+part of speech as TAG; "opencomprehend.JiebaCharTokenizer.v1", the same from jieba's words for Chinese), so
+importing it is what lets spacy.load() read such a model.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from opencomprehend.nlp.tokenizers import (  # noqa: F401
     CharTokenizer,
     create_char_bigram_tokenizer,
     create_char_tokenizer,
+    create_jieba_char_tokenizer,
     create_kiwi_char_tokenizer,
     create_sudachi_char_tokenizer,
 )

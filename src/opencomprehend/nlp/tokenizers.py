@@ -3,7 +3,9 @@ which the models' saved configs name)."""
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -281,6 +283,174 @@ def create_kiwi_char_tokenizer(bigrams: bool = False, default_dict: bool = True)
     return make
 
 
+# jieba.posseg's blocks (its re_han_internal and re_skip_internal), for JiebaCharTokenizer(hmm=False), which
+# cuts as jieba.posseg.POSTokenizer.cut(text, HMM=False) does without importing jieba.posseg.
+_JIEBA_HAN = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._]+)")
+_JIEBA_SKIP = re.compile("(\r\n|\\s)")
+_JIEBA_ENG_CHAR = re.compile("^[a-zA-Z0-9]$")
+_JIEBA_ENG = re.compile("[a-zA-Z0-9]+")
+_JIEBA_NUM = re.compile("[\\.0-9]+")
+
+
+def _jieba_dictionary(tokenizer) -> dict[str, str]:
+    """Fill a jieba.Tokenizer's prefix dictionary (FREQ, total) from its dict.txt, as jieba.Tokenizer.initialize()
+    does but without its cache file (jieba.cache in the temporary directory, which it trusts whoever wrote it),
+    and return the word -> part-of-speech table that jieba.posseg.POSTokenizer reads from the same file, in
+    the same pass. Both tables share their word strings and the tags are interned: 40 MB less than jieba's
+    own two passes (~100 MB, measured here)."""
+    freq: dict[str, int] = {}
+    tags: dict[str, str] = {}
+    numbers: dict[int, int] = {}
+    total = 0
+    with tokenizer.get_dict_file() as lines:
+        for raw in lines:
+            line = raw.strip().decode("utf-8")
+            if not line:
+                continue
+            word, count, tag = line.split(" ")
+            count = numbers.setdefault(int(count), int(count))
+            freq[word] = count
+            total += count
+            for end in range(1, len(word)):
+                freq.setdefault(word[:end], 0)
+            tags[word] = sys.intern(tag)
+    tokenizer.FREQ, tokenizer.total = freq, total
+    tokenizer.initialized = True
+    return tags
+
+
+class _JiebaWord:  # jieba.posseg.pair's two fields
+    __slots__ = ("word", "flag")
+
+    def __init__(self, word: str, flag: str) -> None:
+        self.word, self.flag = word, flag
+
+
+class _JiebaDictionaryWords:
+    """jieba.posseg.POSTokenizer.cut(text, HMM=False), its code (jieba 0.42.1) over a jieba.Tokenizer and the
+    tag table: dictionary words only, runs of Latin letters and digits one word ("eng"), without importing
+    jieba.posseg, whose HMM tables take 50 MB."""
+
+    def __init__(self, tokenizer, tags: dict[str, str]) -> None:
+        self.tokenizer, self.tags = tokenizer, tags
+
+    def cut(self, text: str, HMM: bool = False) -> Iterator[_JiebaWord]:  # noqa: N803 (jieba's name)
+        for block in _JIEBA_HAN.split(text):
+            if not block:
+                continue
+            if _JIEBA_HAN.match(block):
+                yield from self._dictionary_words(block)
+                continue
+            for piece in _JIEBA_SKIP.split(block):
+                if _JIEBA_SKIP.match(piece):
+                    yield _JiebaWord(piece, "x")
+                    continue
+                for char in piece:
+                    flag = "m" if _JIEBA_NUM.match(char) else "eng" if _JIEBA_ENG.match(piece) else "x"
+                    yield _JiebaWord(char, flag)
+
+    def _dictionary_words(self, block: str) -> Iterator[_JiebaWord]:
+        dag = self.tokenizer.get_DAG(block)
+        route: dict[int, tuple] = {}
+        self.tokenizer.calc(block, dag, route)
+        x, latin = 0, ""
+        while x < len(block):
+            y = route[x][1] + 1
+            word = block[x:y]
+            if _JIEBA_ENG_CHAR.match(word):
+                latin += word
+            else:
+                if latin:
+                    yield _JiebaWord(latin, "eng")
+                    latin = ""
+                yield _JiebaWord(word, self.tags.get(word, "x"))
+            x = y
+        if latin:
+            yield _JiebaWord(latin, "eng")
+
+
+# One jieba per thread and kind of cut, shared by every JiebaCharTokenizer of the process: a worker serving zh
+# and zh-TW loads the model twice, and jieba's tables (~70 MB) are only read once they are built.
+_JIEBA_SEGMENTERS = threading.local()
+
+
+class JiebaCharTokenizer(WordTagCharTokenizer):
+    """WordTagCharTokenizer with jieba's words (Chinese, Simplified script: the zh model converts zh-TW first).
+
+    jieba 0.42.1 (MIT, pure Python, its dictionary of ~350,000 words inside the package) cuts the text into
+    words with its dictionary and, with hmm=True (its default), an HMM that joins characters the dictionary
+    does not know into words (unknown names); `jieba.posseg` gives each word a part of speech (ICTCLAS-style
+    flags: nr person, ns place, nt organisation, nz other proper noun, n noun, v verb, m number, x
+    punctuation and whitespace, eng Latin letters, ...). TAG is the position and the flag ("B-ns", "E-nr");
+    LEMMA is the word itself (jieba has no normalized form). jieba is imported on first use, logs nothing,
+    and each thread gets a jieba.Tokenizer of its own (not jieba's global one, which other code may change
+    with add_word or a user dictionary), shared by the process's JiebaCharTokenizers (_JIEBA_SEGMENTERS),
+    its tables built from the package's dict.txt in memory (_jieba_dictionary: no cache file). With
+    hmm=False, dictionary words only, and jieba.posseg and its HMM tables are not loaded
+    (_JiebaDictionaryWords). The HMM (pure Python over 256 states) ran at ~40 characters/s here on a run of
+    characters neither its dictionary nor its tables know (rare ideographs): the shipped zh model is
+    trained without it (training/experiments/zh.md).
+    """
+
+    def __init__(self, vocab: Vocab, bigrams: bool = False, hmm: bool = True) -> None:
+        super().__init__(vocab, bigrams=bigrams)
+        self.hmm = hmm
+
+    def _segmenter(self):  # this thread's jieba, shared with the process's other JiebaCharTokenizers
+        kind = "hmm" if self.hmm else "dictionary"
+        segmenter = getattr(_JIEBA_SEGMENTERS, kind, None)
+        if segmenter is None:
+            segmenter = self.make_segmenter()
+            setattr(_JIEBA_SEGMENTERS, kind, segmenter)
+        return segmenter
+
+    def make_segmenter(self):  # -> jieba.posseg.POSTokenizer or _JiebaDictionaryWords
+        try:
+            import jieba
+        except ImportError:
+            raise ImportError(
+                "This Chinese model reads jieba word features: install jieba "
+                "(a dependency of opencomprehend: see pyproject.toml)."
+            ) from None
+        jieba.setLogLevel(logging.WARNING)
+        tokenizer = jieba.Tokenizer()
+        tags = _jieba_dictionary(tokenizer)
+        if not self.hmm:
+            return _JiebaDictionaryWords(tokenizer, tags)
+        import jieba.posseg
+
+        # POSTokenizer(tokenizer) would read dict.txt once more for the same table.
+        segmenter = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+        segmenter.tokenizer, segmenter.word_tag_tab = tokenizer, tags
+        return segmenter
+
+    def words(self, text: str) -> Iterator[Word]:
+        # jieba's words concatenate to the text (whitespace and line breaks are words of their own, flag
+        # "x"); each word's offset is still found in the text, so a word jieba changed could never shift
+        # the ones after it: a word not found where expected is skipped (its characters get no TAG).
+        position = 0
+        for pair in self._segmenter().cut(text, HMM=self.hmm):
+            word = pair.word
+            begin = text.find(word, position) if word else -1
+            if begin < 0:
+                continue
+            end = position = begin + len(word)
+            yield begin, end, (pair.flag,), word
+
+    def __reduce__(self) -> tuple:
+        return JiebaCharTokenizer, (self.vocab, self.bigrams, self.hmm)
+
+
+@spacy.util.registry.tokenizers("opencomprehend.JiebaCharTokenizer.v1")
+def create_jieba_char_tokenizer(bigrams: bool = False, hmm: bool = True) -> Callable[[Language], CharTokenizer]:
+    """One token a character with its jieba word's position and part of speech (TAG) and the word (LEMMA)."""
+
+    def make(nlp: Language) -> JiebaCharTokenizer:
+        return JiebaCharTokenizer(nlp.vocab, bigrams=bigrams, hmm=hmm)
+
+    return make
+
+
 # Word segmenters a recipe may name (`words = ...` in its [options]): the language it serves and the spaCy
 # tokenizer config (registered above) that gives each character its word's TAG and LEMMA.
 WORD_SEGMENTERS: dict[str, tuple[str, Callable[[Any], dict]]] = {
@@ -298,6 +468,14 @@ WORD_SEGMENTERS: dict[str, tuple[str, Callable[[Any], dict]]] = {
             "@tokenizers": "opencomprehend.KiwiCharTokenizer.v1",
             "bigrams": options.char_bigrams,
             "default_dict": options.kiwi_default_dict,
+        },
+    ),
+    "jieba": (
+        "zh",
+        lambda options: {
+            "@tokenizers": "opencomprehend.JiebaCharTokenizer.v1",
+            "bigrams": options.char_bigrams,
+            "hmm": options.jieba_hmm,
         },
     ),
 }

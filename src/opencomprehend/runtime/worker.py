@@ -35,12 +35,12 @@ def engine_for(key: EngineRef) -> Engine:
     """The warm engine `key` names: a language's own model, a trained recognizer's folder, a language's PII
     detection (which finds names and addresses with that language's own model), or the dominant language
     identifier."""
-    engine = _engines.pop(key, None)
+    engine: Engine | None = _engines.pop(key, None)
     if engine is None:
         if key.kind == "language":
             from opencomprehend.nlp.language_id import LanguageIdentifier
 
-            engine = LanguageIdentifier()  # type: ignore[assignment]
+            engine = LanguageIdentifier()  # an Engine: its results are Languages lists (key.record_member)
         elif key.kind == "pii":
             from opencomprehend.nlp.pii import PiiEngine  # Presidio loads only in workers that detect PII
 
@@ -146,11 +146,9 @@ def recognise_shard(key: EngineRef, documents: list[Document]) -> list[str]:
     """Output lines for one shard, in document order; error documents pass through as error records."""
     texts = [doc.text for doc in documents if doc.error_code is None]
     engine = engine_for(key)
-    found = iter(engine.recognise(texts)) if texts else iter(())
-    return [
-        record_line(doc, None if doc.error_code is not None else next(found), key.record_member)  # type: ignore[arg-type]
-        for doc in documents
-    ]
+    found = iter(engine.recognise(texts) if texts else [])
+    member = key.record_member
+    return [record_line(doc, None if doc.error_code is not None else next(found), member) for doc in documents]
 
 
 def recognise_texts(key: EngineRef, texts: list[str]) -> list[list[dict] | None]:

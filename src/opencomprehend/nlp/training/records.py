@@ -104,8 +104,8 @@ class TrainingOptions:
     char_bigrams: bool = False
     # zh, ja, ko: each character also carries its word's position and part of speech (TAG) and the word's
     # normalized form (LEMMA), from the word segmenter named here (tokenizers.WORD_SEGMENTERS: "sudachi" for
-    # ja, needs sudachipy and sudachidict-core; "kiwi" for ko, needs the ko-kiwi extra), which the tok2vec
-    # embeds beside the character; "": none.
+    # ja, needs sudachipy and sudachidict-core; "jieba" for zh, needs jieba; "kiwi" for ko, needs the ko-kiwi
+    # extra), which the tok2vec embeds beside the character; "": none.
     words: str = ""
     # With words: embed the word's normalized form (LEMMA) too; False embeds only its position and part of
     # speech (TAG), which cannot memorise the training set's words.
@@ -115,6 +115,9 @@ class TrainingOptions:
     # With words = "kiwi": load Kiwi's default dictionary (proper nouns from Wikipedia and Namuwiki, ~70 MB
     # resident) on top of its model.
     kiwi_default_dict: bool = True
+    # With words = "jieba": let jieba's HMM join characters its dictionary does not know into words (unknown
+    # names); False: dictionary words only, every other character a word of its own.
+    jieba_hmm: bool = True
     # Multi-task training: a tagger learns to predict each character's TAG from the word segmenter named here
     # (as `words`: "kiwi" for ko) from a tok2vec it shares with the NER, so the NER's encoder learns the words
     # without the segmenter at run time. Only the training documents are segmented; the model reads text with
