@@ -484,6 +484,63 @@ def test_jieba_gives_each_character_its_word_position_and_part_of_speech(tmp_pat
         build_pipeline("ja", TrainingOptions(words="jieba"))
 
 
+def test_kiwi_aux_tags_train_a_tagger_beside_the_ner_and_serve_without_kiwi(tmp_path: Path) -> None:
+    pytest.importorskip("kiwipiepy")
+    pytest.importorskip("kiwipiepy_model")
+    options = TrainingOptions(max_epochs=8, patience=3, aux_tags="kiwi")
+    config = build_pipeline("ko", options).config
+    assert config["nlp"]["pipeline"] == ["tok2vec", "tagger", "ner"]
+    assert config["components"]["ner"]["model"]["tok2vec"]["@architectures"] == "spacy.Tok2VecListener.v1"
+    train = generate(150, KO_PEOPLE_TRAIN, KO_CITIES_TRAIN, KO_TEMPLATES, seed=3)
+    test = generate(40, KO_PEOPLE_TEST, KO_CITIES_TEST, KO_TEMPLATES, seed=4)
+    output = tmp_path / "model"
+    report = train_ner(train, test, "ko", output, options)
+    assert report.f1 > 0.6, report
+    # The engine loads the NER and the tok2vec it listens to, not the tagger.
+    assert components_to_exclude(output) == ["tagger"]
+    # Kiwi's morpheme forms (태어나 for 태어났) are not saved in the model's strings; its tags are.
+    strings = set(json.loads((output / "vocab" / "strings.json").read_text(encoding="utf-8")))
+    assert "태어나" not in strings and "B-NNP" in strings
+    text = "박도윤는 부산에서 태어났다."
+    kiwi = build_pipeline("ko", TrainingOptions(words="kiwi")).make_doc(text)
+    # A fresh process reads the model with the plain CharTokenizer: Kiwi is never imported.
+    found = run_python(
+        "import json, sys\n"
+        "import spacy\n"
+        "import opencomprehend.nlp.spacy_engine\n"
+        f"nlp = spacy.load({str(output)!r})\n"
+        f"doc = nlp({text!r})\n"
+        "from opencomprehend.nlp.registry import load_engine\n"
+        f"engine = load_engine('ko', {{'ko': ('custom.v1', {str(output)!r})}})\n"
+        f"entities = engine.recognise([{text!r}])[0]\n"
+        "print(json.dumps({'tokenizer': nlp.config['nlp']['tokenizer']['@tokenizers'],\n"
+        "                  'kiwi': any(name.startswith('kiwipiepy') for name in sys.modules),\n"
+        "                  'tags': [t.tag_ for t in doc],\n"
+        "                  'spacy': [[e.start_char, e.end_char, e.label_] for e in doc.ents],\n"
+        "                  'engine': [[e['BeginOffset'], e['EndOffset'], e['Type']] for e in entities]}))\n"
+    )
+    assert found["tokenizer"] == "opencomprehend.CharTokenizer.v1" and found["kiwi"] is False
+    assert found["spacy"] == found["engine"] == [[0, 3, "PERSON"], [5, 7, "CITY"]]
+    # The tagger learned Kiwi's tags (for the characters of a sentence like the training ones).
+    right = sum(tag == token.tag_ for tag, token in zip(found["tags"], kiwi, strict=True) if not token.is_space)
+    assert right >= 0.8 * sum(not token.is_space for token in kiwi), (found["tags"], [t.tag_ for t in kiwi])
+    with pytest.raises(ValueError, match="is for 'ko', not 'ja'"):
+        build_pipeline("ja", TrainingOptions(aux_tags="kiwi"))
+
+
+def test_kiwi_pretrain_tags_pretrain_the_ner_tok2vec_on_kiwi_tags(tmp_path: Path) -> None:
+    pytest.importorskip("kiwipiepy")
+    pytest.importorskip("kiwipiepy_model")
+    options = TrainingOptions(max_epochs=1, pretrain_epochs=3, pretrain_tags="kiwi")
+    train = generate(60, KO_PEOPLE_TRAIN, KO_CITIES_TRAIN, KO_TEMPLATES, seed=3)
+    logged: list[str] = []
+    train_ner(train, train[:5], "ko", tmp_path / "model", options, log=logged.append)
+    losses = [float(re.search(r"loss ([\d.]+)", line).group(1)) for line in logged if line.startswith("pretraining")]
+    assert len(losses) == 3 and losses[-1] < losses[0], logged
+    model = spacy.load(tmp_path / "model")
+    assert model.pipe_names == ["ner"] and model.config["nlp"]["tokenizer"]["@tokenizers"].endswith("CharTokenizer.v1")
+
+
 def test_space_separated_languages_use_spacy_tokenizers() -> None:
     nlp = build_pipeline("de")
     assert nlp.lang == "de"

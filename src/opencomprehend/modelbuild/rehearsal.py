@@ -267,7 +267,7 @@ def continue_ner(
     from thinc.api import SGD, Adam, compounding
 
     from opencomprehend.nlp.training.annotations import Adjustments, entities_of, reference_docs
-    from opencomprehend.nlp.training.epochs import BATCH_GROWTH, Epoch, run_epochs
+    from opencomprehend.nlp.training.epochs import BATCH_GROWTH, Epoch, model_weights, run_epochs
     from opencomprehend.nlp.training.pipeline import training_ops, write_atomically
 
     started = time.perf_counter()
@@ -352,7 +352,7 @@ def continue_ner(
             on_epoch=on_epoch,
             started=started,
             ner_name=ner_name,
-            best=(f1, ner.model.to_bytes()),
+            best=(f1, model_weights(nlp, ner_name)),
         )
         epoch, best_epoch, best_f1 = epochs.last, epochs.best, epochs.best_f1
         interpolated = None

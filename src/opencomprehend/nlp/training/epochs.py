@@ -13,6 +13,7 @@ from typing import Any
 import spacy
 import spacy.util
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.training.batchers import minibatch_by_words
 
@@ -70,20 +71,21 @@ def run_epochs(
     ner_name: str = "ner",
     sgd: Any = None,
     should_stop: Callable[[], bool] = never,
-    best: tuple[float, bytes] = (-1.0, b""),
+    best: tuple[float, list[bytes]] = (-1.0, []),
     keep_ties: bool = False,
 ) -> Epochs:
-    """Train `nlp` on `examples` for up to options.max_epochs and leave its NER with the best epoch's weights.
+    """Train `nlp` on `examples` for up to options.max_epochs and leave its NER (and a tok2vec it shares) with
+    the best epoch's weights.
 
     Each epoch shuffles the examples (seeded), updates with `sgd` (default: `optimizer`) in minibatches of
     `batch_sizes` words, and then calls evaluate() under the optimizer's averaged parameters (what spaCy
     evaluates and saves too): (dev F1 or None, anything for on_epoch). An epoch whose F1 beats the best
     so far (None always does) is kept; with keep_ties an equal F1 keeps the later, longer-trained weights
-    too, but only a gain resets patience. `best` is epoch 0's F1 and weights (a continued model's own).
+    too, but only a gain resets patience. `best` is epoch 0's F1 and weights (a continued model's own, as
+    model_weights() gives them).
     Training stops after options.patience epochs without a gain or once options.max_seconds have passed
     since `started`; should_stop() is asked before every minibatch (TrainingStopped).
     """
-    ner = nlp.get_pipe(ner_name)
     rng = random.Random(options.seed)
     best_f1, best_weights = best
     best_epoch, last_gain = 0, 0
@@ -105,13 +107,49 @@ def run_epochs(
             if gain:
                 last_gain = epoch
             if improved:
-                best_f1, best_epoch, best_weights = dev_f1 or 0.0, epoch, ner.model.to_bytes()
+                best_f1, best_epoch, best_weights = dev_f1 or 0.0, epoch, model_weights(nlp, ner_name)
         elapsed = time.perf_counter() - started
         on_epoch(Epoch(epoch, float(losses.get(ner_name, 0.0)), dev_f1, detail, improved, train_seconds, elapsed))
         if epoch - last_gain >= options.patience or elapsed >= options.max_seconds:
             break
-    ner.model.from_bytes(best_weights)
+    set_model_weights(nlp, ner_name, best_weights)
     return Epochs(last=epoch, best=best_epoch, best_f1=best_f1, train_seconds=train_seconds)
+
+
+def _kept_models(nlp: Language, ner_name: str) -> list[Any]:
+    """The models whose weights an epoch keeps: the NER's and, where it listens to a shared tok2vec
+    (TrainingOptions.aux_tags), that tok2vec's and those of the other components listening to it."""
+    models = {ner_name: nlp.get_pipe(ner_name).model}
+    for name, pipe in nlp.pipeline:
+        listeners = getattr(pipe, "listening_components", [])
+        if ner_name in listeners:
+            models[name] = pipe.model
+            models.update((other, nlp.get_pipe(other).model) for other in listeners if other in nlp.pipe_names)
+    return list(models.values())
+
+
+def model_weights(nlp: Language, ner_name: str = "ner") -> list[bytes]:
+    return [model.to_bytes() for model in _kept_models(nlp, ner_name)]
+
+
+def set_model_weights(nlp: Language, ner_name: str, weights: list[bytes]) -> None:
+    for model, data in zip(_kept_models(nlp, ner_name), weights, strict=True):
+        model.from_bytes(data)
+
+
+def _tag_objective(tok2vec: Any, docs: Sequence[Doc]) -> tuple[Any, Callable]:
+    """pretrain_tags: the tok2vec and a softmax over the documents' TAGs, and the objective (ops, docs,
+    predictions) -> (loss, gradients) the characters objective has too; tokens without a TAG are left out."""
+    from thinc.api import SequenceCategoricalCrossentropy, Softmax, chain, with_array
+
+    tags = sorted({token.tag_ for doc in docs for token in doc if token.tag_})
+    loss = SequenceCategoricalCrossentropy(names=tags, missing_value="", normalize=False)
+
+    def objective(ops: Any, batch: Sequence[Doc], predictions: Any) -> tuple[float, Any]:
+        gradients, value = loss(predictions, [[token.tag_ for token in doc] for doc in batch])
+        return value, gradients
+
+    return chain(tok2vec, with_array(Softmax(nO=len(tags)))), objective
 
 
 # `spacy pretrain`'s defaults (default_config_pretraining.cfg): the characters objective, batches of 3,000 words.
@@ -121,24 +159,28 @@ PRETRAIN_BATCH_WORDS = 3000
 
 def pretrain_tok2vec(
     nlp: Language,
-    texts: Sequence[str],
+    docs: Sequence[Doc],
     options: TrainingOptions,
     say: Callable[[str], None],
     should_stop: Callable[[], bool],
 ) -> None:
-    """Pretrain the NER's own tok2vec (in place) on raw text, as `spacy pretrain` does; keep the averaged weights."""
+    """Pretrain the NER's own tok2vec (in place) on the training documents, as `spacy pretrain` does (their text
+    alone), or with options.pretrain_tags to predict each token's TAG; keep the averaged weights."""
     from spacy.util import registry
     from thinc.api import Adam, set_dropout_rate
 
     # The parser's "tok2vec" ref is chain(HashEmbedCNN, list2array, Linear); the objective needs the CNN's
     # per-document output, so it wraps the first layer, whose weights the NER shares.
     tok2vec = nlp.get_pipe("ner").model.get_ref("tok2vec").layers[0]
-    docs = [nlp.make_doc(text) for text in texts]
+    docs = list(docs)
     spacy.util.fix_random_seed(options.seed)
-    model = registry.architectures.get("spacy.PretrainCharacters.v1")(**PRETRAIN_OBJECTIVE)(nlp.vocab, tok2vec)
+    if options.pretrain_tags:
+        model, objective = _tag_objective(tok2vec, docs)
+    else:
+        model = registry.architectures.get("spacy.PretrainCharacters.v1")(**PRETRAIN_OBJECTIVE)(nlp.vocab, tok2vec)
+        objective = model.attrs["loss"]
     model.initialize(X=docs[:100])
     set_dropout_rate(model, options.dropout)
-    objective = model.attrs["loss"]
     optimizer = Adam(0.001, L2=0.01, grad_clip=1.0, use_averages=True)
     rng = random.Random(options.seed)
     started = time.perf_counter()

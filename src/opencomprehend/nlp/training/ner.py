@@ -12,6 +12,7 @@ from pathlib import Path
 import spacy
 import spacy.util
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import compounding
 
@@ -19,6 +20,7 @@ from opencomprehend.nlp.evaluation import Entity, score
 from opencomprehend.nlp.training.annotations import Adjustments, entities_of, reference_doc, reference_docs, validated
 from opencomprehend.nlp.training.epochs import BATCH_GROWTH, Epoch, dev_split, pretrain_tok2vec, run_epochs
 from opencomprehend.nlp.training.pipeline import (
+    aux_tag_tokenizer,
     build_pipeline,
     check_output_dir,
     spacy_language,
@@ -101,6 +103,8 @@ def _train_ner(
     references = [
         reference_doc(nlp, doc.text, entities, adjust) for doc, entities in zip(train, train_entities, strict=True)
     ]
+    if options.aux_tags or options.pretrain_tags:
+        copy_aux_tags(references, aux_tag_tokenizer(nlp, options))
     for doc, entities in zip(test, test_entities, strict=True):
         tokens = nlp.make_doc(doc.text)
         adjust.test_misaligned += sum(tokens.char_span(b, e) is None for b, e, _ in entities)
@@ -127,10 +131,14 @@ def _train_ner(
     ner = nlp.get_pipe("ner")
     for kind in sorted({span.label_ for ref in references for span in ref.ents}):
         ner.add_label(kind)
+    if options.aux_tags:
+        tagger = nlp.get_pipe("tagger")
+        for tag in sorted({token.tag_ for ref in references for token in ref if token.tag_}):
+            tagger.add_label(tag)
     spacy.util.fix_random_seed(options.seed)
     optimizer = nlp.initialize(lambda: examples[:200])
     if options.pretrain_epochs:
-        pretrain_tok2vec(nlp, [eg.reference.text for eg in examples], options, say, should_stop)
+        pretrain_tok2vec(nlp, [eg.reference for eg in examples], options, say, should_stop)
     say(
         f"training {spacy_language(language)} NER on {len(examples)} documents ({words_per_epoch} words), "
         f"{len(dev_ids)} dev, {len(test)} test; labels {', '.join(ner.labels)}"
@@ -214,6 +222,13 @@ def _train_ner(
     write_atomically(nlp, output_dir, extra)
     say(f"test P {report.precision:.3f} R {report.recall:.3f} F1 {report.f1:.3f}; best epoch {best_epoch} of {epoch}")
     return report
+
+
+def copy_aux_tags(references: Sequence[Doc], tokenizer: Callable[[str], Doc]) -> None:
+    """Give each reference token the TAG the aux_tags tokenizer gives it (the tagger's gold; same tokens)."""
+    for ref in references:
+        for token, tagged in zip(ref, tokenizer(ref.text), strict=True):
+            token.tag_ = tagged.tag_
 
 
 def predict(nlp: Language, texts: Sequence[str]) -> list[list[Entity]]:

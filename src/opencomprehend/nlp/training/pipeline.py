@@ -1,5 +1,5 @@
-"""The pipeline a training builds ([tokenizer, ner] from one config), the ops it trains with, and how its
-folder is written: complete or absent."""
+"""The pipeline a training builds ([tokenizer, ner] from one config; [tokenizer, tok2vec, tagger, ner] with
+aux_tags), the ops it trains with, and how its folder is written: complete or absent."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import spacy
 import spacy.util
 from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
 from thinc.api import Config, use_ops
 
 try:
@@ -103,12 +105,7 @@ def pipeline_config(language: str, options: TrainingOptions) -> Config:
     lang = spacy_language(language)
     config["nlp"]["lang"] = lang
     if options.words:
-        if options.words not in WORD_SEGMENTERS:
-            raise ValueError(f"No word segmenter '{options.words}': one of {', '.join(sorted(WORD_SEGMENTERS))}.")
-        segmenter_language, tokenizer_config = WORD_SEGMENTERS[options.words]
-        if lang != segmenter_language:
-            raise ValueError(f"The {options.words} word segmenter is for '{segmenter_language}', not '{language}'.")
-        config["nlp"]["tokenizer"] = tokenizer_config(options)
+        config["nlp"]["tokenizer"] = segmenter_config(options.words, lang, options)
     elif lang in CHAR_TOKENIZED_LANGUAGES:
         version = "v2" if options.char_bigrams else "v1"
         config["nlp"]["tokenizer"] = {"@tokenizers": f"opencomprehend.CharTokenizer.{version}"}
@@ -122,7 +119,50 @@ def pipeline_config(language: str, options: TrainingOptions) -> Config:
     config["components"]["ner"]["model"]["hidden_width"] = options.hidden_width
     if options.words:
         config["components"]["ner"]["model"]["tok2vec"] = word_tag_tok2vec(options)
+    if options.aux_tags:
+        shared_tok2vec_with_tagger(config, lang, options)
+    if options.pretrain_tags:
+        segmenter_config(options.pretrain_tags, lang, options)
     return config
+
+
+def segmenter_config(name: str, lang: str, options: TrainingOptions) -> dict:
+    """The tokenizer config of WORD_SEGMENTERS[name] (ValueError if it has none or it is not for `lang`)."""
+    if name not in WORD_SEGMENTERS:
+        raise ValueError(f"No word segmenter '{name}': one of {', '.join(sorted(WORD_SEGMENTERS))}.")
+    segmenter_language, tokenizer_config = WORD_SEGMENTERS[name]
+    if lang != segmenter_language:
+        raise ValueError(f"The {name} word segmenter is for '{segmenter_language}', not '{lang}'.")
+    return tokenizer_config(options)
+
+
+def shared_tok2vec_with_tagger(config: Config, lang: str, options: TrainingOptions) -> None:
+    """aux_tags: [tok2vec, tagger, ner], the NER's tok2vec moved into a tok2vec component that the NER and a
+    tagger (which learns the TAG the aux_tags segmenter gives each token, aux_tag_tokenizer) both listen to."""
+    segmenter_config(options.aux_tags, lang, options)
+    if options.pretrain_epochs:
+        raise ValueError("pretrain_epochs pretrains the NER's own tok2vec: it cannot be combined with aux_tags.")
+    ner_model = config["components"]["ner"]["model"]
+    tok2vec = ner_model["tok2vec"]
+    listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": options.width, "upstream": "tok2vec"}
+    config["nlp"]["pipeline"] = ["tok2vec", "tagger", "ner"]
+    config["components"]["tok2vec"] = {"factory": "tok2vec", "model": tok2vec}
+    config["components"]["tagger"] = {
+        "factory": "tagger",
+        "model": {"@architectures": "spacy.Tagger.v2", "nO": None, "normalize": False, "tok2vec": dict(listener)},
+    }
+    ner_model["tok2vec"] = dict(listener)
+
+
+def aux_tag_tokenizer(nlp: Language, options: TrainingOptions) -> Callable[[str], Doc]:
+    """The aux_tags (or pretrain_tags) segmenter's tokenizer: the same tokens as nlp's, each with its word's TAG
+    (training only)."""
+    config = segmenter_config(options.aux_tags or options.pretrain_tags, nlp.lang, options)
+    tokenizer = spacy.util.registry.resolve({"tokenizer": config})["tokenizer"](nlp)
+    # Its own strings: the words' forms it sets as LEMMA (tens of thousands) stay out of the model's vocab,
+    # which is saved with the model and loaded by every worker.
+    tokenizer.vocab = Vocab()
+    return tokenizer
 
 
 def word_tag_tok2vec(options: TrainingOptions) -> dict:

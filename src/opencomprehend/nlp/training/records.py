@@ -118,6 +118,14 @@ class TrainingOptions:
     # With words = "jieba": let jieba's HMM join characters its dictionary does not know into words (unknown
     # names); False: dictionary words only, every other character a word of its own.
     jieba_hmm: bool = True
+    # Multi-task training: a tagger learns to predict each character's TAG from the word segmenter named here
+    # (as `words`: "kiwi" for ko) from a tok2vec it shares with the NER, so the NER's encoder learns the words
+    # without the segmenter at run time. Only the training documents are segmented; the model reads text with
+    # the plain CharTokenizer, and the engine loads no tagger (its NER needs only the tok2vec). "": none.
+    aux_tags: str = ""
+    # With pretrain_epochs: pretrain the NER's own tok2vec to predict each character's TAG from the word segmenter
+    # named here (as aux_tags, training documents only) instead of spaCy's characters objective; "": characters.
+    pretrain_tags: str = ""
 
 
 def type_metrics(scores: Scores, train_mentions: Counter, test_mentions: Counter) -> dict[str, TypeMetrics]:
