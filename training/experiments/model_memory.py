@@ -1,8 +1,10 @@
-"""Resident memory of a ko model in a fresh process, as a worker holds it: after load and a one-sentence
-warm-up, and again after recognising a whole set (training/experiments/ja_memory.py for Korean; Kiwi, unlike
-Sudachi, reads its model into the process's own memory, RssAnon, which worker processes do not share).
+"""Resident memory of a ja or ko model in a fresh process, as a worker holds it: after load and a one-sentence
+warm-up, and again after recognising a whole set. RssAnon is the process's own memory; RssFile counts file
+pages (the model's and a memory-mapped dictionary's), which worker processes on one host share through the
+page cache: Sudachi's dictionary (ja) is mapped, so its pages become resident as words are looked up; Kiwi
+(ko) reads its model into the process's own memory, which workers do not share.
 
-    python training/experiments/ko_memory.py MODEL_FOLDER SET.jsonl
+    python training/experiments/model_memory.py LANGUAGE MODEL_FOLDER SET.jsonl
 """
 
 from __future__ import annotations
@@ -27,16 +29,20 @@ def rss() -> dict[str, float]:
     return found
 
 
+# A sentence to warm the model up with, per language.
+WARM_UP = {"ja": "東京都に住む山田太郎は株式会社ソニーの社員である。", "ko": "이순신은 서울에서 태어났다."}
+
+
 def main() -> None:
-    model, dataset = sys.argv[1], sys.argv[2]
+    language, model, dataset = sys.argv[1], sys.argv[2], sys.argv[3]
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
     import opencomprehend.nlp.spacy_engine  # noqa: F401
     from opencomprehend.nlp.registry import load_engine
 
     texts = [json.loads(line)["text"] for line in open(dataset, encoding="utf-8") if line.strip()]
     before = rss()
-    engine = load_engine("ko", {"ko": ("spacy.v1", model)})
-    engine.recognise(["이순신은 서울에서 태어났다."])
+    engine = load_engine(language, {language: ("spacy.v1", model)})
+    engine.recognise([WARM_UP[language]])
     loaded = rss()
     start = time.perf_counter()
     for i in range(0, len(texts), 64):
