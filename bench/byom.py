@@ -99,8 +99,8 @@ def measure(config: dict) -> dict:
     from opencomprehend.nlp.registry import load_engine
 
     texts = documents(config["chars"])
+    import opencomprehend.nlp.ner.spacy_engine  # noqa: F401  (imported before, as in a worker)
     import opencomprehend.nlp.ner.transformers_engine  # noqa: F401
-    import opencomprehend.nlp.spacy_engine  # noqa: F401  (imported before, as in a worker)
 
     before = rss_kb()
     if config["engine"] == "spacy.v1":

@@ -147,8 +147,8 @@ def ene_type(label: str, ontonotes: dict[str, str], wikiann_types: bool = True) 
 
 def _register_ene_engine() -> None:
     """ "ene.v1" and "ene-ontonotes.v1": spacy.v1 for ja_ginza, with its ENE labels mapped as ene_type says."""
+    from opencomprehend.nlp.ner.spacy_engine import SpacyEngine
     from opencomprehend.nlp.registry import ENGINES, register_engine
-    from opencomprehend.nlp.spacy_engine import SpacyEngine
 
     if "ene.v1" in ENGINES:
         return
@@ -197,7 +197,7 @@ def measure(language: str, engine_name: str, model: str, set_file: str, variant:
     import spacy  # noqa: F401
     from calibration import evaluate  # bench/calibration.py: the same ">= 0.9" figure as for English
 
-    import opencomprehend.nlp.spacy_engine  # noqa: F401
+    import opencomprehend.nlp.ner.spacy_engine  # noqa: F401
     from opencomprehend.nlp.evaluation import score
     from opencomprehend.nlp.ner.labels import gold_entities
     from opencomprehend.nlp.registry import load_engine

@@ -65,6 +65,6 @@ def test_the_engine_applies_it_to_each_text_and_custom_recognizers_do_not() -> N
     text = "Angela Merkel met Emmanuel Macron in Paris.\nMerkel returned to Berlin on Friday. Merkel spoke."
     plain = load_engine("en", document_context=False).recognise([text])[0]
     assert load_engine("en").recognise([text])[0] == harmonise(text, plain, "en")
-    from opencomprehend.nlp.spacy_engine import CustomEngine, SpacyEngine
+    from opencomprehend.nlp.ner.spacy_engine import CustomEngine, SpacyEngine
 
     assert SpacyEngine.uses_context and not CustomEngine.uses_context

@@ -47,7 +47,7 @@ def test_the_service_and_its_workers_never_load_the_model_factory() -> None:
         "from opencomprehend.runtime import runner, worker\n"
         "from opencomprehend.nlp.pii import PiiEngine\n"
         "worker.engine_for(runner.pii_engine_key('en')).recognise(['Call John Smith on (206) 555-0100.'])\n"
-        # ja reads Sudachi word features in its tokenizer (nlp/tokenizers.py): a worker loads it too.
+        # ja reads Sudachi word features in its tokenizer (nlp/ner/tokenizers.py): a worker loads it too.
         "found = worker.engine_for(runner.entities_engine('ja')).recognise(['山田太郎は東京に住む。'])[0]\n"
         "assert [(e['Text'], e['Type']) for e in found] == [('山田太郎', 'PERSON'), ('東京', 'LOCATION')], found\n"
         "print(sorted(m for m in sys.modules if m.startswith('opencomprehend.modelbuild')))\n"

@@ -12,6 +12,7 @@ from spacy.pipeline import Sentencizer
 
 from opencomprehend.nlp.ner.labels import COMPREHEND_TYPES, comprehend_type
 from opencomprehend.nlp.ner.pipelines import components_to_exclude
+from opencomprehend.nlp.ner.spacy_engine import SpacyEngine, _sentences
 from opencomprehend.nlp.ner.windows import merge_windows as _merge_windows
 from opencomprehend.nlp.ner.windows import plan_windows
 from opencomprehend.nlp.registry import (
@@ -22,7 +23,6 @@ from opencomprehend.nlp.registry import (
     load_engine,
     supported_languages,
 )
-from opencomprehend.nlp.spacy_engine import SpacyEngine, _sentences
 
 MODEL = DEFAULT_MODELS["en"][1]
 

@@ -19,8 +19,8 @@ import spacy
 
 from opencomprehend.nlp.evaluation import score
 from opencomprehend.nlp.ner.pipelines import components_to_exclude
+from opencomprehend.nlp.ner.tokenizers import CharTokenizer
 from opencomprehend.nlp.registry import load_engine
-from opencomprehend.nlp.tokenizers import CharTokenizer
 from opencomprehend.nlp.training import (
     LabelledDocument,
     TrainingDataError,
@@ -507,7 +507,7 @@ def test_kiwi_aux_tags_train_a_tagger_beside_the_ner_and_serve_without_kiwi(tmp_
     found = run_python(
         "import json, sys\n"
         "import spacy\n"
-        "import opencomprehend.nlp.spacy_engine\n"
+        "import opencomprehend.nlp.ner.spacy_engine\n"
         f"nlp = spacy.load({str(output)!r})\n"
         f"doc = nlp({text!r})\n"
         "from opencomprehend.nlp.registry import load_engine\n"
@@ -556,7 +556,7 @@ def test_korean_entities_glued_to_particles(trained_ko: tuple[TrainingReport, Pa
     found = run_python(
         "import json\n"
         "import spacy\n"
-        "import opencomprehend.nlp.spacy_engine\n"
+        "import opencomprehend.nlp.ner.spacy_engine\n"
         f"nlp = spacy.load({str(output)!r})\n"
         f"doc = nlp({text!r})\n"
         "from opencomprehend.nlp.registry import load_engine\n"

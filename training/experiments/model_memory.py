@@ -36,7 +36,7 @@ WARM_UP = {"ja": "東京都に住む山田太郎は株式会社ソニーの社�
 def main() -> None:
     language, model, dataset = sys.argv[1], sys.argv[2], sys.argv[3]
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
-    import opencomprehend.nlp.spacy_engine  # noqa: F401
+    import opencomprehend.nlp.ner.spacy_engine  # noqa: F401
     from opencomprehend.nlp.registry import load_engine
 
     texts = [json.loads(line)["text"] for line in open(dataset, encoding="utf-8") if line.strip()]

@@ -26,7 +26,7 @@ def segmenter() -> None:
     from spacy.vocab import Vocab
 
     from opencomprehend.nlp.ner.chinese import to_simplified
-    from opencomprehend.nlp.tokenizers import JiebaCharTokenizer
+    from opencomprehend.nlp.ner.tokenizers import JiebaCharTokenizer
 
     random.seed(0)
     rare = "".join(chr(random.randint(0x9F00, 0x9FD5)) for _ in range(2000))

@@ -34,10 +34,10 @@ DEFAULT_MODELS: dict[str, tuple[str, str | Path]] = {
 }
 
 # Modules whose import registers the built-in engines.
-# opencomprehend.nlp.spacy_engine holds "spacy.v1", "spacy.t2s.v1" and "custom.v1"; transformers_engine holds
+# opencomprehend.nlp.ner.spacy_engine holds "spacy.v1", "spacy.t2s.v1" and "custom.v1"; transformers_engine holds
 # "transformers.v1" (it imports onnxruntime and tokenizers only when a model is loaded).
 _BUILTIN_ENGINE_MODULES: tuple[str, ...] = (
-    "opencomprehend.nlp.spacy_engine",
+    "opencomprehend.nlp.ner.spacy_engine",
     "opencomprehend.nlp.ner.transformers_engine",
 )
 

@@ -56,7 +56,8 @@ def train_ner(
     (e.g. a gold dev split) picks the epoch instead. `test` is only used to measure the chosen model.
     The folder is written only when everything succeeded, atomically: it holds spaCy's model
     (config.cfg, meta.json, ner/, tokenizer, vocab/), loadable with spacy.load() once
-    opencomprehend.nlp.spacy_engine is imported, and training.json (the report, the options, and the per-epoch history).
+    opencomprehend.nlp.ner.spacy_engine is imported, and training.json (the report, the options, and the
+    per-epoch history).
 
     Raises TrainingDataError for unusable documents, TrainingStopped when should_stop() returns True
     (checked between minibatches), FileExistsError when output_dir exists and is not empty, and

@@ -24,9 +24,9 @@ except ImportError:  # optional: see one_blas_thread
     threadpool_limits = None
 
 # Registers "opencomprehend.CharTokenizer.v1", which the configs of zh/ja/ko models name.
-from opencomprehend.nlp import spacy_engine  # noqa: F401
 from opencomprehend.nlp.languages import CHARACTER_LANGUAGES, LANGUAGES, spacy_language
-from opencomprehend.nlp.tokenizers import WORD_SEGMENTERS
+from opencomprehend.nlp.ner import spacy_engine  # noqa: F401
+from opencomprehend.nlp.ner.tokenizers import WORD_SEGMENTERS
 from opencomprehend.nlp.training.records import TrainingOptions
 
 # spaCy languages written without spaces between words: tokenized one character a token (nlp/languages.py).

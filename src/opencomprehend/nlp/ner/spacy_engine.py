@@ -54,12 +54,10 @@ from opencomprehend.nlp.ner.context import harmonise
 from opencomprehend.nlp.ner.labels import comprehend_type
 from opencomprehend.nlp.ner.patterns import DATE, QUANTITY, merge, patterns_for
 from opencomprehend.nlp.ner.pipelines import _NER_FACTORIES, components_to_exclude
-from opencomprehend.nlp.ner.windows import merge_windows, plan_windows
-from opencomprehend.nlp.registry import register_engine
 
 # The tokenizers of the zh, ja and ko models, registered with spaCy on import (the spacy_tokenizers entry
 # point in pyproject.toml names this module, so spacy.load() finds them without importing us first).
-from opencomprehend.nlp.tokenizers import (  # noqa: F401
+from opencomprehend.nlp.ner.tokenizers import (  # noqa: F401
     CharTokenizer,
     create_char_bigram_tokenizer,
     create_char_tokenizer,
@@ -67,6 +65,8 @@ from opencomprehend.nlp.tokenizers import (  # noqa: F401
     create_kiwi_char_tokenizer,
     create_sudachi_char_tokenizer,
 )
+from opencomprehend.nlp.ner.windows import merge_windows, plan_windows
+from opencomprehend.nlp.registry import register_engine
 
 # Resident memory grows with the batch (~190 MB at 64 docs, ~1 GB at 256 measured here).
 MAX_BATCH_DOCS = 64
