@@ -185,7 +185,7 @@ class RecognizerStore(RecordStore[Recognizer]):
                 ).rowcount
             if taken == 1:
                 mine += 1
-                claimed.append(self._taken(row.recognizer_arn))
+                claimed.append(self._records.current(row.recognizer_arn))
         return claimed
 
     def heartbeat(self, arn: str, owner: str, lease_s: float) -> str | None:
@@ -201,12 +201,6 @@ class RecognizerStore(RecordStore[Recognizer]):
     def release(self, owner: str) -> None:
         """Give up this owner's training leases (a clean shutdown): they train again on any node."""
         self._leases.release(owner)
-
-    def _taken(self, arn: str) -> Recognizer:
-        """The recognizer as it stands now that this owner has taken it (only this owner may delete it now)."""
-        found = self.get(arn)
-        assert found is not None
-        return found
 
     def deleting(self) -> list[Recognizer]:
         with self.engine.connect() as conn:

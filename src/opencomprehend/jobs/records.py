@@ -38,6 +38,13 @@ class Records(Generic[R]):
             found = conn.execute(select(self.table).where(self.key == key)).first()
         return self.record.from_row(found._mapping) if found else None
 
+    def current(self, key: str) -> R:
+        """The record as it stands now, when it is known to exist: just created, or just taken by this node
+        (only its holder may delete a recognizer; a job row is never deleted)."""
+        found = self.get(key)
+        assert found is not None, key
+        return found
+
     def get_for(self, account_id: str, region: str, key: str) -> R | None:
         """The record, only if it belongs to this account and region (others are as good as absent)."""
         found = self.get(key)
@@ -71,9 +78,7 @@ class Records(Generic[R]):
                     if tags:
                         arn = row[(self.arn if self.arn is not None else self.key).name]
                         TagStore.insert(conn, arn, tags)
-                created = self.get(row[self.key.name])
-                assert created is not None  # inserted in the transaction that just committed
-                return created, True
+                return self.current(row[self.key.name]), True
             except IntegrityError:
                 # Either a concurrent request with the same token won, or the name is taken.
                 existing = self._by_token(*scope)

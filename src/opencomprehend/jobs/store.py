@@ -194,7 +194,7 @@ class JobStore(RecordStore[Job]):
         for job in running:
             expired = job.lease_expires is None or job.lease_expires < now
             if (expired or owner_is_gone(job.lease_owner)) and self._take_lease(job, owner, now + lease_s):
-                claimed.append(self._taken(job.job_id))
+                claimed.append(self._records.current(job.job_id))
 
         with self.engine.connect() as conn:
             queued = [
@@ -218,14 +218,8 @@ class JobStore(RecordStore[Job]):
             if taken is None:
                 full.add(job.account_id)
             elif taken:
-                claimed.append(self._taken(job.job_id))
+                claimed.append(self._records.current(job.job_id))
         return claimed
-
-    def _taken(self, job_id: str) -> Job:
-        """The job as it stands now that this owner has taken it (a job row is never deleted)."""
-        job = self.get(job_id)
-        assert job is not None
-        return job
 
     def _start_queued(self, job: Job, owner: str, expires: float, max_active: int) -> bool | None:
         """Move one queued job to this owner; None when its account already runs its maximum.
