@@ -10,14 +10,11 @@ found when the work runs, as on Comprehend (NO_READ_ACCESS_TO_INPUT, NO_WRITE_AC
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from opencomprehend.jobs.records import RecordStore
-from opencomprehend.jobs.rows import Row
+from opencomprehend.jobs.rows import R
 from opencomprehend.service.errors import ServiceError, invalid_request, resource_not_found
 from opencomprehend.service.registry import Environment, RequestContext
-
-R = TypeVar("R", bound=Row)
 
 
 def owned(

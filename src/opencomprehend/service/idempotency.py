@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from opencomprehend.jobs.records import IdempotencyMismatch, NameTaken, RecordStore
-from opencomprehend.jobs.rows import Row
+from opencomprehend.jobs.rows import R
 from opencomprehend.service.errors import ServiceError, invalid_request
 
 
@@ -16,9 +16,6 @@ def request_hash(members: dict[str, Any]) -> str:
     """A digest of every member but the token, stable across key order."""
     canonical = json.dumps(members, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-R = TypeVar("R", bound=Row)
 
 
 def create_once(
