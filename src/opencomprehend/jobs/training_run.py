@@ -42,6 +42,7 @@ from opencomprehend.jobs.rows import Recognizer
 from opencomprehend.metrics import Metrics
 from opencomprehend.nlp.training import LabelledDocument, TrainingDataError, TrainingStopped
 from opencomprehend.runtime.models import store_model, store_packed_model
+from opencomprehend.runtime.pipeline import Volume
 from opencomprehend.runtime.trainer import TrainingCrashed, train_in_process
 from opencomprehend.security.keyring import Key, KeyRing, KeyringError
 
@@ -264,9 +265,9 @@ class TrainingRun:
 
     # --- training -------------------------------------------------------------------------------
 
-    def _volume_key(self) -> tuple[KeyRing, Key] | None:
-        """The key of VolumeKmsKeyId, under which what the training spills to disk is sealed; a key disabled
-        or removed since Create ends the training IN_ERROR, as it fails a job."""
+    def _volume(self) -> Volume | None:
+        """VolumeKmsKeyId as a sealer of what the training spills to disk; a key disabled or removed since
+        Create ends the training IN_ERROR, as it fails a job."""
         reference = self.recognizer.volume_kms_key_id
         if not reference:
             return None
@@ -275,17 +276,17 @@ class TrainingRun:
             raise VolumeKeyUnavailable(
                 f"KMS_KEY_UNAVAILABLE: The volume KMS key {reference} is disabled or no longer exists."
             )
-        return found
+        return Volume(*found)
 
     def _train(self, train: list[LabelledDocument], test: list[LabelledDocument]) -> None:
         options = {"max_epochs": self.settings.training_max_epochs, "max_seconds": self.settings.training_max_seconds}
-        volume = self._volume_key()
+        volume = self._volume()
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(dir=self.settings.work_dir, prefix="training-"))
         try:
             # With a volume key the trainer leaves the model sealed under it (runtime/trainer.run_training),
             # as a job's parts are; it is opened in memory here only to be stored.
-            sealing = {"volume_key": volume[1]} if volume is not None else {}
+            sealing = {"volume_key": volume.key} if volume is not None else {}
             report = self.trainer(
                 train,
                 test,
@@ -301,7 +302,7 @@ class TrainingRun:
                 store_model(self.objects, folder / "model", uri, self._model_key())
             else:
                 try:
-                    packed = volume[0].open((folder / "model").read_bytes())
+                    packed = volume.open((folder / "model").read_bytes())
                 except KeyringError as exc:
                     raise VolumeKeyUnavailable(
                         f"KMS_KEY_UNAVAILABLE: The trained model, sealed under the volume key, does not open: {exc}."
