@@ -128,8 +128,9 @@ class WordTagCharTokenizer(CharTokenizer):
       here names the proper-noun classes (person, place, organisation);
     - LEMMA: the word's normalized form.
     The model's tok2vec embeds TAG (and, if the recipe says so, LEMMA) beside the character's own
-    NORM/PREFIX/SUFFIX/SHAPE (training.pipeline, `words = ...`). Each thread makes its own segmenter on first
-    use (`_segmenter`), so the tokenizer pickles and works in worker processes.
+    NORM/PREFIX/SUFFIX/SHAPE (training.pipeline, `words = ...`). Each thread asks for its segmenter on first
+    use (`_segmenter`, which keeps what `make_segmenter` gives; a subclass may give every tokenizer of the
+    process the same one), so the tokenizer pickles and works in worker processes.
     """
 
     def __init__(self, vocab: Vocab, bigrams: bool = False) -> None:
@@ -255,10 +256,7 @@ class KiwiCharTokenizer(WordTagCharTokenizer):
         super().__init__(vocab, bigrams=bigrams)
         self.default_dict = default_dict
 
-    def _segmenter(self):
-        return _kiwi(self.default_dict)
-
-    def make_segmenter(self):
+    def make_segmenter(self):  # the process's one Kiwi
         return _kiwi(self.default_dict)
 
     def words(self, text: str) -> Iterator[Word]:
@@ -396,15 +394,15 @@ class JiebaCharTokenizer(WordTagCharTokenizer):
         super().__init__(vocab, bigrams=bigrams)
         self.hmm = hmm
 
-    def _segmenter(self):  # this thread's jieba, shared with the process's other JiebaCharTokenizers
+    def make_segmenter(self):  # this thread's jieba, shared with the process's other JiebaCharTokenizers
         kind = "hmm" if self.hmm else "dictionary"
         segmenter = getattr(_JIEBA_SEGMENTERS, kind, None)
         if segmenter is None:
-            segmenter = self.make_segmenter()
+            segmenter = self._new_jieba()
             setattr(_JIEBA_SEGMENTERS, kind, segmenter)
         return segmenter
 
-    def make_segmenter(self):  # -> jieba.posseg.POSTokenizer or _JiebaDictionaryWords
+    def _new_jieba(self):  # -> jieba.posseg.POSTokenizer or _JiebaDictionaryWords
         try:
             import jieba
         except ImportError:
